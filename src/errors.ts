@@ -1,0 +1,125 @@
+/**
+ * The one error family of autoheal. Errors from the AWS SDK, the network or the OS are
+ * converted at the boundary where they happen, keeping the original as `cause`, so that
+ * one place ({@link isRetryable}) decides what a caller may try again.
+ */
+export class AutohealError extends Error {
+  override readonly name: string = 'AutohealError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** Input that can never be handled, however often it is retried (bad JSON, unknown shape). */
+export class InvalidInputError extends AutohealError {
+  override readonly name: string = 'InvalidInputError';
+}
+
+/** Options or configuration that cannot work; the message says which option and how to fix it. */
+export class ConfigError extends AutohealError {
+  override readonly name: string = 'ConfigError';
+}
+
+/** A call to AWS (or to the local fleet) failed. `retryable` is decided where the error is converted. */
+export class RemoteError extends AutohealError {
+  override readonly name: string = 'RemoteError';
+  readonly retryable: boolean;
+  /** The API action that failed, e.g. `autoscaling:SetInstanceHealth`. */
+  readonly action: string;
+  constructor(action: string, message: string, options: { cause?: unknown; retryable: boolean }) {
+    super(message, { cause: options.cause });
+    this.action = action;
+    this.retryable = options.retryable;
+  }
+}
+
+/** The caller lacks an IAM permission; the message names the missing action. Never retryable. */
+export class AccessDeniedError extends RemoteError {
+  override readonly name: string = 'AccessDeniedError';
+  constructor(action: string, options: { cause?: unknown }) {
+    super(action, `access denied: the IAM policy of this role must allow "${action}"`, {
+      cause: options.cause,
+      retryable: false,
+    });
+  }
+}
+
+const throttlingOrTransient = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'InternalError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'ResourceContention',
+  'TimeoutError',
+  'AbortError',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
+
+const accessDenied = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'UnauthorizedOperation',
+  'AuthorizationError',
+  'AuthFailure',
+]);
+
+interface ErrorLike {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  $retryable?: unknown;
+  $metadata?: { httpStatusCode?: unknown };
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error !== 'object' || error === null) return '';
+  const e = error as ErrorLike;
+  if (typeof e.code === 'string') return e.code;
+  return typeof e.name === 'string' ? e.name : '';
+}
+
+/**
+ * Converts anything thrown by an SDK call or a socket into a {@link RemoteError}.
+ * The one place that classifies: access denied, throttling and transient failures, the rest.
+ */
+export function toRemoteError(action: string, error: unknown): RemoteError {
+  if (error instanceof RemoteError) return error;
+  const code = errorCode(error);
+  if (accessDenied.has(code)) return new AccessDeniedError(action, { cause: error });
+  const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
+  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  const retryable =
+    throttlingOrTransient.has(code) || e.$retryable !== undefined || (status !== undefined && status >= 500);
+  const detail = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
+  return new RemoteError(action, `${action} failed: ${code ? `${code}: ` : ''}${detail}`, { cause: error, retryable });
+}
+
+/** Whether trying the same work again later may succeed. Bad input and missing permissions never do. */
+export function isRetryable(error: unknown): boolean {
+  if (error instanceof InvalidInputError || error instanceof ConfigError) return false;
+  if (error instanceof RemoteError) return error.retryable;
+  // Unknown failures (a bug, a crash of a dependency) are retried: losing an alarm is worse
+  // than one more attempt, and the queue's redrive policy bounds the attempts.
+  return true;
+}
+
+/** A message for logs and terminals: the error's own message, then its causes. */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 4; depth++) {
+    parts.push(current instanceof Error ? current.message : String(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return [...new Set(parts)].join(': caused by: ');
+}

@@ -1,0 +1,50 @@
+/**
+ * The port to whatever runs the instances: `aws` (EC2 Auto Scaling) for real groups, `local`
+ * (child processes on this machine) for the demo and end-to-end tests. Both implement it alike.
+ */
+
+/** Auto Scaling lifecycle states autoheal reads (a subset of the API's). */
+export type LifecycleState =
+  | 'Pending'
+  | 'InService'
+  | 'Terminating'
+  | 'Terminated'
+  | 'Standby'
+  | 'Detaching'
+  | 'Detached'
+  | (string & {});
+
+export type HealthStatus = 'Healthy' | 'Unhealthy';
+
+export interface InstanceView {
+  instanceId: string;
+  groupName: string;
+  lifecycleState: LifecycleState;
+  healthStatus: HealthStatus;
+  /** When the instance was launched, where the fleet knows it (used for the grace period). */
+  launchedAt?: Date;
+}
+
+export interface GroupView {
+  name: string;
+  desiredCapacity: number;
+  /** The group's health check grace period. */
+  healthCheckGracePeriodSeconds: number;
+  tags: Record<string, string>;
+  instances: InstanceView[];
+}
+
+export interface SetHealthOptions {
+  /** Passed to SetInstanceHealth as ShouldRespectGracePeriod. */
+  respectGracePeriod: boolean;
+  signal?: AbortSignal;
+}
+
+export interface FleetPort {
+  /** The instances among `instanceIds` that belong to a group; ids in no group are absent from the map. */
+  describeInstances(instanceIds: readonly string[], signal?: AbortSignal): Promise<Map<string, InstanceView>>;
+  /** The named groups that exist, with their instances; unknown names are absent. */
+  describeGroups(groupNames: readonly string[], signal?: AbortSignal): Promise<GroupView[]>;
+  /** Marks the instance; idempotent: marking an Unhealthy instance again is harmless. */
+  setInstanceHealth(instanceId: string, status: HealthStatus, options: SetHealthOptions): Promise<void>;
+}

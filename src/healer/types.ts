@@ -1,0 +1,68 @@
+import type { TypedEvents } from '../events.js';
+import type { FleetPort } from '../fleet/port.js';
+import type { Logger } from '../log.js';
+import type { PolicyOptions } from '../policy/options.js';
+import type { Verdict } from '../policy/types.js';
+import type { HealthSignal, LifecycleSignal, ParseResult } from '../signals/types.js';
+
+/** An alarm's state as CloudWatch reports it now; `undefined` when the alarm no longer exists. */
+export type AlarmState = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
+
+/** Re-reads an alarm before acting on stale evidence (verify-before-act). */
+export interface AlarmStatePort {
+  alarmState(alarmName: string, signal?: AbortSignal): Promise<AlarmState | undefined>;
+}
+
+/** What the healer did with one signal. */
+export interface VerdictRecord {
+  signal: HealthSignal;
+  verdict: Verdict;
+  groupName?: string;
+  /** The verdict was `mark` but dry-run kept the healer from calling the fleet. */
+  dryRun: boolean;
+  /** Set when acting failed; the verdict stands but the work must be retried. */
+  error?: string;
+  retryable?: boolean;
+  /** Time spent on this signal (views, decision and remedy). */
+  ms: number;
+}
+
+/** The outcome of one input: what parsing found, and every verdict. */
+export interface HealReport extends ParseResult {
+  verdicts: VerdictRecord[];
+  /** SQS message ids of records whose work failed and may succeed on retry (Lambda `batchItemFailures`). */
+  failedRecordIds: string[];
+  /** Some work failed and a retry may succeed (for inputs that are not SQS batches). */
+  retry: boolean;
+}
+
+/** Typed events of the healer, named `component:action:outcome`. */
+export interface HealerEvents {
+  'healer:verdict:marked': VerdictRecord;
+  'healer:verdict:skipped': VerdictRecord;
+  'healer:mark:failed': VerdictRecord;
+}
+
+export interface HealerOptions {
+  fleet: FleetPort;
+  policy: PolicyOptions;
+  /** Decide but never call SetInstanceHealth. */
+  dryRun?: boolean;
+  /** Passed to SetInstanceHealth as ShouldRespectGracePeriod; default true. */
+  respectGracePeriod?: boolean;
+  /** Re-checks stale alarm evidence; without it stale evidence cannot be re-verified. */
+  alarms?: AlarmStatePort;
+  /** Called with launch/terminate signals (the alarm manager keeps per-instance alarms in sync). */
+  onLifecycle?: (signals: LifecycleSignal[], signal?: AbortSignal) => Promise<void>;
+  /** Milliseconds since the epoch; injected so tests and benchmarks control time. */
+  clock?: () => number;
+  logger?: Logger;
+}
+
+export interface Healer {
+  /** Parses any supported input (an event object or a message body string), decides and acts. Never throws. */
+  handle(input: unknown, options?: { signal?: AbortSignal }): Promise<HealReport>;
+  /** Decides and acts on signals that were already parsed (the prober's path). Never throws. */
+  handleSignals(signals: readonly HealthSignal[], options?: { signal?: AbortSignal }): Promise<VerdictRecord[]>;
+  readonly events: TypedEvents<HealerEvents>;
+}

@@ -1,0 +1,33 @@
+import { pino, type Logger, type Level } from 'pino';
+
+export type { Logger };
+
+/** Options for {@link createLogger}. */
+export interface LoggerOptions {
+  /** Minimum level written; default `info`, or `LOG_LEVEL` from the environment. */
+  level?: Level | 'silent';
+  /** Written as `component` on every line. */
+  component?: string;
+  /** File descriptor to write JSON lines to: 1 for the Lambda runtime, 2 (default) for the CLI. */
+  fd?: 1 | 2;
+}
+
+/**
+ * One structured JSON logger for every part. The CLI writes logs to stderr so that stdout
+ * stays machine-readable; Lambda writes to stdout, which CloudWatch Logs collects.
+ */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? (process.env.LOG_LEVEL as Level | undefined) ?? 'info';
+  return pino(
+    {
+      level,
+      base: options.component ? { component: options.component } : {},
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    pino.destination({ fd: options.fd ?? 2, sync: true }),
+  );
+}
+
+/** A logger that writes nothing, for tests and library use. */
+export const silentLogger: Logger = pino({ level: 'silent' });
