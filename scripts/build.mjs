@@ -1,12 +1,10 @@
 // Builds dist/: the library and CLI with tsc, and the Lambda handler as one esbuild bundle
 // (dist/lambda.mjs) so the function ships without node_modules and starts cold fast.
 import { execFileSync } from 'node:child_process';
-import { rmSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-rmSync(`${root}dist`, { recursive: true, force: true });
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], {
   stdio: 'inherit',
 });
