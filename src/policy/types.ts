@@ -14,6 +14,11 @@ export const Reason = {
   stale: 'stale: no longer in ALARM',
   duplicate: 'duplicate',
   budgetSpent: 'budget spent',
+  /**
+   * Not a policy decision: the healer could not gather what the policy needs (the fleet or the
+   * alarm state could not be read). The record carries the error; the work may be retried.
+   */
+  unavailable: 'could not decide: views unavailable',
 } as const;
 
 export type ReasonKey = keyof typeof Reason;
