@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import type { GroupView, InstanceView } from '../../src/fleet/port.js';
+import { decide, isOptedIn, isStale, unhealthyBudget, type DecideInput } from '../../src/policy/decide.js';
+import { policyOptionsSchema } from '../../src/policy/options.js';
+import type { HealthSignal } from '../../src/signals/types.js';
+
+const nowMs = Date.parse('2024-05-01T12:00:00Z');
+const options = policyOptionsSchema.parse({});
+
+const signal: HealthSignal = {
+  instanceId: 'i-0123456789abcdef0',
+  state: 'unhealthy',
+  source: 'cloudwatch-alarm',
+  observedAt: new Date(nowMs - 30_000).toISOString(),
+  eventId: 'evt-1',
+  reason: 'Threshold Crossed',
+  instanceIdFrom: 'dimension',
+  alarmName: 'autoheal-status-check-i-0123456789abcdef0',
+};
+
+const instance: InstanceView = {
+  instanceId: signal.instanceId,
+  groupName: 'workers',
+  lifecycleState: 'InService',
+  healthStatus: 'Healthy',
+};
+
+const group: GroupView = {
+  name: 'workers',
+  desiredCapacity: 5,
+  healthCheckGracePeriodSeconds: 300,
+  tags: { 'autoheal:enabled': 'true' },
+  instances: [instance],
+};
+
+const base: DecideInput = { signal, instance, group, nowMs, options, duplicate: false, unhealthyInGroup: 0 };
+
+describe('decide', () => {
+  // Each row changes the base input just enough to trigger one check; the base itself marks.
+  const rows: Array<{ name: string; input: Partial<DecideInput>; action: 'mark' | 'skip'; reason: string; detail?: RegExp }> = [
+    { name: 'marks an unhealthy InService instance of an opted-in group', input: {}, action: 'mark', reason: 'unhealthy', detail: /^budget 1 of 2$/ },
+    { name: 'skips a healthy signal, even without views', input: { signal: { ...signal, state: 'healthy' }, instance: undefined, group: undefined }, action: 'skip', reason: 'signalHealthy' },
+    { name: 'skips an instance in no group', input: { instance: undefined, group: undefined }, action: 'skip', reason: 'notInGroup', detail: /in no Auto Scaling group/ },
+    { name: 'skips an instance whose group is gone', input: { group: undefined }, action: 'skip', reason: 'notInGroup', detail: /group workers not found/ },
+    { name: 'skips a group without the opt-in tag', input: { group: { ...group, tags: {} } }, action: 'skip', reason: 'notOptedIn', detail: /lacks tag autoheal:enabled=true/ },
+    { name: 'skips a group whose tag has another value', input: { group: { ...group, tags: { 'autoheal:enabled': 'false' } } }, action: 'skip', reason: 'notOptedIn' },
+    { name: 'marks in a group named in options, untagged', input: { group: { ...group, tags: {} }, options: { ...options, groups: ['workers'] } }, action: 'mark', reason: 'unhealthy' },
+    { name: 'honours a configured opt-in tag', input: { group: { ...group, tags: { team: 'ops' } }, options: { ...options, optInTagKey: 'team', optInTagValue: 'ops' } }, action: 'mark', reason: 'unhealthy' },
+    { name: 'skips a Pending instance', input: { instance: { ...instance, lifecycleState: 'Pending' } }, action: 'skip', reason: 'notInService', detail: /Pending/ },
+    { name: 'skips a Terminating instance', input: { instance: { ...instance, lifecycleState: 'Terminating' } }, action: 'skip', reason: 'notInService' },
+    { name: 'skips an instance already Unhealthy', input: { instance: { ...instance, healthStatus: 'Unhealthy' } }, action: 'skip', reason: 'alreadyUnhealthy' },
+    { name: 'skips a duplicate', input: { duplicate: true }, action: 'skip', reason: 'duplicate', detail: /within 600 s/ },
+    { name: 'prefers already Unhealthy over duplicate', input: { duplicate: true, instance: { ...instance, healthStatus: 'Unhealthy' } }, action: 'skip', reason: 'alreadyUnhealthy' },
+    { name: 'skips within the grace period', input: { instance: { ...instance, launchedAt: new Date(nowMs - 259_500) } }, action: 'skip', reason: 'inGracePeriod', detail: /ends in 41 s/ },
+    { name: 'marks once the grace period is over', input: { instance: { ...instance, launchedAt: new Date(nowMs - 300_000) } }, action: 'mark', reason: 'unhealthy' },
+    { name: 'skips stale evidence whose alarm is OK now', input: { recheck: { state: 'OK' } }, action: 'skip', reason: 'stale', detail: /alarm autoheal-status-check-i-0123456789abcdef0 is OK now/ },
+    { name: 'skips stale evidence whose alarm is INSUFFICIENT_DATA now', input: { recheck: { state: 'INSUFFICIENT_DATA' } }, action: 'skip', reason: 'stale' },
+    { name: 'skips stale evidence whose alarm was deleted', input: { recheck: { state: undefined }, signal: { ...signal, alarmName: undefined } }, action: 'skip', reason: 'stale', detail: /^the alarm is deleted now$/ },
+    { name: 'marks stale evidence still in ALARM', input: { recheck: { state: 'ALARM' } }, action: 'mark', reason: 'unhealthy', detail: /re-checked: still ALARM/ },
+    { name: 'marks while the budget lasts (1 of 2 used)', input: { unhealthyInGroup: 1 }, action: 'mark', reason: 'unhealthy', detail: /^budget 2 of 2$/ },
+    { name: 'skips when the budget is spent (2 of 2)', input: { unhealthyInGroup: 2 }, action: 'skip', reason: 'budgetSpent', detail: /2 of budget 2 Unhealthy \(0.4 of desired 5\)/ },
+    { name: 'a group of one can always be healed', input: { group: { ...group, desiredCapacity: 1 } }, action: 'mark', reason: 'unhealthy', detail: /of 1$/ },
+    { name: 'a configured share widens the budget', input: { unhealthyInGroup: 4, options: { ...options, maxUnhealthyShare: 1 } }, action: 'mark', reason: 'unhealthy' },
+    { name: 'not opted in wins over not InService', input: { group: { ...group, tags: {} }, instance: { ...instance, lifecycleState: 'Standby' } }, action: 'skip', reason: 'notOptedIn' },
+    { name: 'a non-budget reason is never blamed on the budget', input: { unhealthyInGroup: 9, instance: { ...instance, healthStatus: 'Unhealthy' } }, action: 'skip', reason: 'alreadyUnhealthy' },
+  ];
+
+  it.each(rows)('$name', ({ input, action, reason, detail }) => {
+    // Prepare
+    const decideInput = { ...base, ...input };
+
+    // Act
+    const verdict = decide(decideInput);
+
+    // Assess
+    expect(verdict).toMatchObject({ action, reason });
+    if (detail) expect(verdict.detail).toMatch(detail);
+  });
+
+  it('gives the healthy signal its own reason as the detail', () => {
+    expect(decide({ ...base, signal: { ...signal, state: 'healthy', reason: 'back to OK' } }).detail).toBe('back to OK');
+  });
+});
+
+describe('unhealthyBudget', () => {
+  it.each([
+    { desired: 0, share: 0.4, budget: 1 },
+    { desired: 1, share: 0.4, budget: 1 },
+    { desired: 2, share: 0.4, budget: 1 },
+    { desired: 5, share: 0.4, budget: 2 },
+    { desired: 10, share: 0.4, budget: 4 },
+    { desired: 10, share: 1, budget: 10 },
+    { desired: 3, share: 0.01, budget: 1 },
+  ])('max(1, floor($share × $desired)) = $budget', ({ desired, share, budget }) => {
+    expect(unhealthyBudget(desired, share)).toBe(budget);
+  });
+});
+
+describe('isStale', () => {
+  it.each([
+    { name: 'fresh evidence', observedAt: new Date(nowMs - 1_000).toISOString(), stale: false },
+    { name: 'exactly at the limit', observedAt: new Date(nowMs - 120_000).toISOString(), stale: false },
+    { name: 'older than staleAfterMs', observedAt: new Date(nowMs - 120_001).toISOString(), stale: true },
+    { name: 'from the future (clock skew)', observedAt: new Date(nowMs + 5_000).toISOString(), stale: false },
+    { name: 'an unreadable time', observedAt: 'yesterday-ish', stale: true },
+  ])('$name → $stale', ({ observedAt, stale }) => {
+    expect(isStale({ ...signal, observedAt }, nowMs, options)).toBe(stale);
+  });
+});
+
+describe('isOptedIn', () => {
+  it('accepts a named group and a tagged group, rejects others', () => {
+    const named = { ...options, groups: ['a'] };
+    expect(isOptedIn({ ...group, name: 'a', tags: {} }, named)).toBe(true);
+    expect(isOptedIn(group, named)).toBe(true);
+    expect(isOptedIn({ ...group, tags: {} }, named)).toBe(false);
+  });
+});
