@@ -1,0 +1,158 @@
+/**
+ * The fleet port over EC2 Auto Scaling (AWS SDK v3). Thin: one SDK call per API page, errors
+ * converted at this boundary with toRemoteError, the client injected (build it with
+ * awsClientSettings, so throttling is retried adaptively by the SDK).
+ *
+ * The grace period on AWS: neither DescribeAutoScalingInstances nor DescribeAutoScalingGroups
+ * returns an instance's launch time, so the views carry no `launchedAt` and the policy's own
+ * grace-period check does not apply. Auto Scaling enforces it instead: SetInstanceHealth is sent
+ * with ShouldRespectGracePeriod (default true), and Auto Scaling, which knows when each instance
+ * entered service, keeps an instance in its grace period in service. The alternative, EC2
+ * DescribeInstances for LaunchTime, would add @aws-sdk/client-ec2 (the largest client of the SDK)
+ * to the Lambda bundle and one more call to every batch, for a check Auto Scaling already makes.
+ */
+import {
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+  SetInstanceHealthCommand,
+  type AutoScalingClient,
+} from '@aws-sdk/client-auto-scaling';
+import { z } from 'zod';
+import { ConfigError, toRemoteError } from '../../errors.js';
+import type { FleetPort, GroupView, HealthStatus, InstanceView, SetHealthOptions } from '../port.js';
+
+/** DescribeAutoScalingInstances accepts at most 50 instance ids (and returns at most 50 records) per call. */
+export const maxInstanceIdsPerCall = 50;
+/** DescribeAutoScalingGroups accepts 50 names per call by default (up to MaxRecords, at most 100). */
+export const maxGroupNamesPerCall = 100;
+
+/** Options of {@link AwsFleet}. */
+export const awsFleetOptionsSchema = z
+  .object({
+    /** Instance ids per DescribeAutoScalingInstances call. */
+    instanceIdsPerCall: z.number().int().min(1).max(maxInstanceIdsPerCall).default(maxInstanceIdsPerCall),
+    /** Group names per DescribeAutoScalingGroups call (sent as MaxRecords too). */
+    groupNamesPerCall: z.number().int().min(1).max(maxGroupNamesPerCall).default(50),
+  })
+  .strict();
+
+export type AwsFleetOptions = z.input<typeof awsFleetOptionsSchema>;
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** DescribeAutoScalingInstances says `HEALTHY`, DescribeAutoScalingGroups says `Healthy`. */
+function healthOf(value: string | undefined): HealthStatus {
+  return value?.toUpperCase() === 'UNHEALTHY' ? 'Unhealthy' : 'Healthy';
+}
+
+export class AwsFleet implements FleetPort {
+  private readonly options: z.output<typeof awsFleetOptionsSchema>;
+
+  constructor(
+    private readonly client: AutoScalingClient,
+    options: AwsFleetOptions = {},
+  ) {
+    const parsed = awsFleetOptionsSchema.safeParse(options);
+    if (!parsed.success) throw new ConfigError(`AwsFleet options: ${z.prettifyError(parsed.error)}`);
+    this.options = parsed.data;
+  }
+
+  async describeInstances(instanceIds: readonly string[], signal?: AbortSignal): Promise<Map<string, InstanceView>> {
+    const found = new Map<string, InstanceView>();
+    // Never send an empty list: the API reads it as "every instance of every group".
+    const ids = [...new Set(instanceIds)];
+    for (const batch of chunks(ids, this.options.instanceIdsPerCall)) {
+      let nextToken: string | undefined;
+      do {
+        const page = await this.send('autoscaling:DescribeAutoScalingInstances', signal, () =>
+          this.client.send(
+            new DescribeAutoScalingInstancesCommand({
+              InstanceIds: batch,
+              MaxRecords: maxInstanceIdsPerCall,
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+            { abortSignal: signal },
+          ),
+        );
+        for (const i of page.AutoScalingInstances ?? []) {
+          if (!i.InstanceId || !i.AutoScalingGroupName) continue;
+          found.set(i.InstanceId, {
+            instanceId: i.InstanceId,
+            groupName: i.AutoScalingGroupName,
+            lifecycleState: i.LifecycleState ?? 'Unknown',
+            healthStatus: healthOf(i.HealthStatus),
+          });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
+    return found;
+  }
+
+  async describeGroups(groupNames: readonly string[], signal?: AbortSignal): Promise<GroupView[]> {
+    const groups: GroupView[] = [];
+    // Never send an empty list: the API reads it as "every group of the account".
+    const names = [...new Set(groupNames)];
+    for (const batch of chunks(names, this.options.groupNamesPerCall)) {
+      let nextToken: string | undefined;
+      do {
+        const page = await this.send('autoscaling:DescribeAutoScalingGroups', signal, () =>
+          this.client.send(
+            new DescribeAutoScalingGroupsCommand({
+              AutoScalingGroupNames: batch,
+              MaxRecords: this.options.groupNamesPerCall,
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+            { abortSignal: signal },
+          ),
+        );
+        for (const g of page.AutoScalingGroups ?? []) {
+          if (!g.AutoScalingGroupName) continue;
+          const name = g.AutoScalingGroupName;
+          groups.push({
+            name,
+            desiredCapacity: g.DesiredCapacity ?? 0,
+            healthCheckGracePeriodSeconds: g.HealthCheckGracePeriod ?? 0,
+            tags: Object.fromEntries((g.Tags ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key, t.Value ?? ''])),
+            instances: (g.Instances ?? [])
+              .filter((i) => i.InstanceId !== undefined)
+              .map((i) => ({
+                instanceId: i.InstanceId as string,
+                groupName: name,
+                lifecycleState: i.LifecycleState ?? 'Unknown',
+                healthStatus: healthOf(i.HealthStatus),
+              })),
+          });
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+    }
+    return groups;
+  }
+
+  async setInstanceHealth(instanceId: string, status: HealthStatus, options: SetHealthOptions): Promise<void> {
+    await this.send('autoscaling:SetInstanceHealth', options.signal, () =>
+      this.client.send(
+        new SetInstanceHealthCommand({
+          InstanceId: instanceId,
+          HealthStatus: status,
+          ShouldRespectGracePeriod: options.respectGracePeriod,
+        }),
+        { abortSignal: options.signal },
+      ),
+    );
+  }
+
+  private async send<T>(action: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+    try {
+      signal?.throwIfAborted();
+      return await call();
+    } catch (error) {
+      throw toRemoteError(action, error);
+    }
+  }
+}
