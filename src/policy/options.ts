@@ -25,3 +25,13 @@ export const policyOptionsSchema = z
 
 export type PolicyOptions = z.output<typeof policyOptionsSchema>;
 export type PolicyOptionsInput = z.input<typeof policyOptionsSchema>;
+
+/**
+ * Reads an opt-in tag written `key=value` (the `--opt-in-tag` flag, AUTOHEAL_OPT_IN_TAG). The value
+ * may be empty or contain `=`; the key may not be empty. Returns an error text instead of throwing.
+ */
+export function parseOptInTag(text: string): { optInTagKey: string; optInTagValue: string } | { error: string } {
+  const at = text.indexOf('=');
+  if (at <= 0) return { error: `expected key=value (for example autoheal:enabled=true), got "${text}"` };
+  return { optInTagKey: text.slice(0, at), optInTagValue: text.slice(at + 1) };
+}
