@@ -1,0 +1,54 @@
+/**
+ * The alarm manager's settings from the Lambda's environment. The prefix and topic use the names
+ * the Lambda config agreed on (lambdaEnv); the alarm's shape has its own variables, which the CDK
+ * construct sets from its props. Unset or empty variables keep the defaults of alarmOptionsSchema.
+ */
+import { ConfigError } from '../errors.js';
+import { lambdaEnv } from '../lambda/config.js';
+import type { AlarmOptionsInput } from './options.js';
+
+/** Environment variables of the alarm manager beyond the ones in lambdaEnv. */
+export const alarmEnv = {
+  /** The alarm's period in seconds (default 60). */
+  periodSeconds: 'AUTOHEAL_ALARM_PERIOD_SECONDS',
+  /** Consecutive breaching periods before ALARM (default 2). */
+  evaluationPeriods: 'AUTOHEAL_ALARM_EVALUATION_PERIODS',
+  /** ALARM when Maximum(StatusCheckFailed) >= this (default 1). */
+  threshold: 'AUTOHEAL_ALARM_THRESHOLD',
+  /** `per-instance` (default) or `metrics-insights`. */
+  mode: 'AUTOHEAL_ALARM_MODE',
+} as const;
+
+/** Reads the alarm options from the environment; validate the result with parseAlarmOptions. */
+export function alarmOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AlarmOptionsInput {
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const number = (name: string): number | undefined => {
+    const value = read(name);
+    if (value === undefined) return undefined;
+    const n = Number(value);
+    if (Number.isNaN(n)) throw new ConfigError(`${name}: expected a number, got "${value}"`);
+    return n;
+  };
+  const options: AlarmOptionsInput = {};
+  const prefix = read(lambdaEnv.alarmPrefix);
+  if (prefix !== undefined) options.prefix = prefix;
+  const topic = read(lambdaEnv.alarmTopicArn);
+  if (topic !== undefined) options.alarmActions = [topic];
+  const period = number(alarmEnv.periodSeconds);
+  if (period !== undefined) options.periodSeconds = period;
+  const evaluations = number(alarmEnv.evaluationPeriods);
+  if (evaluations !== undefined) options.evaluationPeriods = evaluations;
+  const threshold = number(alarmEnv.threshold);
+  if (threshold !== undefined) options.threshold = threshold;
+  const mode = read(alarmEnv.mode);
+  if (mode !== undefined) {
+    if (mode !== 'per-instance' && mode !== 'metrics-insights') {
+      throw new ConfigError(`${alarmEnv.mode}: expected "per-instance" or "metrics-insights", got "${mode}"`);
+    }
+    options.mode = mode;
+  }
+  return options;
+}

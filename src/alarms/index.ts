@@ -1,0 +1,4 @@
+/** The alarm manager: per-instance StatusCheckFailed alarms that follow their groups. */
+export * from './options.js';
+export * from './manager.js';
+export * from './env.js';

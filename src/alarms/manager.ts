@@ -1,0 +1,368 @@
+/**
+ * The alarm manager: one StatusCheckFailed alarm per instance of each managed group, named
+ * `${prefix}${instanceId}`, kept in sync as the group changes. `syncGroupAlarms` reconciles a
+ * whole group (create missing, update drifted, delete orphans); the lifecycle handler makes the
+ * one change a launch or terminate event asks for. Both touch only alarms with autoheal's prefix.
+ *
+ * An orphan is an alarm of the prefix whose instance is not live in the group being synced and
+ * not live in any other group either (DescribeAutoScalingInstances finds it nowhere, or finds it
+ * terminating): several groups share one prefix, and syncing one must not delete another's alarms.
+ */
+import {
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  PutMetricAlarmCommand,
+  type CloudWatchClient,
+  type MetricAlarm,
+  type PutMetricAlarmCommandInput,
+} from '@aws-sdk/client-cloudwatch';
+import { z } from 'zod';
+import { ConfigError, toRemoteError } from '../errors.js';
+import type { FleetPort, InstanceView } from '../fleet/port.js';
+import { silentLogger, type Logger } from '../log.js';
+import { isOptedIn } from '../policy/decide.js';
+import type { PolicyOptions } from '../policy/options.js';
+import type { LifecycleSignal } from '../signals/types.js';
+import { alarmOptionsSchema, type AlarmOptions, type AlarmOptionsInput } from './options.js';
+
+/** DeleteAlarms accepts at most 100 names per call. */
+export const maxAlarmsPerDelete = 100;
+/** DescribeAlarms returns at most 100 alarms per page. */
+export const maxAlarmsPerPage = 100;
+
+const instanceIdPattern = /^i-[0-9a-f]{8,17}$/;
+
+/** Lifecycle states in which an instance keeps its alarm; anything leaving the group loses it. */
+const leaving = /^(Terminat|Detach)/;
+
+/** Validates alarm options once; the error names each bad option. */
+export function parseAlarmOptions(input: AlarmOptionsInput = {}): AlarmOptions {
+  const parsed = alarmOptionsSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`alarm options: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** The per-instance alarm's name. */
+export function alarmNameFor(prefix: string, instanceId: string): string {
+  return `${prefix}${instanceId}`;
+}
+
+/** The Metrics Insights group alarm's name (mode `metrics-insights`). */
+export function groupAlarmNameFor(prefix: string, groupName: string): string {
+  return `${prefix}group-${groupName}`;
+}
+
+/** The instance id an alarm name of the prefix is for; undefined for other alarms (a group alarm). */
+export function instanceIdOfAlarm(prefix: string, alarmName: string): string | undefined {
+  if (!alarmName.startsWith(prefix)) return undefined;
+  const id = alarmName.slice(prefix.length);
+  return instanceIdPattern.test(id) ? id : undefined;
+}
+
+/** The exact PutMetricAlarm input of an instance's alarm. */
+export function instanceAlarmInput(options: AlarmOptions, instanceId: string): PutMetricAlarmCommandInput {
+  return {
+    AlarmName: alarmNameFor(options.prefix, instanceId),
+    AlarmDescription: `autoheal: EC2 status check of ${instanceId}; managed by autoheal, deleted when the instance leaves its group`,
+    Namespace: 'AWS/EC2',
+    MetricName: 'StatusCheckFailed',
+    Dimensions: [{ Name: 'InstanceId', Value: instanceId }],
+    Statistic: 'Maximum',
+    Period: options.periodSeconds,
+    EvaluationPeriods: options.evaluationPeriods,
+    Threshold: options.threshold,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'missing',
+    ActionsEnabled: true,
+    AlarmActions: [...options.alarmActions],
+  };
+}
+
+/**
+ * The exact PutMetricAlarm input of a group's Metrics Insights alarm: one query over the EC2
+ * status-check metric of the group's instances (by the `aws:autoscaling:groupName` tag Auto
+ * Scaling puts on them), grouped by InstanceId so each instance is a contributor.
+ */
+export function groupAlarmInput(options: AlarmOptions, groupName: string): PutMetricAlarmCommandInput {
+  const quoted = groupName.replaceAll("'", "''");
+  return {
+    AlarmName: groupAlarmNameFor(options.prefix, groupName),
+    AlarmDescription: `autoheal: EC2 status checks of the instances of ${groupName} (one contributor per instance)`,
+    Metrics: [
+      {
+        Id: 'status',
+        Expression: `SELECT MAX(StatusCheckFailed) FROM SCHEMA("AWS/EC2", InstanceId) WHERE tag."aws:autoscaling:groupName" = '${quoted}' GROUP BY InstanceId`,
+        Period: options.periodSeconds,
+        ReturnData: true,
+      },
+    ],
+    EvaluationPeriods: options.evaluationPeriods,
+    Threshold: options.threshold,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'missing',
+    ActionsEnabled: true,
+    AlarmActions: [...options.alarmActions],
+  };
+}
+
+/** Whether an existing alarm already has the settings `wanted` asks for. */
+function matches(existing: MetricAlarm, wanted: PutMetricAlarmCommandInput): boolean {
+  const sameActions =
+    [...(existing.AlarmActions ?? [])].sort().join(',') === [...(wanted.AlarmActions ?? [])].sort().join(',');
+  const samePeriod = wanted.Metrics
+    ? existing.Metrics?.[0]?.Period === wanted.Metrics[0]?.Period &&
+      existing.Metrics?.[0]?.Expression === wanted.Metrics[0]?.Expression
+    : existing.Period === wanted.Period && existing.Statistic === wanted.Statistic;
+  return (
+    sameActions &&
+    samePeriod &&
+    existing.EvaluationPeriods === wanted.EvaluationPeriods &&
+    existing.Threshold === wanted.Threshold &&
+    existing.ComparisonOperator === wanted.ComparisonOperator
+  );
+}
+
+/** What one sync did (or, with dry-run, would do). Alarm names, sorted. */
+export interface SyncReport {
+  group: string;
+  dryRun: boolean;
+  created: string[];
+  /** Existing alarms whose settings differed from the options and were overwritten. */
+  updated: string[];
+  deleted: string[];
+  /** Alarms that were already right. */
+  unchanged: string[];
+}
+
+/** Dependencies of the alarm manager; every AWS client is injected. */
+export interface AlarmManagerDeps {
+  cloudwatch: CloudWatchClient;
+  /** Reads the group's instances (sync) and where orphan candidates live. */
+  fleet: FleetPort;
+  options?: AlarmOptionsInput;
+  logger?: Logger;
+}
+
+/** Dependencies of the lifecycle handler. */
+export interface AlarmLifecycleDeps {
+  cloudwatch: CloudWatchClient;
+  options?: AlarmOptionsInput;
+  /**
+   * Whether a group is managed (opted in); launches in other groups get no alarm. Default: every
+   * group is managed (the EventBridge rule already names the groups). See {@link managedGroups}.
+   */
+  isManaged?: (groupName: string, signal?: AbortSignal) => Promise<boolean>;
+  logger?: Logger;
+}
+
+/** Thin CloudWatch calls: abort signal passed, errors converted naming the IAM action. */
+class AlarmStore {
+  constructor(
+    private readonly client: CloudWatchClient,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Every metric alarm whose name starts with `prefix`, all pages. */
+  async list(prefix: string, signal?: AbortSignal): Promise<MetricAlarm[]> {
+    const alarms: MetricAlarm[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.send('cloudwatch:DescribeAlarms', signal, () =>
+        this.client.send(
+          new DescribeAlarmsCommand({
+            AlarmNamePrefix: prefix,
+            AlarmTypes: ['MetricAlarm'],
+            MaxRecords: maxAlarmsPerPage,
+            ...(nextToken ? { NextToken: nextToken } : {}),
+          }),
+          { abortSignal: signal },
+        ),
+      );
+      alarms.push(...(page.MetricAlarms ?? []));
+      nextToken = page.NextToken;
+    } while (nextToken);
+    return alarms;
+  }
+
+  async put(input: PutMetricAlarmCommandInput, signal?: AbortSignal): Promise<void> {
+    await this.send('cloudwatch:PutMetricAlarm', signal, () =>
+      this.client.send(new PutMetricAlarmCommand(input), { abortSignal: signal }),
+    );
+  }
+
+  /**
+   * Deletes in batches of 100. DeleteAlarms is all-or-nothing: one name that no longer exists
+   * fails the whole batch with ResourceNotFound, so that batch is re-read and retried once with
+   * the names that still exist (someone else deleted the rest: the goal is reached for them).
+   */
+  async delete(names: readonly string[], signal?: AbortSignal): Promise<void> {
+    for (let i = 0; i < names.length; i += maxAlarmsPerDelete) {
+      const batch = names.slice(i, i + maxAlarmsPerDelete);
+      try {
+        await this.deleteBatch(batch, signal);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        const out = await this.send('cloudwatch:DescribeAlarms', signal, () =>
+          this.client.send(new DescribeAlarmsCommand({ AlarmNames: batch, MaxRecords: maxAlarmsPerPage }), {
+            abortSignal: signal,
+          }),
+        );
+        const remaining = (out.MetricAlarms ?? []).flatMap((a) => (a.AlarmName ? [a.AlarmName] : []));
+        this.logger.debug({ requested: batch.length, remaining: remaining.length }, 'alarms: some were already gone');
+        if (remaining.length > 0) await this.deleteBatch(remaining, signal);
+      }
+    }
+  }
+
+  private async deleteBatch(batch: string[], signal?: AbortSignal): Promise<void> {
+    await this.send('cloudwatch:DeleteAlarms', signal, () =>
+      this.client.send(new DeleteAlarmsCommand({ AlarmNames: batch }), { abortSignal: signal }),
+    );
+  }
+
+  private async send<T>(action: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+    try {
+      signal?.throwIfAborted();
+      return await call();
+    } catch (error) {
+      throw toRemoteError(action, error);
+    }
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+  const name = typeof cause === 'object' && cause !== null && 'name' in cause ? String(cause.name) : '';
+  return name === 'ResourceNotFound' || name === 'ResourceNotFoundException';
+}
+
+/** Reconciles whole groups. */
+export interface AlarmManager {
+  /** Creates the group's missing alarms, updates drifted ones, deletes orphans. Idempotent. */
+  syncGroupAlarms(groupName: string, options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<SyncReport>;
+  readonly options: AlarmOptions;
+}
+
+/** Creates the alarm manager; options are validated here, once. */
+export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
+  const options = parseAlarmOptions(deps.options);
+  const logger = deps.logger ?? silentLogger;
+  const store = new AlarmStore(deps.cloudwatch, logger);
+
+  async function syncGroupAlarms(
+    groupName: string,
+    run: { dryRun?: boolean; signal?: AbortSignal } = {},
+  ): Promise<SyncReport> {
+    const { signal } = run;
+    const dryRun = run.dryRun ?? false;
+    const [group] = await deps.fleet.describeGroups([groupName], signal);
+    if (!group) throw new ConfigError(`alarms sync: Auto Scaling group "${groupName}" not found`);
+
+    const live = (i: InstanceView): boolean => !leaving.test(i.lifecycleState);
+    const wanted = new Map<string, PutMetricAlarmCommandInput>();
+    if (options.mode === 'per-instance') {
+      for (const i of group.instances.filter(live)) {
+        const input = instanceAlarmInput(options, i.instanceId);
+        wanted.set(input.AlarmName as string, input);
+      }
+    } else {
+      const input = groupAlarmInput(options, group.name);
+      wanted.set(input.AlarmName as string, input);
+    }
+
+    const existing = await store.list(options.prefix, signal);
+    const byName = new Map(existing.flatMap((a) => (a.AlarmName ? [[a.AlarmName, a] as const] : [])));
+    const report: SyncReport = { group: group.name, dryRun, created: [], updated: [], deleted: [], unchanged: [] };
+
+    for (const [name, input] of wanted) {
+      const current = byName.get(name);
+      if (current && matches(current, input)) {
+        report.unchanged.push(name);
+        continue;
+      }
+      (current ? report.updated : report.created).push(name);
+      if (!dryRun) await store.put(input, signal);
+    }
+
+    // Orphan candidates: instance alarms of the prefix that this group does not want.
+    const candidates = new Map<string, string>();
+    for (const name of byName.keys()) {
+      const id = instanceIdOfAlarm(options.prefix, name);
+      if (id !== undefined && !wanted.has(name)) candidates.set(id, name);
+    }
+    if (candidates.size > 0) {
+      const elsewhere = await deps.fleet.describeInstances([...candidates.keys()], signal);
+      for (const [id, name] of candidates) {
+        const found = elsewhere.get(id);
+        // Live in another group: that group's sync owns it. Live in this group but unwanted
+        // (metrics-insights mode) or gone everywhere: an orphan.
+        if (found && found.groupName !== group.name && live(found)) continue;
+        report.deleted.push(name);
+      }
+      if (!dryRun) await store.delete(report.deleted, signal);
+    }
+
+    for (const list of [report.created, report.updated, report.deleted, report.unchanged]) list.sort();
+    logger.info(
+      { group: group.name, dryRun, created: report.created.length, updated: report.updated.length, deleted: report.deleted.length },
+      'alarms: group synced',
+    );
+    return report;
+  }
+
+  return { syncGroupAlarms, options };
+}
+
+/**
+ * The function the healer calls with launch and terminate signals (HealerOptions.onLifecycle):
+ * a launch in a managed group puts exactly that instance's alarm, a terminate deletes exactly
+ * that instance's alarm (already gone counts as done). Throws a RemoteError when CloudWatch
+ * fails, so the event is retried. In `metrics-insights` mode the group alarm covers new
+ * instances by itself, and lifecycle events change nothing.
+ */
+export function createAlarmLifecycle(
+  deps: AlarmLifecycleDeps,
+): (signals: readonly LifecycleSignal[], signal?: AbortSignal) => Promise<void> {
+  const options = parseAlarmOptions(deps.options);
+  const logger = deps.logger ?? silentLogger;
+  const store = new AlarmStore(deps.cloudwatch, logger);
+  const isManaged = deps.isManaged ?? (() => Promise.resolve(true));
+
+  return async function handleLifecycle(signals, signal) {
+    if (options.mode !== 'per-instance') return;
+    // The last event per instance wins: a launch and its terminate in one batch leave no alarm.
+    const last = new Map<string, LifecycleSignal>();
+    for (const s of signals) last.set(s.instanceId, s);
+    const toDelete: string[] = [];
+    for (const s of last.values()) {
+      const name = alarmNameFor(options.prefix, s.instanceId);
+      if (s.change === 'terminated') {
+        toDelete.push(name);
+      } else if (await isManaged(s.groupName, signal)) {
+        await store.put(instanceAlarmInput(options, s.instanceId), signal);
+        logger.info({ alarm: name, group: s.groupName, eventId: s.eventId }, 'alarms: created for launched instance');
+      } else {
+        logger.debug({ group: s.groupName, instanceId: s.instanceId }, 'alarms: launch in an unmanaged group ignored');
+      }
+    }
+    if (toDelete.length > 0) {
+      await store.delete(toDelete, signal);
+      logger.info({ alarms: toDelete }, 'alarms: deleted for terminated instances');
+    }
+  };
+}
+
+/**
+ * An `isManaged` check from the policy's opt-in rule: named in `groups`, or carrying the opt-in
+ * tag (one DescribeAutoScalingGroups through the fleet port, only for groups not named).
+ */
+export function managedGroups(
+  fleet: FleetPort,
+  policy: PolicyOptions,
+): (groupName: string, signal?: AbortSignal) => Promise<boolean> {
+  return async (groupName, signal) => {
+    if (policy.groups.includes(groupName)) return true;
+    const [group] = await fleet.describeGroups([groupName], signal);
+    return group !== undefined && isOptedIn(group, policy);
+  };
+}

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+/** The alarm-name prefix autoheal owns: it creates, updates and deletes only alarms whose names start with it. */
+export const defaultAlarmPrefix = 'autoheal-status-check-';
+
+/** CloudWatch accepts these periods for high-resolution metrics, and any multiple of 60 seconds. */
+export const shortPeriodsSeconds = [10, 20, 30] as const;
+
+/** PutMetricAlarm: EvaluationPeriods × Period must not exceed one day. */
+export const maxEvaluationSeconds = 86_400;
+
+/**
+ * Settings of the alarm manager. The defaults are the original design's alarm: StatusCheckFailed,
+ * Maximum, period 60 s, 2 evaluation periods, >= 1. Unknown keys are rejected.
+ */
+export const alarmOptionsSchema = z
+  .object({
+    /** Alarm names are `${prefix}${instanceId}`; default `autoheal-status-check-`. */
+    prefix: z.string().min(1).max(200).default(defaultAlarmPrefix),
+    /** The metric's period; 10, 20, 30 or a multiple of 60 seconds. Default 60. */
+    periodSeconds: z
+      .number()
+      .int()
+      .positive()
+      .refine((s) => (shortPeriodsSeconds as readonly number[]).includes(s) || s % 60 === 0, {
+        message: `must be ${shortPeriodsSeconds.join(', ')} or a multiple of 60`,
+      })
+      .default(60),
+    /** Consecutive breaching periods before ALARM; default 2. */
+    evaluationPeriods: z.number().int().min(1).default(2),
+    /** ALARM when the period's Maximum of StatusCheckFailed is >= this; default 1. */
+    threshold: z.number().min(0).default(1),
+    /** SNS topic ARNs the alarms notify on ALARM (the alert topic); default none. */
+    alarmActions: z.array(z.string().startsWith('arn:')).max(5).default([]),
+    /**
+     * `per-instance` (default): one alarm per instance, kept in sync with the group.
+     * `metrics-insights`: one multi-time-series alarm per group (`${prefix}group-${groupName}`),
+     * each instance a contributor; see the README for the trade-off.
+     */
+    mode: z.enum(['per-instance', 'metrics-insights']).default('per-instance'),
+  })
+  .strict()
+  .refine((o) => o.periodSeconds * o.evaluationPeriods <= maxEvaluationSeconds, {
+    message: `periodSeconds × evaluationPeriods must not exceed ${maxEvaluationSeconds} seconds (one day)`,
+  });
+
+export type AlarmOptions = z.output<typeof alarmOptionsSchema>;
+export type AlarmOptionsInput = z.input<typeof alarmOptionsSchema>;
