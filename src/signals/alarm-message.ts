@@ -1,28 +1,6 @@
+import { regionNames } from './regions.js';
 import type { HealthSignal } from './types.js';
 
-/**
- * Region names as CloudWatch writes them in the `Region` field of an alarm message
- * (`EU (London)`); codes not listed here are written as the code itself.
- */
-const regionNames: Readonly<Record<string, string>> = {
-  'us-east-1': 'US East (N. Virginia)',
-  'us-east-2': 'US East (Ohio)',
-  'us-west-1': 'US West (N. California)',
-  'us-west-2': 'US West (Oregon)',
-  'ca-central-1': 'Canada (Central)',
-  'eu-west-1': 'EU (Ireland)',
-  'eu-west-2': 'EU (London)',
-  'eu-west-3': 'EU (Paris)',
-  'eu-central-1': 'EU (Frankfurt)',
-  'eu-north-1': 'EU (Stockholm)',
-  'eu-south-1': 'EU (Milan)',
-  'ap-northeast-1': 'Asia Pacific (Tokyo)',
-  'ap-northeast-2': 'Asia Pacific (Seoul)',
-  'ap-southeast-1': 'Asia Pacific (Singapore)',
-  'ap-southeast-2': 'Asia Pacific (Sydney)',
-  'ap-south-1': 'Asia Pacific (Mumbai)',
-  'sa-east-1': 'South America (Sao Paulo)',
-};
 
 /** Options of {@link toAlarmMessage}. */
 export interface AlarmMessageOptions {
