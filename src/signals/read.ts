@@ -57,9 +57,10 @@ export function shortReason(text: string): string {
   return trimmed.length > maxReasonChars ? `${trimmed.slice(0, maxReasonChars - 1)}…` : trimmed;
 }
 
-const instanceIdShape = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+// Real ids have 8 or 17 hex digits; the range also admits hand-made names such as `i-0abc12345`.
+const instanceIdShape = /^i-[0-9a-f]{8,17}$/;
 
-/** Whether `id` has the shape of an EC2 instance id (`i-` and 8 or 17 hex digits). */
+/** Whether `id` has the shape of an EC2 instance id (`i-` and 8 to 17 hex digits). */
 export function isEc2InstanceId(id: string): boolean {
   return id.length <= 19 && instanceIdShape.test(id);
 }
