@@ -1,0 +1,197 @@
+/**
+ * The recovery timeline of a drill round: for every instance a failure was injected into, when
+ * each stage of the chain happened, in milliseconds after the injection. It only listens to the
+ * typed events of the parts (local group, prober, healer) and to {@link Timeline.noteMessage},
+ * which the demo calls when the bridge hands a queue message to the core.
+ */
+import type { LocalGroup } from '../fleet/local/local-group.js';
+import type { HealerEvents } from '../healer/types.js';
+import type { TypedEvents } from '../events.js';
+import type { Prober } from '../prober/prober.js';
+import { Reason } from '../policy/types.js';
+import type { Injection } from './inject.js';
+
+/** The stages, in the order they happen on the full chain. */
+export const stages = [
+  'injected',
+  'probeFailing',
+  'alarmPublished',
+  'messageReceived',
+  'marked',
+  'terminating',
+  'replacementInService',
+] as const;
+export type Stage = (typeof stages)[number];
+
+/** How people read each stage. */
+export const stageLabels: Record<Stage, string> = {
+  injected: 'failure injected',
+  probeFailing: 'probe failing',
+  alarmPublished: 'alarm published',
+  messageReceived: 'message received',
+  marked: 'marked Unhealthy',
+  terminating: 'Terminating',
+  replacementInService: 'replacement InService',
+};
+
+/** One instance's recovery. */
+export interface VictimTimeline {
+  instanceId: string;
+  pid: number;
+  /** Milliseconds after the injection, per stage reached. */
+  stagesMs: Partial<Record<Stage, number>>;
+  /** Who marked it: the healer through the fleet port, or the group's own check of an exited process. */
+  markedBy?: 'healer' | 'group';
+  replacementId?: string;
+  /** Verdicts that left it alone for a while (budget spent…), first of each reason. */
+  skipped: Array<{ reason: string; detail?: string; ms: number; count: number }>;
+  healed: boolean;
+}
+
+/** One round. */
+export interface RoundTimeline {
+  round: number;
+  failure: Injection['mode'];
+  injectedAt: string;
+  victims: VictimTimeline[];
+  healed: boolean;
+  /** From the injection until the last replacement was InService (or the round gave up). */
+  durationMs: number;
+}
+
+interface Sources {
+  group: Pick<LocalGroup, 'events'>;
+  prober?: Pick<Prober, 'events'>;
+  healer?: { events: TypedEvents<HealerEvents> };
+}
+
+interface Victim extends VictimTimeline {
+  atMs: number;
+}
+
+/** Records rounds from the parts' events. {@link Timeline.dispose} unsubscribes. */
+export class Timeline {
+  private victims = new Map<string, Victim>();
+  private current: { round: number; mode: Injection['mode']; atMs: number } | undefined;
+  private readonly offs: Array<() => void> = [];
+  private waiters: Array<() => void> = [];
+  /** Called after every recorded stage, with the victim and stage (for live output). */
+  onStage: ((victim: VictimTimeline, stage: Stage) => void) | undefined;
+
+  constructor(sources: Sources) {
+    const { group, prober, healer } = sources;
+    this.offs.push(
+      group.events.on('group:instance:terminating', (e) => this.reach(e.instanceId, 'terminating', e.atMs)),
+      group.events.on('group:instance:marked', (e) => {
+        const v = this.victims.get(e.instanceId);
+        if (!v || e.status !== 'Unhealthy') return;
+        v.markedBy ??= e.by === 'fleet' ? 'healer' : 'group';
+        this.reach(e.instanceId, 'marked', e.atMs);
+      }),
+      group.events.on('group:instance:in-service', (e) => {
+        if (!e.replaces) return;
+        const v = this.victims.get(e.replaces);
+        if (!v || v.replacementId) return;
+        v.replacementId = e.instanceId;
+        this.reach(e.replaces, 'replacementInService', e.atMs);
+      }),
+    );
+    if (prober) {
+      this.offs.push(
+        prober.events.on('prober:check:failed', (e) => this.reach(e.instanceId, 'probeFailing', e.atMs)),
+        prober.events.on('prober:signal:sent', (e) => {
+          if (e.signal.state === 'unhealthy') this.reach(e.signal.instanceId, 'alarmPublished', e.atMs);
+        }),
+      );
+    }
+    if (healer) {
+      this.offs.push(
+        healer.events.on('healer:verdict:skipped', (r) => {
+          const v = this.victims.get(r.signal.instanceId);
+          if (!v || r.signal.state !== 'unhealthy' || v.stagesMs.marked !== undefined) return;
+          const reason = Reason[r.verdict.reason];
+          const seen = v.skipped.find((s) => s.reason === reason);
+          if (seen) seen.count++;
+          else v.skipped.push({ reason, ...(r.verdict.detail ? { detail: r.verdict.detail } : {}), ms: Date.now() - v.atMs, count: 1 });
+        }),
+      );
+    }
+  }
+
+  /** Starts a round for these injections; earlier rounds' victims are forgotten. */
+  startRound(round: number, injections: readonly Injection[]): void {
+    const first = injections[0];
+    if (!first) throw new RangeError('a round needs at least one injection');
+    this.current = { round, mode: first.mode, atMs: Math.min(...injections.map((i) => i.atMs)) };
+    this.victims = new Map(
+      injections.map((i) => [
+        i.instanceId,
+        { instanceId: i.instanceId, pid: i.pid, atMs: i.atMs, stagesMs: { injected: 0 }, skipped: [], healed: false },
+      ]),
+    );
+  }
+
+  /** The bridge handed a message about these instances to the core. */
+  noteMessage(instanceIds: readonly string[], atMs = Date.now()): void {
+    for (const id of instanceIds) this.reach(id, 'messageReceived', atMs);
+  }
+
+  /** Whether every victim of the round has a replacement InService. */
+  done(): boolean {
+    return this.victims.size > 0 && [...this.victims.values()].every((v) => v.stagesMs.replacementInService !== undefined);
+  }
+
+  /** Resolves when {@link done}, or after `timeoutMs` (then the round is not healed), or on abort. */
+  async waitDone(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.done()) return true;
+    return new Promise<boolean>((resolve) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', finish);
+        this.waiters = this.waiters.filter((w) => w !== check);
+        resolve(this.done());
+      };
+      const check = (): void => {
+        if (this.done()) finish();
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      signal?.addEventListener('abort', finish, { once: true });
+      this.waiters.push(check);
+    });
+  }
+
+  /** The round as recorded so far. */
+  result(): RoundTimeline {
+    const current = this.current;
+    if (!current) throw new RangeError('no round started');
+    const victims = [...this.victims.values()].map(({ atMs: _atMs, ...v }) => ({
+      ...v,
+      healed: v.stagesMs.replacementInService !== undefined,
+    }));
+    const ends = victims.map((v) => v.stagesMs.replacementInService ?? Date.now() - current.atMs);
+    return {
+      round: current.round,
+      failure: current.mode,
+      injectedAt: new Date(current.atMs).toISOString(),
+      victims,
+      healed: victims.every((v) => v.healed),
+      durationMs: Math.max(0, ...ends),
+    };
+  }
+
+  dispose(): void {
+    for (const off of this.offs) off();
+  }
+
+  private reach(instanceId: string, stage: Stage, atMs: number): void {
+    const v = this.victims.get(instanceId);
+    if (!v || v.stagesMs[stage] !== undefined) return;
+    v.stagesMs[stage] = Math.max(0, atMs - v.atMs);
+    try {
+      this.onStage?.(v, stage);
+    } catch {
+      // A display callback must not break recording.
+    }
+    for (const w of [...this.waiters]) w();
+  }
+}

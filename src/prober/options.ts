@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/** Limits of the prober's options, used by the checks and by their error messages alike. */
+export const proberLimits = {
+  minIntervalMs: 50,
+  maxIntervalMs: 3_600_000,
+  minTimeoutMs: 10,
+  maxThreshold: 10,
+  maxConcurrency: 10_000,
+} as const;
+
+/**
+ * The prober's settings: how often, how long, how many failures make an instance unhealthy.
+ * Detection takes at most `intervalMs × unhealthyThreshold + timeoutMs` after a failure starts
+ * (its floor is `intervalMs × unhealthyThreshold`).
+ */
+export const proberOptionsSchema = z
+  .object({
+    /** Every target is checked once per interval, on a fixed schedule from the prober's start. */
+    intervalMs: z.number().int().min(proberLimits.minIntervalMs).max(proberLimits.maxIntervalMs).default(5_000),
+    /** A check that has not answered within this failed; at most `intervalMs`. */
+    timeoutMs: z.number().int().min(proberLimits.minTimeoutMs).default(2_000),
+    /** Consecutive failures that make a target unhealthy. */
+    unhealthyThreshold: z.number().int().min(1).max(proberLimits.maxThreshold).default(2),
+    /** Consecutive successes that make an unhealthy target healthy again. */
+    healthyThreshold: z.number().int().min(1).max(proberLimits.maxThreshold).default(2),
+    /**
+     * Each target gets a fixed random offset in [0, jitterMs) within the interval, so that
+     * thousands of targets are not all checked at the same instant; at most `intervalMs`.
+     */
+    jitterMs: z.number().int().min(0).default(0),
+    /** Checks in flight at once, at most. */
+    concurrency: z.number().int().min(1).max(proberLimits.maxConcurrency).default(256),
+    /** `http`: GET `path`, expect `expectedStatus`. `tcp`: a connection is accepted. */
+    check: z.enum(['http', 'tcp']).default('http'),
+    path: z.string().startsWith('/').default('/health'),
+    expectedStatus: z.number().int().min(100).max(599).default(200),
+    /**
+     * While a target stays unhealthy, send its unhealthy signal again this often, so that an
+     * instance the healer skipped (budget spent) is reconsidered once budget is free. 0: never.
+     */
+    repeatUnhealthyAfterMs: z.number().int().min(0).default(10_000),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    if (o.timeoutMs > o.intervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['timeoutMs'], message: `timeoutMs (${o.timeoutMs}) must be at most intervalMs (${o.intervalMs})` });
+    }
+    if (o.jitterMs > o.intervalMs) {
+      ctx.addIssue({ code: 'custom', path: ['jitterMs'], message: `jitterMs (${o.jitterMs}) must be at most intervalMs (${o.intervalMs})` });
+    }
+  });
+
+export type ProberOptions = z.output<typeof proberOptionsSchema>;
+export type ProberOptionsInput = z.input<typeof proberOptionsSchema>;
+
+/** One thing to check: an instance and where it answers. `check`, `path` and `expectedStatus` override the options. */
+export interface ProbeTarget {
+  instanceId: string;
+  host: string;
+  port: number;
+  check?: 'http' | 'tcp';
+  path?: string;
+  expectedStatus?: number;
+}

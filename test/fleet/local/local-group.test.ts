@@ -1,0 +1,194 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { LocalGroup, localGroupOptionsSchema, type LocalGroupEvents } from '../../../src/fleet/local/local-group.js';
+import { eventually } from '../../helpers/fauxqs.js';
+
+const groups: LocalGroup[] = [];
+function group(options: ConstructorParameters<typeof LocalGroup>[0]): LocalGroup {
+  const g = new LocalGroup(options);
+  groups.push(g);
+  return g;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function record(g: LocalGroup): string[] {
+  const seen: string[] = [];
+  const names: Array<keyof LocalGroupEvents> = [
+    'group:instance:launched',
+    'group:instance:in-service',
+    'group:instance:terminating',
+    'group:instance:terminated',
+  ];
+  for (const name of names) g.events.on(name, (e) => seen.push(`${name.split(':')[2]} ${e.instanceId}`));
+  return seen;
+}
+
+afterEach(async () => {
+  await Promise.all(groups.splice(0).map((g) => g.stop()));
+});
+
+describe('LocalGroup', () => {
+  it('runs the desired instances, each answering /health, and describes them like a fleet', async () => {
+    // Prepare
+    const g = group({ name: 'web', desiredCapacity: 2, healthCheckGracePeriodSeconds: 30 });
+
+    // Act
+    g.start();
+    await g.whenSettled();
+
+    // Assess
+    const instances = g.instances();
+    expect(instances.map((i) => i.instanceId)).toEqual(['i-local0001', 'i-local0002']);
+    for (const i of instances) {
+      const res = await fetch(`http://127.0.0.1:${i.port}/health`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ status: 'ok', instanceId: i.instanceId });
+    }
+    const views = await g.describeInstances(['i-local0001', 'i-nope']);
+    expect([...views.keys()]).toEqual(['i-local0001']);
+    expect(views.get('i-local0001')).toMatchObject({ groupName: 'web', lifecycleState: 'InService', healthStatus: 'Healthy' });
+    const [view] = await g.describeGroups(['web', 'other']);
+    expect(view).toMatchObject({ name: 'web', desiredCapacity: 2, healthCheckGracePeriodSeconds: 30, tags: { 'autoheal:enabled': 'true' } });
+    expect(view?.instances).toHaveLength(2);
+    expect(await g.describeGroups(['other'])).toEqual([]);
+  });
+
+  it('terminates an instance marked Unhealthy, then launches its replacement', async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 1 });
+    g.start();
+    await g.whenSettled();
+    const seen = record(g);
+    const oldPid = g.pidOf('i-local0001') as number;
+
+    // Act
+    const replaced = g.events.once('group:instance:in-service');
+    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: true });
+    const inService = await replaced;
+
+    // Assess
+    expect(inService).toMatchObject({ instanceId: 'i-local0002', replaces: 'i-local0001' });
+    expect(seen).toEqual([
+      'terminating i-local0001',
+      'terminated i-local0001',
+      'launched i-local0002',
+      'in-service i-local0002',
+    ]);
+    expect(alive(oldPid)).toBe(false);
+    expect((await g.describeInstances(['i-local0001'])).size).toBe(0);
+  });
+
+  it('launches the replacement first when asked, and terminates the old one once it is InService', async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 1, replacement: 'launch-first' });
+    g.start();
+    await g.whenSettled();
+    const seen = record(g);
+
+    // Act
+    const terminated = g.events.once('group:instance:terminated');
+    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: false });
+    await terminated;
+    await g.whenSettled();
+
+    // Assess
+    expect(seen).toEqual([
+      'launched i-local0002',
+      'in-service i-local0002',
+      'terminating i-local0001',
+      'terminated i-local0001',
+    ]);
+  });
+
+  it('replaces a process that exited on its own', async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 1 });
+    g.start();
+    await g.whenSettled();
+    const marked = g.events.once('group:instance:marked');
+
+    // Act
+    process.kill(g.pidOf('i-local0001') as number, 'SIGKILL');
+    const replacement = await g.events.once('group:instance:in-service');
+
+    // Assess
+    expect(await marked).toMatchObject({ instanceId: 'i-local0001', status: 'Unhealthy', by: 'exit' });
+    expect(replacement.replaces).toBe('i-local0001');
+  });
+
+  it('ignores a mark during the grace period when asked to respect it, and accepts it otherwise', async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 1, healthCheckGracePeriodSeconds: 300 });
+    g.start();
+    await g.whenSettled();
+    const ignored = g.events.once('group:instance:mark-ignored');
+
+    // Act
+    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: true });
+
+    // Assess
+    expect(await ignored).toMatchObject({ instanceId: 'i-local0001', reason: 'in grace period' });
+    expect(g.instance('i-local0001')).toMatchObject({ lifecycleState: 'InService', healthStatus: 'Healthy' });
+    const [view] = await g.describeGroups(['local']);
+    expect(view?.instances[0]?.launchedAt).toBeInstanceOf(Date);
+
+    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: false });
+    expect(g.instance('i-local0001')?.lifecycleState).toBe('Terminating');
+  });
+
+  it('rejects a mark for an instance it does not have, as not retryable', async () => {
+    const g = group({ desiredCapacity: 0 });
+    await expect(g.setInstanceHealth('i-nope', 'Unhealthy', { respectGracePeriod: true })).rejects.toMatchObject({
+      name: 'RemoteError',
+      retryable: false,
+    });
+  });
+
+  it('stops every child, frozen ones included, and leaves no process behind', async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 3, stopTimeoutMs: 500 });
+    g.start();
+    await g.whenSettled();
+    const pids = g.livePids();
+    process.kill(pids[0] as number, 'SIGSTOP');
+
+    // Act
+    await g.stop();
+
+    // Assess
+    expect(pids).toHaveLength(3);
+    await eventually(() => pids.every((pid) => !alive(pid)), 'every child gone', 5_000);
+  });
+
+  it('runs a user command given $PORT, and backs off when the command cannot start', async () => {
+    // Prepare
+    const server = `${JSON.stringify(process.execPath)} -e "require('http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT,'127.0.0.1')"`;
+    const good = group({ desiredCapacity: 1, command: server });
+    const bad = group({ desiredCapacity: 1, command: 'exit 3', startTimeoutMs: 1_000 });
+    const failures: string[] = [];
+    bad.events.on('group:launch:failed', (e) => failures.push(e.error));
+
+    // Act
+    good.start();
+    bad.start();
+    await good.whenSettled();
+    await eventually(() => failures.length >= 2, 'two launch failures');
+
+    // Assess
+    const [instance] = good.instances();
+    expect(await (await fetch(`http://127.0.0.1:${instance?.port}/`)).text()).toBe('ok');
+    expect(failures[0]).toMatch(/exited before its port answered/);
+  });
+
+  it('rejects unknown options with the option named', () => {
+    expect(() => localGroupOptionsSchema.parse({ desiredCapacty: 3 })).toThrow(/desiredCapacty/);
+    expect(() => localGroupOptionsSchema.parse({ desiredCapacity: 500 })).toThrow(/at most 200/);
+  });
+});
