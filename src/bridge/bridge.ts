@@ -1,0 +1,495 @@
+/**
+ * The bridge: an SQS long-poll consumer that hands each message to a target (a Lambda function,
+ * or the autoheal core in this process) and deletes it only after the target succeeded.
+ *
+ * The receive loop is a small state machine:
+ *
+ *   receiving ──messages──▶ (start one unit of work per message, or per batch) ──▶ receiving
+ *       │  └──no room (concurrency reached)──▶ waiting-for-capacity ──a unit finished──▶ receiving
+ *       └──error──▶ backing-off (jittered, growing) ──▶ receiving
+ *   any state ──stop()──▶ draining ──in-flight done, or shutdown timeout──▶ stopped
+ *
+ * A receive asks for no more messages than there is room for, so nothing received waits
+ * hidden in a local buffer. Each unit of work runs on its own: the loop never waits for a
+ * slow message before receiving the next (unlike sqs-consumer, which waits for its batch).
+ *
+ * A unit ends one of three ways, and only the first two delete:
+ * - succeeded: the target did the work; the message is deleted (DeleteMessageBatch, `Failed[]`
+ *   entries retried) and counted only once SQS confirmed the delete;
+ * - rejected: the message can never succeed (not JSON, not an alarm, with the local target);
+ *   it is logged with the core's reason and deleted;
+ * - failed: ChangeMessageVisibility hides it for a jittered exponential backoff by its
+ *   ApproximateReceiveCount; after the queue's maxReceiveCount SQS moves it to the DLQ.
+ * While a unit runs longer than half the visibility timeout, its messages' visibility is
+ * extended, so no second consumer gets them meanwhile.
+ *
+ * A watchdog checks the loop: a receive that has not returned within waitSeconds plus a grace,
+ * or a loop that ended without being stopped, is abandoned and a fresh loop started (counted
+ * in the metrics). On stop the loop stops receiving, in-flight work gets shutdownTimeoutSeconds
+ * to finish; work still unfinished then is aborted and its messages made visible again, never
+ * deleted.
+ */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { z } from 'zod';
+import { ConfigError, describeError } from '../errors.js';
+import { TypedEvents } from '../events.js';
+import { silentLogger, type Logger } from '../log.js';
+import { Deleter } from './deleter.js';
+import { BridgeMetricsRecorder, serveMetrics, type BridgeCounts, type BridgeMetrics } from './metrics.js';
+import { bridgeSettingsSchema, sqsLimits, type BridgeSettings, type BridgeSettingsInput } from './options.js';
+import { SqsQueue, type QueueInfo, type QueuePort, type ReceivedMessage } from './queue.js';
+import type { BridgeTarget, DeliveryOutcome } from './targets.js';
+
+/** The receive loop's states (see the top of this file). */
+export type BridgeState = 'receiving' | 'waiting-for-capacity' | 'backing-off' | 'draining' | 'stopped';
+
+/** Common fields of the per-message events. */
+export interface MessageEventBase {
+  messageId: string;
+  /** ApproximateReceiveCount: 1 on the first delivery. */
+  receiveCount: number;
+  /** From receipt to this outcome. */
+  ms: number;
+}
+
+/** Typed events of the bridge, named `component:action:outcome`. */
+export interface BridgeEvents {
+  /** A receive returned (`count` may be 0). */
+  'bridge:receive:succeeded': { count: number };
+  'bridge:receive:failed': { error: string; retryInMs: number };
+  /** SQS confirmed the delete: after success, or for input that can never succeed (`rejected`). */
+  'bridge:message:deleted': MessageEventBase & { outcome: 'succeeded' | 'rejected'; reason?: string };
+  /** The target failed; the message comes back after `retryInSeconds`. */
+  'bridge:message:failed': MessageEventBase & { error: string; retryInSeconds: number };
+  /** Unfinished at a forced shutdown: made visible again, not deleted. */
+  'bridge:message:released': MessageEventBase;
+  /** The target succeeded but the delete kept failing; SQS will deliver the message again. */
+  'bridge:delete:failed': MessageEventBase & { error: string };
+  'bridge:visibility:extended': { messageId: string; visibilityTimeoutSeconds: number };
+  'bridge:visibility:failed': { messageId: string; error: string };
+  /** The watchdog replaced a stalled or ended receive loop. */
+  'bridge:loop:restarted': { reason: string; restarts: number };
+  'bridge:stop:completed': BridgeSummary;
+}
+
+/** How a bridge ended. */
+export interface BridgeSummary {
+  /** `stopped`: stop() was called; `drained`: `once` found the queue empty. */
+  reason: 'stopped' | 'drained';
+  /** Messages whose work had not finished by the shutdown timeout (left undeleted). */
+  unfinished: number;
+  counts: BridgeCounts;
+}
+
+/** Options of {@link startBridge}: the settings ({@link bridgeSettingsSchema}) and the collaborators. */
+export interface BridgeOptions extends BridgeSettingsInput {
+  /** Where messages go. */
+  target: BridgeTarget;
+  /** The SQS client (built from sqsClientSettings); or pass `queue`. */
+  sqs?: SQSClient;
+  /** A queue port instead of `sqs` (tests). */
+  queue?: QueuePort;
+  logger?: Logger;
+  /** Milliseconds since the epoch; injected so tests control time. */
+  clock?: () => number;
+  /** In [0, 1); jitters the backoffs. */
+  random?: () => number;
+}
+
+/** A running bridge. */
+export interface BridgeHandle {
+  /** Stops receiving and drains (bounded by shutdownTimeoutSeconds). Idempotent. */
+  stop(): Promise<BridgeSummary>;
+  /** Resolves when the bridge has stopped (by stop(), or by `once` draining the queue). Never rejects. */
+  readonly promise: Promise<BridgeSummary>;
+  readonly events: TypedEvents<BridgeEvents>;
+  readonly metrics: BridgeMetrics;
+  readonly state: BridgeState;
+  /** The queue as read at start. */
+  readonly queueInfo: QueueInfo;
+  /** Where the metrics are served, when `metricsPort` was set. */
+  readonly metricsUrl?: string;
+}
+
+interface Unit {
+  messages: ReceivedMessage[];
+  receivedAt: number;
+  controller: AbortController;
+  /** Messages whose outcome is settled (no more visibility extensions). */
+  settled: Set<string>;
+  abandoned: boolean;
+  done: Promise<void>;
+}
+
+/** The longest pause between failed receives. */
+const maxReceiveBackoffMs = 20_000;
+/** Bound on the SQS calls that hand unfinished messages back at a forced shutdown. */
+const releaseTimeoutMs = 2_000;
+
+/**
+ * Checks the queue (GetQueueAttributes) and the target (GetFunction for Lambda), then starts
+ * receiving. Rejects with a {@link ConfigError} when the settings are invalid or a check fails.
+ */
+export async function startBridge(options: BridgeOptions): Promise<BridgeHandle> {
+  const { target, sqs, queue: injectedQueue, logger = silentLogger, clock = Date.now, random = Math.random, ...input } = options;
+  const parsed = bridgeSettingsSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`bridge options: ${z.prettifyError(parsed.error)}`);
+  const settings: BridgeSettings = parsed.data;
+  if (!injectedQueue && !sqs) throw new ConfigError('bridge options: pass an SQS client (`sqs`) or a queue port (`queue`)');
+  const queue = injectedQueue ?? new SqsQueue(sqs as SQSClient, settings.queueUrl);
+
+  // Start-up check: the queue exists and is readable, and the target is usable.
+  let queueInfo: QueueInfo;
+  try {
+    queueInfo = await queue.describe(AbortSignal.timeout(30_000));
+  } catch (error) {
+    throw new ConfigError(`queue ${settings.queueUrl} is not readable: ${describeError(error)}`, { cause: error });
+  }
+  await target.check?.(AbortSignal.timeout(30_000));
+  if (!queueInfo.redrivePolicy) {
+    logger.warn(
+      { queueUrl: settings.queueUrl },
+      'the queue has no redrive policy: a message that always fails is retried until it expires; give it a dead-letter queue',
+    );
+  }
+  const visibilityTimeoutSeconds = settings.visibilityTimeoutSeconds ?? queueInfo.visibilityTimeoutSeconds;
+
+  const metrics = new BridgeMetricsRecorder();
+  const events = new TypedEvents<BridgeEvents>((error, event) =>
+    logger.warn({ event, error: describeError(error) }, 'bridge event listener failed'),
+  );
+  const deleter = new Deleter(queue, settings.deleteAttempts, random);
+  const server = settings.metricsPort !== undefined ? await serveMetrics(metrics.registry, settings.metricsPort, settings.metricsHost) : undefined;
+
+  const units = new Set<Unit>();
+  let inFlight = 0;
+  let state: BridgeState = 'receiving';
+  let stateSince = clock();
+  let generation = 0;
+  let receiveAbort: AbortController | undefined;
+  let wakeUp: (() => void) | undefined;
+  let stopping: Promise<BridgeSummary> | undefined;
+  let resolveDone: (summary: BridgeSummary) => void = () => {};
+  const done = new Promise<BridgeSummary>((resolve) => (resolveDone = resolve));
+
+  function setState(next: BridgeState): void {
+    state = next;
+    stateSince = clock();
+  }
+
+  /** Waits until wake() (a unit finished, stop) or `ms` elapsed. */
+  function pause(ms?: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(finish, ms);
+      function finish(): void {
+        if (timer) clearTimeout(timer);
+        if (wakeUp === finish) wakeUp = undefined;
+        resolve();
+      }
+      const previous = wakeUp;
+      wakeUp = finish;
+      previous?.();
+    });
+  }
+
+  function wake(): void {
+    wakeUp?.();
+  }
+
+  function retryDelaySeconds(receiveCount: number): number {
+    const exponential = Math.min(settings.retryMaxSeconds, settings.retryBaseSeconds * 2 ** Math.max(0, receiveCount - 1));
+    // Equal jitter: at least half the delay, so retries never bunch at zero.
+    const jittered = exponential / 2 + random() * (exponential / 2);
+    return Math.min(sqsLimits.maxVisibilityTimeoutSeconds, Math.round(jittered));
+  }
+
+  function logOutcome(message: ReceivedMessage, outcome: string, ms: number, extra: Record<string, unknown> = {}): void {
+    const line = {
+      messageId: message.messageId,
+      receiveCount: message.receiveCount,
+      outcome,
+      ms,
+      ...(message.sentAtMs !== undefined ? { ageMs: clock() - message.sentAtMs } : {}),
+      ...extra,
+    };
+    if (outcome === 'succeeded') logger.info(line, 'message');
+    else logger.warn(line, 'message');
+  }
+
+  async function settle(unit: Unit, message: ReceivedMessage, outcome: DeliveryOutcome): Promise<void> {
+    const base = (): MessageEventBase => ({
+      messageId: message.messageId,
+      receiveCount: message.receiveCount,
+      ms: clock() - unit.receivedAt,
+    });
+    if (outcome.status === 'failed') {
+      unit.settled.add(message.messageId);
+      const retryInSeconds = retryDelaySeconds(message.receiveCount);
+      try {
+        await queue.changeVisibility(message.receiptHandle, retryInSeconds);
+      } catch (error) {
+        // The message still comes back, after the visibility timeout instead of the backoff.
+        logger.warn({ messageId: message.messageId, error: describeError(error) }, 'could not set the retry backoff');
+      }
+      const event = { ...base(), error: outcome.error, retryInSeconds };
+      metrics.outcome('failed', event.ms);
+      logOutcome(message, 'failed', event.ms, { error: outcome.error, retryInSeconds, target: target.description });
+      events.emit('bridge:message:failed', event);
+      return;
+    }
+    const result = await deleter.delete(message.receiptHandle);
+    unit.settled.add(message.messageId);
+    if (unit.abandoned) return;
+    if (!result.deleted) {
+      const event = { ...base(), error: result.error ?? 'delete failed' };
+      metrics.outcome('deleteFailed', event.ms);
+      logOutcome(message, 'delete-failed', event.ms, { error: event.error });
+      events.emit('bridge:delete:failed', event);
+      return;
+    }
+    const event =
+      outcome.status === 'rejected'
+        ? { ...base(), outcome: 'rejected' as const, reason: outcome.reason }
+        : { ...base(), outcome: 'succeeded' as const };
+    metrics.outcome(outcome.status, event.ms);
+    logOutcome(message, outcome.status, event.ms, outcome.status === 'rejected' ? { reason: outcome.reason } : {});
+    events.emit('bridge:message:deleted', event);
+  }
+
+  function extendVisibility(unit: Unit): NodeJS.Timeout | undefined {
+    if (visibilityTimeoutSeconds < 2) return undefined;
+    const timer = setInterval(() => {
+      for (const message of unit.messages) {
+        if (unit.settled.has(message.messageId) || unit.abandoned) continue;
+        queue.changeVisibility(message.receiptHandle, visibilityTimeoutSeconds).then(
+          () => events.emit('bridge:visibility:extended', { messageId: message.messageId, visibilityTimeoutSeconds }),
+          (error: unknown) => {
+            const text = describeError(error);
+            logger.warn({ messageId: message.messageId, error: text }, 'could not extend the visibility timeout');
+            events.emit('bridge:visibility:failed', { messageId: message.messageId, error: text });
+          },
+        );
+      }
+    }, (visibilityTimeoutSeconds * 1000) / 2);
+    timer.unref();
+    return timer;
+  }
+
+  async function work(unit: Unit): Promise<void> {
+    const heartbeat = extendVisibility(unit);
+    let outcomes: DeliveryOutcome[];
+    try {
+      outcomes = await target.deliver(unit.messages, { queueArn: queueInfo.queueArn, signal: unit.controller.signal });
+    } catch (error) {
+      const text = describeError(error);
+      outcomes = unit.messages.map((m) => ({ messageId: m.messageId, status: 'failed', error: text }));
+    } finally {
+      if (heartbeat) clearInterval(heartbeat);
+    }
+    if (unit.abandoned) return;
+    const byId = new Map(outcomes.map((o) => [o.messageId, o]));
+    await Promise.all(
+      unit.messages.map((m) =>
+        settle(unit, m, byId.get(m.messageId) ?? { messageId: m.messageId, status: 'failed', error: 'the target reported no outcome' }),
+      ),
+    );
+  }
+
+  function startUnit(messages: ReceivedMessage[]): void {
+    const unit: Unit = {
+      messages,
+      receivedAt: clock(),
+      controller: new AbortController(),
+      settled: new Set(),
+      abandoned: false,
+      done: Promise.resolve(),
+    };
+    units.add(unit);
+    inFlight += messages.length;
+    metrics.inFlight(messages.length);
+    unit.done = work(unit)
+      .catch((error: unknown) => logger.error({ error: describeError(error) }, 'bridge unit failed unexpectedly'))
+      .finally(() => {
+        units.delete(unit);
+        inFlight -= messages.length;
+        metrics.inFlight(-messages.length);
+        wake();
+      });
+  }
+
+  /** Makes messages visible again at once (best effort): received during shutdown, or abandoned. */
+  async function release(messages: readonly ReceivedMessage[]): Promise<void> {
+    const signal = AbortSignal.timeout(releaseTimeoutMs);
+    await Promise.all(
+      messages.map((m) =>
+        queue.changeVisibility(m.receiptHandle, 0, signal).catch((error: unknown) => {
+          logger.warn({ messageId: m.messageId, error: describeError(error) }, 'could not release the message; it returns after its visibility timeout');
+        }),
+      ),
+    );
+  }
+
+  async function loop(myGeneration: number): Promise<void> {
+    let receiveFailures = 0;
+    while (!stopping && myGeneration === generation) {
+      const room = settings.concurrency - inFlight;
+      if (room <= 0) {
+        setState('waiting-for-capacity');
+        await pause();
+        continue;
+      }
+      setState('receiving');
+      const controller = new AbortController();
+      receiveAbort = controller;
+      let messages: ReceivedMessage[];
+      try {
+        messages = await queue.receive(
+          {
+            maxMessages: Math.min(settings.batchSize, room),
+            waitSeconds: settings.waitSeconds,
+            visibilityTimeoutSeconds,
+          },
+          controller.signal,
+        );
+        receiveFailures = 0;
+      } catch (error) {
+        if (stopping || myGeneration !== generation) return;
+        receiveFailures++;
+        const ceiling = Math.min(maxReceiveBackoffMs, 100 * 2 ** Math.min(receiveFailures, 10));
+        const retryInMs = Math.round(ceiling / 2 + random() * (ceiling / 2));
+        const text = describeError(error);
+        metrics.receiveFailed();
+        logger.warn({ error: text, retryInMs }, 'receive failed');
+        events.emit('bridge:receive:failed', { error: text, retryInMs });
+        setState('backing-off');
+        await pause(retryInMs);
+        continue;
+      } finally {
+        if (receiveAbort === controller) receiveAbort = undefined;
+      }
+      if (messages.length > 0) metrics.received(messages.length);
+      events.emit('bridge:receive:succeeded', { count: messages.length });
+      if (stopping) {
+        await release(messages);
+        return;
+      }
+      // Messages that a superseded loop received are hidden already: work them rather than wait.
+      if (target.unit === 'batch' && messages.length > 0) startUnit(messages);
+      else for (const message of messages) startUnit([message]);
+
+      if (settings.once && messages.length === 0) {
+        if (inFlight === 0) {
+          void stop('drained');
+          return;
+        }
+        // Failed messages come back only after their backoff; receive again once the rest settled.
+        setState('waiting-for-capacity');
+        while (inFlight > 0 && !stopping) await pause();
+      }
+    }
+  }
+
+  function runLoop(myGeneration: number): void {
+    loop(myGeneration).then(
+      () => {
+        if (!stopping && myGeneration === generation) restart('the receive loop ended');
+      },
+      (error: unknown) => {
+        if (!stopping && myGeneration === generation) restart(`the receive loop crashed: ${describeError(error)}`);
+      },
+    );
+  }
+
+  function restart(reason: string): void {
+    generation++;
+    receiveAbort?.abort(new Error('the watchdog restarted the receive loop'));
+    receiveAbort = undefined;
+    metrics.loopRestarted();
+    logger.warn({ reason, restarts: metrics.counts.loopRestarts }, 'receive loop restarted');
+    events.emit('bridge:loop:restarted', { reason, restarts: metrics.counts.loopRestarts });
+    runLoop(generation);
+  }
+
+  const stallMs = (settings.waitSeconds + settings.stallGraceSeconds) * 1000;
+  const watchdog = setInterval(
+    () => {
+      if (stopping || state !== 'receiving') return;
+      const ms = clock() - stateSince;
+      if (ms > stallMs) restart(`a receive did not return in ${ms} ms`);
+    },
+    Math.max(10, Math.min(1000, stallMs / 4)),
+  );
+
+  function stop(reason: BridgeSummary['reason'] = 'stopped'): Promise<BridgeSummary> {
+    if (stopping) return stopping;
+    stopping = (async () => {
+      setState('draining');
+      clearInterval(watchdog);
+      receiveAbort?.abort(new Error('the bridge is stopping'));
+      wake();
+      logger.info({ inFlight, reason }, 'bridge stopping: no more receives; finishing in-flight work');
+      const pending = [...units];
+      let timer: NodeJS.Timeout | undefined;
+      const finished = await Promise.race([
+        Promise.all(pending.map((u) => u.done)).then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), settings.shutdownTimeoutSeconds * 1000))),
+      ]);
+      if (timer) clearTimeout(timer);
+      let unfinished = 0;
+      if (!finished) {
+        const abandoned: ReceivedMessage[] = [];
+        for (const unit of units) {
+          unit.abandoned = true;
+          unit.controller.abort(new Error('the bridge stopped before this work finished'));
+          for (const message of unit.messages) {
+            if (unit.settled.has(message.messageId)) continue;
+            abandoned.push(message);
+            const ms = clock() - unit.receivedAt;
+            metrics.outcome('released', ms);
+            logOutcome(message, 'released', ms);
+            events.emit('bridge:message:released', { messageId: message.messageId, receiveCount: message.receiveCount, ms });
+          }
+        }
+        unfinished = abandoned.length;
+        deleter.close();
+        await release(abandoned);
+      }
+      await server?.close();
+      setState('stopped');
+      const summary: BridgeSummary = { reason, unfinished, counts: { ...metrics.counts } };
+      logger.info(summary, 'bridge stopped');
+      events.emit('bridge:stop:completed', summary);
+      resolveDone(summary);
+      return summary;
+    })();
+    return stopping;
+  }
+
+  logger.info(
+    {
+      queueUrl: settings.queueUrl,
+      target: target.description,
+      concurrency: settings.concurrency,
+      batchSize: settings.batchSize,
+      waitSeconds: settings.waitSeconds,
+      visibilityTimeoutSeconds,
+      deadLetterQueue: queueInfo.redrivePolicy?.deadLetterTargetArn,
+      maxReceiveCount: queueInfo.redrivePolicy?.maxReceiveCount,
+      ...(server ? { metricsUrl: server.url } : {}),
+    },
+    'bridge started',
+  );
+  runLoop(generation);
+
+  return {
+    stop: () => stop('stopped'),
+    promise: done,
+    events,
+    metrics,
+    get state() {
+      return state;
+    },
+    queueInfo,
+    ...(server ? { metricsUrl: server.url } : {}),
+  };
+}

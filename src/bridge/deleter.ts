@@ -1,0 +1,96 @@
+/**
+ * Deletes messages in DeleteMessageBatch calls of up to 10, coalescing the deletes that arrive
+ * while a call is in progress. Each entry of `Failed[]` is retried with jittered backoff unless
+ * SQS says the request itself was wrong (SenderFault); the caller learns per message whether it
+ * was really deleted, so a message counts as processed only once it is gone.
+ */
+import { describeError, isRetryable } from '../errors.js';
+import type { QueuePort } from './queue.js';
+
+interface Pending {
+  receiptHandle: string;
+  attempts: number;
+  lastError: string;
+  resolve(result: { deleted: boolean; error?: string }): void;
+}
+
+/** The most entries one DeleteMessageBatch takes. */
+const maxEntries = 10;
+
+export class Deleter {
+  private pending: Pending[] = [];
+  private flushing = false;
+  private closed = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly queue: QueuePort,
+    private readonly maxAttempts: number,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  /** Resolves `{ deleted: true }` once SQS confirmed the delete, or `{ deleted: false, error }` after the last attempt. */
+  delete(receiptHandle: string): Promise<{ deleted: boolean; error?: string }> {
+    if (this.closed) return Promise.resolve({ deleted: false, error: 'the bridge stopped' });
+    return new Promise((resolve) => {
+      this.pending.push({ receiptHandle, attempts: 0, lastError: '', resolve });
+      void this.flush();
+    });
+  }
+
+  /** Gives up on every delete still waiting (forced shutdown); those messages will be redelivered. */
+  close(): void {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    for (const entry of this.pending.splice(0)) entry.resolve({ deleted: false, error: 'the bridge stopped' });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      while (this.pending.length > 0 && !this.closed) {
+        const batch = this.pending.splice(0, maxEntries);
+        let failures: Map<string, { error: string; retryable: boolean }>;
+        try {
+          const failed = await this.queue.deleteBatch(batch.map((e) => e.receiptHandle));
+          failures = new Map(failed.map((f) => [f.receiptHandle, { error: `${f.code}: ${f.message}`, retryable: !f.senderFault }]));
+        } catch (error) {
+          const retryable = isRetryable(error);
+          failures = new Map(batch.map((e) => [e.receiptHandle, { error: describeError(error), retryable }]));
+        }
+        for (const entry of batch) {
+          const failure = failures.get(entry.receiptHandle);
+          if (!failure) {
+            entry.resolve({ deleted: true });
+            continue;
+          }
+          entry.attempts++;
+          entry.lastError = failure.error;
+          if (!failure.retryable || entry.attempts >= this.maxAttempts) {
+            entry.resolve({ deleted: false, error: entry.lastError });
+            continue;
+          }
+          this.retryLater(entry);
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private retryLater(entry: Pending): void {
+    const baseMs = 100 * 2 ** (entry.attempts - 1);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.closed) {
+        entry.resolve({ deleted: false, error: entry.lastError });
+        return;
+      }
+      this.pending.push(entry);
+      void this.flush();
+    }, baseMs / 2 + this.random() * (baseMs / 2));
+    this.timers.add(timer);
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * The bridge's port to its queue, and the thin SQS adapter behind it: an injected client, an
+ * abort signal on every call, errors converted with toRemoteError, and every batch result's
+ * `Failed[]` returned to the caller rather than ignored.
+ */
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  type MessageAttributeValue,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import { toRemoteError } from '../errors.js';
+
+/** One received message, with the system attributes the bridge uses. */
+export interface ReceivedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  /** ApproximateReceiveCount: 1 on the first delivery. */
+  receiveCount: number;
+  /** SentTimestamp, milliseconds since the epoch, when SQS reported it. */
+  sentAtMs?: number;
+  md5OfBody?: string;
+  /** Every system attribute as SQS sent it (ApproximateReceiveCount, SentTimestamp, …). */
+  attributes: Record<string, string>;
+  messageAttributes: Record<string, MessageAttributeValue>;
+}
+
+/** The queue's settings that matter to the bridge. */
+export interface QueueInfo {
+  queueArn: string;
+  visibilityTimeoutSeconds: number;
+  /** Where poison messages go; absent when the queue has no redrive policy. */
+  redrivePolicy?: { deadLetterTargetArn: string; maxReceiveCount: number };
+}
+
+/** A DeleteMessageBatch entry that failed. */
+export interface DeleteFailure {
+  receiptHandle: string;
+  code: string;
+  message: string;
+  /** SQS says the request was wrong (an expired receipt handle): retrying the same entry cannot help. */
+  senderFault: boolean;
+}
+
+export interface ReceiveRequest {
+  maxMessages: number;
+  waitSeconds: number;
+  visibilityTimeoutSeconds?: number;
+}
+
+/** What the bridge needs from a queue. {@link SqsQueue} implements it; tests may fake it. */
+export interface QueuePort {
+  readonly url: string;
+  describe(signal?: AbortSignal): Promise<QueueInfo>;
+  receive(request: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessage[]>;
+  /** Deletes up to 10 messages; resolves with the entries that failed (none on full success). */
+  deleteBatch(receiptHandles: readonly string[], signal?: AbortSignal): Promise<DeleteFailure[]>;
+  changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The SQS adapter of {@link QueuePort}. */
+export class SqsQueue implements QueuePort {
+  constructor(
+    private readonly client: SQSClient,
+    readonly url: string,
+  ) {}
+
+  async describe(signal?: AbortSignal): Promise<QueueInfo> {
+    try {
+      const out = await this.client.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: this.url,
+          AttributeNames: ['QueueArn', 'VisibilityTimeout', 'RedrivePolicy'],
+        }),
+        { abortSignal: signal },
+      );
+      const attributes = out.Attributes ?? {};
+      const info: QueueInfo = {
+        queueArn: attributes.QueueArn ?? '',
+        visibilityTimeoutSeconds: Number(attributes.VisibilityTimeout ?? 30),
+      };
+      const redrive = parseRedrivePolicy(attributes.RedrivePolicy);
+      if (redrive) info.redrivePolicy = redrive;
+      return info;
+    } catch (error) {
+      throw toRemoteError('sqs:GetQueueAttributes', error);
+    }
+  }
+
+  async receive(request: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessage[]> {
+    try {
+      const out = await this.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.url,
+          MaxNumberOfMessages: request.maxMessages,
+          WaitTimeSeconds: request.waitSeconds,
+          ...(request.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: request.visibilityTimeoutSeconds } : {}),
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: signal },
+      );
+      return (out.Messages ?? []).flatMap((m) => {
+        if (!m.MessageId || !m.ReceiptHandle) return [];
+        const attributes: Record<string, string> = { ...(m.Attributes ?? {}) };
+        const sent = Number(attributes.SentTimestamp);
+        const message: ReceivedMessage = {
+          messageId: m.MessageId,
+          receiptHandle: m.ReceiptHandle,
+          body: m.Body ?? '',
+          receiveCount: Number(attributes.ApproximateReceiveCount ?? 1) || 1,
+          attributes,
+          messageAttributes: m.MessageAttributes ?? {},
+        };
+        if (Number.isFinite(sent) && sent > 0) message.sentAtMs = sent;
+        if (m.MD5OfBody) message.md5OfBody = m.MD5OfBody;
+        return [message];
+      });
+    } catch (error) {
+      throw toRemoteError('sqs:ReceiveMessage', error);
+    }
+  }
+
+  async deleteBatch(receiptHandles: readonly string[], signal?: AbortSignal): Promise<DeleteFailure[]> {
+    if (receiptHandles.length === 0) return [];
+    // Batch entry ids only need to be unique within the request; receipt handles are too long.
+    const entries = receiptHandles.map((handle, i) => ({ Id: `e${i}`, ReceiptHandle: handle }));
+    let out;
+    try {
+      out = await this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: entries }), {
+        abortSignal: signal,
+      });
+    } catch (error) {
+      throw toRemoteError('sqs:DeleteMessage', error);
+    }
+    const failed: DeleteFailure[] = (out.Failed ?? []).map((f) => ({
+      receiptHandle: entries.find((e) => e.Id === f.Id)?.ReceiptHandle ?? '',
+      code: f.Code ?? 'Unknown',
+      message: f.Message ?? '',
+      senderFault: f.SenderFault ?? false,
+    }));
+    // An entry in neither list was not confirmed deleted: treat it as failed (retryable).
+    const answered = new Set([...(out.Successful ?? []).map((s) => s.Id), ...(out.Failed ?? []).map((f) => f.Id)]);
+    for (const entry of entries) {
+      if (!answered.has(entry.Id)) {
+        failed.push({ receiptHandle: entry.ReceiptHandle, code: 'NoResult', message: 'not in the batch result', senderFault: false });
+      }
+    }
+    return failed;
+  }
+
+  async changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.url,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: visibilityTimeoutSeconds,
+        }),
+        { abortSignal: signal },
+      );
+    } catch (error) {
+      throw toRemoteError('sqs:ChangeMessageVisibility', error);
+    }
+  }
+}
+
+function parseRedrivePolicy(text: string | undefined): QueueInfo['redrivePolicy'] {
+  if (!text) return undefined;
+  try {
+    const policy = JSON.parse(text) as { deadLetterTargetArn?: unknown; maxReceiveCount?: unknown };
+    if (typeof policy.deadLetterTargetArn !== 'string') return undefined;
+    return { deadLetterTargetArn: policy.deadLetterTargetArn, maxReceiveCount: Number(policy.maxReceiveCount) };
+  } catch {
+    return undefined;
+  }
+}
