@@ -1,4 +1,4 @@
-import { GetFunctionCommand, InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -33,6 +33,11 @@ function alarmFor(instanceId: string): string {
     region: 'us-east-1',
   };
   return toAlarmMessage(signal, { accountId: '123456789012' });
+}
+
+/** A response Payload as the SDK returns it (a Uint8Array with helpers the bridge does not use). */
+function payload(text: string): InvokeCommandOutput['Payload'] {
+  return Buffer.from(text) as unknown as InvokeCommandOutput['Payload'];
 }
 
 let q: FauxqsFixture;
@@ -289,8 +294,8 @@ describe('bridge with a Lambda target', () => {
     lambda.on(GetFunctionCommand).resolves({ Configuration: { FunctionName: 'heal' } });
     lambda
       .on(InvokeCommand)
-      .resolvesOnce({ StatusCode: 200, FunctionError: 'Unhandled', Payload: Buffer.from('{"errorMessage":"boom"}') })
-      .resolves({ StatusCode: 200, Payload: Buffer.from('null') });
+      .resolvesOnce({ StatusCode: 200, FunctionError: 'Unhandled', Payload: payload('{"errorMessage":"boom"}') })
+      .resolves({ StatusCode: 200, Payload: payload('null') });
     const handle = await bridge({ target: lambdaTarget({ client: new LambdaClient({ region: 'us-east-1' }), functionName: 'heal' }) });
     const failed = handle.events.once('bridge:message:failed');
     const deleted = handle.events.once('bridge:message:deleted');
@@ -314,8 +319,8 @@ describe('bridge with a Lambda target', () => {
     const ids = await q.send(['{"n":1}', '{"n":2}', '{"n":3}']);
     lambda
       .on(InvokeCommand)
-      .resolvesOnce({ StatusCode: 200, Payload: Buffer.from(JSON.stringify({ batchItemFailures: [{ itemIdentifier: ids[1] }] })) })
-      .resolves({ StatusCode: 200, Payload: Buffer.from('{"batchItemFailures":[]}') });
+      .resolvesOnce({ StatusCode: 200, Payload: payload(JSON.stringify({ batchItemFailures: [{ itemIdentifier: ids[1] }] })) })
+      .resolves({ StatusCode: 200, Payload: payload('{"batchItemFailures":[]}') });
 
     // Act
     const handle = await bridge({
