@@ -1,3 +1,5 @@
+import { isRegionCode } from './regions.js';
+
 /**
  * Small, total readers over untrusted JSON: none of them throws, whatever the input,
  * and none copies more than it returns.
@@ -83,7 +85,7 @@ export function regionFromArn(arn: string | undefined): string | undefined {
   if (arn === undefined || arn.length > 2048 || !arn.startsWith('arn:')) return undefined;
   const parts = arn.split(':', 4);
   const region = parts[3];
-  return region !== undefined && /^[a-z]{2}(?:-[a-z]+)+-\d+$/.test(region) ? region : undefined;
+  return region !== undefined && isRegionCode(region) ? region : undefined;
 }
 
 /** A value's kind for messages: `string`, `number`, `array`, `null`, `object`. */

@@ -24,8 +24,14 @@ export const regionNames: Readonly<Record<string, string>> = {
 
 const regionCodes = new Map(Object.entries(regionNames).map(([code, name]) => [name, code]));
 
+const regionCode = /^[a-z]{2}(?:-[a-z]+)+-\d{1,2}$/;
+
+/** Whether `text` has the shape of a region code (`eu-west-2`, `us-gov-west-1`). */
+export function isRegionCode(text: string): boolean {
+  return text.length <= 32 && regionCode.test(text);
+}
+
 /** The region code for a name CloudWatch writes (`EU (London)` → `eu-west-2`), or for a code itself. */
 export function regionFromName(name: string): string | undefined {
-  if (Object.hasOwn(regionNames, name)) return name;
-  return regionCodes.get(name);
+  return isRegionCode(name) ? name : regionCodes.get(name);
 }
