@@ -6,18 +6,53 @@
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { RemoteError, toRemoteError } from '../errors.js';
 import type { Healer } from '../healer/types.js';
+import type { HealthSignal } from '../signals/types.js';
 import { probeAlarmName, toAlarmMessage } from '../signals/alarm-message.js';
 import type { ProbeSink } from './prober.js';
 
-/** Hands each signal to the healer. A retryable failure throws, so the prober sends it again. */
+/**
+ * Hands signals to the healer, one batch at a time: signals that arrive while a batch is being
+ * handled wait and go together in the next one. The healer decides a batch in order, each mark
+ * counting against the budget of the next, so serializing here keeps a mass failure within the
+ * budget even when many targets fail in the same instant. A retryable failure of a signal
+ * rejects its send, so the prober sends it again.
+ */
 export function healerSink(healer: Pick<Healer, 'handleSignals'>): ProbeSink {
-  return async (signal, { signal: abort }) => {
-    const records = await healer.handleSignals([signal], { signal: abort });
-    const failed = records.find((r) => r.error !== undefined && r.retryable === true);
-    if (failed) {
-      throw new RemoteError('autoheal:handleSignals', failed.error ?? 'failed', { retryable: true });
+  type Pending = { signal: HealthSignal; resolve: () => void; reject: (error: unknown) => void };
+  let queue: Pending[] = [];
+  let running = false;
+
+  async function flush(abort: AbortSignal): Promise<void> {
+    running = true;
+    try {
+      while (queue.length > 0) {
+        const batch = queue;
+        queue = [];
+        try {
+          const records = await healer.handleSignals(
+            batch.map((p) => p.signal),
+            { signal: abort },
+          );
+          batch.forEach((p, i) => {
+            const r = records[i];
+            if (r?.error !== undefined && r.retryable === true) {
+              p.reject(new RemoteError('autoheal:handleSignals', r.error, { retryable: true }));
+            } else p.resolve();
+          });
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+      }
+    } finally {
+      running = false;
     }
-  };
+  }
+
+  return (signal, { signal: abort }) =>
+    new Promise<void>((resolve, reject) => {
+      queue.push({ signal, resolve, reject });
+      if (!running) void flush(abort);
+    });
 }
 
 /** Options of {@link snsSink}. */
@@ -27,7 +62,7 @@ export interface SnsSinkOptions {
   /** Written into the alarm message (`AWSAccountId`, and with a region `AlarmArn`). */
   accountId?: string;
   /** Called with the SNS MessageId of each published signal. */
-  onPublished?: (signal: Parameters<ProbeSink>[0], messageId: string) => void;
+  onPublished?: (signal: HealthSignal, messageId: string) => void;
 }
 
 /** Publishes each signal to the topic as a CloudWatch alarm state change. */
