@@ -1,0 +1,37 @@
+/**
+ * `autoheal explain [FILE|-]`: what autoheal reads in one event, without calling AWS.
+ * Prints `{"signals":[…],"rejected":[…]}` (and `lifecycle` when there is any) on stdout.
+ */
+import type { Command } from 'commander';
+import { parseEvent } from '../../signals/index.js';
+import { ExitCode } from '../exit-codes.js';
+import { maxInputBytes, readEventText } from '../input.js';
+
+/** Parses one event's text and renders the report explain prints, with its exit code. */
+export function explainText(text: string): { output: string; exitCode: number } {
+  const { signals, lifecycle, rejected } = parseEvent(text);
+  const report = lifecycle.length > 0 ? { signals, lifecycle, rejected } : { signals, rejected };
+  return { output: `${JSON.stringify(report, null, 2)}\n`, exitCode: signals.length > 0 ? ExitCode.ok : ExitCode.noResult };
+}
+
+export function register(program: Command): void {
+  program
+    .command('explain')
+    .argument('[file]', 'the event: a JSON file, or - (the default) for stdin', '-')
+    .summary('show the signals autoheal reads in one event, without calling AWS')
+    .description(
+      'Reads one event (a CloudWatch alarm message, an SNS envelope, a Lambda SNS/SQS event, an\n' +
+        'EventBridge event, an alarm Lambda-action payload, an SQS message body or the 2014 !! form)\n' +
+        'and prints, without calling AWS, the JSON {"signals":[...],"rejected":[...]}; "lifecycle"\n' +
+        'is added when the event reports instances launched or terminated.\n\n' +
+        `Input: at most ${maxInputBytes} bytes.\n` +
+        `Exit codes: ${ExitCode.ok} at least one signal, ${ExitCode.noResult} no signal, ${ExitCode.usage} the input cannot be read.`,
+    )
+    .action(async (file: string) => {
+      // An unreadable input throws ConfigError; main.ts prints it and exits with ExitCode.usage.
+      const text = await readEventText(file);
+      const { output, exitCode } = explainText(text);
+      process.stdout.write(output);
+      process.exitCode = exitCode;
+    });
+}
