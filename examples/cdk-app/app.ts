@@ -1,0 +1,42 @@
+/**
+ * A ready CDK app that deploys autoheal for one Auto Scaling group named on the command line:
+ *
+ *   npx cdk deploy -c group=my-workers [-c email=ops@example.com] [-c detection=alarms,probe] [-c legacyQueue=lambda]
+ *
+ * It is environment-agnostic (no account or region is looked up), so `npx cdk synth -c group=x`
+ * runs with no credentials and no network. In your own app, import the construct from the package:
+ * `import { AutoHeal } from 'autoheal/cdk'` (here it comes from the source tree).
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { AutoHeal, type AutoHealProps, type Detection } from '../../src/cdk/index.js';
+
+/** Builds the app from CDK context; exported so tests synthesize it in-process. */
+export function buildApp(app: App = new App()): { app: App; stack: Stack } {
+  const context = (key: string): string | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const group = context('group');
+  if (group === undefined) throw new Error('name the Auto Scaling group: npx cdk synth -c group=NAME');
+
+  const legacy = context('legacyQueue');
+  const props: AutoHealProps = {
+    groups: [group],
+    detection: (context('detection') ?? 'alarms').split(',') as Detection[],
+    ...(context('email') ? { notificationEmail: context('email') } : {}),
+    ...(context('dryRun') === 'true' ? { dryRun: true } : {}),
+    ...(legacy === 'lambda' || legacy === 'bridge' ? { legacyQueue: { consumer: legacy } } : {}),
+    // Where the Lambda bundle is; default: this package's dist/ (run `npm run build` first).
+    ...(context('bundleDir') ? { bundleDir: context('bundleDir') } : {}),
+  };
+  const stack = new Stack(app, context('stackName') ?? 'AutoHeal', {
+    description: `autoheal for the Auto Scaling group ${group}`,
+  });
+  new AutoHeal(stack, 'AutoHeal', props);
+  return { app, stack };
+}
+
+// Run as the CDK app (cdk.json: `npx tsx app.ts`), not when a test imports buildApp.
+if (process.env.CDK_OUTDIR !== undefined || process.argv[1]?.endsWith('app.ts')) {
+  buildApp().app.synth();
+}

@@ -1,0 +1,509 @@
+/**
+ * The CDK construct that deploys autoheal in one step. What it creates, and why each piece:
+ *
+ * - the healer Lambda (dist/lambda.mjs, nodejs22.x on arm64) with its own log group and an SQS
+ *   on-failure destination, so an invocation that failed every retry is kept, not lost;
+ * - an SNS alert topic (optionally e-mailed) that autoheal's alarms notify;
+ * - for `alarms`: an EventBridge rule delivering "CloudWatch Alarm State Change" events of alarms
+ *   named with autoheal's prefix to the healer, and a rule delivering the groups' "EC2 Instance
+ *   Launch/Terminate Successful" events so the healer creates and deletes per-instance alarms;
+ * - for `probe`: a filtered subscription of the healer to the alert topic (only probe verdicts,
+ *   alarm names `autoheal-probe-…`) and a managed policy for the host that runs `autoheal probe`;
+ * - for `legacyQueue`: the original topic → SQS queue (with a dead-letter queue) path, the queue
+ *   accepting SendMessage only from the topic;
+ * - an alarm-cleanup custom resource, so deleting the stack deletes every alarm of the prefix.
+ *
+ * Why EventBridge and not the alarms' Lambda action: one rule covers every alarm of the prefix,
+ * including those the alarm manager creates later, without a resource policy per alarm; the rule
+ * target retries and dead-letters failed deliveries; and the alarms' actions stay free for the
+ * alert topic (the operator's e-mail).
+ */
+import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import type { IAutoScalingGroup } from 'aws-cdk-lib/aws-autoscaling';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { alarmEnv } from '../alarms/env.js';
+import { alarmOptionsSchema, defaultAlarmPrefix } from '../alarms/options.js';
+import { ConfigError } from '../errors.js';
+import { lambdaEnv } from '../lambda/config.js';
+import { probeAlarmName } from '../signals/alarm-message.js';
+import { cleanupHandlerSource } from './cleanup-handler.js';
+
+/** How autoheal learns that an instance is unhealthy. */
+export type Detection = 'alarms' | 'probe';
+
+/** The tag that opts a group in. */
+export interface OptInTag {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** The per-instance StatusCheckFailed alarms (detection `alarms`). */
+export interface AlarmSettings {
+  /** Alarm names are `${prefix}${instanceId}`. @default 'autoheal-status-check-' */
+  readonly prefix?: string;
+  /** The metric period: 10, 20, 30 seconds or a multiple of 60. @default Duration.seconds(60) */
+  readonly period?: Duration;
+  /** Breaching periods before ALARM. @default 2 */
+  readonly evaluationPeriods?: number;
+  /** ALARM when Maximum(StatusCheckFailed) >= threshold. @default 1 */
+  readonly threshold?: number;
+  /**
+   * `per-instance`: one alarm per instance, created and deleted as the group changes.
+   * `metrics-insights`: one multi-time-series alarm per group, each instance a contributor
+   * (see the README for the cost and the 500-series limit).
+   * @default 'per-instance'
+   */
+  readonly mode?: 'per-instance' | 'metrics-insights';
+}
+
+/** The prober (detection `probe`). It runs on a host you operate in the groups' VPC. */
+export interface ProbeSettings {
+  /**
+   * The role of the host that runs `autoheal probe … --publish <AlertTopicArn>`; the construct
+   * attaches the prober's managed policy to it.
+   * @default - none: attach the `ProberPolicyArn` output to the host's role yourself
+   */
+  readonly hostRole?: iam.IRole;
+}
+
+/** The original SNS → SQS path (detection messages reach the healer through a queue). */
+export interface LegacyQueueSettings {
+  /**
+   * Who consumes the queue. `lambda`: the healer, through an SQS event source with partial batch
+   * responses. `bridge`: `autoheal bridge` on a host you run; the construct creates its managed
+   * policy (output `BridgePolicyArn`).
+   * @default 'lambda'
+   */
+  readonly consumer?: 'lambda' | 'bridge';
+  /** Receives before a message moves to the dead-letter queue. @default 5 */
+  readonly maxReceiveCount?: number;
+}
+
+/** Props of {@link AutoHeal}. Every prop is optional; the defaults give the original design, made safe. */
+export interface AutoHealProps {
+  /**
+   * Groups managed by name, as constructs or names. A group is managed when it is named here or
+   * carries the opt-in tag.
+   * @default - none: only groups with the opt-in tag are managed
+   */
+  readonly groups?: ReadonlyArray<IAutoScalingGroup | string>;
+  /** The tag that opts a group in. @default { key: 'autoheal:enabled', value: 'true' } */
+  readonly optInTag?: OptInTag;
+  /** What detects unhealthy instances. @default ['alarms'] */
+  readonly detection?: readonly Detection[];
+  /** Settings of the status-check alarms; only with detection `alarms`. @default - see AlarmSettings */
+  readonly alarm?: AlarmSettings;
+  /** Settings of the prober; only with detection `probe`. @default - see ProbeSettings */
+  readonly probe?: ProbeSettings;
+  /** An e-mail address subscribed to the alert topic. @default - no subscription */
+  readonly notificationEmail?: string;
+  /**
+   * Share of a group's desired capacity that may be marked Unhealthy at once, 0 < x <= 1; the
+   * budget is max(1, floor(share × desired)).
+   * @default 0.4
+   */
+  readonly maxUnhealthyShare?: number;
+  /** Send SetInstanceHealth with ShouldRespectGracePeriod. @default true */
+  readonly respectGracePeriod?: boolean;
+  /** Alarm evidence older than this is re-checked before acting. @default Duration.minutes(2) */
+  readonly staleAfter?: Duration;
+  /** Decide and log, but never call SetInstanceHealth. @default false */
+  readonly dryRun?: boolean;
+  /** The original SNS → SQS path with a dead-letter queue. @default - none */
+  readonly legacyQueue?: boolean | LegacyQueueSettings;
+  /** Retention of the healer's log group. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly logRemovalPolicy?: RemovalPolicy;
+  /** The healer's log level (pino). @default 'info' */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** The healer's timeout. @default Duration.seconds(60) */
+  readonly timeout?: Duration;
+  /** The healer's memory. @default 256 */
+  readonly memorySize?: number;
+  /**
+   * The folder holding the Lambda bundle `lambda.mjs`; only that file ships.
+   * @default - the `dist` folder of the installed autoheal package
+   */
+  readonly bundleDir?: string;
+}
+
+/** The props after validation, with every default applied. */
+interface Resolved {
+  groupNames: string[];
+  groupArns: string[];
+  optInTag: OptInTag;
+  alarms: boolean;
+  probe: boolean;
+  alarm: { prefix: string; periodSeconds: number; evaluationPeriods: number; threshold: number; mode: 'per-instance' | 'metrics-insights' };
+  legacy?: { consumer: 'lambda' | 'bridge'; maxReceiveCount: number };
+  bundleDir: string;
+}
+
+const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const probeNamePrefix = probeAlarmName('');
+const detections: readonly Detection[] = ['alarms', 'probe'];
+
+/** The package's own dist folder: this file is src/cdk/x.ts or dist/cdk/x.js, two levels below the root. */
+function defaultBundleDir(): string {
+  return fileURLToPath(new URL('../../dist/', import.meta.url));
+}
+
+function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
+  const problems: string[] = [];
+  const detection = [...new Set(props.detection ?? ['alarms'])];
+  if (detection.length === 0) problems.push(`detection: name at least one of ${detections.map((d) => `"${d}"`).join(', ')}`);
+  for (const d of detection as string[]) if (!(detections as readonly string[]).includes(d)) problems.push(`detection: unknown "${String(d)}"`);
+  const alarms = detection.includes('alarms');
+  const probe = detection.includes('probe');
+  if (props.alarm !== undefined && !alarms) problems.push('alarm: settings given, but detection does not include "alarms"');
+  if (props.probe !== undefined && !probe) problems.push('probe: settings given, but detection does not include "probe"');
+
+  const share = props.maxUnhealthyShare ?? 0.4;
+  if (!(share > 0 && share <= 1)) problems.push(`maxUnhealthyShare: must be > 0 and <= 1, got ${share}`);
+  if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
+    problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
+  }
+  const tag = props.optInTag ?? { key: 'autoheal:enabled', value: 'true' };
+  if (tag.key === '' || tag.key.includes('=')) problems.push(`optInTag.key: must be non-empty and contain no "=", got "${tag.key}"`);
+
+  // The alarm's limits and their messages come from the alarm manager's own schema.
+  const alarmInput = {
+    prefix: props.alarm?.prefix ?? defaultAlarmPrefix,
+    periodSeconds: props.alarm?.period?.toSeconds() ?? 60,
+    evaluationPeriods: props.alarm?.evaluationPeriods ?? 2,
+    threshold: props.alarm?.threshold ?? 1,
+    mode: props.alarm?.mode ?? 'per-instance',
+  };
+  const alarm = alarmOptionsSchema.safeParse(alarmInput);
+  if (!alarm.success) for (const issue of alarm.error.issues) problems.push(`alarm.${issue.path.join('.') || 'period'}: ${issue.message}`);
+  if (probeNamePrefix.startsWith(alarmInput.prefix) || alarmInput.prefix.startsWith(probeNamePrefix)) {
+    problems.push(`alarm.prefix: "${alarmInput.prefix}" overlaps the probe's alarm names "${probeNamePrefix}…"`);
+  }
+
+  const groupNames: string[] = [];
+  const groupArns: string[] = [];
+  const stack = Stack.of(scope);
+  for (const g of props.groups ?? []) {
+    if (typeof g === 'string') {
+      if (g.trim() === '') problems.push('groups: a group name is empty');
+      groupNames.push(g);
+      groupArns.push(
+        stack.formatArn({
+          service: 'autoscaling',
+          resource: 'autoScalingGroup',
+          resourceName: `*:autoScalingGroupName/${g}`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      );
+    } else {
+      groupNames.push(g.autoScalingGroupName);
+      groupArns.push(g.autoScalingGroupArn);
+    }
+  }
+  const literal = groupNames.filter((n) => !Token.isUnresolved(n));
+  if (new Set(literal).size !== literal.length) problems.push('groups: a group is named twice');
+
+  let legacy: Resolved['legacy'];
+  if (props.legacyQueue) {
+    const settings = props.legacyQueue === true ? {} : props.legacyQueue;
+    legacy = { consumer: settings.consumer ?? 'lambda', maxReceiveCount: settings.maxReceiveCount ?? 5 };
+    if (!Number.isInteger(legacy.maxReceiveCount) || legacy.maxReceiveCount < 1 || legacy.maxReceiveCount > 1000) {
+      problems.push(`legacyQueue.maxReceiveCount: must be an integer from 1 to 1000, got ${legacy.maxReceiveCount}`);
+    }
+  }
+  if (props.timeout !== undefined && (props.timeout.toSeconds() < 10 || props.timeout.toSeconds() > 900)) {
+    problems.push(`timeout: must be from 10 to 900 seconds, got ${props.timeout.toSeconds()}`);
+  }
+
+  const bundleDir = props.bundleDir ?? defaultBundleDir();
+  if (!existsSync(join(bundleDir, 'lambda.mjs'))) {
+    problems.push(`bundleDir: ${join(bundleDir, 'lambda.mjs')} not found (run "npm run build" in autoheal first)`);
+  }
+
+  if (problems.length > 0 || !alarm.success) {
+    throw new ConfigError(`AutoHeal ${scope.node.path}: invalid props:\n  ${problems.join('\n  ')}`);
+  }
+  return {
+    groupNames,
+    groupArns,
+    optInTag: tag,
+    alarms,
+    probe,
+    alarm: alarm.data,
+    ...(legacy ? { legacy } : {}),
+    bundleDir,
+  };
+}
+
+/**
+ * Deploys autoheal: the healer Lambda and the wiring that feeds it evidence, with least-privilege
+ * IAM. See the README section "Deploy on AWS" for every IAM action it grants.
+ */
+export class AutoHeal extends Construct {
+  /** The healer function. */
+  readonly healer: lambda.Function;
+  /** The topic autoheal's alarms notify, the prober publishes to, and the operator may subscribe to. */
+  readonly alertTopic: sns.Topic;
+  /** Invocations that failed every retry, and rule deliveries that failed. */
+  readonly failureQueue: sqs.Queue;
+  /** The healer's log group. */
+  readonly logGroup: logs.LogGroup;
+  /** The legacy queue, when `legacyQueue` is set. */
+  readonly legacyQueue?: sqs.Queue;
+  /** The prober host's managed policy, with detection `probe`. */
+  readonly proberPolicy?: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: AutoHealProps = {}) {
+    super(scope, id);
+    const config = resolveProps(this, props);
+    const stack = Stack.of(this);
+    const timeout = props.timeout ?? Duration.seconds(60);
+    const alarmArns = stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${config.alarm.prefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+
+    this.alertTopic = new sns.Topic(this, 'AlertTopic', { displayName: 'autoheal alerts' });
+    if (props.notificationEmail) this.alertTopic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
+
+    this.failureQueue = new sqs.Queue(this, 'FailureQueue', { retentionPeriod: Duration.days(14), enforceSSL: true });
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+
+    // An explicit role without AWSLambdaBasicExecutionRole: logs go to this log group only.
+    const role = new iam.Role(this, 'HealerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'autoheal healer: reads groups, marks opted-in instances Unhealthy, manages its alarms',
+    });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [this.logGroup.logGroupArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadGroups',
+        // Describe calls of Auto Scaling support no resource-level permissions.
+        actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'MarkOptedInGroups',
+        actions: ['autoscaling:SetInstanceHealth'],
+        resources: [
+          stack.formatArn({
+            service: 'autoscaling',
+            resource: 'autoScalingGroup',
+            resourceName: '*:autoScalingGroupName/*',
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+        conditions: { StringEquals: { [`autoscaling:ResourceTag/${config.optInTag.key}`]: config.optInTag.value } },
+      }),
+    );
+    if (config.groupArns.length > 0) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'MarkNamedGroups', actions: ['autoscaling:SetInstanceHealth'], resources: config.groupArns }),
+      );
+    }
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadAlarms',
+        // Re-checking stale evidence and listing the prefix; DescribeAlarms by prefix is authorized account-wide.
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: ['*'],
+      }),
+    );
+    if (config.alarms) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteOwnAlarms',
+          actions: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+          resources: [alarmArns],
+        }),
+      );
+    }
+
+    // Deleted after everything that can create alarms (the healer and the rules depend on it),
+    // so no alarm is created behind its back while the stack goes away.
+    const cleanup = this.alarmCleanup(config.alarm.prefix, alarmArns);
+
+    this.healer = new lambda.Function(this, 'Healer', {
+      description: 'autoheal: marks unhealthy instances of opted-in Auto Scaling groups Unhealthy',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'lambda.handler',
+      code: lambda.Code.fromAsset(config.bundleDir, { exclude: ['*', '!lambda.mjs'] }),
+      role,
+      logGroup: this.logGroup,
+      timeout,
+      memorySize: props.memorySize ?? 256,
+      onFailure: new SqsDestination(this.failureQueue),
+      retryAttempts: 2,
+      environment: {
+        [lambdaEnv.maxUnhealthyShare]: String(props.maxUnhealthyShare ?? 0.4),
+        [lambdaEnv.optInTag]: `${config.optInTag.key}=${config.optInTag.value}`,
+        [lambdaEnv.groups]: config.groupNames.join(','),
+        [lambdaEnv.dryRun]: String(props.dryRun ?? false),
+        [lambdaEnv.respectGracePeriod]: String(props.respectGracePeriod ?? true),
+        [lambdaEnv.staleAfterMs]: String((props.staleAfter ?? Duration.minutes(2)).toMilliseconds()),
+        [lambdaEnv.alarmPrefix]: config.alarm.prefix,
+        [lambdaEnv.alarmTopicArn]: this.alertTopic.topicArn,
+        [lambdaEnv.logLevel]: props.logLevel ?? 'info',
+        [alarmEnv.periodSeconds]: String(config.alarm.periodSeconds),
+        [alarmEnv.evaluationPeriods]: String(config.alarm.evaluationPeriods),
+        [alarmEnv.threshold]: String(config.alarm.threshold),
+        [alarmEnv.mode]: config.alarm.mode,
+      },
+    });
+    this.healer.node.addDependency(cleanup);
+
+    // With a legacy queue, every message of the topic (alarms and probe verdicts) reaches the
+    // healer through the queue; delivering them a second way would only make duplicates.
+    const direct = config.legacy === undefined;
+    if (config.alarms && direct) {
+      const rule = new events.Rule(this, 'AlarmStateRule', {
+        description: `autoheal: ${config.alarm.prefix}* alarms entering ALARM`,
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          detail: { alarmName: [{ prefix: config.alarm.prefix }], state: { value: ['ALARM'] } },
+        },
+      });
+      rule.addTarget(this.target());
+      rule.node.addDependency(cleanup);
+    }
+    if (config.alarms && config.alarm.mode === 'per-instance') {
+      // Tagged groups cannot be matched by name here: the healer checks opt-in before creating an alarm.
+      const rule = new events.Rule(this, 'LifecycleRule', {
+        description: 'autoheal: instances launched and terminated, to keep per-instance alarms in sync',
+        eventPattern: {
+          source: ['aws.autoscaling'],
+          detailType: ['EC2 Instance Launch Successful', 'EC2 Instance Terminate Successful'],
+        },
+      });
+      rule.addTarget(this.target());
+      rule.node.addDependency(cleanup);
+    }
+    if (config.probe && direct) {
+      this.alertTopic.addSubscription(
+        new subscriptions.LambdaSubscription(this.healer, {
+          filterPolicyWithMessageBody: {
+            AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ matchPrefixes: [probeNamePrefix] })),
+            NewStateValue: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: ['ALARM'] })),
+          },
+        }),
+      );
+    }
+    if (config.probe) {
+      this.proberPolicy = new iam.ManagedPolicy(this, 'ProberPolicy', {
+        description: 'autoheal probe host: discover group instances, publish verdicts to the alert topic',
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'DiscoverInstances',
+            actions: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
+            resources: ['*'],
+          }),
+          new iam.PolicyStatement({ sid: 'PublishVerdicts', actions: ['sns:Publish'], resources: [this.alertTopic.topicArn] }),
+        ],
+        ...(props.probe?.hostRole ? { roles: [props.probe.hostRole] } : {}),
+      });
+      new CfnOutput(this, 'ProberPolicyArn', { value: this.proberPolicy.managedPolicyArn });
+    }
+
+    if (config.legacy) {
+      const dlq = new sqs.Queue(this, 'LegacyDeadLetterQueue', { retentionPeriod: Duration.days(14), enforceSSL: true });
+      this.legacyQueue = new sqs.Queue(this, 'LegacyQueue', {
+        // Lambda's SQS trigger needs at least the function timeout; six times lets retries finish.
+        visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+        retentionPeriod: Duration.days(4),
+        enforceSSL: true,
+        deadLetterQueue: { queue: dlq, maxReceiveCount: config.legacy.maxReceiveCount },
+      });
+      // Adds the queue policy: sqs:SendMessage from sns.amazonaws.com only with aws:SourceArn = the topic.
+      this.alertTopic.addSubscription(new subscriptions.SqsSubscription(this.legacyQueue));
+      if (config.legacy.consumer === 'lambda') {
+        this.healer.addEventSource(new SqsEventSource(this.legacyQueue, { batchSize: 10, reportBatchItemFailures: true }));
+      } else {
+        const bridge = new iam.ManagedPolicy(this, 'BridgePolicy', {
+          description: 'autoheal bridge host: consume the legacy queue, invoke the healer',
+          statements: [
+            new iam.PolicyStatement({
+              sid: 'ConsumeQueue',
+              actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+              resources: [this.legacyQueue.queueArn],
+            }),
+            new iam.PolicyStatement({ sid: 'InvokeHealer', actions: ['lambda:InvokeFunction'], resources: [this.healer.functionArn] }),
+          ],
+        });
+        new CfnOutput(this, 'BridgePolicyArn', { value: bridge.managedPolicyArn });
+      }
+      new CfnOutput(this, 'LegacyQueueUrl', { value: this.legacyQueue.queueUrl });
+    }
+
+    new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
+    new CfnOutput(this, 'HealerFunctionName', { value: this.healer.functionName });
+    new CfnOutput(this, 'HealerLogGroupName', { value: this.logGroup.logGroupName });
+  }
+
+  /** The healer as a rule target: retried, then dead-lettered into the failure queue. */
+  private target(): targets.LambdaFunction {
+    return new targets.LambdaFunction(this.healer, {
+      retryAttempts: 8,
+      maxEventAge: Duration.hours(1),
+      deadLetterQueue: this.failureQueue,
+    });
+  }
+
+  /** The custom resource that deletes every alarm of the prefix when the stack is deleted. */
+  private alarmCleanup(prefix: string, alarmArns: string): CustomResource {
+    const logGroup = new logs.LogGroup(this, 'AlarmCleanupLogGroup', {
+      retention: logs.RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, 'AlarmCleanupRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListAlarms', actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }));
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'DeleteOwnAlarms', actions: ['cloudwatch:DeleteAlarms'], resources: [alarmArns] }),
+    );
+    const fn = new lambda.Function(this, 'AlarmCleanup', {
+      description: `autoheal: deletes the ${prefix}* alarms when the stack is deleted`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(cleanupHandlerSource),
+      role,
+      logGroup,
+      timeout: Duration.minutes(5),
+    });
+    // The role's policy must outlive the custom resource: it is needed at Delete time.
+    const resource = new CustomResource(this, 'AlarmCleanupResource', {
+      serviceToken: fn.functionArn,
+      resourceType: 'Custom::AutohealAlarmCleanup',
+      properties: { AlarmPrefix: prefix },
+    });
+    resource.node.addDependency(role);
+    return resource;
+  }
+}

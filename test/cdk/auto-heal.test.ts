@@ -1,0 +1,363 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
+import { ConfigError } from '../../src/errors.js';
+import { buildApp } from '../../examples/cdk-app/app.js';
+
+// One stub bundle and one synthesis per configuration, shared by every test (synthesis is slow-ish).
+let bundleDir: string;
+let app: App;
+let alarmsAndProbe: Template;
+let legacy: Template;
+let bridge: Template;
+
+const arn = (service: string, resource: string): object => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, resource]],
+});
+
+function stackWith(id: string, props: Omit<AutoHealProps, 'bundleDir'>): Stack {
+  const stack = new Stack(app, id);
+  new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
+  return stack;
+}
+
+beforeAll(() => {
+  bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
+  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(bundleDir, 'index.js'), '// must not ship\n');
+  app = new App({ outdir: mkdtempSync(join(tmpdir(), 'autoheal-cdk-out-')) });
+  const hostRole = (stack: Stack): iam.IRole => iam.Role.fromRoleName(stack, 'ProbeHost', 'probe-host');
+  const s1 = new Stack(app, 'AlarmsAndProbe');
+  new AutoHeal(s1, 'AutoHeal', {
+    groups: ['web'],
+    detection: ['alarms', 'probe'],
+    probe: { hostRole: hostRole(s1) },
+    notificationEmail: 'ops@example.com',
+    maxUnhealthyShare: 0.25,
+    alarm: { evaluationPeriods: 3 },
+    bundleDir,
+  });
+  const s2 = stackWith('Legacy', { legacyQueue: true, optInTag: { key: 'team', value: 'workers' } });
+  const s3 = stackWith('Bridge', { legacyQueue: { consumer: 'bridge', maxReceiveCount: 3 }, detection: ['probe'] });
+  // Build every stack before the first synthesis: the tree is frozen after it.
+  alarmsAndProbe = Template.fromStack(s1);
+  legacy = Template.fromStack(s2);
+  bridge = Template.fromStack(s3);
+});
+
+afterAll(() => {
+  rmSync(bundleDir, { recursive: true, force: true });
+  rmSync(app.outdir, { recursive: true, force: true });
+});
+
+describe('AutoHeal with alarms and probe', () => {
+  it('creates exactly the expected resources', () => {
+    // Assess
+    for (const [type, count] of Object.entries({
+      'AWS::Lambda::Function': 2,
+      'AWS::Events::Rule': 2,
+      'AWS::SNS::Topic': 1,
+      'AWS::SNS::Subscription': 2,
+      'AWS::SQS::Queue': 1,
+      'AWS::Logs::LogGroup': 2,
+      'AWS::IAM::ManagedPolicy': 1,
+      'Custom::AutohealAlarmCleanup': 1,
+    })) {
+      alarmsAndProbe.resourceCountIs(type, count);
+    }
+  });
+
+  it('runs the bundle on nodejs22.x arm64 with its log group, an on-failure destination and the agreed env', () => {
+    // Assess
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'lambda.handler',
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      LoggingConfig: { LogGroup: { Ref: Match.stringLikeRegexp('^AutoHealLogGroup') } },
+      Environment: {
+        Variables: {
+          AUTOHEAL_MAX_UNHEALTHY_SHARE: '0.25',
+          AUTOHEAL_OPT_IN_TAG: 'autoheal:enabled=true',
+          AUTOHEAL_GROUPS: 'web',
+          AUTOHEAL_DRY_RUN: 'false',
+          AUTOHEAL_RESPECT_GRACE_PERIOD: 'true',
+          AUTOHEAL_STALE_AFTER_MS: '120000',
+          AUTOHEAL_ALARM_PREFIX: 'autoheal-status-check-',
+          AUTOHEAL_ALARM_TOPIC_ARN: { Ref: Match.stringLikeRegexp('^AutoHealAlertTopic') },
+          LOG_LEVEL: 'info',
+          AUTOHEAL_ALARM_PERIOD_SECONDS: '60',
+          AUTOHEAL_ALARM_EVALUATION_PERIODS: '3',
+          AUTOHEAL_ALARM_THRESHOLD: '1',
+          AUTOHEAL_ALARM_MODE: 'per-instance',
+        },
+      },
+    });
+    alarmsAndProbe.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumRetryAttempts: 2,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealFailureQueue'), 'Arn'] } } },
+    });
+  });
+
+  it('ships only lambda.mjs in the function asset', () => {
+    // Assess
+    const assets = readdirSync(app.outdir).filter((f) => f.startsWith('asset.'));
+    const dirs = assets.map((a) => readdirSync(join(app.outdir, a)));
+    expect(dirs.length).toBeGreaterThan(0);
+    for (const files of dirs) expect(files).toEqual(['lambda.mjs']);
+  });
+
+  it('grants exactly the healer statements: tag-conditioned and named SetInstanceHealth, alarm writes on the prefix', () => {
+    // Assess
+    const policies = alarmsAndProbe.findResources('AWS::IAM::Policy', {
+      Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealHealerRole') },
+    });
+    const statements = Object.values(policies).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement,
+    );
+    expect(statements).toEqual([
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealLogGroup/), 'Arn'] },
+      },
+      {
+        Sid: 'ReadGroups',
+        Effect: 'Allow',
+        Action: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances'],
+        Resource: '*',
+      },
+      {
+        Sid: 'MarkOptedInGroups',
+        Effect: 'Allow',
+        Action: 'autoscaling:SetInstanceHealth',
+        Resource: arn('autoscaling', ':autoScalingGroup:*:autoScalingGroupName/*'),
+        Condition: { StringEquals: { 'autoscaling:ResourceTag/autoheal:enabled': 'true' } },
+      },
+      {
+        Sid: 'MarkNamedGroups',
+        Effect: 'Allow',
+        Action: 'autoscaling:SetInstanceHealth',
+        Resource: arn('autoscaling', ':autoScalingGroup:*:autoScalingGroupName/web'),
+      },
+      { Sid: 'ReadAlarms', Effect: 'Allow', Action: 'cloudwatch:DescribeAlarms', Resource: '*' },
+      {
+        Sid: 'WriteOwnAlarms',
+        Effect: 'Allow',
+        Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
+        Resource: arn('cloudwatch', ':alarm:autoheal-status-check-*'),
+      },
+      {
+        Effect: 'Allow',
+        Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealFailureQueue/), 'Arn'] },
+      },
+    ]);
+  });
+
+  it('grants no "*" action anywhere and no managed AWS policy to the healer', () => {
+    // Assess
+    // Deny statements (enforceSSL's `sqs:*` on non-TLS requests) only take away.
+    const allowed: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (typeof node === 'object' && node !== null) {
+        const o = node as Record<string, unknown>;
+        if (o.Effect === 'Allow' && o.Action !== undefined) allowed.push(...([] as string[]).concat(o.Action as string[]));
+        Object.values(o).forEach(walk);
+      }
+    };
+    walk(alarmsAndProbe.toJSON());
+    expect(allowed.length).toBeGreaterThan(10);
+    expect(allowed.filter((a) => a.includes('*'))).toEqual([]);
+    alarmsAndProbe.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({}),
+      ManagedPolicyArns: Match.absent(),
+    });
+  });
+
+  it('routes ALARM state changes of the prefix and the groups lifecycle events to the healer', () => {
+    // Assess
+    alarmsAndProbe.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: [{ prefix: 'autoheal-status-check-' }], state: { value: ['ALARM'] } },
+      },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 } })],
+    });
+    alarmsAndProbe.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.autoscaling'],
+        'detail-type': ['EC2 Instance Launch Successful', 'EC2 Instance Terminate Successful'],
+      },
+    });
+  });
+
+  it('subscribes the healer to probe verdicts only, and the operator by e-mail', () => {
+    // Assess
+    alarmsAndProbe.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'lambda',
+      FilterPolicyScope: 'MessageBody',
+      FilterPolicy: { AlarmName: [{ prefix: 'autoheal-probe-' }], NewStateValue: ['ALARM'] },
+    });
+    alarmsAndProbe.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  it('gives the probe host discovery and Publish on the topic only, attached to its role', () => {
+    // Assess
+    alarmsAndProbe.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      Roles: ['probe-host'],
+      PolicyDocument: {
+        Statement: [
+          { Sid: 'DiscoverInstances', Effect: 'Allow', Action: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'], Resource: '*' },
+          { Sid: 'PublishVerdicts', Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: Match.stringLikeRegexp('^AutoHealAlertTopic') } },
+        ],
+      },
+    });
+  });
+
+  it('deletes the prefix alarms on stack deletion, after the healer and the rules are gone', () => {
+    // Assess
+    const [cleanupId] = Object.keys(alarmsAndProbe.findResources('Custom::AutohealAlarmCleanup'));
+    alarmsAndProbe.hasResourceProperties('Custom::AutohealAlarmCleanup', { AlarmPrefix: 'autoheal-status-check-' });
+    alarmsAndProbe.hasResource('AWS::Lambda::Function', {
+      Properties: { Handler: 'lambda.handler' },
+      DependsOn: Match.arrayWith([cleanupId]),
+    });
+    for (const rule of Object.values(alarmsAndProbe.findResources('AWS::Events::Rule'))) {
+      expect((rule as { DependsOn?: string[] }).DependsOn).toContain(cleanupId);
+    }
+    alarmsAndProbe.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: Match.stringLikeRegexp('^AutoHealAlarmCleanupRole'),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          { Sid: 'DeleteOwnAlarms', Effect: 'Allow', Action: 'cloudwatch:DeleteAlarms', Resource: arn('cloudwatch', ':alarm:autoheal-status-check-*') },
+        ]),
+      },
+    });
+  });
+});
+
+describe('AutoHeal with the legacy queue', () => {
+  it('accepts SendMessage only from the topic (aws:SourceArn) and dead-letters after 5 receives', () => {
+    // Assess
+    legacy.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'sqs:SendMessage',
+            Effect: 'Allow',
+            Principal: { Service: 'sns.amazonaws.com' },
+            Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealLegacyQueue'), 'Arn'] },
+            Condition: { ArnEquals: { 'aws:SourceArn': { Ref: Match.stringLikeRegexp('^AutoHealAlertTopic') } } },
+          },
+        ]),
+      },
+    });
+    legacy.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 360,
+      RedrivePolicy: { maxReceiveCount: 5, deadLetterTargetArn: Match.anyValue() },
+    });
+    legacy.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
+  });
+
+  it('feeds the healer from the queue with partial batch responses, and not a second way', () => {
+    // Assess
+    legacy.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+    legacy.resourceCountIs('AWS::Events::Rule', 1);
+    legacy.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.autoscaling'] }) });
+    legacy.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'lambda' }, 0);
+  });
+
+  it('scopes SetInstanceHealth to the custom opt-in tag when no group is named', () => {
+    // Assess
+    legacy.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Sid: 'MarkOptedInGroups', Condition: { StringEquals: { 'autoscaling:ResourceTag/team': 'workers' } } }),
+        ]),
+      },
+    });
+    expect(JSON.stringify(legacy.toJSON())).not.toContain('MarkNamedGroups');
+  });
+
+  it('with a bridge consumer creates its policy instead of an event source, and no alarm writes without alarms', () => {
+    // Assess
+    bridge.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    bridge.resourceCountIs('AWS::Events::Rule', 0);
+    bridge.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }) });
+    bridge.hasResourceProperties('AWS::IAM::ManagedPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'ConsumeQueue',
+            Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
+          }),
+          Match.objectLike({ Sid: 'InvokeHealer', Action: 'lambda:InvokeFunction' }),
+        ]),
+      },
+    });
+    expect(JSON.stringify(bridge.toJSON())).not.toContain('cloudwatch:PutMetricAlarm');
+  });
+});
+
+describe('AutoHeal props', () => {
+  it.each<[string, Omit<AutoHealProps, 'bundleDir'>, RegExp]>([
+    ['no detection', { detection: [] }, /detection: name at least one/],
+    ['alarm settings without alarms', { detection: ['probe'], alarm: { evaluationPeriods: 3 } }, /alarm: settings given/],
+    ['probe settings without probe', { probe: {} }, /probe: settings given/],
+    ['a share above 1', { maxUnhealthyShare: 1.5 }, /maxUnhealthyShare: must be > 0 and <= 1, got 1.5/],
+    ['a bad e-mail', { notificationEmail: 'ops' }, /notificationEmail/],
+    ['a period CloudWatch refuses', { alarm: { period: Duration.seconds(45) } }, /alarm.periodSeconds: must be 10, 20, 30 or a multiple of 60/],
+    ['a prefix overlapping the probe names', { alarm: { prefix: 'autoheal-' } }, /overlaps the probe/],
+    ['a group named twice', { groups: ['web', 'web'] }, /named twice/],
+  ])('rejects %s with a clear message', (_name, props, message) => {
+    // Act
+    const act = (): unknown => new AutoHeal(new Stack(new App()), 'AutoHeal', { ...props, bundleDir });
+
+    // Assess
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(message);
+  });
+
+  it('rejects a missing bundle, telling how to build it', () => {
+    // Act
+    const act = (): unknown => new AutoHeal(new Stack(new App()), 'AutoHeal', { bundleDir: join(bundleDir, 'nope') });
+
+    // Assess
+    expect(act).toThrow(/lambda\.mjs not found \(run "npm run build"/);
+  });
+});
+
+describe('examples/cdk-app', () => {
+  it('synthesizes for the group named in context, with no credentials and no network', () => {
+    // Prepare
+    const outdir = mkdtempSync(join(tmpdir(), 'autoheal-example-'));
+    try {
+      // Act
+      const { app: example, stack } = buildApp(new App({ outdir, context: { group: 'my-workers', bundleDir } }));
+      const assembly = example.synth();
+
+      // Assess
+      const template = Template.fromJSON(assembly.getStackByName(stack.stackName).template as Record<string, unknown>);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ AUTOHEAL_GROUPS: 'my-workers' }) },
+      });
+      expect(stack.account).toMatch(/^\$\{Token/);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to synthesize without a group', () => {
+    // Act / Assess
+    expect(() => buildApp(new App({ context: { bundleDir } }))).toThrow(/-c group=NAME/);
+  });
+});
