@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { AutohealError, describeError } from '../errors.js';
+import { register as bridge } from './commands/bridge.js';
 import { register as explain } from './commands/explain.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -23,7 +24,7 @@ const program = new Command('autoheal')
   .exitOverride();
 
 // Each command module registers itself; keep this list in pipeline order.
-const commands: Array<(program: Command) => void> = [explain];
+const commands: Array<(program: Command) => void> = [explain, bridge];
 for (const register of commands) register(program);
 
 try {
