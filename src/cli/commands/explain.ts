@@ -20,9 +20,9 @@ export function register(program: Command): void {
     .argument('[file]', 'the event: a JSON file, or - (the default) for stdin', '-')
     .summary('show the signals autoheal reads in one event, without calling AWS')
     .description(
-      'Reads one event (a CloudWatch alarm message, an SNS envelope, a Lambda SNS/SQS event, an\n' +
-        'EventBridge event, an alarm Lambda-action payload, an SQS message body or the 2014 !! form)\n' +
-        'and prints, without calling AWS, the JSON {"signals":[...],"rejected":[...]}; "lifecycle"\n' +
+      'Reads one event (a CloudWatch alarm message, an SNS envelope, a Lambda SNS or SQS event, an ' +
+        'EventBridge event, an alarm Lambda-action payload, an SQS message body or the 2014 !! form) ' +
+        'and prints, without calling AWS, the JSON {"signals":[...],"rejected":[...]}; "lifecycle" ' +
         'is added when the event reports instances launched or terminated.\n\n' +
         `Input: at most ${maxInputBytes} bytes.\n` +
         `Exit codes: ${ExitCode.ok} at least one signal, ${ExitCode.noResult} no signal, ${ExitCode.usage} the input cannot be read.`,
