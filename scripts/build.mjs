@@ -8,19 +8,17 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], {
   stdio: 'inherit',
 });
-if (existsSync(`${root}src/lambda/handler.ts`)) {
-  await build({
-    entryPoints: [`${root}src/lambda/handler.ts`],
-    outfile: `${root}dist/lambda.mjs`,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    minify: true,
-    sourcemap: false,
-    legalComments: 'none',
-    // ESM bundles of CommonJS dependencies need a real `require`.
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: 'warning',
-  });
-}
+await build({
+  entryPoints: [`${root}src/lambda/handler.ts`],
+  outfile: `${root}dist/lambda.mjs`,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  minify: true,
+  sourcemap: false,
+  legalComments: 'none',
+  // ESM bundles of CommonJS dependencies need a real `require`.
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+});
