@@ -15,7 +15,7 @@ import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { awsClientSettings, sqsClientSettings } from '../../aws-config.js';
 import { startBridge, type BridgeSummary } from '../../bridge/bridge.js';
-import { bridgeDefaults, sqsLimits, type BridgeSettingsInput } from '../../bridge/options.js';
+import { bridgeDefaults, bridgeSettingsSchema, sqsLimits, type BridgeSettingsInput } from '../../bridge/options.js';
 import { healerTarget, lambdaTarget, type BridgeTarget } from '../../bridge/targets.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { AwsAlarmState } from '../../fleet/aws/alarm-state.js';
@@ -134,6 +134,10 @@ export function resolveBridgeConfig(
   }
   if (flags.once) settings.once = true;
   if (flags.metricsHost) settings.metricsHost = flags.metricsHost;
+  const checked = bridgeSettingsSchema.safeParse(settings);
+  if (!checked.success) {
+    throw new ConfigError(checked.error.issues.map((issue) => `--${kebab(String(issue.path[0] ?? ''))}: ${issue.message}`).join('; '));
+  }
 
   const parsed = commandSchema.safeParse({
     target: flags.local
@@ -267,22 +271,23 @@ export function register(program: Command): void {
     .command('bridge')
     .summary('consume the alarm queue and heal: invoke a Lambda function, or run the core here (--local)')
     .description(
-      'Long-polls an SQS queue and delivers each message to a Lambda function (--function-name) or to\n' +
-        'the autoheal core in this process (--local, no Lambda at all). A message is deleted only after\n' +
-        'its work succeeded; a failure comes back after a jittered exponential backoff, and after the\n' +
-        "queue's maxReceiveCount goes to its dead-letter queue. Logs are JSON lines on stderr (one per\n" +
-        'message); the final summary is JSON on stdout.\n\n' +
+      [
+        'Long-polls an SQS queue and delivers each message to a Lambda function (--function-name) or to ' +
+          'the autoheal core in this process (--local, no Lambda at all). A message is deleted only after ' +
+          'its work succeeded; a failure comes back after a jittered exponential backoff, and after the ' +
+          "queue's maxReceiveCount goes to its dead-letter queue. Logs are JSON lines on stderr (one per " +
+          'message); the final summary is JSON on stdout.',
         'Config order: flags > environment > defaults. Environment: ' +
-        `${bridgeEnv.queueUrl.join('/')}, ${bridgeEnv.functionName.join('/')}, ` +
-        `${[bridgeEnv.concurrency, bridgeEnv.batchSize, bridgeEnv.waitSeconds, bridgeEnv.metricsPort].flat().join(', ')};\n` +
-        'with --local the same AUTOHEAL_* variables as the Lambda (AUTOHEAL_MAX_UNHEALTHY_SHARE,\n' +
-        'AUTOHEAL_OPT_IN_TAG, AUTOHEAL_GROUPS, AUTOHEAL_DRY_RUN, ...). AWS_REGION, AWS_PROFILE and\n' +
-        'AWS_ENDPOINT_URL(_SQS|_LAMBDA) apply as in every AWS SDK.\n\n' +
-        'Signals: SIGTERM or SIGINT stops receiving and lets in-flight work finish within\n' +
-        '--shutdown-timeout-seconds (exit 0; unfinished messages are never deleted); a second signal\n' +
-        `exits at once (exit ${ExitCode.noResult}).\n` +
-        `Exit codes: ${ExitCode.ok} stopped cleanly (or --once handled everything), ${ExitCode.noResult} --once left failed\n` +
-        `messages, ${ExitCode.usage} bad flags, or the queue or function is missing or unreadable.`,
+          `${[...bridgeEnv.queueUrl, ...bridgeEnv.functionName, bridgeEnv.concurrency, bridgeEnv.batchSize, bridgeEnv.waitSeconds, bridgeEnv.metricsPort].flat().join(', ')}; ` +
+          'with --local the same AUTOHEAL_* variables as the Lambda (AUTOHEAL_MAX_UNHEALTHY_SHARE, ' +
+          'AUTOHEAL_OPT_IN_TAG, AUTOHEAL_GROUPS, AUTOHEAL_DRY_RUN, ...). AWS_REGION, AWS_PROFILE and ' +
+          'AWS_ENDPOINT_URL(_SQS|_LAMBDA) apply as in every AWS SDK.',
+        'Signals: SIGTERM or SIGINT stops receiving and lets in-flight work finish within ' +
+          '--shutdown-timeout-seconds (exit 0; unfinished messages are never deleted); a second signal ' +
+          `exits at once (exit ${ExitCode.noResult}).`,
+        `Exit codes: ${ExitCode.ok} stopped cleanly (or --once handled everything); ${ExitCode.noResult} --once left failed ` +
+          `messages; ${ExitCode.usage} bad flags, or the queue or function is missing or unreadable.`,
+      ].join('\n\n'),
     )
     .option('--queue-url <url>', 'the SQS queue to consume')
     .addOption(new Option('--queueUrl <url>', 'sqs-to-lambda spelling of --queue-url').hideHelp())
@@ -291,14 +296,16 @@ export function register(program: Command): void {
     .option('--local', 'run the autoheal core in this process instead of invoking a function')
     .option('--region <region>', 'AWS region (default: the SDK\'s: AWS_REGION, the profile)')
     .addOption(
-      new Option('--invocation-type <type>', 'RequestResponse: a FunctionError fails the message; Event: accepted is success')
-        .choices(['RequestResponse', 'Event'])
-        .default(undefined, 'RequestResponse'),
+      new Option(
+        '--invocation-type <type>',
+        'RequestResponse (default): a FunctionError fails the message; Event: accepted is success',
+      ).choices(['RequestResponse', 'Event']),
     )
     .addOption(
-      new Option('--payload <format>', 'body: the message body is the event; sqs-event: a Lambda SQS event (honours batchItemFailures)')
-        .choices(['body', 'sqs-event'])
-        .default(undefined, 'body'),
+      new Option(
+        '--payload <format>',
+        'body (default): the message body is the event; sqs-event: a Lambda SQS event (honours batchItemFailures)',
+      ).choices(['body', 'sqs-event']),
     )
     .option('--concurrency <n>', `messages in flight at once (default: ${d.concurrency})`)
     .option('--batch-size <n>', `messages per receive, 1..${sqsLimits.maxBatchSize} (default: ${d.batchSize})`)
