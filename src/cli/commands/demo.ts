@@ -1,0 +1,123 @@
+/**
+ * `autoheal demo`: heal a local group on this machine through the whole chain (prober, SNS
+ * topic, SQS queue, bridge, core), injecting failures and printing the recovery timeline.
+ * The command only parses flags, owns the signals and renders; src/drill/demo.ts does the work.
+ *
+ * Exit codes: 0 every round healed; 1 a round did not heal, or the demo was interrupted;
+ * 2 bad usage or the chain could not start. Ctrl-C stops it cleanly; a second Ctrl-C kills
+ * every instance at once and exits.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { demoDefaults, runDemo, type DemoOptionsInput } from '../../drill/demo.js';
+import { failureModes, type FailureMode } from '../../drill/inject.js';
+import { createDemoView } from '../../drill/live-view.js';
+import type { LocalGroup } from '../../fleet/local/local-group.js';
+import { createLogger } from '../../log.js';
+import { ExitCode } from '../exit-codes.js';
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function share(value: string): number {
+  const n = Number(value);
+  if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('a share greater than 0 and at most 1, e.g. 0.8');
+  return n;
+}
+
+interface Flags {
+  instances: number;
+  failure: FailureMode;
+  rounds: number;
+  intervalMs: number;
+  unhealthyThreshold: number;
+  mass?: number;
+  maxUnhealthyShare: number;
+  exitNoticeMs: number;
+  roundTimeoutMs: number;
+  command?: string;
+  json: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing\n' +
+        'to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Injects a\n' +
+        'failure each round and prints the recovery timeline, stage by stage, then a summary.\n' +
+        'Exit codes: 0 every round healed, 1 otherwise (or interrupted), 2 bad usage or start-up failure.',
+    )
+    .option('--instances <n>', 'instances in the local group', integer(1, 200), demoDefaults.instances)
+    .addOption(
+      new Option('--failure <mode>', 'freeze (SIGSTOP), crash (SIGKILL) or sick (/health answers 503)')
+        .choices(failureModes)
+        .default(demoDefaults.failure),
+    )
+    .option('--rounds <n>', 'rounds of inject-and-heal', integer(1, 1000), demoDefaults.rounds)
+    .option('--interval-ms <ms>', 'probe interval', integer(50, 60_000), demoDefaults.intervalMs)
+    .option('--unhealthy-threshold <n>', 'consecutive failed probes that make an instance unhealthy', integer(1, 10), demoDefaults.unhealthyThreshold)
+    .option('--mass <share>', 'fail this share of the group at once (e.g. 0.8) to see the unhealthy budget at work', share)
+    .option('--max-unhealthy-share <share>', 'the unhealthy budget: share of the group that may be marked at once', share, demoDefaults.maxUnhealthyShare)
+    .option('--exit-notice-ms <ms>', "how long the group's own check takes to notice an exited process", integer(0, 3_600_000), demoDefaults.exitNoticeMs)
+    .option('--round-timeout-ms <ms>', 'a round not healed by then counts as not healed', integer(1_000, 3_600_000), demoDefaults.roundTimeoutMs)
+    .option('--command <cmd>', 'run this shell command as each instance instead of the built-in server (listen on 127.0.0.1:$PORT)')
+    .option('--json', 'print one JSON document on stdout: every round with each stage in ms, the instance ids, healed', false)
+    .action(async (flags: Flags) => {
+      const logger = createLogger({ component: 'demo', level: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'warn' });
+      const view = flags.json ? undefined : createDemoView(process.stdout, process.stdout.isTTY === true);
+      const abort = new AbortController();
+      let group: LocalGroup | undefined;
+      let interrupts = 0;
+      const onSignal = (name: NodeJS.Signals): void => {
+        interrupts++;
+        if (interrupts === 1) {
+          process.stderr.write(`autoheal demo: ${name}: stopping (again to force)\n`);
+          abort.abort(new Error(`interrupted by ${name}`));
+          return;
+        }
+        // Forced: no more waiting for anyone.
+        group?.killNow();
+        process.exit(ExitCode.noResult);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+
+      const options: DemoOptionsInput = {
+        instances: flags.instances,
+        failure: flags.failure,
+        rounds: flags.rounds,
+        intervalMs: flags.intervalMs,
+        unhealthyThreshold: flags.unhealthyThreshold,
+        maxUnhealthyShare: flags.maxUnhealthyShare,
+        exitNoticeMs: flags.exitNoticeMs,
+        roundTimeoutMs: flags.roundTimeoutMs,
+        ...(flags.mass !== undefined ? { mass: flags.mass } : {}),
+        ...(flags.command !== undefined ? { command: flags.command } : {}),
+      };
+      try {
+        const result = await runDemo(options, {
+          signal: abort.signal,
+          logger,
+          onReady: (parts, parsed) => {
+            group = parts.group;
+            view?.ready(parts, parsed);
+          },
+          onRoundStart: (round, injections) => view?.roundStart(round, flags.rounds, injections),
+          onRoundEnd: (round) => view?.roundEnd(round),
+        });
+        view?.close();
+        if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else view?.summary(result);
+        process.exitCode = result.healed ? ExitCode.ok : ExitCode.noResult;
+      } finally {
+        view?.close();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+}

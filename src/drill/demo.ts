@@ -1,0 +1,301 @@
+/**
+ * `autoheal demo`, the whole chain on this machine, as on AWS:
+ *
+ *   local group ─▶ prober ─▶ SNS topic "instance-alert" ─▶ SQS queue "instance-failed"
+ *     ▲                         (fauxqs, in-process)         (policy: only that topic may send)
+ *     └── replaces ◀── core (healer) marks Unhealthy ◀── bridge (long-polls the queue)
+ *
+ * then rounds of "inject a failure, record the recovery timeline". Everything it starts is
+ * stopped in `finally`, so an error or an abort (Ctrl-C) leaves no child process and no open port.
+ */
+import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { buildApp } from 'fauxqs';
+import { z } from 'zod';
+import { awsClientSettings } from '../aws-config.js';
+import { startBridge, healerTarget, type BridgeHandle } from '../bridge/index.js';
+import { ConfigError, describeError } from '../errors.js';
+import { LocalGroup, maxLocalInstances } from '../fleet/local/local-group.js';
+import { createHealer } from '../healer/healer.js';
+import type { Healer } from '../healer/types.js';
+import { silentLogger, type Logger } from '../log.js';
+import { policyOptionsSchema } from '../policy/options.js';
+import { startProber, type Prober } from '../prober/prober.js';
+import { snsSink } from '../prober/sinks.js';
+import { parseEvent } from '../signals/index.js';
+import { followGroup, runDrill } from './drill.js';
+import { failureModes, type Injection } from './inject.js';
+import { detectionFloorMs, percentile } from './stats.js';
+import { Timeline, type RoundTimeline } from './timeline.js';
+
+/** The demo's defaults: fast enough that `npx autoheal demo` ends within seconds. */
+export const demoDefaults = {
+  instances: 3,
+  failure: 'freeze',
+  rounds: 3,
+  intervalMs: 250,
+  unhealthyThreshold: 2,
+  maxUnhealthyShare: 0.4,
+  /** The group's own check of an exited process: slow on purpose, as EC2's status check is. */
+  exitNoticeMs: 15_000,
+  roundTimeoutMs: 30_000,
+} as const;
+
+/** Options of {@link runDemo}. */
+export const demoOptionsSchema = z
+  .object({
+    instances: z.number().int().min(1).max(maxLocalInstances).default(demoDefaults.instances),
+    failure: z.enum(failureModes).default(demoDefaults.failure),
+    rounds: z.number().int().min(1).max(1000).default(demoDefaults.rounds),
+    intervalMs: z.number().int().min(50).max(60_000).default(demoDefaults.intervalMs),
+    unhealthyThreshold: z.number().int().min(1).max(10).default(demoDefaults.unhealthyThreshold),
+    /** Share of the group failed at once each round (0 < mass ≤ 1); unset: one instance. */
+    mass: z.number().gt(0).lte(1).optional(),
+    maxUnhealthyShare: z.number().gt(0).lte(1).default(demoDefaults.maxUnhealthyShare),
+    exitNoticeMs: z.number().int().min(0).default(demoDefaults.exitNoticeMs),
+    roundTimeoutMs: z.number().int().positive().default(demoDefaults.roundTimeoutMs),
+    /** A shell command to run as each instance instead of the built-in server (given $PORT). */
+    command: z.string().min(1).optional(),
+  })
+  .strict();
+
+export type DemoOptions = z.output<typeof demoOptionsSchema>;
+export type DemoOptionsInput = z.input<typeof demoOptionsSchema>;
+
+/** p50 and p95 of a stage across every healed instance, in ms. */
+export interface StageFigures {
+  p50: number;
+  p95: number;
+  count: number;
+}
+
+/** What the demo did. */
+export interface DemoResult {
+  healed: boolean;
+  /** The demo was interrupted (Ctrl-C) before every round ran. */
+  aborted: boolean;
+  options: DemoOptions;
+  rounds: RoundTimeline[];
+  summary: {
+    rounds: number;
+    healedRounds: number;
+    detectionFloorMs: number;
+    failureToMarked: StageFigures;
+    failureToReplacementInService: StageFigures;
+    skippedBudgetSpent: number;
+  };
+}
+
+/** The running parts, handed to the display while the demo runs. */
+export interface DemoParts {
+  group: LocalGroup;
+  prober: Prober;
+  bridge: BridgeHandle;
+  timeline: Timeline;
+  endpoint: string;
+  topicArn: string;
+  queueUrl: string;
+}
+
+/** Callbacks for the display. */
+export interface DemoHooks {
+  signal?: AbortSignal;
+  logger?: Logger;
+  onReady?: (parts: DemoParts, options: DemoOptions) => void;
+  onRoundStart?: (round: number, injections: readonly Injection[]) => void;
+  onRoundEnd?: (round: RoundTimeline) => void;
+}
+
+const region = 'us-east-1';
+const accountId = '000000000000';
+const topicName = 'instance-alert';
+const queueName = 'instance-failed';
+const credentials = { accessKeyId: 'demo', secretAccessKey: 'demo' };
+
+/** The original design's queue policy: only the topic may send to the queue. */
+export function queuePolicy(queueArn: string, topicArn: string): string {
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'instance-alert-to-instance-failed',
+        Effect: 'Allow',
+        Principal: { Service: 'sns.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: queueArn,
+        Condition: { ArnEquals: { 'aws:SourceArn': topicArn } },
+      },
+    ],
+  });
+}
+
+/**
+ * One decision at a time: the bridge delivers messages concurrently, and a healer decides each
+ * call from views read at its start, so two concurrent calls could each spend the last budget.
+ */
+function serialized(healer: Healer, onInput: (input: unknown) => void): Healer {
+  let chain: Promise<unknown> = Promise.resolve();
+  const run = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = chain.then(work, work);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+  return {
+    events: healer.events,
+    handle: (input, options) => {
+      onInput(input);
+      return run(() => healer.handle(input, options));
+    },
+    handleSignals: (signals, options) => run(() => healer.handleSignals(signals, options)),
+  };
+}
+
+function figures(values: number[]): StageFigures {
+  return { p50: Math.round(percentile(values, 50)), p95: Math.round(percentile(values, 95)), count: values.length };
+}
+
+/** Runs the demo; never leaves anything running behind. Rejects only when the chain cannot start. */
+export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): Promise<DemoResult> {
+  const parsed = demoOptionsSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`demo options: ${z.prettifyError(parsed.error)}`);
+  const options = parsed.data;
+  const logger = hooks.logger ?? silentLogger;
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  const rounds: RoundTimeline[] = [];
+
+  try {
+    // The emulator, on loopback only.
+    const app = buildApp({ logger: false, defaultRegion: region });
+    await app.listen({ port: 0, host: '127.0.0.1' });
+    cleanups.push(() => app.close());
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const endpoint = `http://127.0.0.1:${port}`;
+    const clientSettings = { ...awsClientSettings(region), endpoint, credentials };
+    const sns = new SNSClient(clientSettings);
+    const sqs = new SQSClient({ ...clientSettings, useQueueUrlAsEndpoint: false });
+    cleanups.push(() => sns.destroy(), () => sqs.destroy());
+
+    // Topic, queue with its policy, subscription: the same calls as on AWS.
+    const { TopicArn: topicArn = '' } = await sns.send(new CreateTopicCommand({ Name: topicName }));
+    const queueArnOf = async (url: string, name: string): Promise<string> => {
+      const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+      return out.Attributes?.QueueArn ?? `arn:aws:sqs:${region}:${accountId}:${name}`;
+    };
+    // A dead-letter queue behind it, so a message that can never succeed stops coming back.
+    const { QueueUrl: dlqUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: `${queueName}-dlq` }));
+    const dlqArn = await queueArnOf(dlqUrl, `${queueName}-dlq`);
+    const { QueueUrl: queueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+    const queueArn = await queueArnOf(queueUrl, queueName);
+    await sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        Attributes: {
+          Policy: queuePolicy(queueArn, topicArn),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+        },
+      }),
+    );
+    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+
+    const group = new LocalGroup(
+      {
+        name: 'autoheal-demo',
+        desiredCapacity: options.instances,
+        exitNoticeDelayMs: options.exitNoticeMs,
+        stopTimeoutMs: 1_000,
+        ...(options.command ? { command: options.command } : {}),
+      },
+      { logger },
+    );
+    cleanups.push(() => group.stop());
+    const killOnExit = (): void => group.killNow();
+    process.once('exit', killOnExit);
+    cleanups.push(() => process.off('exit', killOnExit));
+    group.start();
+
+    const healer = createHealer({
+      fleet: group,
+      policy: policyOptionsSchema.parse({ maxUnhealthyShare: options.maxUnhealthyShare, groups: [group.name] }),
+      logger,
+    });
+    const prober = startProber(
+      {
+        intervalMs: options.intervalMs,
+        timeoutMs: Math.max(10, Math.floor(options.intervalMs * 0.8)),
+        unhealthyThreshold: options.unhealthyThreshold,
+        healthyThreshold: 2,
+        // An instance skipped for budget is sent again soon, so the next wave can take it.
+        repeatUnhealthyAfterMs: Math.max(500, options.intervalMs * options.unhealthyThreshold),
+      },
+      { sink: snsSink({ client: sns, topicArn, accountId }), region, logger },
+    );
+    cleanups.push(() => prober.stop());
+    cleanups.push(followGroup(group, prober));
+
+    const timeline = new Timeline({ group, prober, healer });
+    cleanups.push(() => timeline.dispose());
+    const noteMessage = (body: unknown): void => {
+      const ids = parseEvent(body).signals.filter((s) => s.state === 'unhealthy').map((s) => s.instanceId);
+      timeline.noteMessage(ids);
+    };
+    const bridge = await startBridge({
+      queueUrl,
+      sqs,
+      target: healerTarget(serialized(healer, noteMessage)),
+      waitSeconds: 1,
+      shutdownTimeoutSeconds: 2,
+      retryBaseSeconds: 1,
+      logger,
+    });
+    cleanups.push(() => bridge.stop());
+
+    await group.whenSettled(30_000, hooks.signal);
+    hooks.onReady?.({ group, prober, bridge, timeline, endpoint, topicArn, queueUrl }, options);
+
+    rounds.push(
+      ...(await runDrill(group, timeline, {
+        rounds: options.rounds,
+        failure: options.failure,
+        ...(options.mass !== undefined ? { mass: options.mass } : {}),
+        roundTimeoutMs: options.roundTimeoutMs,
+        settleTimeoutMs: 30_000,
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+        ...(hooks.onRoundStart ? { onRoundStart: hooks.onRoundStart } : {}),
+        ...(hooks.onRoundEnd ? { onRoundEnd: hooks.onRoundEnd } : {}),
+      })),
+    );
+  } catch (error) {
+    if (!hooks.signal?.aborted) throw error;
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.warn({ error: describeError(error) }, 'demo: cleanup step failed');
+      }
+    }
+  }
+
+  const victims = rounds.flatMap((r) => r.victims);
+  const aborted = hooks.signal?.aborted === true && rounds.length < options.rounds;
+  return {
+    healed: !aborted && rounds.length === options.rounds && rounds.every((r) => r.healed),
+    aborted,
+    options,
+    rounds,
+    summary: {
+      rounds: rounds.length,
+      healedRounds: rounds.filter((r) => r.healed).length,
+      detectionFloorMs: detectionFloorMs(options.intervalMs, options.unhealthyThreshold),
+      failureToMarked: figures(victims.flatMap((v) => (v.stagesMs.marked !== undefined ? [v.stagesMs.marked] : []))),
+      failureToReplacementInService: figures(
+        victims.flatMap((v) => (v.stagesMs.replacementInService !== undefined ? [v.stagesMs.replacementInService] : [])),
+      ),
+      skippedBudgetSpent: victims.reduce(
+        (n, v) => n + v.skipped.filter((s) => s.reason === 'budget spent').reduce((m, s) => m + s.count, 0),
+        0,
+      ),
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * What `autoheal demo` shows people: a live view of the group (instances, lifecycle, health, last
+ * probe), redrawn in place on a terminal and written as plain lines otherwise; the timeline of
+ * each round; a summary. Machines read `--json` instead.
+ */
+import type { LocalInstance } from '../fleet/local/local-group.js';
+import type { DemoOptions, DemoParts, DemoResult } from './demo.js';
+import type { Injection } from './inject.js';
+import { stageLabels, stages, type RoundTimeline } from './timeline.js';
+
+/** The display's callbacks, in the order the demo calls them. */
+export interface DemoView {
+  ready(parts: DemoParts, options: DemoOptions): void;
+  roundStart(round: number, total: number, injections: readonly Injection[]): void;
+  roundEnd(round: RoundTimeline): void;
+  summary(result: DemoResult): void;
+  close(): void;
+}
+
+const injectedHow: Record<Injection['mode'], string> = {
+  freeze: 'SIGSTOP: alive, answers nothing',
+  crash: 'SIGKILL',
+  sick: 'SIGUSR1: /health answers 503',
+};
+
+const pad = (text: string | number, width: number): string => String(text).padEnd(width);
+const ms = (value: number): string => `${String(Math.round(value)).padStart(6)} ms`;
+
+/** One line per instance: id, lifecycle, health, pid:port, last probe. */
+function instanceLine(i: LocalInstance, parts: DemoParts, nowMs: number): string {
+  const last = parts.prober.lastCheck(i.instanceId);
+  const probe = last
+    ? `${last.ok ? 'ok  ' : 'FAIL'} ${Math.round(last.ms)} ms${last.error ? ` (${last.error})` : ''}, ${((nowMs - last.atMs) / 1000).toFixed(1)} s ago`
+    : '-';
+  const replaces = i.replaces ? ` replaces ${i.replaces}` : '';
+  return `  ${pad(i.instanceId, 13)} ${pad(i.lifecycleState, 12)} ${pad(i.healthStatus, 10)} ${pad(`${i.pid ?? '-'}:${i.port}`, 13)} ${probe}${replaces}`;
+}
+
+/** Creates the view writing to `out`; `tty` redraws the group in place. */
+export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoView {
+  let parts: DemoParts | undefined;
+  let drawn = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const offs: Array<() => void> = [];
+
+  const groupLines = (): string[] => {
+    if (!parts) return [];
+    const now = Date.now();
+    const shown = parts.group.instances().filter((i) => i.lifecycleState !== 'Terminated' || now - (i.terminatedAt?.getTime() ?? 0) < 3_000);
+    return [
+      `  ${pad('instance', 13)} ${pad('lifecycle', 12)} ${pad('health', 10)} ${pad('pid:port', 13)} last probe`,
+      ...shown.map((i) => instanceLine(i, parts as DemoParts, now)),
+    ];
+  };
+
+  const erase = (): void => {
+    if (!tty || drawn === 0) return;
+    out.write(`\x1b[${drawn}A\x1b[J`);
+    drawn = 0;
+  };
+  const draw = (): void => {
+    if (!tty) return;
+    const lines = groupLines();
+    out.write(`${lines.join('\n')}\n`);
+    drawn = lines.length;
+  };
+  const redraw = (): void => {
+    erase();
+    draw();
+  };
+  /** Writes lines above the live area. */
+  const print = (...lines: string[]): void => {
+    erase();
+    out.write(`${lines.join('\n')}\n`);
+    draw();
+  };
+
+  return {
+    ready(p, options) {
+      parts = p;
+      const mass = options.mass !== undefined ? `, ${Math.round(options.mass * 100)}% of the group at once` : '';
+      print(
+        `autoheal demo: ${options.instances} local instances; probe every ${options.intervalMs} ms, unhealthy after ${options.unhealthyThreshold} failures`,
+        `  prober -> SNS topic instance-alert -> SQS queue instance-failed -> bridge -> core -> local group  (fauxqs at ${p.endpoint})`,
+        `  ${options.rounds} round(s) of "${options.failure}"${mass}; unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`,
+        '',
+      );
+      if (tty) {
+        timer = setInterval(redraw, 200);
+        timer.unref();
+      } else {
+        const line = (what: string) => (e: { instanceId: string }) => {
+          const i = parts?.group.instance(e.instanceId);
+          if (i?.terminationReason === 'group stopped') return;
+          print(`  group: ${pad(e.instanceId, 13)} ${what}${i?.replaces && what === 'InService' ? ` (replaces ${i.replaces})` : ''}`);
+        };
+        offs.push(
+          p.group.events.on('group:instance:launched', line('Pending')),
+          p.group.events.on('group:instance:in-service', line('InService')),
+          p.group.events.on('group:instance:marked', (e) => line(`marked ${e.status} (by ${e.by === 'fleet' ? 'autoheal' : "the group's own check"})`)(e)),
+          p.group.events.on('group:instance:terminating', line('Terminating')),
+          p.group.events.on('group:instance:terminated', line('Terminated')),
+        );
+      }
+    },
+    roundStart(round, total, injections) {
+      const ids = injections.map((i) => i.instanceId).join(', ');
+      const first = injections[0];
+      print(`round ${round}/${total}: ${first?.mode ?? ''} ${ids}${first ? ` (${injectedHow[first.mode]})` : ''}`);
+    },
+    roundEnd(r) {
+      const many = r.victims.length > 1;
+      const rows: Array<{ ms: number; text: string }> = [];
+      for (const v of r.victims) {
+        for (const stage of stages) {
+          const at = v.stagesMs[stage];
+          if (at === undefined) continue;
+          let text = stageLabels[stage];
+          if (stage === 'marked' && v.markedBy === 'group') text += " (by the group's own check)";
+          if (stage === 'replacementInService' && v.replacementId) text += ` (${v.replacementId})`;
+          rows.push({ ms: at, text: `${many ? `${pad(v.instanceId, 13)} ` : ''}${text}` });
+        }
+        for (const s of v.skipped) {
+          rows.push({ ms: s.ms, text: `${many ? `${pad(v.instanceId, 13)} ` : ''}skipped: ${s.reason}${s.count > 1 ? ` (x${s.count})` : ''}${s.detail ? `, ${s.detail}` : ''}` });
+        }
+      }
+      rows.sort((a, b) => a.ms - b.ms);
+      const missing = r.victims.filter((v) => !v.healed).map((v) => v.instanceId);
+      print(
+        ...rows.map((row) => `  +${ms(row.ms)}  ${row.text}`),
+        r.healed ? `  healed in ${Math.round(r.durationMs)} ms` : `  NOT healed: ${missing.join(', ')} (after ${Math.round(r.durationMs)} ms)`,
+        '',
+      );
+    },
+    summary(result) {
+      const s = result.summary;
+      const f = (x: { p50: number; p95: number; count: number }): string =>
+        x.count === 0 ? 'n/a' : `p50 ${x.p50} ms, p95 ${x.p95} ms`;
+      const lines = [
+        `summary: ${s.healedRounds}/${result.options.rounds} rounds healed${result.aborted ? ' (interrupted)' : ''}`,
+        `  failure -> marked Unhealthy:       ${f(s.failureToMarked)}  (detection floor ${s.detectionFloorMs} ms = interval x threshold)`,
+        `  failure -> replacement InService:  ${f(s.failureToReplacementInService)}`,
+      ];
+      if (s.skippedBudgetSpent > 0) lines.push(`  skipped with "budget spent": ${s.skippedBudgetSpent} signal(s); the group healed in waves`);
+      print(...lines);
+    },
+    close() {
+      clearInterval(timer);
+      for (const off of offs.splice(0)) off();
+      erase();
+      parts = undefined;
+    },
+  };
+}
