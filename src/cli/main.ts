@@ -6,8 +6,11 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { AutohealError, describeError } from '../errors.js';
+import { register as alarms } from './commands/alarms.js';
 import { register as bridge } from './commands/bridge.js';
+import { register as demo } from './commands/demo.js';
 import { register as explain } from './commands/explain.js';
+import { register as instance } from './commands/instance.js';
 import { ExitCode } from './exit-codes.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -24,7 +27,7 @@ const program = new Command('autoheal')
   .exitOverride();
 
 // Each command module registers itself; keep this list in pipeline order.
-const commands: Array<(program: Command) => void> = [explain, bridge];
+const commands: Array<(program: Command) => void> = [explain, bridge, alarms, instance, demo];
 for (const register of commands) register(program);
 
 try {
