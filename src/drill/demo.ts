@@ -38,6 +38,8 @@ export const demoDefaults = {
   maxUnhealthyShare: 0.4,
   /** The group's own check of an exited process: slow on purpose, as EC2's status check is. */
   exitNoticeMs: 15_000,
+  /** EC2's shutdown, shortened: long enough that a mass failure visibly heals in waves. */
+  shutdownMs: 300,
   roundTimeoutMs: 30_000,
 } as const;
 
@@ -53,6 +55,8 @@ export const demoOptionsSchema = z
     mass: z.number().gt(0).lte(1).optional(),
     maxUnhealthyShare: z.number().gt(0).lte(1).default(demoDefaults.maxUnhealthyShare),
     exitNoticeMs: z.number().int().min(0).default(demoDefaults.exitNoticeMs),
+    /** How long a Terminating instance keeps running (the local group's `shutdownDelayMs`). */
+    shutdownMs: z.number().int().min(0).max(60_000).default(demoDefaults.shutdownMs),
     roundTimeoutMs: z.number().int().positive().default(demoDefaults.roundTimeoutMs),
     /** A shell command to run as each instance instead of the built-in server (given $PORT). */
     command: z.string().min(1).optional(),
@@ -69,12 +73,24 @@ export interface StageFigures {
   count: number;
 }
 
+/** An instance process the demo launched, so a caller can check that none outlives it. */
+export interface DemoInstance {
+  instanceId: string;
+  pid: number;
+  port: number;
+  replaces?: string;
+}
+
 /** What the demo did. */
 export interface DemoResult {
   healed: boolean;
   /** The demo was interrupted (Ctrl-C) before every round ran. */
   aborted: boolean;
   options: DemoOptions;
+  /** The emulator's endpoint (closed when the demo returns). */
+  endpoint?: string;
+  /** Every instance process launched, in launch order (all stopped when the demo returns). */
+  instances: DemoInstance[];
   rounds: RoundTimeline[];
   summary: {
     rounds: number;
@@ -162,6 +178,8 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
   const logger = hooks.logger ?? silentLogger;
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
   const rounds: RoundTimeline[] = [];
+  const launched: DemoInstance[] = [];
+  let endpoint: string | undefined;
 
   try {
     // The emulator, on loopback only.
@@ -170,7 +188,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     cleanups.push(() => app.close());
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const endpoint = `http://127.0.0.1:${port}`;
+    endpoint = `http://127.0.0.1:${port}`;
     const clientSettings = { ...awsClientSettings(region), endpoint, credentials };
     const sns = new SNSClient(clientSettings);
     const sqs = new SQSClient({ ...clientSettings, useQueueUrlAsEndpoint: false });
@@ -203,12 +221,17 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
         name: 'autoheal-demo',
         desiredCapacity: options.instances,
         exitNoticeDelayMs: options.exitNoticeMs,
+        shutdownDelayMs: options.shutdownMs,
         stopTimeoutMs: 1_000,
         ...(options.command ? { command: options.command } : {}),
       },
       { logger },
     );
     cleanups.push(() => group.stop());
+    group.events.on('group:instance:launched', (e) => {
+      launched.push({ instanceId: e.instanceId, pid: e.pid, port: e.port, ...(e.replaces ? { replaces: e.replaces } : {}) });
+      logger.info({ instanceId: e.instanceId, pid: e.pid, port: e.port }, 'demo: instance launched');
+    });
     const killOnExit = (): void => group.killNow();
     process.once('exit', killOnExit);
     cleanups.push(() => process.off('exit', killOnExit));
@@ -261,7 +284,10 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
         roundTimeoutMs: options.roundTimeoutMs,
         settleTimeoutMs: 30_000,
         ...(hooks.signal ? { signal: hooks.signal } : {}),
-        ...(hooks.onRoundStart ? { onRoundStart: hooks.onRoundStart } : {}),
+        onRoundStart: (round, injections) => {
+          logger.info({ round, injected: injections.map((i) => i.instanceId) }, 'demo: round started');
+          hooks.onRoundStart?.(round, injections);
+        },
         ...(hooks.onRoundEnd ? { onRoundEnd: hooks.onRoundEnd } : {}),
       })),
     );
@@ -283,6 +309,8 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     healed: !aborted && rounds.length === options.rounds && rounds.every((r) => r.healed),
     aborted,
     options,
+    ...(endpoint ? { endpoint } : {}),
+    instances: launched,
     rounds,
     summary: {
       rounds: rounds.length,

@@ -117,6 +117,7 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
           if (at === undefined) continue;
           let text = stageLabels[stage];
           if (stage === 'marked' && v.markedBy === 'group') text += " (by the group's own check)";
+          if (stage === 'marked' && many && v.wave !== undefined) text += ` (wave ${v.wave})`;
           if (stage === 'replacementInService' && v.replacementId) text += ` (${v.replacementId})`;
           rows.push({ ms: at, text: `${many ? `${pad(v.instanceId, 13)} ` : ''}${text}` });
         }
@@ -126,8 +127,15 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
       }
       rows.sort((a, b) => a.ms - b.ms);
       const missing = r.victims.filter((v) => !v.healed).map((v) => v.instanceId);
+      const waves = new Map<number, string[]>();
+      for (const v of r.victims) if (v.wave !== undefined) waves.set(v.wave, [...(waves.get(v.wave) ?? []), v.instanceId]);
+      const waveLine =
+        waves.size > 1
+          ? [`  healed in ${waves.size} waves: ${[...waves].sort(([a], [b]) => a - b).map(([n, ids]) => `${n}) ${ids.join(', ')}`).join('; ')}`]
+          : [];
       print(
         ...rows.map((row) => `  +${ms(row.ms)}  ${row.text}`),
+        ...waveLine,
         r.healed ? `  healed in ${Math.round(r.durationMs)} ms` : `  NOT healed: ${missing.join(', ')} (after ${Math.round(r.durationMs)} ms)`,
         '',
       );

@@ -43,6 +43,11 @@ export interface VictimTimeline {
   /** Who marked it: the healer through the fleet port, or the group's own check of an exited process. */
   markedBy?: 'healer' | 'group';
   replacementId?: string;
+  /**
+   * The wave of marks it was in: a wave starts with a mark made while no other victim of the
+   * round is marked and still running. A mass failure kept within the budget heals in waves.
+   */
+  wave?: number;
   /** Verdicts that left it alone for a while (budget spent…), first of each reason. */
   skipped: Array<{ reason: string; detail?: string; ms: number; count: number }>;
   healed: boolean;
@@ -75,6 +80,9 @@ export class Timeline {
   private current: { round: number; mode: Injection['mode']; atMs: number } | undefined;
   private readonly offs: Array<() => void> = [];
   private waiters: Array<() => void> = [];
+  /** Victims marked and not yet Terminated, and the number of the latest wave. */
+  private outstanding = new Set<string>();
+  private wave = 0;
   /** Called after every recorded stage, with the victim and stage (for live output). */
   onStage: ((victim: VictimTimeline, stage: Stage) => void) | undefined;
 
@@ -86,8 +94,14 @@ export class Timeline {
         const v = this.victims.get(e.instanceId);
         if (!v || e.status !== 'Unhealthy') return;
         v.markedBy ??= e.by === 'fleet' ? 'healer' : 'group';
+        if (v.wave === undefined) {
+          if (this.outstanding.size === 0) this.wave++;
+          v.wave = this.wave;
+          this.outstanding.add(e.instanceId);
+        }
         this.reach(e.instanceId, 'marked', e.atMs);
       }),
+      group.events.on('group:instance:terminated', (e) => this.outstanding.delete(e.instanceId)),
       group.events.on('group:instance:in-service', (e) => {
         if (!e.replaces) return;
         const v = this.victims.get(e.replaces);
@@ -123,6 +137,8 @@ export class Timeline {
     const first = injections[0];
     if (!first) throw new RangeError('a round needs at least one injection');
     this.current = { round, mode: first.mode, atMs: Math.min(...injections.map((i) => i.atMs)) };
+    this.outstanding = new Set();
+    this.wave = 0;
     this.victims = new Map(
       injections.map((i) => [
         i.instanceId,

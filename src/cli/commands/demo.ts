@@ -38,6 +38,7 @@ interface Flags {
   mass?: number;
   maxUnhealthyShare: number;
   exitNoticeMs: number;
+  shutdownMs: number;
   roundTimeoutMs: number;
   command?: string;
   json: boolean;
@@ -46,11 +47,14 @@ interface Flags {
 export function register(program: Command): void {
   program
     .command('demo')
+    .summary('heal a local group on this machine through the whole chain (no AWS account needed)')
     .description(
-      'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing\n' +
-        'to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Injects a\n' +
-        'failure each round and prints the recovery timeline, stage by stage, then a summary.\n' +
-        'Exit codes: 0 every round healed, 1 otherwise (or interrupted), 2 bad usage or start-up failure.',
+      [
+        'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Each round injects a failure and prints the recovery timeline stage by stage; a summary follows.',
+        'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason "budget spent", and the group heals in waves.',
+        'Ctrl-C stops cleanly (no process or port is left behind); a second Ctrl-C kills every instance at once.',
+        'Exit codes: 0 every round healed, 1 a round did not heal or the demo was interrupted, 2 bad usage or start-up failure.',
+      ].join('\n\n'),
     )
     .option('--instances <n>', 'instances in the local group', integer(1, 200), demoDefaults.instances)
     .addOption(
@@ -64,6 +68,7 @@ export function register(program: Command): void {
     .option('--mass <share>', 'fail this share of the group at once (e.g. 0.8) to see the unhealthy budget at work', share)
     .option('--max-unhealthy-share <share>', 'the unhealthy budget: share of the group that may be marked at once', share, demoDefaults.maxUnhealthyShare)
     .option('--exit-notice-ms <ms>', "how long the group's own check takes to notice an exited process", integer(0, 3_600_000), demoDefaults.exitNoticeMs)
+    .option('--shutdown-ms <ms>', 'how long a Terminating instance keeps running (EC2 shutdown, shortened)', integer(0, 60_000), demoDefaults.shutdownMs)
     .option('--round-timeout-ms <ms>', 'a round not healed by then counts as not healed', integer(1_000, 3_600_000), demoDefaults.roundTimeoutMs)
     .option('--command <cmd>', 'run this shell command as each instance instead of the built-in server (listen on 127.0.0.1:$PORT)')
     .option('--json', 'print one JSON document on stdout: every round with each stage in ms, the instance ids, healed', false)
@@ -95,6 +100,7 @@ export function register(program: Command): void {
         unhealthyThreshold: flags.unhealthyThreshold,
         maxUnhealthyShare: flags.maxUnhealthyShare,
         exitNoticeMs: flags.exitNoticeMs,
+        shutdownMs: flags.shutdownMs,
         roundTimeoutMs: flags.roundTimeoutMs,
         ...(flags.mass !== undefined ? { mass: flags.mass } : {}),
         ...(flags.command !== undefined ? { command: flags.command } : {}),

@@ -14,10 +14,12 @@ function port(value: string): number {
 export function register(program: Command): void {
   program
     .command('instance')
+    .summary('run the tiny HTTP server the local group runs as each instance')
     .description(
-      'Run the built-in instance server of the local group: GET /health answers 200, or 503 once sick\n' +
-        '(SIGUSR1 or POST /sick makes it sick, SIGUSR2 or POST /well well again). Prints one JSON line\n' +
-        '{"event":"listening","port":N,"pid":N} on stdout once it listens. Exit code 0 on SIGTERM/SIGINT.',
+      [
+        'Run the built-in instance server of the local group: GET /health answers 200, or 503 once sick (SIGUSR1 or POST /sick makes it sick, SIGUSR2 or POST /well well again); every other GET answers 200.',
+        'Prints one JSON line {"event":"listening","port":N,"pid":N} on stdout once it listens. Exit code 0 on SIGTERM or SIGINT.',
+      ].join('\n\n'),
     )
     .option('--port <port>', 'TCP port on 127.0.0.1 (0: any free port)', port, Number(process.env.PORT ?? 0))
     .option('--host <host>', 'address to listen on', '127.0.0.1')

@@ -17,6 +17,8 @@
  * - A process that exits on its own is noticed after `exitNoticeDelayMs` (the group's own EC2
  *   check, which on AWS takes minutes), marked Unhealthy and replaced like any other.
  * - Launch failures back off exponentially with jitter, so a broken `command` cannot spin.
+ * - `shutdownDelayMs` keeps a Terminating instance running a while, as EC2's shutdown does, so
+ *   a mass failure heals in waves here as it does on AWS.
  * - `stop()` ends every child: SIGCONT (a frozen child cannot act on SIGTERM), SIGTERM, then
  *   SIGKILL after `stopTimeoutMs`. Each child runs in its own process group, so a `command`'s
  *   own children go too; built-in instances also exit when their stdin pipe closes, so even a
@@ -58,6 +60,12 @@ export const localGroupOptionsSchema = z
     startTimeoutMs: z.number().int().positive().default(15_000),
     /** SIGTERM, then SIGKILL after this. */
     stopTimeoutMs: z.number().int().positive().default(2_000),
+    /**
+     * How long an instance stays Terminating before its process is stopped: EC2's shutdown,
+     * about 20 s on AWS, during which the instance still counts against the unhealthy budget.
+     * Not applied when the whole group stops.
+     */
+    shutdownDelayMs: z.number().int().min(0).max(60_000).default(0),
     /** How long the group takes to notice that a process exited on its own (its own "EC2 check"). */
     exitNoticeDelayMs: z.number().int().min(0).default(0),
     /** The group's tags; the default opts it in to autoheal. */
@@ -110,6 +118,7 @@ interface Member extends LocalInstance {
   gone: Promise<void>;
   markGone: () => void;
   killTimer?: NodeJS.Timeout;
+  shutdownTimer?: NodeJS.Timeout;
 }
 
 const keepTerminated = 50;
@@ -314,6 +323,10 @@ export class LocalGroup implements FleetPort {
     for (const m of [...this.members.values()]) {
       if (m.lifecycleState === 'Terminated') continue;
       if (m.lifecycleState !== 'Terminating') this.beginTermination(m, 'group stopped');
+      else if (m.shutdownTimer) {
+        clearTimeout(m.shutdownTimer);
+        this.stopProcess(m);
+      }
       waits.push(m.gone);
     }
     this.stopped = Promise.all(waits).then(() => undefined);
@@ -524,6 +537,7 @@ export class LocalGroup implements FleetPort {
     // The leader is gone; take whatever it left in its process group with it.
     signalGroup(m.pid, 'SIGKILL');
     clearTimeout(m.killTimer);
+    clearTimeout(m.shutdownTimer);
     if (m.lifecycleState === 'Terminating' || this.stopping) {
       this.finishTermination(m);
       return;
@@ -556,9 +570,19 @@ export class LocalGroup implements FleetPort {
       this.finishTermination(m);
       return;
     }
+    if (this.options.shutdownDelayMs > 0 && !this.stopping) {
+      m.shutdownTimer = setTimeout(() => this.stopProcess(m), this.options.shutdownDelayMs);
+      return;
+    }
+    this.stopProcess(m);
+  }
+
+  private stopProcess(m: Member): void {
+    m.shutdownTimer = undefined;
+    if (m.exited) return;
     signalGroup(m.pid, 'SIGCONT');
     signalGroup(m.pid, 'SIGTERM');
-    m.child.stdin?.end();
+    m.child?.stdin?.end();
     m.killTimer = setTimeout(() => signalGroup(m.pid, 'SIGKILL'), this.options.stopTimeoutMs);
   }
 
