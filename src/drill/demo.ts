@@ -35,6 +35,12 @@ export const demoDefaults = {
   rounds: 3,
   intervalMs: 250,
   unhealthyThreshold: 2,
+  /**
+   * Probe timeout (capped at 80% of the interval). Loopback answers in a millisecond or two; a
+   * frozen instance is only seen when its check times out, so a long timeout delays detection
+   * (bench/recovery.ts: 200 ms missed the floor + 100 ms goal at p95, 80 ms meets it).
+   */
+  probeTimeoutMs: 80,
   maxUnhealthyShare: 0.4,
   /** The group's own check of an exited process: slow on purpose, as EC2's status check is. */
   exitNoticeMs: 15_000,
@@ -51,6 +57,11 @@ export const demoOptionsSchema = z
     rounds: z.number().int().min(1).max(1000).default(demoDefaults.rounds),
     intervalMs: z.number().int().min(50).max(60_000).default(demoDefaults.intervalMs),
     unhealthyThreshold: z.number().int().min(1).max(10).default(demoDefaults.unhealthyThreshold),
+    /**
+     * A probe not answered within this failed; unset: 80 ms, or 80% of a shorter interval. A
+     * frozen instance is only seen when its check times out, so this adds to detection.
+     */
+    probeTimeoutMs: z.number().int().min(10).optional(),
     /** Share of the group failed at once each round (0 < mass ≤ 1); unset: one instance. */
     mass: z.number().gt(0).lte(1).optional(),
     maxUnhealthyShare: z.number().gt(0).lte(1).default(demoDefaults.maxUnhealthyShare),
@@ -61,7 +72,11 @@ export const demoOptionsSchema = z
     /** A shell command to run as each instance instead of the built-in server (given $PORT). */
     command: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.probeTimeoutMs === undefined || o.probeTimeoutMs <= o.intervalMs, {
+    path: ['probeTimeoutMs'],
+    message: 'probeTimeoutMs must be at most intervalMs',
+  });
 
 export type DemoOptions = z.output<typeof demoOptionsSchema>;
 export type DemoOptionsInput = z.input<typeof demoOptionsSchema>;
@@ -245,7 +260,8 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     const prober = startProber(
       {
         intervalMs: options.intervalMs,
-        timeoutMs: Math.max(10, Math.floor(options.intervalMs * 0.8)),
+        timeoutMs:
+          options.probeTimeoutMs ?? Math.max(10, Math.min(demoDefaults.probeTimeoutMs, Math.floor(options.intervalMs * 0.8))),
         unhealthyThreshold: options.unhealthyThreshold,
         healthyThreshold: 2,
         // An instance skipped for budget is sent again soon, so the next wave can take it.

@@ -35,6 +35,7 @@ interface Flags {
   rounds: number;
   intervalMs: number;
   unhealthyThreshold: number;
+  probeTimeoutMs?: number;
   mass?: number;
   maxUnhealthyShare: number;
   exitNoticeMs: number;
@@ -64,6 +65,7 @@ export function register(program: Command): void {
     )
     .option('--rounds <n>', 'rounds of inject-and-heal', integer(1, 1000), demoDefaults.rounds)
     .option('--interval-ms <ms>', 'probe interval', integer(50, 60_000), demoDefaults.intervalMs)
+    .option('--probe-timeout-ms <ms>', 'a probe not answered within this failed (default: 80, or 80% of a shorter interval)', integer(10, 60_000))
     .option('--unhealthy-threshold <n>', 'consecutive failed probes that make an instance unhealthy', integer(1, 10), demoDefaults.unhealthyThreshold)
     .option('--mass <share>', 'fail this share of the group at once (e.g. 0.8) to see the unhealthy budget at work', share)
     .option('--max-unhealthy-share <share>', 'the unhealthy budget: share of the group that may be marked at once', share, demoDefaults.maxUnhealthyShare)
@@ -103,6 +105,7 @@ export function register(program: Command): void {
         shutdownMs: flags.shutdownMs,
         roundTimeoutMs: flags.roundTimeoutMs,
         ...(flags.mass !== undefined ? { mass: flags.mass } : {}),
+        ...(flags.probeTimeoutMs !== undefined ? { probeTimeoutMs: flags.probeTimeoutMs } : {}),
         ...(flags.command !== undefined ? { command: flags.command } : {}),
       };
       try {
