@@ -85,6 +85,25 @@ describe('LocalGroup', () => {
     expect((await g.describeInstances(['i-local0001'])).size).toBe(0);
   });
 
+  it('keeps a Terminating instance running for shutdownDelayMs, and stops it at once when the group stops', async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 1, shutdownDelayMs: 60_000 });
+    g.start();
+    await g.whenSettled();
+    const pid = g.pidOf('i-local0001') as number;
+
+    // Act
+    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: false });
+
+    // Assess: still Terminating, still running (counts against the budget as on AWS)
+    expect(g.instance('i-local0001')?.lifecycleState).toBe('Terminating');
+    expect((await g.describeGroups(['local']))[0]?.instances).toMatchObject([{ instanceId: 'i-local0001', healthStatus: 'Unhealthy' }]);
+    expect(alive(pid)).toBe(true);
+    await g.stop();
+    expect(g.instance('i-local0001')?.lifecycleState).toBe('Terminated');
+    await eventually(() => !alive(pid), 'the process gone', 5_000);
+  });
+
   it('launches the replacement first when asked, and terminates the old one once it is InService', async () => {
     // Prepare
     const g = group({ desiredCapacity: 1, replacement: 'launch-first' });
