@@ -2,3 +2,4 @@
 export * from './options.js';
 export * from './manager.js';
 export * from './env.js';
+export * from './states.js';
