@@ -7,6 +7,8 @@
  * - for `alarms`: an EventBridge rule delivering "CloudWatch Alarm State Change" events of alarms
  *   named with autoheal's prefix to the healer, and a rule delivering the groups' "EC2 Instance
  *   Launch/Terminate Successful" events so the healer creates and deletes per-instance alarms;
+ *   in `metrics-insights` mode instead, one Metrics Insights alarm per named group (each instance
+ *   a contributor) and a rule on "CloudWatch Alarm Contributor State Change";
  * - for `probe`: a filtered subscription of the healer to the alert topic (only probe verdicts,
  *   alarm names `autoheal-probe-…`) and a managed policy for the host that runs `autoheal probe`;
  * - for `legacyQueue`: the original topic → SQS queue (with a dead-letter queue) path, the queue
@@ -18,8 +20,9 @@
  * target retries and dead-letters failed deliveries; and the alarms' actions stay free for the
  * alert topic (the operator's e-mail).
  */
-import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { IAutoScalingGroup } from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -35,6 +38,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alarmEnv } from '../alarms/env.js';
+import { groupAlarmInput } from '../alarms/manager.js';
 import { alarmOptionsSchema, defaultAlarmPrefix } from '../alarms/options.js';
 import { ConfigError } from '../errors.js';
 import { lambdaEnv } from '../lambda/config.js';
@@ -63,7 +67,9 @@ export interface AlarmSettings {
   /**
    * `per-instance`: one alarm per instance, created and deleted as the group changes.
    * `metrics-insights`: one multi-time-series alarm per group, each instance a contributor
-   * (see the README for the cost and the 500-series limit).
+   * (see the README for the cost and the 500-series limit). The construct creates the alarm of
+   * each named group; for groups opted in by tag only, run `autoheal alarms sync --mode
+   * metrics-insights` (synth warns).
    * @default 'per-instance'
    */
   readonly mode?: 'per-instance' | 'metrics-insights';
@@ -229,6 +235,10 @@ function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     problems.push(`timeout: must be from 10 to 900 seconds, got ${props.timeout.toSeconds()}`);
   }
 
+  if (props.memorySize !== undefined && !(Number.isInteger(props.memorySize) && props.memorySize >= 128 && props.memorySize <= 10_240)) {
+    problems.push(`memorySize: must be an integer from 128 to 10240 MB, got ${props.memorySize}`);
+  }
+
   const bundleDir = props.bundleDir ?? defaultBundleDir();
   if (!existsSync(join(bundleDir, 'lambda.mjs'))) {
     problems.push(`bundleDir: ${join(bundleDir, 'lambda.mjs')} not found (run "npm run build" in autoheal first)`);
@@ -380,11 +390,13 @@ export class AutoHeal extends Construct {
     // healer through the queue; delivering them a second way would only make duplicates.
     const direct = config.legacy === undefined;
     if (config.alarms && direct) {
+      // A Metrics Insights alarm reports each instance as a contributor, in its own event type.
+      const perInstance = config.alarm.mode === 'per-instance';
       const rule = new events.Rule(this, 'AlarmStateRule', {
-        description: `autoheal: ${config.alarm.prefix}* alarms entering ALARM`,
+        description: `autoheal: ${config.alarm.prefix}* alarms ${perInstance ? '' : '(their contributors) '}entering ALARM`,
         eventPattern: {
           source: ['aws.cloudwatch'],
-          detailType: ['CloudWatch Alarm State Change'],
+          detailType: [perInstance ? 'CloudWatch Alarm State Change' : 'CloudWatch Alarm Contributor State Change'],
           detail: { alarmName: [{ prefix: config.alarm.prefix }], state: { value: ['ALARM'] } },
         },
       });
@@ -403,6 +415,7 @@ export class AutoHeal extends Construct {
       rule.addTarget(this.target());
       rule.node.addDependency(cleanup);
     }
+    if (config.alarms && config.alarm.mode === 'metrics-insights') this.groupAlarms(config, cleanup);
     if (config.probe && direct) {
       this.alertTopic.addSubscription(
         new subscriptions.LambdaSubscription(this.healer, {
@@ -470,6 +483,35 @@ export class AutoHeal extends Construct {
       retryAttempts: 8,
       maxEventAge: Duration.hours(1),
       deadLetterQueue: this.failureQueue,
+    });
+  }
+
+  /**
+   * Metrics Insights mode: one alarm per named group, each instance a contributor, with the same
+   * settings the alarm manager writes (groupAlarmInput). Groups opted in by tag only are not known
+   * at synth time: `autoheal alarms sync --mode metrics-insights` makes their alarms.
+   */
+  private groupAlarms(config: Resolved, cleanup: CustomResource): void {
+    if (config.groupNames.length === 0) {
+      Annotations.of(this).addWarning(
+        'alarm.mode "metrics-insights" with no named group: run `autoheal alarms sync --mode metrics-insights --group NAME` for each tagged group',
+      );
+    }
+    config.groupNames.forEach((name, n) => {
+      const input = groupAlarmInput({ ...config.alarm, alarmActions: [this.alertTopic.topicArn] }, name);
+      const alarm = new cloudwatch.CfnAlarm(this, `GroupAlarm${n}`, {
+        alarmName: input.AlarmName,
+        alarmDescription: input.AlarmDescription,
+        metrics: (input.Metrics ?? []).map((m) => ({ id: m.Id as string, expression: m.Expression, period: m.Period, returnData: m.ReturnData })),
+        evaluationPeriods: input.EvaluationPeriods as number,
+        threshold: input.Threshold,
+        comparisonOperator: input.ComparisonOperator as string,
+        treatMissingData: input.TreatMissingData,
+        actionsEnabled: input.ActionsEnabled,
+        alarmActions: input.AlarmActions,
+      });
+      // Deleted before the cleanup runs, so CloudFormation never finds its alarm already gone.
+      alarm.node.addDependency(cleanup);
     });
   }
 

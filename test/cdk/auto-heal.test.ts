@@ -1,5 +1,5 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +15,8 @@ let app: App;
 let alarmsAndProbe: Template;
 let legacy: Template;
 let bridge: Template;
+let insights: Template;
+let insightsTagged: Stack;
 
 const arn = (service: string, resource: string): object => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, resource]],
@@ -44,8 +46,11 @@ beforeAll(() => {
   });
   const s2 = stackWith('Legacy', { legacyQueue: true, optInTag: { key: 'team', value: 'workers' } });
   const s3 = stackWith('Bridge', { legacyQueue: { consumer: 'bridge', maxReceiveCount: 3 }, detection: ['probe'] });
+  const s4 = stackWith('Insights', { groups: ['web', "o'neil"], alarm: { mode: 'metrics-insights' }, timeout: Duration.seconds(30) });
+  insightsTagged = stackWith('InsightsTagged', { alarm: { mode: 'metrics-insights' } });
   // Build every stack before the first synthesis: the tree is frozen after it.
   alarmsAndProbe = Template.fromStack(s1);
+  insights = Template.fromStack(s4);
   legacy = Template.fromStack(s2);
   bridge = Template.fromStack(s3);
 });
@@ -308,6 +313,57 @@ describe('AutoHeal with the legacy queue', () => {
   });
 });
 
+describe('AutoHeal with Metrics Insights alarms', () => {
+  it('creates one alarm per named group with the alarm manager\'s query and settings, notifying the topic', () => {
+    // Assess
+    insights.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    insights.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'autoheal-status-check-group-web',
+      Metrics: [
+        {
+          Id: 'status',
+          Expression: `SELECT MAX(StatusCheckFailed) FROM SCHEMA("AWS/EC2", InstanceId) WHERE tag."aws:autoscaling:groupName" = 'web' GROUP BY InstanceId`,
+          Period: 60,
+          ReturnData: true,
+        },
+      ],
+      EvaluationPeriods: 2,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'missing',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('^AutoHealAlertTopic') }],
+    });
+    insights.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp("= 'o''neil' GROUP BY InstanceId$") })],
+    });
+    insights.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ AUTOHEAL_ALARM_MODE: 'metrics-insights' }) },
+    });
+  });
+
+  it('routes contributor state changes to the healer, has no lifecycle rule, and deletes the alarms before the cleanup runs', () => {
+    // Assess
+    insights.resourceCountIs('AWS::Events::Rule', 1);
+    insights.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm Contributor State Change'],
+        detail: { alarmName: [{ prefix: 'autoheal-status-check-' }], state: { value: ['ALARM'] } },
+      },
+    });
+    const [cleanupId] = Object.keys(insights.findResources('Custom::AutohealAlarmCleanup'));
+    for (const alarm of Object.values(insights.findResources('AWS::CloudWatch::Alarm'))) {
+      expect((alarm as { DependsOn?: string[] }).DependsOn).toContain(cleanupId);
+    }
+  });
+
+  it('warns at synth that tagged groups need `autoheal alarms sync` when no group is named', () => {
+    // Assess
+    Annotations.fromStack(insightsTagged).hasWarning('*', Match.stringLikeRegexp('autoheal alarms sync --mode metrics-insights'));
+    Template.fromStack(insightsTagged).resourceCountIs('AWS::CloudWatch::Alarm', 0);
+  });
+});
+
 describe('AutoHeal props', () => {
   it.each<[string, Omit<AutoHealProps, 'bundleDir'>, RegExp]>([
     ['no detection', { detection: [] }, /detection: name at least one/],
@@ -318,6 +374,11 @@ describe('AutoHeal props', () => {
     ['a period CloudWatch refuses', { alarm: { period: Duration.seconds(45) } }, /alarm.periodSeconds: must be 10, 20, 30 or a multiple of 60/],
     ['a prefix overlapping the probe names', { alarm: { prefix: 'autoheal-' } }, /overlaps the probe/],
     ['a group named twice', { groups: ['web', 'web'] }, /named twice/],
+    ['a memory size Lambda refuses', { memorySize: 64 }, /memorySize: must be an integer from 128 to 10240 MB, got 64/],
+    ['a timeout Lambda refuses', { timeout: Duration.minutes(16) }, /timeout: must be from 10 to 900 seconds, got 960/],
+    ['an opt-in tag key with "="', { optInTag: { key: 'a=b', value: 'x' } }, /optInTag.key/],
+    ['an unknown detection', { detection: ['ping' as never] }, /detection: unknown "ping"/],
+    ['a dead-letter count out of range', { legacyQueue: { maxReceiveCount: 0 } }, /legacyQueue.maxReceiveCount: must be an integer from 1 to 1000, got 0/],
   ])('rejects %s with a clear message', (_name, props, message) => {
     // Act
     const act = (): unknown => new AutoHeal(new Stack(new App()), 'AutoHeal', { ...props, bundleDir });
