@@ -62,16 +62,22 @@ export async function runAlarmsSync(
 export function register(program: Command): void {
   const alarms = program
     .command('alarms')
-    .description("manage autoheal's per-instance StatusCheckFailed alarms");
+    .summary("manage autoheal's StatusCheckFailed alarms")
+    .description("Manage autoheal's StatusCheckFailed alarms: one per instance of each managed group (or one Metrics Insights alarm per group).");
   alarms
     .command('sync')
+    .summary("create a group's missing StatusCheckFailed alarms and delete orphans")
     .description(
-      'Create the missing StatusCheckFailed alarms of a group and delete orphans (alarms of the\n' +
-        'prefix whose instance is in no group any more). Idempotent: a second run changes nothing.\n' +
-        'Prints one JSON report per group on stdout: {group, dryRun, created, updated, deleted, unchanged}.\n' +
-        'Exit codes: 0 done, 2 bad usage or the group does not exist, 1 an AWS call failed.\n' +
-        'IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DescribeAutoScalingInstances,\n' +
-        'cloudwatch:DescribeAlarms, and cloudwatch:PutMetricAlarm/DeleteAlarms on the prefix.',
+      [
+        'Creates the missing StatusCheckFailed alarms of each group (one per live instance, named PREFIX + instance id), ' +
+          'updates those whose settings drifted, and deletes orphans (alarms of the prefix whose instance is in no group ' +
+          'any more). Idempotent: a second run changes nothing. With --mode metrics-insights it keeps one Metrics Insights ' +
+          'alarm per group (PREFIX + "group-" + group name, each instance a contributor) and removes the per-instance ones.',
+        'Prints one JSON report per group on stdout: {group, dryRun, created, updated, deleted, unchanged}.',
+        'IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DescribeAutoScalingInstances, cloudwatch:DescribeAlarms, ' +
+          'and cloudwatch:PutMetricAlarm and cloudwatch:DeleteAlarms on arn:aws:cloudwatch:REGION:ACCOUNT:alarm:PREFIX*.',
+        `Exit codes: ${ExitCode.ok} done; ${ExitCode.usage} bad usage or the group does not exist; ${ExitCode.noResult} an AWS call failed.`,
+      ].join('\n\n'),
     )
     .requiredOption('--group <name...>', 'the Auto Scaling group(s) to sync')
     .option('--dry-run', 'print what would change, change nothing')
