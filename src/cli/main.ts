@@ -10,7 +10,10 @@ import { register as alarms } from './commands/alarms.js';
 import { register as bridge } from './commands/bridge.js';
 import { register as demo } from './commands/demo.js';
 import { register as explain } from './commands/explain.js';
+import { register as heal } from './commands/heal.js';
 import { register as instance } from './commands/instance.js';
+import { register as probe } from './commands/probe.js';
+import { register as status } from './commands/status.js';
 import { ExitCode } from './exit-codes.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -27,7 +30,7 @@ const program = new Command('autoheal')
   .exitOverride();
 
 // Each command module registers itself; keep this list in pipeline order.
-const commands: Array<(program: Command) => void> = [explain, bridge, alarms, instance, demo];
+const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, probe, status, instance, demo];
 for (const register of commands) register(program);
 
 try {

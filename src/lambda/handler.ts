@@ -1,7 +1,12 @@
 /**
  * The Lambda healer: parse, decide, act, return. Bundled by scripts/build.mjs into
  * dist/lambda.mjs (handler string `lambda.handler`). Configuration comes from the environment
- * (./config.ts) and the clients are created once per container, at init.
+ * (./config.ts, and the alarm manager's from src/alarms/env.ts), validated at init so a bad
+ * setting fails the cold start. The Auto Scaling client is created once per container, at init;
+ * CloudWatch (stale re-checks, per-instance alarms) is loaded on first use (./cloudwatch.ts).
+ *
+ * Launch and terminate events go to the alarm manager's lifecycle handler: a launch in a managed
+ * group puts exactly that instance's StatusCheckFailed alarm, a terminate deletes exactly its alarm.
  *
  * What it returns:
  * - SQS-triggered (event source mapping with ReportBatchItemFailures): `{ batchItemFailures }`
@@ -13,13 +18,15 @@
  *   Throwing for work that can never succeed would only repeat the same failure.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { z } from 'zod';
+import { alarmOptionsFromEnv } from '../alarms/env.js';
+import { alarmOptionsSchema, type AlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
 import { awsClientSettings } from '../aws-config.js';
-import { AutohealError } from '../errors.js';
-import { AwsAlarmState } from '../fleet/aws/alarm-state.js';
+import { AutohealError, ConfigError } from '../errors.js';
 import { AwsFleet } from '../fleet/aws/fleet.js';
 import { createHealer } from '../healer/healer.js';
-import type { HealerOptions, HealReport } from '../healer/types.js';
+import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { lambdaConfigFromEnv, type LambdaConfig } from './config.js';
 
@@ -46,9 +53,16 @@ export type LifecycleHandler = NonNullable<HealerOptions['onLifecycle']>;
 export interface HandlerDeps {
   config: LambdaConfig;
   autoScaling: AutoScalingClient;
-  cloudWatch: CloudWatchClient;
+  /**
+   * CloudWatch, for re-checking stale alarms and for the per-instance alarms of launched and
+   * terminated instances. Default: created on first use from awsClientSettings(), so that the
+   * many invocations that never need it do not pay for loading it.
+   */
+  cloudWatch?: CloudWatchClient;
+  /** The per-instance alarms' settings (default: alarmOptionsFromEnv()); validated once, here. */
+  alarmOptions?: AlarmOptionsInput;
   logger: Logger;
-  /** Where launch/terminate signals go (see {@link lifecycleHandler}). */
+  /** Where launch/terminate signals go; default: the alarm manager's lifecycle handler. */
   onLifecycle?: LifecycleHandler;
 }
 
@@ -73,26 +87,56 @@ function summarize(report: HealReport): HealSummary {
   };
 }
 
-/**
- * Where launch/terminate signals go: the per-instance alarm manager (src/alarms) is wired in
- * here, so that a replacement instance gets its alarm. Until it is, they are logged only.
- */
-export function lifecycleHandler(logger: Logger): LifecycleHandler {
-  return async (signals) => {
-    for (const s of signals) logger.info({ instanceId: s.instanceId, group: s.groupName, change: s.change }, 'lifecycle signal');
-  };
+/** Validates the alarm options at init, with the alarm manager's schema, so a bad setting fails the cold start. */
+function validAlarmOptions(input: AlarmOptionsInput): AlarmOptions {
+  // parseAlarmOptions (src/alarms/manager.ts) says the same, but importing it would load the CloudWatch client at init.
+  const parsed = alarmOptionsSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`alarm options: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 /** Builds a handler from its parts (tests pass mocked clients). */
 export function createHandler(deps: HandlerDeps) {
   const { config, logger } = deps;
+  const fleet = new AwsFleet(deps.autoScaling);
+  const alarmOptions = validAlarmOptions(deps.alarmOptions ?? alarmOptionsFromEnv());
+
+  // Loaded once, on the first invocation that needs CloudWatch.
+  let cloudWatchParts: ReturnType<typeof loadCloudWatch> | undefined;
+  async function loadCloudWatch() {
+    const parts = await import('./cloudwatch.js');
+    const client = deps.cloudWatch ?? new parts.CloudWatchClient(awsClientSettings());
+    return {
+      alarmState: new parts.AwsAlarmState(client),
+      lifecycle: parts.createAlarmLifecycle({
+        cloudwatch: client,
+        options: alarmOptions,
+        isManaged: parts.managedGroups(fleet, config.policy),
+        logger,
+      }),
+    };
+  }
+  const cloudWatch = (): ReturnType<typeof loadCloudWatch> => {
+    if (cloudWatchParts === undefined) {
+      cloudWatchParts = loadCloudWatch();
+      // A failed load is not cached: the next invocation tries again.
+      cloudWatchParts.catch(() => (cloudWatchParts = undefined));
+    }
+    return cloudWatchParts;
+  };
+  const alarms: AlarmStatePort = {
+    alarmState: async (alarmName, signal) => (await cloudWatch()).alarmState.alarmState(alarmName, signal),
+  };
+  const onLifecycle: LifecycleHandler =
+    deps.onLifecycle ?? (async (signals, signal) => (await cloudWatch()).lifecycle(signals, signal));
+
   const healer = createHealer({
-    fleet: new AwsFleet(deps.autoScaling),
-    alarms: new AwsAlarmState(deps.cloudWatch),
+    fleet,
+    alarms,
     policy: config.policy,
     dryRun: config.dryRun,
     respectGracePeriod: config.respectGracePeriod,
-    onLifecycle: deps.onLifecycle ?? lifecycleHandler(logger),
+    onLifecycle,
     logger,
   });
 
@@ -112,12 +156,7 @@ function fromEnvironment(): HandlerDeps {
   const config = lambdaConfigFromEnv();
   // Lambda collects stdout into CloudWatch Logs.
   const logger = createLogger({ fd: 1, level: config.logLevel, component: 'lambda' });
-  return {
-    config,
-    logger,
-    autoScaling: new AutoScalingClient(awsClientSettings()),
-    cloudWatch: new CloudWatchClient(awsClientSettings()),
-  };
+  return { config, logger, autoScaling: new AutoScalingClient(awsClientSettings()), alarmOptions: alarmOptionsFromEnv() };
 }
 
 /** The Lambda entry point (`lambda.handler`); configured from the environment at init. */

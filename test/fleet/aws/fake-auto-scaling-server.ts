@@ -1,0 +1,125 @@
+/**
+ * A tiny local stand-in for the EC2 Auto Scaling query API (and CloudWatch DescribeAlarms), for
+ * tests and benchmarks that run the real SDK in another process through AWS_ENDPOINT_URL.
+ * It answers DescribeAutoScalingInstances, DescribeAutoScalingGroups and SetInstanceHealth from
+ * one in-memory group, and records every action it was asked for. Binds 127.0.0.1 on port 0.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface FakeGroup {
+  name: string;
+  desiredCapacity: number;
+  healthCheckGracePeriodSeconds?: number;
+  tags: Record<string, string>;
+  instances: Array<{ instanceId: string; lifecycleState?: string; healthStatus?: 'Healthy' | 'Unhealthy' }>;
+}
+
+export interface FakeAutoScaling {
+  /** `http://127.0.0.1:<port>`, for AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_AUTO_SCALING. */
+  url: string;
+  /** Every request: the query's Action (or the JSON target for CloudWatch) and its parameters. */
+  requests: Array<{ action: string; params: Record<string, string> }>;
+  close(): Promise<void>;
+}
+
+const ns = 'http://autoscaling.amazonaws.com/doc/2011-01-01/';
+const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const respond = (action: string, result: string): string =>
+  `<${action}Response xmlns="${ns}">${result ? `<${action}Result>${result}</${action}Result>` : ''}` +
+  `<ResponseMetadata><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ResponseMetadata></${action}Response>`;
+
+export interface FakeOptions {
+  /** What DescribeAlarms reports for any alarm; default ALARM. */
+  alarmState?: string;
+  /** Whether SetInstanceHealth changes the instance's health (default true; false lets runs repeat). */
+  applyHealth?: boolean;
+}
+
+/** Starts the fake with one group. */
+export async function startFakeAutoScaling(group: FakeGroup, options: FakeOptions = {}): Promise<FakeAutoScaling> {
+  const { alarmState = 'ALARM', applyHealth = true } = options;
+  const requests: FakeAutoScaling['requests'] = [];
+  const health = new Map(group.instances.map((i) => [i.instanceId, i.healthStatus ?? 'Healthy']));
+
+  const answer = (action: string, params: Record<string, string>): string => {
+    const ids = Object.entries(params)
+      .filter(([k]) => k.startsWith('InstanceIds.member.'))
+      .map(([, v]) => v);
+    switch (action) {
+      case 'DescribeAutoScalingInstances': {
+        const members = group.instances
+          .filter((i) => ids.includes(i.instanceId))
+          .map(
+            (i) =>
+              `<member><InstanceId>${esc(i.instanceId)}</InstanceId><AutoScalingGroupName>${esc(group.name)}</AutoScalingGroupName>` +
+              `<AvailabilityZone>us-east-1a</AvailabilityZone><LifecycleState>${i.lifecycleState ?? 'InService'}</LifecycleState>` +
+              `<HealthStatus>${(health.get(i.instanceId) ?? 'Healthy').toUpperCase()}</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`,
+          )
+          .join('');
+        return respond(action, `<AutoScalingInstances>${members}</AutoScalingInstances>`);
+      }
+      case 'DescribeAutoScalingGroups': {
+        const names = Object.entries(params)
+          .filter(([k]) => k.startsWith('AutoScalingGroupNames.member.'))
+          .map(([, v]) => v);
+        const tags = Object.entries(group.tags)
+          .map(([k, v]) => `<member><Key>${esc(k)}</Key><Value>${esc(v)}</Value></member>`)
+          .join('');
+        const instances = group.instances
+          .map(
+            (i) =>
+              `<member><InstanceId>${esc(i.instanceId)}</InstanceId><AvailabilityZone>us-east-1a</AvailabilityZone>` +
+              `<LifecycleState>${i.lifecycleState ?? 'InService'}</LifecycleState><HealthStatus>${health.get(i.instanceId) ?? 'Healthy'}</HealthStatus>` +
+              `<ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`,
+          )
+          .join('');
+        const member = names.includes(group.name)
+          ? `<member><AutoScalingGroupName>${esc(group.name)}</AutoScalingGroupName><MinSize>0</MinSize><MaxSize>100</MaxSize>` +
+            `<DesiredCapacity>${group.desiredCapacity}</DesiredCapacity><DefaultCooldown>300</DefaultCooldown>` +
+            `<HealthCheckType>EC2</HealthCheckType><HealthCheckGracePeriod>${group.healthCheckGracePeriodSeconds ?? 0}</HealthCheckGracePeriod>` +
+            `<CreatedTime>2024-01-01T00:00:00Z</CreatedTime><Tags>${tags}</Tags><Instances>${instances}</Instances></member>`
+          : '';
+        return respond(action, `<AutoScalingGroups>${member}</AutoScalingGroups>`);
+      }
+      case 'SetInstanceHealth':
+        if (applyHealth && params.InstanceId) health.set(params.InstanceId, params.HealthStatus === 'Unhealthy' ? 'Unhealthy' : 'Healthy');
+        return respond(action, '');
+      default:
+        return '';
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const target = req.headers['x-amz-target'];
+      if (typeof target === 'string' && target.endsWith('DescribeAlarms')) {
+        const input = JSON.parse(body || '{}') as { AlarmNames?: string[] };
+        requests.push({ action: 'DescribeAlarms', params: { AlarmName: input.AlarmNames?.[0] ?? '' } });
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
+        res.end(JSON.stringify({ MetricAlarms: (input.AlarmNames ?? []).map((AlarmName) => ({ AlarmName, StateValue: alarmState })) }));
+        return;
+      }
+      const params = Object.fromEntries(new URLSearchParams(body));
+      const action = params.Action ?? '';
+      requests.push({ action, params });
+      const xml = answer(action, params);
+      res.writeHead(xml ? 200 : 400, { 'content-type': 'text/xml' });
+      res.end(xml || respond('Error', ''));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
