@@ -1,7 +1,11 @@
 /**
  * A ready CDK app that deploys autoheal for one Auto Scaling group named on the command line:
  *
- *   npx cdk deploy -c group=my-workers [-c email=ops@example.com] [-c detection=alarms,probe] [-c legacyQueue=lambda]
+ *   npx cdk deploy -c group=my-workers [-c email=ops@example.com] [-c detection=alarms,probe]
+ *     [-c alarmMode=metrics-insights] [-c maxUnhealthyShare=0.25] [-c dryRun=true] [-c legacyQueue=lambda|bridge]
+ *     [-c stackName=AutoHeal] [-c bundleDir=PATH]
+ *
+ * `group` may name several groups, comma-separated.
  *
  * It is environment-agnostic (no account or region is looked up), so `npx cdk synth -c group=x`
  * runs with no credentials and no network. In your own app, import the construct from the package:
@@ -20,11 +24,16 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
   if (group === undefined) throw new Error('name the Auto Scaling group: npx cdk synth -c group=NAME');
 
   const legacy = context('legacyQueue');
+  const mode = context('alarmMode');
+  const share = context('maxUnhealthyShare');
   const props: AutoHealProps = {
-    groups: [group],
+    groups: group.split(',').map((g) => g.trim()),
     detection: (context('detection') ?? 'alarms').split(',') as Detection[],
     ...(context('email') ? { notificationEmail: context('email') } : {}),
     ...(context('dryRun') === 'true' ? { dryRun: true } : {}),
+    // The construct rejects an unknown mode or a share out of range with a clear message.
+    ...(mode ? { alarm: { mode: mode as 'per-instance' | 'metrics-insights' } } : {}),
+    ...(share ? { maxUnhealthyShare: Number(share) } : {}),
     ...(legacy === 'lambda' || legacy === 'bridge' ? { legacyQueue: { consumer: legacy } } : {}),
     // Where the Lambda bundle is; default: this package's dist/ (run `npm run build` first).
     ...(context('bundleDir') ? { bundleDir: context('bundleDir') } : {}),

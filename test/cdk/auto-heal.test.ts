@@ -417,6 +417,25 @@ describe('examples/cdk-app', () => {
     }
   });
 
+  it('takes several groups and the Metrics Insights mode from context', () => {
+    // Prepare
+    const outdir = mkdtempSync(join(tmpdir(), 'autoheal-example-'));
+    try {
+      // Act
+      const context = { group: 'a,b', alarmMode: 'metrics-insights', maxUnhealthyShare: '0.25', bundleDir };
+      const { app: example, stack } = buildApp(new App({ outdir, context }));
+      const template = Template.fromJSON(example.synth().getStackByName(stack.stackName).template as Record<string, unknown>);
+
+      // Assess
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+      template.hasResourceProperties('AWS::Lambda::Function', {
+        Environment: { Variables: Match.objectLike({ AUTOHEAL_GROUPS: 'a,b', AUTOHEAL_MAX_UNHEALTHY_SHARE: '0.25', AUTOHEAL_ALARM_MODE: 'metrics-insights' }) },
+      });
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to synthesize without a group', () => {
     // Act / Assess
     expect(() => buildApp(new App({ context: { bundleDir } }))).toThrow(/-c group=NAME/);
