@@ -34,11 +34,13 @@ export interface FakeOptions {
   alarmState?: string;
   /** Whether SetInstanceHealth changes the instance's health (default true; false lets runs repeat). */
   applyHealth?: boolean;
+  /** Query actions that answer with this error instead (e.g. SetInstanceHealth: ValidationError, status 400). */
+  fail?: Record<string, { code: string; message: string; status?: number }>;
 }
 
 /** Starts the fake with one group. */
 export async function startFakeAutoScaling(group: FakeGroup, options: FakeOptions = {}): Promise<FakeAutoScaling> {
-  const { alarmState = 'ALARM', applyHealth = true } = options;
+  const { alarmState = 'ALARM', applyHealth = true, fail = {} } = options;
   const requests: FakeAutoScaling['requests'] = [];
   const health = new Map(group.instances.map((i) => [i.instanceId, i.healthStatus ?? 'Healthy']));
 
@@ -106,6 +108,15 @@ export async function startFakeAutoScaling(group: FakeGroup, options: FakeOption
       const params = Object.fromEntries(new URLSearchParams(body));
       const action = params.Action ?? '';
       requests.push({ action, params });
+      const failure = fail[action];
+      if (failure) {
+        res.writeHead(failure.status ?? 400, { 'content-type': 'text/xml' });
+        res.end(
+          `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${esc(failure.code)}</Code>` +
+            `<Message>${esc(failure.message)}</Message></Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`,
+        );
+        return;
+      }
       const xml = answer(action, params);
       res.writeHead(xml ? 200 : 400, { 'content-type': 'text/xml' });
       res.end(xml || respond('Error', ''));
