@@ -42,6 +42,11 @@ export const alarmOptionsSchema = z
   .strict()
   .refine((o) => o.periodSeconds * o.evaluationPeriods <= maxEvaluationSeconds, {
     message: `periodSeconds × evaluationPeriods must not exceed ${maxEvaluationSeconds} seconds (one day)`,
+  })
+  // Metrics Insights has no high-resolution data: a shorter period would silently be one minute.
+  .refine((o) => o.mode !== 'metrics-insights' || o.periodSeconds % 60 === 0, {
+    message: 'must be a multiple of 60 in metrics-insights mode (Metrics Insights has no high-resolution data)',
+    path: ['periodSeconds'],
   });
 
 export type AlarmOptions = z.output<typeof alarmOptionsSchema>;

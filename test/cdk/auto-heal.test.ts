@@ -374,6 +374,7 @@ describe('AutoHeal props', () => {
     ['a period CloudWatch refuses', { alarm: { period: Duration.seconds(45) } }, /alarm.periodSeconds: must be 10, 20, 30 or a multiple of 60/],
     ['a prefix overlapping the probe names', { alarm: { prefix: 'autoheal-' } }, /overlaps the probe/],
     ['a group named twice', { groups: ['web', 'web'] }, /named twice/],
+    ['a sub-minute period with Metrics Insights', { alarm: { mode: 'metrics-insights', period: Duration.seconds(10) } }, /alarm.periodSeconds: must be a multiple of 60 in metrics-insights mode/],
     ['a memory size Lambda refuses', { memorySize: 64 }, /memorySize: must be an integer from 128 to 10240 MB, got 64/],
     ['a timeout Lambda refuses', { timeout: Duration.minutes(16) }, /timeout: must be from 10 to 900 seconds, got 960/],
     ['an opt-in tag key with "="', { optInTag: { key: 'a=b', value: 'x' } }, /optInTag.key/],
