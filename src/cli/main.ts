@@ -22,8 +22,9 @@ const { version } = JSON.parse(readFileSync(new URL('../../package.json', import
 
 const program = new Command('autoheal')
   .description(
-    'Heal EC2 Auto Scaling groups without a load balancer: detect an instance that stopped answering,\n' +
-      'mark it Unhealthy within a safe budget, and let the group replace it.',
+    'Heal EC2 Auto Scaling groups without a load balancer: detect an instance that stopped answering, ' +
+      'mark it Unhealthy within a safe budget, and let the group replace it.\n\n' +
+      'Start with `autoheal demo` (no AWS account needed); `autoheal <command> --help` tells more.',
   )
   .version(version)
   .showHelpAfterError('(run with --help for usage)')
