@@ -168,7 +168,7 @@ export function register(program: Command): void {
           'IAM: autoscaling:DescribeAutoScalingInstances, autoscaling:DescribeAutoScalingGroups, ' +
           'autoscaling:SetInstanceHealth (not with --dry-run), cloudwatch:DescribeAlarms (stale evidence).',
         `Exit codes: ${ExitCode.ok} every signal was decided and every mark succeeded (skips count as handled); ` +
-          `${ExitCode.noResult} the event named no instance, or some work failed (the verdict carries "error"); ` +
+          `${ExitCode.noResult} the event carried no health signal (nothing about an instance, or only launch/terminate), or some work failed (the verdict carries "error"); ` +
           `${ExitCode.usage} the input cannot be read or a flag or variable is invalid.`,
       ].join('\n\n'),
     )
