@@ -50,13 +50,20 @@ export function createHealer(options: HealerOptions): Healer {
     return views;
   }
 
-  /** Instances of the group Unhealthy and not yet replaced, plus our own marks the view may not show yet. */
+  /**
+   * Instances of the group marked Unhealthy and not yet replaced: the Unhealthy ones still present
+   * (with our own marks the view may not show yet), or, once they are gone, the shortfall of
+   * InService Healthy instances against desired capacity while their replacements launch. Without
+   * the shortfall the budget would free up as soon as a marked instance terminated (~20 s on EC2),
+   * and the next wave could be marked while the first one's replacements still boot.
+   */
   function unhealthyInGroup(group: GroupView, nowMs: number): number {
     const present = group.instances.filter((i) => i.lifecycleState !== 'Terminated');
     const ids = new Set(present.filter((i) => i.healthStatus === 'Unhealthy').map((i) => i.instanceId));
     const inGroup = new Set(present.map((i) => i.instanceId));
     for (const id of recent.inGroup(group.name, nowMs)) if (inGroup.has(id)) ids.add(id);
-    return ids.size;
+    const serving = present.filter((i) => i.lifecycleState === 'InService' && i.healthStatus === 'Healthy' && !ids.has(i.instanceId));
+    return Math.max(ids.size, group.desiredCapacity - serving.length);
   }
 
   async function handleOne(s: HealthSignal, views: Views, abort?: AbortSignal): Promise<VerdictRecord> {

@@ -60,6 +60,24 @@ describe('createHealer', () => {
     expect(record?.verdict).toMatchObject({ action: 'skip', reason: 'budgetSpent' });
   });
 
+  it('keeps the budget spent while the replacements of terminated instances still launch', async () => {
+    // Prepare: two marked instances are gone; their replacements are Pending, not serving yet.
+    const fleet = five()
+      .update('i-4', { lifecycleState: 'Terminated', healthStatus: 'Unhealthy' })
+      .update('i-5', { lifecycleState: 'Terminated', healthStatus: 'Unhealthy' });
+    fleet.addInstance('workers', { instanceId: 'i-6', lifecycleState: 'Pending' });
+    fleet.addInstance('workers', { instanceId: 'i-7', lifecycleState: 'Pending' });
+
+    // Act
+    const [whileLaunching] = await healer(fleet).handleSignals([signal('i-1')]);
+    fleet.update('i-6', { lifecycleState: 'InService' });
+    const [onceOneServes] = await healer(fleet).handleSignals([signal('i-1', { eventId: 'later' })]);
+
+    // Assess
+    expect(whileLaunching?.verdict).toMatchObject({ action: 'skip', reason: 'budgetSpent' });
+    expect(onceOneServes?.verdict).toMatchObject({ action: 'mark', detail: 'budget 2 of 2' });
+  });
+
   it('skips a second signal for the same instance as a duplicate, in the batch and after', async () => {
     // Prepare
     const fleet = five();

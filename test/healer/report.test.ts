@@ -37,7 +37,7 @@ const launched = (instanceId: string, recordId: string) => ({
 
 function setup(result: ParseResult | Error, onLifecycle?: () => Promise<void>) {
   parsed.next = result;
-  const fleet = new MemoryFleet([{ name: 'workers', desiredCapacity: 10, instances: ['i-1', 'i-2', 'i-3'] }]);
+  const fleet = new MemoryFleet([{ name: 'workers', instances: Array.from({ length: 10 }, (_, i) => `i-${i + 1}`) }]);
   const healer = createHealer({
     fleet,
     policy: policyOptionsSchema.parse({}),
