@@ -4,14 +4,19 @@
  *
  * The receive loop is a small state machine:
  *
- *   receiving ──messages──▶ (start one unit of work per message, or per batch) ──▶ receiving
- *       │  └──no room (concurrency reached)──▶ waiting-for-capacity ──a unit finished──▶ receiving
- *       └──error──▶ backing-off (jittered, growing) ──▶ receiving
+ *   receiving ──room──▶ start a receive (not awaited; its messages start one unit of work each,
+ *       │               or one per batch) ──▶ receiving
+ *       │  └──no room, or enough receives out──▶ wait for a unit's delivery, or a receive, to end
+ *       └──a receive failed──▶ backing-off (jittered, growing) ──▶ receiving
  *   any state ──stop()──▶ draining ──in-flight done, or shutdown timeout──▶ stopped
  *
- * A receive asks for no more messages than there is room for, so nothing received waits
- * hidden in a local buffer. Each unit of work runs on its own: the loop never waits for a
- * slow message before receiving the next (unlike sqs-consumer, which waits for its batch).
+ * Room is the free delivery slots (`concurrency`) less what the receives already out may bring,
+ * so nothing received waits hidden in a local buffer. Up to ceil(concurrency / batchSize) + 1
+ * receives overlap: a slot that frees while a long poll is out is filled by a second receive,
+ * not after the first returns. Each unit of work runs on its own, and its slot frees as soon as
+ * the target answered (the delete is coalesced in the background, at most `concurrency` more
+ * messages waiting for theirs): the loop never waits for a slow message before receiving the
+ * next (unlike sqs-consumer, which waits for its whole batch and its deletes).
  *
  * A unit ends one of three ways, and only the first two delete:
  * - succeeded: the target did the work; the message is deleted (DeleteMessageBatch, `Failed[]`
@@ -23,11 +28,11 @@
  * While a unit runs longer than half the visibility timeout, its messages' visibility is
  * extended, so no second consumer gets them meanwhile.
  *
- * A watchdog checks the loop: a receive that has not returned within waitSeconds plus a grace,
- * or a loop that ended without being stopped, is abandoned and a fresh loop started (counted
- * in the metrics). On stop the loop stops receiving, in-flight work gets shutdownTimeoutSeconds
- * to finish; work still unfinished then is aborted and its messages made visible again, never
- * deleted.
+ * A watchdog checks the loop: when a receive has not returned within waitSeconds plus a grace,
+ * or the loop ended without being stopped, the outstanding receives are abandoned and a fresh
+ * loop started (counted in the metrics). On stop the loop stops receiving, in-flight work gets
+ * shutdownTimeoutSeconds to finish; work still unfinished then is aborted and its messages made
+ * visible again, never deleted.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
@@ -113,12 +118,20 @@ export interface BridgeHandle {
 
 interface Unit {
   messages: ReceivedMessage[];
+  /** The target has answered (or thrown): the unit no longer counts against the concurrency. */
+  delivered: boolean;
   receivedAt: number;
   controller: AbortController;
   /** Messages whose outcome is settled (no more visibility extensions). */
   settled: Set<string>;
   abandoned: boolean;
   done: Promise<void>;
+}
+
+interface Poll {
+  maxMessages: number;
+  startedAt: number;
+  controller: AbortController;
 }
 
 /** The longest pause between failed receives. */
@@ -162,11 +175,26 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
   const server = settings.metricsPort !== undefined ? await serveMetrics(metrics.registry, settings.metricsPort, settings.metricsHost) : undefined;
 
   const units = new Set<Unit>();
+  /** Messages at the target: what `concurrency` bounds. */
+  let delivering = 0;
+  /** Messages received and not finished (at the target, or their delete or backoff being sent). */
   let inFlight = 0;
+  // Deletes are coalesced in the background; this bounds how many may wait for theirs.
+  const maxUnfinished = settings.concurrency * 2;
+  // Receives overlap, so a slot that frees while one long poll is out is filled without waiting for it.
+  const maxPolls = Math.ceil(settings.concurrency / settings.batchSize) + 1;
+  /** Messages received during shutdown, being made visible again. */
+  const releases = new Set<Promise<void>>();
   let state: BridgeState = 'receiving';
-  let stateSince = clock();
   let generation = 0;
-  let receiveAbort: AbortController | undefined;
+  /** Outstanding receives, and the messages they may bring. */
+  const polls = new Set<Poll>();
+  let requested = 0;
+  let receiveFailures = 0;
+  /** No receive starts before this (after failed receives). */
+  let backoffUntil = 0;
+  /** `once`: a receive came back empty while work was in flight; receive again when it settled. */
+  let onceSettling = false;
   let wakeUp: (() => void) | undefined;
   let stopping: Promise<BridgeSummary> | undefined;
   let resolveDone: (summary: BridgeSummary) => void = () => {};
@@ -174,7 +202,6 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 
   function setState(next: BridgeState): void {
     state = next;
-    stateSince = clock();
   }
 
   /** Waits until wake() (a unit finished, stop) or `ms` elapsed. */
@@ -285,6 +312,8 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
       outcomes = unit.messages.map((m) => ({ messageId: m.messageId, status: 'failed', error: text }));
     } finally {
       if (heartbeat) clearInterval(heartbeat);
+      // The slot is free for the next message while this one's delete or backoff is sent.
+      delivered(unit);
     }
     if (unit.abandoned) return;
     const byId = new Map(outcomes.map((o) => [o.messageId, o]));
@@ -295,9 +324,17 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
     );
   }
 
+  function delivered(unit: Unit): void {
+    if (unit.delivered) return;
+    unit.delivered = true;
+    delivering -= unit.messages.length;
+    wake();
+  }
+
   function startUnit(messages: ReceivedMessage[]): void {
     const unit: Unit = {
       messages,
+      delivered: false,
       receivedAt: clock(),
       controller: new AbortController(),
       settled: new Set(),
@@ -305,11 +342,13 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
       done: Promise.resolve(),
     };
     units.add(unit);
+    delivering += messages.length;
     inFlight += messages.length;
     metrics.inFlight(messages.length);
     unit.done = work(unit)
       .catch((error: unknown) => logger.error({ error: describeError(error) }, 'bridge unit failed unexpectedly'))
       .finally(() => {
+        delivered(unit);
         units.delete(unit);
         inFlight -= messages.length;
         metrics.inFlight(-messages.length);
@@ -329,63 +368,88 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
     );
   }
 
+  /** Room for more messages: free delivery slots, less what outstanding receives may still bring. */
+  function room(): number {
+    return Math.min(settings.concurrency - delivering, maxUnfinished - inFlight) - requested;
+  }
+
+  /** Hands a receive's messages to units; at shutdown makes them visible again instead. */
+  function accept(messages: ReceivedMessage[]): void {
+    if (messages.length > 0) metrics.received(messages.length);
+    events.emit('bridge:receive:succeeded', { count: messages.length });
+    if (stopping) {
+      const releasing = release(messages).finally(() => releases.delete(releasing));
+      releases.add(releasing);
+      return;
+    }
+    // Messages that a superseded loop received are hidden already: work them rather than wait.
+    if (target.unit === 'batch' && messages.length > 0) startUnit(messages);
+    else for (const message of messages) startUnit([message]);
+    if (settings.once && messages.length === 0) {
+      if (inFlight === 0 && polls.size === 0) void stop('drained');
+      // Failed messages come back only after their backoff; receive again once the rest settled.
+      else onceSettling = true;
+    }
+  }
+
+  /** One ReceiveMessage, not awaited by the loop: its messages count against the room until it returns. */
+  function startPoll(maxMessages: number): void {
+    const poll: Poll = { maxMessages, startedAt: clock(), controller: new AbortController() };
+    polls.add(poll);
+    requested += maxMessages;
+    const done = (): void => {
+      // A poll the watchdog gave up on was already taken off the books.
+      if (polls.delete(poll)) requested -= maxMessages;
+    };
+    queue
+      .receive({ maxMessages, waitSeconds: settings.waitSeconds, visibilityTimeoutSeconds }, poll.controller.signal)
+      .then(
+        (messages) => {
+          done();
+          receiveFailures = 0;
+          accept(messages);
+        },
+        (error: unknown) => {
+          done();
+          if (stopping || poll.controller.signal.aborted) return;
+          receiveFailures++;
+          const ceiling = Math.min(maxReceiveBackoffMs, 100 * 2 ** Math.min(receiveFailures, 10));
+          const retryInMs = Math.round(ceiling / 2 + random() * (ceiling / 2));
+          const text = describeError(error);
+          metrics.receiveFailed();
+          logger.warn({ error: text, retryInMs }, 'receive failed');
+          events.emit('bridge:receive:failed', { error: text, retryInMs });
+          backoffUntil = Math.max(backoffUntil, clock() + retryInMs);
+        },
+      )
+      .catch((error: unknown) => logger.error({ error: describeError(error) }, 'bridge receive handling failed unexpectedly'))
+      .finally(wake);
+  }
+
   async function loop(myGeneration: number): Promise<void> {
-    let receiveFailures = 0;
     while (!stopping && myGeneration === generation) {
-      const room = settings.concurrency - inFlight;
-      if (room <= 0) {
-        setState('waiting-for-capacity');
+      const backoffMs = backoffUntil - clock();
+      if (backoffMs > 0) {
+        setState('backing-off');
+        await pause(backoffMs);
+        continue;
+      }
+      if (onceSettling) {
+        if (inFlight > 0 || polls.size > 0) {
+          setState(polls.size > 0 ? 'receiving' : 'waiting-for-capacity');
+          await pause();
+          continue;
+        }
+        onceSettling = false;
+      }
+      const free = room();
+      if (free <= 0 || polls.size >= maxPolls) {
+        setState(polls.size > 0 ? 'receiving' : 'waiting-for-capacity');
         await pause();
         continue;
       }
       setState('receiving');
-      const controller = new AbortController();
-      receiveAbort = controller;
-      let messages: ReceivedMessage[];
-      try {
-        messages = await queue.receive(
-          {
-            maxMessages: Math.min(settings.batchSize, room),
-            waitSeconds: settings.waitSeconds,
-            visibilityTimeoutSeconds,
-          },
-          controller.signal,
-        );
-        receiveFailures = 0;
-      } catch (error) {
-        if (stopping || myGeneration !== generation) return;
-        receiveFailures++;
-        const ceiling = Math.min(maxReceiveBackoffMs, 100 * 2 ** Math.min(receiveFailures, 10));
-        const retryInMs = Math.round(ceiling / 2 + random() * (ceiling / 2));
-        const text = describeError(error);
-        metrics.receiveFailed();
-        logger.warn({ error: text, retryInMs }, 'receive failed');
-        events.emit('bridge:receive:failed', { error: text, retryInMs });
-        setState('backing-off');
-        await pause(retryInMs);
-        continue;
-      } finally {
-        if (receiveAbort === controller) receiveAbort = undefined;
-      }
-      if (messages.length > 0) metrics.received(messages.length);
-      events.emit('bridge:receive:succeeded', { count: messages.length });
-      if (stopping) {
-        await release(messages);
-        return;
-      }
-      // Messages that a superseded loop received are hidden already: work them rather than wait.
-      if (target.unit === 'batch' && messages.length > 0) startUnit(messages);
-      else for (const message of messages) startUnit([message]);
-
-      if (settings.once && messages.length === 0) {
-        if (inFlight === 0) {
-          void stop('drained');
-          return;
-        }
-        // Failed messages come back only after their backoff; receive again once the rest settled.
-        setState('waiting-for-capacity');
-        while (inFlight > 0 && !stopping) await pause();
-      }
+      startPoll(Math.min(settings.batchSize, free));
     }
   }
 
@@ -400,22 +464,32 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
     );
   }
 
+  /** Gives up on every outstanding receive (their messages, should they still come, are worked on). */
+  function abandonPolls(reason: string): void {
+    for (const poll of polls) poll.controller.abort(new Error(reason));
+    polls.clear();
+    requested = 0;
+  }
+
   function restart(reason: string): void {
     generation++;
-    receiveAbort?.abort(new Error('the watchdog restarted the receive loop'));
-    receiveAbort = undefined;
+    abandonPolls('the watchdog restarted the receive loop');
     metrics.loopRestarted();
     logger.warn({ reason, restarts: metrics.counts.loopRestarts }, 'receive loop restarted');
     events.emit('bridge:loop:restarted', { reason, restarts: metrics.counts.loopRestarts });
+    // The superseded loop may be paused: wake it so that it sees the new generation and ends.
+    wake();
     runLoop(generation);
   }
 
   const stallMs = (settings.waitSeconds + settings.stallGraceSeconds) * 1000;
   const watchdog = setInterval(
     () => {
-      if (stopping || state !== 'receiving') return;
-      const ms = clock() - stateSince;
-      if (ms > stallMs) restart(`a receive did not return in ${ms} ms`);
+      if (stopping) return;
+      const now = clock();
+      let oldest = now;
+      for (const poll of polls) oldest = Math.min(oldest, poll.startedAt);
+      if (now - oldest > stallMs) restart(`a receive did not return in ${now - oldest} ms`);
     },
     Math.max(10, Math.min(1000, stallMs / 4)),
   );
@@ -425,7 +499,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
     stopping = (async () => {
       setState('draining');
       clearInterval(watchdog);
-      receiveAbort?.abort(new Error('the bridge is stopping'));
+      abandonPolls('the bridge is stopping');
       wake();
       logger.info({ inFlight, reason }, 'bridge stopping: no more receives; finishing in-flight work');
       const pending = [...units];
@@ -454,6 +528,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
         deleter.close();
         await release(abandoned);
       }
+      await Promise.all(releases);
       await server?.close();
       setState('stopped');
       const summary: BridgeSummary = { reason, unfinished, counts: { ...metrics.counts } };

@@ -34,7 +34,7 @@ export const bridgeSettingsSchema = z
     queueUrl: z.string().regex(/^https?:\/\/[^/\s]+\/\S+$/, {
       message: 'expected an http(s) queue URL, e.g. https://sqs.us-east-1.amazonaws.com/123456789012/instance-failed',
     }),
-    /** Messages in flight at once (being delivered, or waiting for their delete). */
+    /** Messages being delivered at once (a slot frees when the target answered; the delete follows in the background). */
     concurrency: z.number().int().min(1).max(1000).default(bridgeDefaults.concurrency),
     /** MaxNumberOfMessages per ReceiveMessage. */
     batchSize: z.number().int().min(1).max(sqsLimits.maxBatchSize).default(bridgeDefaults.batchSize),
