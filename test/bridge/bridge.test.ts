@@ -1,5 +1,6 @@
 import { GetFunctionCommand, InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   handlerTarget,
@@ -38,6 +39,13 @@ function alarmFor(instanceId: string): string {
 /** A response Payload as the SDK returns it (a Uint8Array with helpers the bridge does not use). */
 function payload(text: string): InvokeCommandOutput['Payload'] {
   return Buffer.from(text) as unknown as InvokeCommandOutput['Payload'];
+}
+
+/** A logger that keeps its JSON lines, to check what the bridge logs. */
+function capturingLogger(): { logger: BridgeOptions['logger']; lines: Array<Record<string, unknown>> } {
+  const lines: Array<Record<string, unknown>> = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  return { logger, lines };
 }
 
 let q: FauxqsFixture;
@@ -244,6 +252,74 @@ describe('bridge', () => {
     expect(summary.counts).toMatchObject({ released: 1, succeeded: 0 });
     expect(handled).toEqual([id]);
     expect(event).toMatchObject({ messageId: id, receiveCount: 2 });
+  });
+
+  it('does not let a slow message hold back the messages behind it', async () => {
+    // Prepare: concurrency 2; the first message is held until the test lets it go.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const handled: string[] = [];
+    const handle = await bridge({
+      concurrency: 2,
+      batchSize: 1,
+      target: handlerTarget(async (m) => {
+        if (m.body === 'slow') await held;
+        handled.push(m.body);
+      }),
+    });
+    await q.send(['slow']);
+    await eventually(() => handle.metrics.counts.received === 1, 'the slow message to be taken');
+
+    // Act
+    await q.send(['f1', 'f2', 'f3', 'f4', 'f5']);
+    await eventually(() => handle.metrics.counts.succeeded === 5, 'the five fast messages while the slow one runs');
+    const whileHeld = [...handled];
+    release();
+    await eventually(() => handle.metrics.counts.succeeded === 6, 'the slow message');
+
+    // Assess
+    expect(whileHeld.sort()).toEqual(['f1', 'f2', 'f3', 'f4', 'f5']);
+    expect(handled.at(-1)).toBe('slow');
+    expect(await q.depth()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+
+  it('logs one JSON line per message: id, receive count, outcome, ms; a rejected body with the core\'s reason', async () => {
+    // Prepare
+    const fleet = new MemoryFleet([{ name: 'web', instances: ['i-00000000000000001', 'i-00000000000000002', 'i-00000000000000003'] }]);
+    const healer = createHealer({ fleet, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 0.5 }) });
+    const [good, bad] = await q.send([alarmFor('i-00000000000000001'), 'not json']);
+    const { logger, lines } = capturingLogger();
+
+    // Act
+    const handle = await bridge({ target: healerTarget(healer), once: true, waitSeconds: 0, logger });
+    await handle.promise;
+
+    // Assess
+    const messages = lines.filter((l) => l.msg === 'message');
+    expect(messages).toHaveLength(2);
+    expect(messages.find((l) => l.messageId === good)).toMatchObject({ outcome: 'succeeded', receiveCount: 1, ms: expect.any(Number) });
+    expect(messages.find((l) => l.messageId === bad)).toMatchObject({
+      outcome: 'rejected',
+      receiveCount: 1,
+      ms: expect.any(Number),
+      reason: expect.stringMatching(/JSON/i),
+    });
+    expect(fleet.setHealthCalls.map((c) => c.instanceId)).toEqual(['i-00000000000000001']);
+    expect(lines.some((l) => String(l.msg).includes('no redrive policy'))).toBe(false);
+  });
+
+  it('warns at start when the queue has no redrive policy', async () => {
+    // Prepare
+    const plain = q.server.createQueue('no-dlq');
+    const { logger, lines } = capturingLogger();
+
+    // Act
+    await bridge({ queueUrl: plain.queueUrl, target: handlerTarget(async () => {}), logger });
+
+    // Assess
+    const warning = lines.find((l) => String(l.msg).includes('no redrive policy'));
+    expect(warning).toMatchObject({ level: 40, queueUrl: plain.queueUrl });
+    expect(lines.find((l) => l.msg === 'bridge started')).not.toHaveProperty('deadLetterQueue');
   });
 
   it('serves Prometheus metrics', async () => {
