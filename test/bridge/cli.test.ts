@@ -7,6 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { toAlarmMessage } from '../../src/signals/alarm-message.js';
+import { startFakeAutoScaling } from '../fleet/aws/fake-auto-scaling-server.js';
 import { eventually, startFauxqs, type FauxqsFixture } from '../helpers/fauxqs.js';
 import { startFakeLambda, type FakeInvokeResult, type FakeLambda, type Invocation } from './fake-lambda.js';
 
@@ -126,6 +128,72 @@ describe('autoheal bridge (CLI)', () => {
     const consumed = q.server.spy.getAllMessages().flatMap((m) => (m.service === 'sqs' && m.status === 'consumed' ? [m.messageId] : []));
     expect(consumed.sort()).toEqual([...ids].sort());
     expect(await q.depth()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+
+  it('heals from a queue with --local: an alarm marks its instance Unhealthy, a bad body is rejected and deleted', async () => {
+    // Prepare: a tagged group of three behind a local Auto Scaling (and CloudWatch) endpoint.
+    const instances = ['i-0aaaaaaaaaaaaaaa1', 'i-0aaaaaaaaaaaaaaa2', 'i-0aaaaaaaaaaaaaaa3'];
+    const autoScaling = await startFakeAutoScaling({
+      name: 'web',
+      desiredCapacity: 3,
+      tags: { 'autoheal:enabled': 'true' },
+      instances: instances.map((instanceId) => ({ instanceId })),
+    });
+    const alarm = toAlarmMessage(
+      {
+        instanceId: instances[0] ?? '',
+        state: 'unhealthy',
+        source: 'probe',
+        observedAt: new Date().toISOString(),
+        eventId: 'cli-local',
+        reason: 'connection refused',
+        instanceIdFrom: 'probe-target',
+        region: 'us-east-1',
+      },
+      { accountId: '123456789012' },
+    );
+    await q.publish(alarm);
+    await q.send(['not json']);
+
+    // Act
+    const run = runCli(['--queue-url', q.queueUrl, '--local', '--once', '--wait-seconds', '1'], {
+      ...env(),
+      AWS_ENDPOINT_URL_AUTO_SCALING: autoScaling.url,
+      AWS_ENDPOINT_URL_CLOUDWATCH: autoScaling.url,
+    });
+    const code = await run.exit;
+    await autoScaling.close();
+
+    // Assess
+    expect(code).toBe(0);
+    expect(autoScaling.requests.filter((r) => r.action === 'SetInstanceHealth').map((r) => r.params)).toEqual([
+      expect.objectContaining({ InstanceId: instances[0], HealthStatus: 'Unhealthy' }),
+    ]);
+    expect(JSON.parse(run.stdout())).toMatchObject({ reason: 'drained', counts: { received: 2, succeeded: 1, rejected: 1, failed: 0 } });
+    const lines = run.logs.filter((l) => l.msg === 'message');
+    expect(lines.map((l) => l.outcome).sort()).toEqual(['rejected', 'succeeded']);
+    expect(lines.find((l) => l.outcome === 'rejected')).toMatchObject({ receiveCount: 1, reason: expect.any(String) });
+    expect(await q.depth()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+
+  it('on a second signal exits at once, deleting nothing unfinished', async () => {
+    // Prepare: the function never answers.
+    answer = () => new Promise(() => {});
+    await q.send(['{"n":1}', '{"n":2}']);
+    const run = runCli(['--queue-url', q.queueUrl, '--function-name', 'autoheal', '--wait-seconds', '1', '--shutdown-timeout-seconds', '600'], env());
+    await eventually(() => lambda?.invocations.length === 2, 'two invocations in flight');
+
+    // Act
+    run.child.kill('SIGTERM');
+    await eventually(() => run.logs.some((l) => String(l.msg).startsWith('draining')), 'the drain to start');
+    run.child.kill('SIGTERM');
+    const code = await run.exit;
+
+    // Assess
+    expect(code).toBe(1);
+    expect(run.logs.some((l) => String(l.msg).startsWith('second signal'))).toBe(true);
+    expect(q.server.spy.getAllMessages().filter((m) => m.service === 'sqs' && m.status === 'consumed')).toHaveLength(0);
+    expect((await q.depth()).inFlight).toBe(2);
   });
 
   it('leaves a message the function failed on for a retry and exits 1 with --once', async () => {
