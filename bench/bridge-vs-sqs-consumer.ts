@@ -7,7 +7,7 @@
  *
  * The handler stands for the healer's work: parseEvent of the body (a CloudWatch alarm message as
  * SNS delivers it), then an async delay standing for the SetInstanceHealth call: 5 ms, and 50 ms
- * for every 20th message (API calls have a tail). The delay is fixed per message, so both sides do
+ * for one message in 20 (API calls have a tail). The delay is fixed per message, so both sides do
  * exactly the same work.
  *
  * Two phases per run, each on a fresh queue:
@@ -15,7 +15,8 @@
  *     time to handle them all (messages/s);
  *   - steady: the consumer is running and idle (long polling); `messages` are sent at a fixed
  *     rate (70% of sqs-consumer's backlog throughput: loaded, but neither side saturated); latency =
- *     from just before SendMessageBatch to the handler's end, p50 and p99.
+ *     from just before SendMessageBatch to the handler's end, p50 and p99; and from the send to
+ *     the handler's start (the consumer's own share: receive path and waiting for a slot).
  *
  * Equal concurrency: sqs-consumer handles one receive batch at a time, so its concurrency is its
  * batch size (10); the bridge gets concurrency 10 and batch size 10.
@@ -69,6 +70,17 @@ function client(side: Side | undefined, endpoint: string): SQSClient {
     );
   }
   return sqs;
+}
+
+/**
+ * Whether message n is one of the slow ones: one in `slowEvery`, at scattered but fixed places (a
+ * multiplicative hash; n mod 20 would always put the slow message at the same place in a batch
+ * of 10, and the last place is where a consumer that receives only what it has room for is late).
+ */
+function isSlow(n: number): boolean {
+  let x = Math.imul(n + 1, 0x9e3779b1);
+  x ^= x >>> 16;
+  return (x >>> 0) % slowEvery === 0;
 }
 
 /** Message n's body: an alarm for instance n, as SNS delivers it to a queue. */
@@ -129,7 +141,7 @@ function makeHandler(probe: Omit<Probe, 'done'>, onAll: () => void): (text: stri
     const n = Number.parseInt(signal.instanceId.slice(2), 16);
     const sentAt = probe.sentAt.get(n);
     if (sentAt !== undefined) probe.waits.push(startedAt - sentAt);
-    await new Promise((resolve) => setTimeout(resolve, n % slowEvery === slowEvery - 1 ? slowMs : fastMs));
+    await new Promise((resolve) => setTimeout(resolve, isSlow(n) ? slowMs : fastMs));
     const now = performance.now();
     const sent = probe.sentAt.get(n);
     if (sent !== undefined) probe.latencies.push(now - sent);
@@ -288,7 +300,7 @@ const { endpoint, child } = await startFauxqsProcess();
 try {
   console.log(
     `bridge vs sqs-consumer@14: ${messages} messages per run, ${runsPerSide} runs per side alternating, concurrency ${concurrency}, ` +
-      `batch size ${batchSize}, handler parseEvent + ${fastMs} ms (${slowMs} ms every ${slowEvery}th), fauxqs in a child process`,
+      `batch size ${batchSize}, handler parseEvent + ${fastMs} ms (${slowMs} ms for 1 in ${slowEvery}), fauxqs in a child process`,
   );
   // Warm-up (JIT, sockets), not counted.
   for (const side of ['bridge', 'sqs-consumer'] as const) await backlog(side, endpoint);

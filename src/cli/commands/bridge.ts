@@ -307,7 +307,7 @@ export function register(program: Command): void {
         'body (default): the message body is the event; sqs-event: a Lambda SQS event (honours batchItemFailures)',
       ).choices(['body', 'sqs-event']),
     )
-    .option('--concurrency <n>', `messages in flight at once (default: ${d.concurrency})`)
+    .option('--concurrency <n>', `messages delivered at once; a slot frees when the target answered (default: ${d.concurrency})`)
     .option('--batch-size <n>', `messages per receive, 1..${sqsLimits.maxBatchSize} (default: ${d.batchSize})`)
     .option('--wait-seconds <s>', `long-poll wait per receive, 0..${sqsLimits.maxWaitSeconds} (default: ${d.waitSeconds})`)
     .option('--visibility-timeout-seconds <s>', "visibility timeout per receive (default: the queue's own)")
