@@ -7,6 +7,10 @@
  *
  * Launch and terminate events go to the alarm manager's lifecycle handler: a launch in a managed
  * group puts exactly that instance's StatusCheckFailed alarm, a terminate deletes exactly its alarm.
+ * An EventBridge "Scheduled Event" (the construct's schedule rule) runs the alarm reconcile
+ * instead of the healer: every managed group's alarms are synced (src/alarms/reconcile.ts), so
+ * instances that ran before the deploy get theirs and a lost alarm comes back. It returns a
+ * {@link ReconcileSummary} and throws when a group failed, so Lambda's retries apply.
  *
  * What it returns:
  * - SQS-triggered (event source mapping with ReportBatchItemFailures): `{ batchItemFailures }`
@@ -22,6 +26,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
 import { alarmOptionsFromEnv } from '../alarms/env.js';
 import { alarmOptionsSchema, type AlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
+import type { ReconcileReport } from '../alarms/reconcile.js';
 import { awsClientSettings } from '../aws-config.js';
 import { AutohealError, ConfigError } from '../errors.js';
 import { AwsFleet } from '../fleet/aws/fleet.js';
@@ -66,12 +71,21 @@ export interface HandlerDeps {
   onLifecycle?: LifecycleHandler;
 }
 
+/** What a scheduled invocation returns: per synced group, the alarm counts; named groups not found. */
+export type ReconcileSummary = ReconcileReport;
+
 /** Stop starting new AWS calls this long before the function's timeout, so failures are recorded. */
 const timeoutReserveMs = 1_500;
 
 function isSqsEvent(event: unknown): event is { Records: Array<{ eventSource?: unknown }> } {
   const records = (event as { Records?: unknown } | null)?.Records;
   return Array.isArray(records) && records.length > 0 && (records[0] as { eventSource?: unknown })?.eventSource === 'aws:sqs';
+}
+
+/** An EventBridge schedule rule's event: `source: "aws.events"`, `detail-type: "Scheduled Event"`. */
+export function isScheduledEvent(event: unknown): boolean {
+  const e = event as { source?: unknown; 'detail-type'?: unknown } | null;
+  return typeof e === 'object' && e !== null && e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event';
 }
 
 function summarize(report: HealReport): HealSummary {
@@ -106,6 +120,7 @@ export function createHandler(deps: HandlerDeps) {
   async function loadCloudWatch() {
     const parts = await import('./cloudwatch.js');
     const client = deps.cloudWatch ?? new parts.CloudWatchClient(awsClientSettings());
+    const manager = parts.createAlarmManager({ cloudwatch: client, fleet, options: alarmOptions, logger });
     return {
       alarmState: new parts.AwsAlarmState(client),
       lifecycle: parts.createAlarmLifecycle({
@@ -114,6 +129,16 @@ export function createHandler(deps: HandlerDeps) {
         isManaged: parts.managedGroups(fleet, config.policy),
         logger,
       }),
+      reconcile: (signal?: AbortSignal) =>
+        parts.reconcileAlarms(
+          {
+            manager,
+            autoScaling: deps.autoScaling,
+            policy: config.policy,
+            logger,
+          },
+          signal,
+        ),
     };
   }
   const cloudWatch = (): ReturnType<typeof loadCloudWatch> => {
@@ -140,9 +165,14 @@ export function createHandler(deps: HandlerDeps) {
     logger,
   });
 
-  return async function handler(event: unknown, context?: LambdaContext): Promise<SqsBatchResponse | HealSummary> {
+  return async function handler(
+    event: unknown,
+    context?: LambdaContext,
+  ): Promise<SqsBatchResponse | HealSummary | ReconcileSummary> {
     const remainingMs = context?.getRemainingTimeInMillis?.();
     const signal = remainingMs !== undefined ? AbortSignal.timeout(Math.max(1, remainingMs - timeoutReserveMs)) : undefined;
+    // Not a health signal: handled here, so it never reaches the parser as a rejection.
+    if (isScheduledEvent(event)) return (await cloudWatch()).reconcile(signal);
     const report = await healer.handle(event, signal ? { signal } : {});
     if (isSqsEvent(event)) return { batchItemFailures: report.failedRecordIds.map((itemIdentifier) => ({ itemIdentifier })) };
     if (report.retry) {
