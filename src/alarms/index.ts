@@ -3,3 +3,5 @@ export * from './options.js';
 export * from './manager.js';
 export * from './env.js';
 export * from './states.js';
+export * from './groups.js';
+export * from './reconcile.js';

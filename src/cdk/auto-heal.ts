@@ -8,7 +8,10 @@
  *   named with autoheal's prefix to the healer, and a rule delivering the groups' "EC2 Instance
  *   Launch/Terminate Successful" events so the healer creates and deletes per-instance alarms;
  *   in `metrics-insights` mode instead, one Metrics Insights alarm per named group (each instance
- *   a contributor) and a rule on "CloudWatch Alarm Contributor State Change";
+ *   a contributor) and a rule on "CloudWatch Alarm Contributor State Change"; and a schedule rule
+ *   (every 10 minutes by default) on which the healer syncs every managed group's alarms, plus one
+ *   sync at deploy time (a custom resource), so the instances that already run get theirs and a
+ *   lost alarm comes back;
  * - for `probe`: a filtered subscription of the healer to the alert topic (only probe verdicts,
  *   alarm names `autoheal-probe-…`) and a managed policy for the host that runs `autoheal probe`;
  * - for `legacyQueue`: the original topic → SQS queue (with a dead-letter queue) path, the queue
@@ -20,7 +23,7 @@
  * target retries and dead-letters failed deliveries; and the alarms' actions stay free for the
  * alert topic (the operator's e-mail).
  */
-import { Annotations, ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, CustomResource, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type { IAutoScalingGroup } from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -43,7 +46,7 @@ import { alarmOptionsSchema, defaultAlarmPrefix } from '../alarms/options.js';
 import { ConfigError } from '../errors.js';
 import { lambdaEnv } from '../lambda/config.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
-import { cleanupHandlerSource } from './cleanup-handler.js';
+import { cleanupHandlerSource, syncTriggerHandlerSource } from './cleanup-handler.js';
 
 /** How autoheal learns that an instance is unhealthy. */
 export type Detection = 'alarms' | 'probe';
@@ -68,11 +71,18 @@ export interface AlarmSettings {
    * `per-instance`: one alarm per instance, created and deleted as the group changes.
    * `metrics-insights`: one multi-time-series alarm per group, each instance a contributor
    * (see the README for the cost and the 500-series limit). The construct creates the alarm of
-   * each named group; for groups opted in by tag only, run `autoheal alarms sync --mode
-   * metrics-insights` (synth warns).
+   * each named group; the healer's scheduled sync creates those of groups opted in by tag only.
    * @default 'per-instance'
    */
   readonly mode?: 'per-instance' | 'metrics-insights';
+  /**
+   * How often the healer syncs every managed group's alarms (creates the missing, updates the
+   * drifted, deletes the orphans): whole minutes, from 1 minute to 1 day. One sync also runs at
+   * deploy time. Each run costs one DescribeAlarms listing of the prefix and one
+   * DescribeAutoScalingGroups per group.
+   * @default Duration.minutes(10)
+   */
+  readonly syncInterval?: Duration;
 }
 
 /** The prober (detection `probe`). It runs on a host you operate in the groups' VPC. */
@@ -155,6 +165,7 @@ interface Resolved {
   alarms: boolean;
   probe: boolean;
   alarm: { prefix: string; periodSeconds: number; evaluationPeriods: number; threshold: number; mode: 'per-instance' | 'metrics-insights' };
+  syncIntervalMinutes: number;
   legacy?: { consumer: 'lambda' | 'bridge'; maxReceiveCount: number };
   bundleDir: string;
 }
@@ -162,6 +173,8 @@ interface Resolved {
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const probeNamePrefix = probeAlarmName('');
 const detections: readonly Detection[] = ['alarms', 'probe'];
+/** Limits of `alarm.syncInterval`, in minutes (an EventBridge rate is whole minutes). */
+const syncIntervalMinutes = { default: 10, min: 1, max: 1_440 } as const;
 
 /** The package's own dist folder: this file is src/cdk/x.ts or dist/cdk/x.js, two levels below the root. */
 function defaultBundleDir(): string {
@@ -198,6 +211,14 @@ function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   if (!alarm.success) for (const issue of alarm.error.issues) problems.push(`alarm.${issue.path.join('.') || 'period'}: ${issue.message}`);
   if (probeNamePrefix.startsWith(alarmInput.prefix) || alarmInput.prefix.startsWith(probeNamePrefix)) {
     problems.push(`alarm.prefix: "${alarmInput.prefix}" overlaps the probe's alarm names "${probeNamePrefix}…"`);
+  }
+
+  const interval = props.alarm?.syncInterval;
+  const intervalMinutes = interval === undefined ? syncIntervalMinutes.default : interval.toSeconds() / 60;
+  if (!Number.isInteger(intervalMinutes) || intervalMinutes < syncIntervalMinutes.min || intervalMinutes > syncIntervalMinutes.max) {
+    problems.push(
+      `alarm.syncInterval: must be whole minutes from ${syncIntervalMinutes.min} to ${syncIntervalMinutes.max}, got ${interval?.toSeconds()} seconds`,
+    );
   }
 
   const groupNames: string[] = [];
@@ -254,6 +275,7 @@ function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     alarms,
     probe,
     alarm: alarm.data,
+    syncIntervalMinutes: intervalMinutes,
     ...(legacy ? { legacy } : {}),
     bundleDir,
   };
@@ -416,6 +438,7 @@ export class AutoHeal extends Construct {
       rule.node.addDependency(cleanup);
     }
     if (config.alarms && config.alarm.mode === 'metrics-insights') this.groupAlarms(config, cleanup);
+    if (config.alarms) this.alarmSync(config, cleanup);
     if (config.probe && direct) {
       this.alertTopic.addSubscription(
         new subscriptions.LambdaSubscription(this.healer, {
@@ -489,14 +512,9 @@ export class AutoHeal extends Construct {
   /**
    * Metrics Insights mode: one alarm per named group, each instance a contributor, with the same
    * settings the alarm manager writes (groupAlarmInput). Groups opted in by tag only are not known
-   * at synth time: `autoheal alarms sync --mode metrics-insights` makes their alarms.
+   * at synth time: the healer's scheduled sync makes their alarms.
    */
   private groupAlarms(config: Resolved, cleanup: CustomResource): void {
-    if (config.groupNames.length === 0) {
-      Annotations.of(this).addWarning(
-        'alarm.mode "metrics-insights" with no named group: run `autoheal alarms sync --mode metrics-insights --group NAME` for each tagged group',
-      );
-    }
     config.groupNames.forEach((name, n) => {
       const input = groupAlarmInput({ ...config.alarm, alarmActions: [this.alertTopic.topicArn] }, name);
       const alarm = new cloudwatch.CfnAlarm(this, `GroupAlarm${n}`, {
@@ -513,6 +531,55 @@ export class AutoHeal extends Construct {
       // Deleted before the cleanup runs, so CloudFormation never finds its alarm already gone.
       alarm.node.addDependency(cleanup);
     });
+  }
+
+  /**
+   * The alarms of the instances that already run, and repairs: a schedule rule on which the
+   * healer syncs every managed group, and a custom resource that starts one such sync at deploy
+   * time (and again when the groups or the alarm settings change), instead of leaving the running
+   * instances unwatched until the rule's first run, up to one interval later.
+   */
+  private alarmSync(config: Resolved, cleanup: CustomResource): void {
+    const rule = new events.Rule(this, 'AlarmSyncRule', {
+      description: `autoheal: sync the ${config.alarm.prefix}* alarms of every managed group`,
+      schedule: events.Schedule.rate(Duration.minutes(config.syncIntervalMinutes)),
+    });
+    rule.addTarget(this.target());
+    rule.node.addDependency(cleanup);
+
+    const logGroup = new logs.LogGroup(this, 'AlarmSyncTriggerLogGroup', {
+      retention: logs.RetentionDays.ONE_WEEK,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const role = new iam.Role(this, 'AlarmSyncTriggerRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'StartSync', actions: ['lambda:InvokeFunction'], resources: [this.healer.functionArn] }),
+    );
+    const fn = new lambda.Function(this, 'AlarmSyncTrigger', {
+      description: 'autoheal: starts one alarm sync of the healer at deploy time',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(syncTriggerHandlerSource),
+      role,
+      logGroup,
+      timeout: Duration.minutes(1),
+    });
+    const resource = new CustomResource(this, 'AlarmSyncResource', {
+      serviceToken: fn.functionArn,
+      resourceType: 'Custom::AutohealAlarmSync',
+      // A change of any of these starts a new sync.
+      properties: {
+        HealerArn: this.healer.functionArn,
+        Groups: config.groupNames.join(','),
+        OptInTag: `${config.optInTag.key}=${config.optInTag.value}`,
+        Alarm: JSON.stringify(config.alarm),
+      },
+    });
+    resource.node.addDependency(role);
   }
 
   /** The custom resource that deletes every alarm of the prefix when the stack is deleted. */

@@ -1,3 +1,24 @@
+/** The inline code of autoheal's custom resources (CommonJS, as Lambda runs inline code). */
+
+/**
+ * The answer to CloudFormation, shared by the inline custom-resource handlers: logs one JSON line
+ * and PUTs the result to the pre-signed ResponseURL.
+ */
+const respondSource = `
+async function respond(event, context, status, reason, physicalId) {
+  console.log(JSON.stringify({ requestType: event.RequestType, status, reason }));
+  const body = JSON.stringify({
+    Status: status,
+    Reason: reason + ' (log stream ' + context.logStreamName + ')',
+    PhysicalResourceId: event.PhysicalResourceId || physicalId,
+    StackId: event.StackId,
+    RequestId: event.RequestId,
+    LogicalResourceId: event.LogicalResourceId,
+  });
+  await fetch(event.ResponseURL, { method: 'PUT', headers: { 'content-type': '' }, body });
+}
+`;
+
 /**
  * The inline code of the alarm-cleanup custom resource (CommonJS, as Lambda runs inline code).
  * On stack Delete it deletes every metric alarm whose name starts with the prefix, in batches of
@@ -31,15 +52,47 @@ exports.handler = async (event, context) => {
     status = 'FAILED';
     reason = String(error && error.message ? error.message : error);
   }
-  console.log(JSON.stringify({ requestType: event.RequestType, status, reason }));
-  const body = JSON.stringify({
-    Status: status,
-    Reason: reason + ' (log stream ' + context.logStreamName + ')',
-    PhysicalResourceId: event.PhysicalResourceId || 'autoheal-alarm-cleanup',
-    StackId: event.StackId,
-    RequestId: event.RequestId,
-    LogicalResourceId: event.LogicalResourceId,
-  });
-  await fetch(event.ResponseURL, { method: 'PUT', headers: { 'content-type': '' }, body });
+  await respond(event, context, status, reason, 'autoheal-alarm-cleanup');
 };
-`;
+${respondSource}`;
+
+/**
+ * The inline code of the deploy-time alarm sync (CommonJS, SDK v3 of the nodejs22.x runtime). On
+ * Create and Update it invokes the healer asynchronously with the same "Scheduled Event" the
+ * schedule rule sends, so the instances already running get their alarms minutes before the
+ * rule's first run; the healer's own retries and on-failure destination apply to that run, and a
+ * slow or throttled sync never holds up or rolls back the deployment. A failed Invoke (a missing
+ * permission) answers FAILED. On Delete it does nothing.
+ */
+export const syncTriggerHandlerSource = `
+const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
+exports.handler = async (event, context) => {
+  let status = 'SUCCESS';
+  let reason = 'nothing to do';
+  try {
+    if (event.RequestType !== 'Delete') {
+      const healer = event.ResourceProperties.HealerArn;
+      if (!healer) throw new Error('HealerArn missing');
+      const scheduled = {
+        version: '0',
+        id: event.RequestId,
+        'detail-type': 'Scheduled Event',
+        source: 'aws.events',
+        account: event.StackId.split(':')[4],
+        time: new Date().toISOString(),
+        region: process.env.AWS_REGION,
+        resources: [event.StackId],
+        detail: {},
+      };
+      await new LambdaClient({}).send(
+        new InvokeCommand({ FunctionName: healer, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(scheduled)) }),
+      );
+      reason = 'alarm sync started in ' + healer;
+    }
+  } catch (error) {
+    status = 'FAILED';
+    reason = String(error && error.message ? error.message : error);
+  }
+  await respond(event, context, status, reason, 'autoheal-alarm-sync');
+};
+${respondSource}`;

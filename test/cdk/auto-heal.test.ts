@@ -44,7 +44,7 @@ beforeAll(() => {
     alarm: { evaluationPeriods: 3 },
     bundleDir,
   });
-  const s2 = stackWith('Legacy', { legacyQueue: true, optInTag: { key: 'team', value: 'workers' } });
+  const s2 = stackWith('Legacy', { legacyQueue: true, optInTag: { key: 'team', value: 'workers' }, alarm: { syncInterval: Duration.minutes(30) } });
   const s3 = stackWith('Bridge', { legacyQueue: { consumer: 'bridge', maxReceiveCount: 3 }, detection: ['probe'] });
   const s4 = stackWith('Insights', { groups: ['web', "o'neil"], alarm: { mode: 'metrics-insights' }, timeout: Duration.seconds(30) });
   insightsTagged = stackWith('InsightsTagged', { alarm: { mode: 'metrics-insights' } });
@@ -64,14 +64,15 @@ describe('AutoHeal with alarms and probe', () => {
   it('creates exactly the expected resources', () => {
     // Assess
     for (const [type, count] of Object.entries({
-      'AWS::Lambda::Function': 2,
-      'AWS::Events::Rule': 2,
+      'AWS::Lambda::Function': 3,
+      'AWS::Events::Rule': 3,
       'AWS::SNS::Topic': 1,
       'AWS::SNS::Subscription': 2,
       'AWS::SQS::Queue': 1,
-      'AWS::Logs::LogGroup': 2,
+      'AWS::Logs::LogGroup': 3,
       'AWS::IAM::ManagedPolicy': 1,
       'Custom::AutohealAlarmCleanup': 1,
+      'Custom::AutohealAlarmSync': 1,
     })) {
       alarmsAndProbe.resourceCountIs(type, count);
     }
@@ -250,6 +251,74 @@ describe('AutoHeal with alarms and probe', () => {
   });
 });
 
+describe('AutoHeal alarm sync', () => {
+  it('runs the healer every 10 minutes on a schedule rule, retried and dead-lettered like the other rules', () => {
+    // Assess
+    const [ruleId] = Object.keys(alarmsAndProbe.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: 'rate(10 minutes)' } }));
+    alarmsAndProbe.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(10 minutes)',
+      State: 'ENABLED',
+      EventPattern: Match.absent(),
+      Targets: [
+        {
+          Id: 'Target0',
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealHealer'), 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealFailureQueue'), 'Arn'] } },
+        },
+      ],
+    });
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      Principal: 'events.amazonaws.com',
+      FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealHealer'), 'Arn'] },
+      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+    });
+  });
+
+  it('starts one sync at deploy time with a custom resource whose function may only invoke the healer', () => {
+    // Assess
+    alarmsAndProbe.hasResourceProperties('Custom::AutohealAlarmSync', {
+      ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealAlarmSyncTrigger'), 'Arn'] },
+      HealerArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealHealer'), 'Arn'] },
+      Groups: 'web',
+      OptInTag: 'autoheal:enabled=true',
+    });
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Runtime: 'nodejs22.x',
+      Code: { ZipFile: Match.stringLikeRegexp("InvocationType: 'Event'") },
+    });
+    const policies = alarmsAndProbe.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealAlarmSyncTriggerRole') } });
+    const statements = Object.values(policies).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement,
+    );
+    expect(statements).toEqual([
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealAlarmSyncTriggerLogGroup/), 'Arn'] },
+      },
+      { Sid: 'StartSync', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealHealer/), 'Arn'] } },
+    ]);
+  });
+
+  it('keeps the inline handlers under the 4096 characters CloudFormation accepts inline', () => {
+    // Assess
+    const inline = Object.values(alarmsAndProbe.findResources('AWS::Lambda::Function'))
+      .map((f) => (f as { Properties: { Code: { ZipFile?: string } } }).Properties.Code.ZipFile)
+      .filter((code): code is string => code !== undefined);
+    expect(inline).toHaveLength(2);
+    for (const code of inline) expect(code.length).toBeLessThanOrEqual(4096);
+  });
+
+  it('creates no sync without alarm detection', () => {
+    // Assess
+    bridge.resourceCountIs('Custom::AutohealAlarmSync', 0);
+  });
+});
+
 describe('AutoHeal with the legacy queue', () => {
   it('accepts SendMessage only from the topic (aws:SourceArn) and dead-letters after 5 receives', () => {
     // Assess
@@ -276,8 +345,9 @@ describe('AutoHeal with the legacy queue', () => {
   it('feeds the healer from the queue with partial batch responses, and not a second way', () => {
     // Assess
     legacy.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
-    legacy.resourceCountIs('AWS::Events::Rule', 1);
+    legacy.resourceCountIs('AWS::Events::Rule', 2);
     legacy.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.autoscaling'] }) });
+    legacy.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
     legacy.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'lambda' }, 0);
   });
 
@@ -343,7 +413,8 @@ describe('AutoHeal with Metrics Insights alarms', () => {
 
   it('routes contributor state changes to the healer, has no lifecycle rule, and deletes the alarms before the cleanup runs', () => {
     // Assess
-    insights.resourceCountIs('AWS::Events::Rule', 1);
+    insights.resourceCountIs('AWS::Events::Rule', 2);
+    insights.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
     insights.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.cloudwatch'],
@@ -357,10 +428,12 @@ describe('AutoHeal with Metrics Insights alarms', () => {
     }
   });
 
-  it('warns at synth that tagged groups need `autoheal alarms sync` when no group is named', () => {
+  it('leaves the alarms of groups opted in by tag only to the scheduled sync, without a synth warning', () => {
     // Assess
-    Annotations.fromStack(insightsTagged).hasWarning('*', Match.stringLikeRegexp('autoheal alarms sync --mode metrics-insights'));
-    Template.fromStack(insightsTagged).resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    Annotations.fromStack(insightsTagged).hasNoWarning('*', Match.anyValue());
+    const template = Template.fromStack(insightsTagged);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
   });
 });
 
@@ -378,6 +451,8 @@ describe('AutoHeal props', () => {
     ['a memory size Lambda refuses', { memorySize: 64 }, /memorySize: must be an integer from 128 to 10240 MB, got 64/],
     ['a timeout Lambda refuses', { timeout: Duration.minutes(16) }, /timeout: must be from 10 to 900 seconds, got 960/],
     ['an opt-in tag key with "="', { optInTag: { key: 'a=b', value: 'x' } }, /optInTag.key/],
+    ['a sync interval of part of a minute', { alarm: { syncInterval: Duration.seconds(90) } }, /alarm.syncInterval: must be whole minutes from 1 to 1440, got 90 seconds/],
+    ['a sync interval above a day', { alarm: { syncInterval: Duration.days(2) } }, /alarm.syncInterval: must be whole minutes from 1 to 1440, got 172800 seconds/],
     ['an unknown detection', { detection: ['ping' as never] }, /detection: unknown "ping"/],
     ['a dead-letter count out of range', { legacyQueue: { maxReceiveCount: 0 } }, /legacyQueue.maxReceiveCount: must be an integer from 1 to 1000, got 0/],
   ])('rejects %s with a clear message', (_name, props, message) => {
