@@ -18,10 +18,11 @@ import {
 } from '../../src/alarms/index.js';
 import { ConfigError, RemoteError } from '../../src/errors.js';
 import { policyOptionsSchema } from '../../src/policy/options.js';
+import { parseEvent } from '../../src/signals/index.js';
 import type { LifecycleSignal } from '../../src/signals/types.js';
 import { MemoryFleet } from '../helpers/memory-fleet.js';
 
-const fixtures = new URL('../../../shared/fixtures/aws-events/', import.meta.url);
+const fixtures = new URL('../fixtures/events/', import.meta.url);
 const topic = 'arn:aws:sns:eu-west-1:123456789012:autoheal-alerts';
 const cw = mockClient(CloudWatchClient);
 
@@ -43,19 +44,11 @@ function existing(name: string, change: Partial<MetricAlarm> = {}): MetricAlarm 
 
 const id = (n: number): string => `i-${n.toString(16).padStart(17, '0')}`;
 
-async function lifecycleFromFixture(file: string, change: LifecycleSignal['change']): Promise<LifecycleSignal> {
-  const event = JSON.parse(await readFile(new URL(file, fixtures), 'utf8')) as {
-    id: string;
-    time: string;
-    detail: { EC2InstanceId: string; AutoScalingGroupName: string };
-  };
-  return {
-    instanceId: event.detail.EC2InstanceId,
-    groupName: event.detail.AutoScalingGroupName,
-    change,
-    observedAt: event.time,
-    eventId: event.id,
-  };
+/** The lifecycle signal the parser reads from one of the project's own Auto Scaling event fixtures. */
+async function lifecycleFromFixture(file: string): Promise<LifecycleSignal> {
+  const [signal] = parseEvent(JSON.parse(await readFile(new URL(file, fixtures), 'utf8'))).lifecycle;
+  if (!signal) throw new Error(`${file}: no lifecycle signal`);
+  return signal;
 }
 
 beforeEach(() => {
@@ -245,7 +238,7 @@ describe('syncGroupAlarms', () => {
 describe('handleLifecycle', () => {
   it('a launch event creates exactly one alarm', async () => {
     // Prepare
-    const launch = await lifecycleFromFixture('eventbridge.asg.ec2-instance-launch-successful.awsdocs.json', 'launched');
+    const launch = await lifecycleFromFixture('eventbridge.asg-launch-successful.json');
     const handle = createAlarmLifecycle({ cloudwatch: new CloudWatchClient({}), options: { alarmActions: [topic] } });
 
     // Act
@@ -253,14 +246,14 @@ describe('handleLifecycle', () => {
 
     // Assess
     expect(cw.commandCalls(PutMetricAlarmCommand).map((c) => c.args[0].input)).toEqual([
-      instanceAlarmInput(parseAlarmOptions({ alarmActions: [topic] }), 'i-1234567890abcdef0'),
+      instanceAlarmInput(parseAlarmOptions({ alarmActions: [topic] }), 'i-0f9e8d7c6b5a40312'),
     ]);
     expect(cw.commandCalls(DeleteAlarmsCommand)).toHaveLength(0);
   });
 
   it('a terminate event deletes that alarm', async () => {
     // Prepare
-    const terminate = await lifecycleFromFixture('eventbridge.asg.ec2-instance-terminate-successful.awsdocs.json', 'terminated');
+    const terminate = await lifecycleFromFixture('eventbridge.asg-terminate-successful.json');
     const handle = createAlarmLifecycle({ cloudwatch: new CloudWatchClient({}) });
 
     // Act

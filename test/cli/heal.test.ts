@@ -66,7 +66,7 @@ function alarm(instanceId: string, stateChangeTime = new Date().toISOString()): 
 
 const group = (change: Partial<FakeGroup> = {}): FakeGroup => ({
   name: 'workers',
-  desiredCapacity: 5,
+  desiredCapacity: 2,
   tags: { 'autoheal:enabled': 'true' },
   instances: [{ instanceId: sick }, { instanceId: well }],
   ...change,
