@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { startFakeAutoScaling } from '../test/fleet/aws/fake-auto-scaling-server.js';
+import { statusCheckAlarm } from '../test/helpers/events.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -69,23 +70,7 @@ writeFileSync(
    process.stdout.write(JSON.stringify({ initMs: t1 - t0, eventMs: t2 - t1, out }));`,
 );
 
-const alarm = {
-  AlarmName: `autoheal-status-check-${instanceId}`,
-  NewStateValue: 'ALARM',
-  NewStateReason: 'Threshold Crossed: 1 datapoint [1.0] was greater than or equal to the threshold (1.0).',
-  StateChangeTime: new Date().toISOString(),
-  Region: 'US East (N. Virginia)',
-  Trigger: {
-    MetricName: 'StatusCheckFailed',
-    Namespace: 'AWS/EC2',
-    Statistic: 'MAXIMUM',
-    Dimensions: [{ value: instanceId, name: 'InstanceId' }],
-    Period: 60,
-    EvaluationPeriods: 2,
-    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    Threshold: 1,
-  },
-};
+const alarm = statusCheckAlarm(instanceId, { region: 'US East (N. Virginia)' });
 const event = {
   Records: [
     {
@@ -106,7 +91,7 @@ const event = {
 
 const fake = await startFakeAutoScaling({
   name: 'workers',
-  desiredCapacity: 1000,
+  desiredCapacity: 1,
   tags: { 'autoheal:enabled': 'true' },
   instances: [{ instanceId }],
 }, { applyHealth: false });

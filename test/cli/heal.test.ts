@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startFakeAutoScaling, type FakeAutoScaling, type FakeGroup, type FakeOptions } from '../fleet/aws/fake-auto-scaling-server.js';
+import { statusCheckAlarmMessage } from '../helpers/events.js';
 
 // Runs the built CLI (`npm run build` first, as `npm test` does) against a local stand-in of the
 // Auto Scaling query API, reached through AWS_ENDPOINT_URL like any AWS SDK endpoint.
@@ -43,26 +44,8 @@ function run(args: string[], env: Record<string, string>, stdin = ''): Promise<R
   });
 }
 
-/** A CloudWatch alarm message about `instanceId`, as SNS delivers it in `Message`. */
-function alarm(instanceId: string, stateChangeTime = new Date().toISOString()): string {
-  return JSON.stringify({
-    AlarmName: `autoheal-status-check-${instanceId}`,
-    NewStateValue: 'ALARM',
-    NewStateReason: 'Threshold Crossed: 2 out of the last 2 datapoints were greater than or equal to the threshold (1.0).',
-    StateChangeTime: stateChangeTime,
-    Region: 'US East (N. Virginia)',
-    Trigger: {
-      MetricName: 'StatusCheckFailed',
-      Namespace: 'AWS/EC2',
-      Statistic: 'MAXIMUM',
-      Dimensions: [{ value: instanceId, name: 'InstanceId' }],
-      Period: 60,
-      EvaluationPeriods: 2,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Threshold: 1,
-    },
-  });
-}
+const alarm = (instanceId: string, stateChangeTime?: string): string =>
+  statusCheckAlarmMessage(instanceId, { region: 'US East (N. Virginia)', ...(stateChangeTime ? { stateChangeTime } : {}) });
 
 const group = (change: Partial<FakeGroup> = {}): FakeGroup => ({
   name: 'workers',

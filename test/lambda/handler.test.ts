@@ -14,6 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { instanceAlarmInput, parseAlarmOptions } from '../../src/alarms/manager.js';
 import { lambdaConfigFromEnv } from '../../src/lambda/config.js';
 import { createHandler, type HealSummary, type SqsBatchResponse } from '../../src/lambda/handler.js';
+import { statusCheckAlarmMessage } from '../helpers/events.js';
 
 const topic = 'arn:aws:sns:eu-west-1:111122223333:autoheal-alarms';
 const [a, b, c] = ['i-0a1b2c3d4e5f60718', 'i-0b1b2c3d4e5f60718', 'i-0c1b2c3d4e5f60718'] as const;
@@ -85,25 +86,7 @@ function handlerUnderTest() {
   return { handler, lines };
 }
 
-function alarmMessage(instanceId: string): string {
-  return JSON.stringify({
-    AlarmName: `autoheal-status-check-${instanceId}`,
-    NewStateValue: 'ALARM',
-    NewStateReason: 'Threshold Crossed: 2 out of the last 2 datapoints were greater than or equal to the threshold (1.0).',
-    StateChangeTime: new Date().toISOString(),
-    Region: 'EU (Ireland)',
-    Trigger: {
-      MetricName: 'StatusCheckFailed',
-      Namespace: 'AWS/EC2',
-      Statistic: 'MAXIMUM',
-      Dimensions: [{ value: instanceId, name: 'InstanceId' }],
-      Period: 60,
-      EvaluationPeriods: 2,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      Threshold: 1,
-    },
-  });
-}
+const alarmMessage = (instanceId: string): string => statusCheckAlarmMessage(instanceId);
 
 function snsEvent(instanceId: string) {
   return {
