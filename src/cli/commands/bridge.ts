@@ -25,6 +25,7 @@ import { lambdaConfigFromEnv } from '../../lambda/config.js';
 import { createLogger, type Logger } from '../../log.js';
 import { parseOptInTag, policyOptionsSchema } from '../../policy/options.js';
 import { ExitCode } from '../exit-codes.js';
+import { flagOf } from '../flags.js';
 
 /** Environment variables the bridge command reads (after its flags, before its defaults). */
 export const bridgeEnv = {
@@ -88,7 +89,6 @@ const commandSchema = z
 
 type CommandConfig = z.output<typeof commandSchema>;
 
-const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 function fromEnv(names: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
   for (const name of names) {
@@ -136,7 +136,7 @@ export function resolveBridgeConfig(
   if (flags.metricsHost) settings.metricsHost = flags.metricsHost;
   const checked = bridgeSettingsSchema.safeParse(settings);
   if (!checked.success) {
-    throw new ConfigError(checked.error.issues.map((issue) => `--${kebab(String(issue.path[0] ?? ''))}: ${issue.message}`).join('; '));
+    throw new ConfigError(checked.error.issues.map((issue) => `${flagOf(String(issue.path[0] ?? ''))}: ${issue.message}`).join('; '));
   }
 
   const parsed = commandSchema.safeParse({
@@ -157,7 +157,7 @@ export function resolveBridgeConfig(
     ...(flags.region ? { region: flags.region } : {}),
   });
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `--${kebab(String(issue.path.at(-1) ?? ''))}: ${issue.message}`);
+    const problems = parsed.error.issues.map((issue) => `${flagOf(String(issue.path.at(-1) ?? ''))}: ${issue.message}`);
     throw new ConfigError(problems.join('; '));
   }
   return { settings, command: parsed.data };
@@ -188,7 +188,7 @@ function buildTarget(command: CommandConfig, logger: Logger): { target: BridgeTa
   }
   const policy = policyOptionsSchema.safeParse(policyInput);
   if (!policy.success) {
-    throw new ConfigError(policy.error.issues.map((i) => `--${kebab(String(i.path[0] ?? ''))}: ${i.message}`).join('; '));
+    throw new ConfigError(policy.error.issues.map((i) => `${flagOf(String(i.path[0] ?? ''))}: ${i.message}`).join('; '));
   }
   const autoScaling = new AutoScalingClient(aws);
   const cloudWatch = new CloudWatchClient(aws);

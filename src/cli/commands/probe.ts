@@ -27,6 +27,7 @@ import { proberOptionsSchema, type ProberOptionsInput, type ProbeTarget } from '
 import { startProber, type Prober, type ProberStats, type ProbeSink } from '../../prober/prober.js';
 import { healerSink, snsSink } from '../../prober/sinks.js';
 import { ExitCode } from '../exit-codes.js';
+import { flagOf } from '../flags.js';
 import { resolveHealSettings, type HealFlags, type HealSettings } from './heal.js';
 
 /** Defaults of the flags this command adds to the prober's own options. */
@@ -91,7 +92,6 @@ export interface ProbeRun {
   readonly promise: Promise<ProbeSummary>;
 }
 
-const kebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const topicArnPattern = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):[A-Za-z0-9_-]{1,256}$/;
 
 /** Validates the flags; throws one ConfigError naming each bad flag or variable. */
@@ -101,7 +101,7 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
     const text = flags[name];
     if (typeof text !== 'string') return undefined;
     const n = text.trim() === '' ? Number.NaN : Number(text);
-    if (Number.isNaN(n)) problems.push(`--${kebab(name)}: expected a number, got "${text}"`);
+    if (Number.isNaN(n)) problems.push(`${flagOf(name)}: expected a number, got "${text}"`);
     return n;
   };
 
@@ -122,7 +122,7 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
   if (flags.path !== undefined) prober.path = flags.path;
   // The limits and their messages come from the prober's own schema; only the names are mapped.
   const checked = proberOptionsSchema.safeParse(prober);
-  if (!checked.success) for (const i of checked.error.issues) problems.push(`--${kebab(String(i.path[0] ?? ''))}: ${i.message}`);
+  if (!checked.success) for (const i of checked.error.issues) problems.push(`${flagOf(String(i.path[0] ?? ''))}: ${i.message}`);
 
   const discoverEveryMs = number('discoverEveryMs') ?? probeDefaults.discoverEveryMs;
   if (!Number.isNaN(discoverEveryMs) && !(Number.isInteger(discoverEveryMs) && discoverEveryMs >= 1_000)) {
@@ -139,7 +139,7 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
       ...(flags.respectGracePeriod === false ? ['noRespectGracePeriod'] : []),
     ];
     if (coreOnly.length > 0) {
-      problems.push(`--publish: the healer behind the topic decides; ${coreOnly.map((k) => `--${kebab(k)}`).join(', ')} apply only without --publish`);
+      problems.push(`--publish: the healer behind the topic decides; ${coreOnly.map(flagOf).join(', ')} apply only without --publish`);
     }
   }
 
