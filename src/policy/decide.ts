@@ -109,7 +109,7 @@ export function decide(input: DecideInput): Verdict {
   if (input.unhealthyInGroup >= budget) {
     return skip(
       'budgetSpent',
-      `${input.unhealthyInGroup} of budget ${budget} Unhealthy (${options.maxUnhealthyShare} of desired ${group.desiredCapacity})`,
+      `${input.unhealthyInGroup} of budget ${budget} Unhealthy or not yet replaced (${options.maxUnhealthyShare} of desired ${group.desiredCapacity})`,
     );
   }
 

@@ -58,7 +58,7 @@ describe('decide', () => {
     { name: 'skips stale evidence whose alarm was deleted', input: { recheck: { state: undefined }, signal: { ...signal, alarmName: undefined } }, action: 'skip', reason: 'stale', detail: /^the alarm is deleted now$/ },
     { name: 'marks stale evidence still in ALARM', input: { recheck: { state: 'ALARM' } }, action: 'mark', reason: 'unhealthy', detail: /re-checked: still ALARM/ },
     { name: 'marks while the budget lasts (1 of 2 used)', input: { unhealthyInGroup: 1 }, action: 'mark', reason: 'unhealthy', detail: /^budget 2 of 2$/ },
-    { name: 'skips when the budget is spent (2 of 2)', input: { unhealthyInGroup: 2 }, action: 'skip', reason: 'budgetSpent', detail: /2 of budget 2 Unhealthy \(0.4 of desired 5\)/ },
+    { name: 'skips when the budget is spent (2 of 2)', input: { unhealthyInGroup: 2 }, action: 'skip', reason: 'budgetSpent', detail: /2 of budget 2 Unhealthy or not yet replaced \(0.4 of desired 5\)/ },
     { name: 'a group of one can always be healed', input: { group: { ...group, desiredCapacity: 1 } }, action: 'mark', reason: 'unhealthy', detail: /of 1$/ },
     { name: 'a configured share widens the budget', input: { unhealthyInGroup: 4, options: { ...options, maxUnhealthyShare: 1 } }, action: 'mark', reason: 'unhealthy' },
     { name: 'not opted in wins over not InService', input: { group: { ...group, tags: {} }, instance: { ...instance, lifecycleState: 'Standby' } }, action: 'skip', reason: 'notOptedIn' },
