@@ -26,6 +26,7 @@ import { createLogger, type Logger } from '../../log.js';
 import { parseOptInTag, policyOptionsSchema } from '../../policy/options.js';
 import { ExitCode } from '../exit-codes.js';
 import { flagOf } from '../flags.js';
+import { onStopSignals } from '../stop-signals.js';
 
 /** Environment variables the bridge command reads (after its flags, before its defaults). */
 export const bridgeEnv = {
@@ -237,26 +238,19 @@ export async function runBridgeCommand(flags: Flags): Promise<number> {
   }
 
   // Only the CLI owns the process: the first signal drains, a second one exits at once.
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    if (signals === 1) {
+  const removeSignals = onStopSignals({
+    drain: (signal) => {
       logger.info({ signal }, 'draining: no more receives; a second signal exits at once');
       void handle.stop();
-      return;
-    }
-    logger.warn({ signal }, 'second signal: exiting now; unfinished messages return after their visibility timeout');
-    process.exit(ExitCode.noResult);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+    },
+    force: (signal) => logger.warn({ signal }, 'second signal: exiting now; unfinished messages return after their visibility timeout'),
+  });
 
   let summary: BridgeSummary;
   try {
     summary = await handle.promise;
   } finally {
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    removeSignals();
     closeClients();
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -14,6 +14,7 @@ import { createDemoView } from '../../drill/live-view.js';
 import type { LocalGroup } from '../../fleet/local/local-group.js';
 import { createLogger } from '../../log.js';
 import { ExitCode } from '../exit-codes.js';
+import { onStopSignals } from '../stop-signals.js';
 
 function integer(min: number, max: number) {
   return (value: string): number => {
@@ -79,20 +80,14 @@ export function register(program: Command): void {
       const view = flags.json ? undefined : createDemoView(process.stdout, process.stdout.isTTY === true);
       const abort = new AbortController();
       let group: LocalGroup | undefined;
-      let interrupts = 0;
-      const onSignal = (name: NodeJS.Signals): void => {
-        interrupts++;
-        if (interrupts === 1) {
+      const removeSignals = onStopSignals({
+        drain: (name) => {
           process.stderr.write(`autoheal demo: ${name}: stopping (again to force)\n`);
           abort.abort(new Error(`interrupted by ${name}`));
-          return;
-        }
+        },
         // Forced: no more waiting for anyone.
-        group?.killNow();
-        process.exit(ExitCode.noResult);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+        force: () => group?.killNow(),
+      });
 
       const options: DemoOptionsInput = {
         instances: flags.instances,
@@ -125,8 +120,7 @@ export function register(program: Command): void {
         process.exitCode = result.healed ? ExitCode.ok : ExitCode.noResult;
       } finally {
         view?.close();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        removeSignals();
       }
     });
 }

@@ -28,6 +28,7 @@ import { startProber, type Prober, type ProberStats, type ProbeSink } from '../.
 import { healerSink, snsSink } from '../../prober/sinks.js';
 import { ExitCode } from '../exit-codes.js';
 import { flagOf } from '../flags.js';
+import { onStopSignals, type ProcessHooks } from '../stop-signals.js';
 import { resolveHealSettings, type HealFlags, type HealSettings } from './heal.js';
 
 /** Defaults of the flags this command adds to the prober's own options. */
@@ -239,12 +240,6 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
 }
 
 /** Where `runProbeCommand` listens for signals and how it forces an exit; injected by tests. */
-export interface ProcessHooks {
-  on(event: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown;
-  off(event: 'SIGTERM' | 'SIGINT', listener: (signal: NodeJS.Signals) => void): unknown;
-  exit(code: number): void;
-}
-
 /**
  * Runs `probe` until a signal stops it; resolves with the exit code. The first SIGTERM/SIGINT
  * drains (verdicts in flight finish), a second one exits at once.
@@ -268,11 +263,6 @@ export async function runProbeCommand(
     clients.ec2.destroy();
     clients.sns?.destroy();
   };
-  const hooks: ProcessHooks = options.hooks ?? {
-    on: (event, listener) => process.on(event, listener),
-    off: (event, listener) => process.off(event, listener),
-    exit: (code) => process.exit(code),
-  };
 
   let run: ProbeRun;
   try {
@@ -287,27 +277,23 @@ export async function runProbeCommand(
     'probe: started; SIGTERM or SIGINT drains, a second signal exits at once',
   );
 
-  let signals = 0;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    signals++;
-    if (signals === 1) {
-      logger.info({ signal }, 'probe: draining: no more checks; verdicts in flight finish');
-      void run.stop();
-      return;
-    }
-    logger.warn({ signal }, 'probe: second signal: exiting now');
-    hooks.exit(ExitCode.noResult);
-  };
-  hooks.on('SIGTERM', onSignal);
-  hooks.on('SIGINT', onSignal);
+  const removeSignals = onStopSignals(
+    {
+      drain: (signal) => {
+        logger.info({ signal }, 'probe: draining: no more checks; verdicts in flight finish');
+        void run.stop();
+      },
+      force: (signal) => logger.warn({ signal }, 'probe: second signal: exiting now'),
+    },
+    options.hooks,
+  );
   options.onStarted?.(run);
 
   let summary: ProbeSummary;
   try {
     summary = await run.promise;
   } finally {
-    hooks.off('SIGTERM', onSignal);
-    hooks.off('SIGINT', onSignal);
+    removeSignals();
     close();
   }
   process.stdout.write(`${JSON.stringify(summary)}\n`);
