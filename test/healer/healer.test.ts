@@ -1,5 +1,3 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createHealer } from '../../src/healer/healer.js';
 import { RecentMarks } from '../../src/healer/recent-marks.js';
@@ -7,6 +5,7 @@ import type { AlarmState, HealerOptions } from '../../src/healer/types.js';
 import { policyOptionsSchema, type PolicyOptionsInput } from '../../src/policy/options.js';
 import type { HealthSignal } from '../../src/signals/types.js';
 import { accessDeniedError, MemoryFleet } from '../helpers/memory-fleet.js';
+import { capturedLogger } from '../helpers/log-lines.js';
 
 const nowMs = Date.parse('2024-05-01T12:00:00Z');
 const clock = (): number => nowMs;
@@ -235,14 +234,7 @@ describe('createHealer', () => {
 
   it('writes one JSON log line per verdict with the agreed fields', async () => {
     // Prepare
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    });
-    const logger = pino({ level: 'info' }, sink);
+    const { logger, lines } = capturedLogger();
 
     // Act
     await healer(five(), { logger }).handleSignals([signal('i-1')]);

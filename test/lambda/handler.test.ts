@@ -7,14 +7,13 @@ import {
 import { CloudWatchClient, DeleteAlarmsCommand, DescribeAlarmsCommand, PutMetricAlarmCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { existsSync, readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instanceAlarmInput, parseAlarmOptions } from '../../src/alarms/manager.js';
 import { lambdaConfigFromEnv } from '../../src/lambda/config.js';
 import { createHandler, type HealSummary, type SqsBatchResponse } from '../../src/lambda/handler.js';
 import { statusCheckAlarmMessage } from '../helpers/events.js';
+import { capturedLogger } from '../helpers/log-lines.js';
 
 const topic = 'arn:aws:sns:eu-west-1:111122223333:autoheal-alarms';
 const [a, b, c] = ['i-0a1b2c3d4e5f60718', 'i-0b1b2c3d4e5f60718', 'i-0c1b2c3d4e5f60718'] as const;
@@ -69,19 +68,13 @@ function givenGroup(): void {
 
 /** A handler with the mocked clients, the default configuration, and a logger whose lines are captured. */
 function handlerUnderTest() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { logger, lines } = capturedLogger();
   const handler = createHandler({
     config: lambdaConfigFromEnv({}),
     autoScaling,
     cloudWatch,
     alarmOptions: { alarmActions: [topic] },
-    logger: pino({ level: 'info' }, sink),
+    logger,
   });
   return { handler, lines };
 }

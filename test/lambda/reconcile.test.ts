@@ -13,12 +13,12 @@ import {
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instanceAlarmInput, parseAlarmOptions } from '../../src/alarms/manager.js';
 import { lambdaConfigFromEnv } from '../../src/lambda/config.js';
 import { createHandler, type ReconcileSummary } from '../../src/lambda/handler.js';
+import { silentLogger } from '../../src/log.js';
+import { capturedLogger } from '../helpers/log-lines.js';
 
 const topic = 'arn:aws:sns:eu-west-1:111122223333:autoheal-alarms';
 const prefix = 'autoheal-status-check-';
@@ -92,19 +92,13 @@ function givenAccount(alarms: Map<string, MetricAlarm>): void {
 
 /** The handler with `web` named in AUTOHEAL_GROUPS and the default opt-in tag; log lines captured. */
 function handlerUnderTest() {
-  const lines: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { logger, lines } = capturedLogger();
   const handler = createHandler({
     config: lambdaConfigFromEnv({ AUTOHEAL_GROUPS: 'web' }),
     autoScaling,
     cloudWatch,
     alarmOptions: { alarmActions: [topic] },
-    logger: pino({ level: 'info' }, sink),
+    logger,
   });
   return { handler, lines };
 }
@@ -179,7 +173,7 @@ describe('the scheduled alarm reconcile', () => {
       autoScaling,
       cloudWatch,
       alarmOptions: { alarmActions: [topic] },
-      logger: pino({ level: 'silent' }),
+      logger: silentLogger,
     });
 
     // Act
