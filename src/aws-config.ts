@@ -22,6 +22,6 @@ export function awsClientSettings(region?: string): AwsClientSettings {
  * an endpoint is configured the queue URL must not override it.
  */
 export function sqsClientSettings(region?: string): AwsClientSettings & { useQueueUrlAsEndpoint?: boolean } {
-  const endpointConfigured = Boolean(process.env.AWS_ENDPOINT_URL_SQS ?? process.env.AWS_ENDPOINT_URL);
+  const endpointConfigured = Boolean(process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL);
   return { ...awsClientSettings(region), ...(endpointConfigured ? { useQueueUrlAsEndpoint: false } : {}) };
 }
