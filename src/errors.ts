@@ -101,8 +101,18 @@ export function toRemoteError(action: string, error: unknown): RemoteError {
   const retryable =
     throttlingOrTransient.has(code) || e.$retryable !== undefined || (status !== undefined && status >= 500);
   const detail = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
-  return new RemoteError(action, `${action} failed: ${code ? `${code}: ` : ''}${detail}`, { cause: error, retryable });
+  const hint = setupHints.find(([pattern]) => pattern.test(`${code} ${detail}`))?.[1];
+  return new RemoteError(action, `${action} failed: ${code ? `${code}: ` : ''}${detail}${hint ? ` (${hint})` : ''}`, {
+    cause: error,
+    retryable,
+  });
 }
+
+/** The SDK's set-up failures, with what the operator does about them. */
+const setupHints: Array<[RegExp, string]> = [
+  [/Region is missing/, 'set AWS_REGION, a profile with a region, or --region where the command has it'],
+  [/CredentialsProviderError|Could not load credentials/, 'set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or run where a role is available'],
+];
 
 /** Whether trying the same work again later may succeed. Bad input and missing permissions never do. */
 export function isRetryable(error: unknown): boolean {
