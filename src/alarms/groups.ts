@@ -4,7 +4,7 @@
  * port reads groups by name only; listing by tag is what the alarm reconcile needs beyond it.
  */
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { toRemoteError } from '../errors.js';
+import { callAws, pages } from '../aws-calls.js';
 
 /** DescribeAutoScalingGroups returns at most 100 groups per page. */
 export const maxGroupsPerPage = 100;
@@ -21,24 +21,20 @@ export interface GroupTag {
  */
 export async function groupNamesWithTag(client: AutoScalingClient, tag: GroupTag, signal?: AbortSignal): Promise<string[]> {
   const names: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    let page;
-    try {
-      signal?.throwIfAborted();
-      page = await client.send(
+  const listing = pages((nextToken) =>
+    callAws('autoscaling:DescribeAutoScalingGroups', signal, () =>
+      client.send(
         new DescribeAutoScalingGroupsCommand({
           Filters: [{ Name: `tag:${tag.key}`, Values: [tag.value] }],
           MaxRecords: maxGroupsPerPage,
           ...(nextToken ? { NextToken: nextToken } : {}),
         }),
         { abortSignal: signal },
-      );
-    } catch (error) {
-      throw toRemoteError('autoscaling:DescribeAutoScalingGroups', error);
-    }
+      ),
+    ),
+  );
+  for await (const page of listing) {
     for (const g of page.AutoScalingGroups ?? []) if (g.AutoScalingGroupName) names.push(g.AutoScalingGroupName);
-    nextToken = page.NextToken;
-  } while (nextToken);
+  }
   return [...new Set(names)].sort();
 }

@@ -17,7 +17,8 @@ import {
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
 import { z } from 'zod';
-import { ConfigError, toRemoteError } from '../errors.js';
+import { callAws, chunks, pages } from '../aws-calls.js';
+import { ConfigError } from '../errors.js';
 import type { FleetPort, InstanceView } from '../fleet/port.js';
 import { silentLogger, type Logger } from '../log.js';
 import { isOptedIn } from '../policy/decide.js';
@@ -165,9 +166,8 @@ class AlarmStore {
   /** Every metric alarm whose name starts with `prefix`, all pages. */
   async list(prefix: string, signal?: AbortSignal): Promise<MetricAlarm[]> {
     const alarms: MetricAlarm[] = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.send('cloudwatch:DescribeAlarms', signal, () =>
+    const listing = pages((nextToken) =>
+      callAws('cloudwatch:DescribeAlarms', signal, () =>
         this.client.send(
           new DescribeAlarmsCommand({
             AlarmNamePrefix: prefix,
@@ -177,15 +177,14 @@ class AlarmStore {
           }),
           { abortSignal: signal },
         ),
-      );
-      alarms.push(...(page.MetricAlarms ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken);
+      ),
+    );
+    for await (const page of listing) alarms.push(...(page.MetricAlarms ?? []));
     return alarms;
   }
 
   async put(input: PutMetricAlarmCommandInput, signal?: AbortSignal): Promise<void> {
-    await this.send('cloudwatch:PutMetricAlarm', signal, () =>
+    await callAws('cloudwatch:PutMetricAlarm', signal, () =>
       this.client.send(new PutMetricAlarmCommand(input), { abortSignal: signal }),
     );
   }
@@ -196,13 +195,12 @@ class AlarmStore {
    * the names that still exist (someone else deleted the rest: the goal is reached for them).
    */
   async delete(names: readonly string[], signal?: AbortSignal): Promise<void> {
-    for (let i = 0; i < names.length; i += maxAlarmsPerDelete) {
-      const batch = names.slice(i, i + maxAlarmsPerDelete);
+    for (const batch of chunks(names, maxAlarmsPerDelete)) {
       try {
         await this.deleteBatch(batch, signal);
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        const out = await this.send('cloudwatch:DescribeAlarms', signal, () =>
+        const out = await callAws('cloudwatch:DescribeAlarms', signal, () =>
           this.client.send(new DescribeAlarmsCommand({ AlarmNames: batch, MaxRecords: maxAlarmsPerPage }), {
             abortSignal: signal,
           }),
@@ -215,18 +213,9 @@ class AlarmStore {
   }
 
   private async deleteBatch(batch: string[], signal?: AbortSignal): Promise<void> {
-    await this.send('cloudwatch:DeleteAlarms', signal, () =>
+    await callAws('cloudwatch:DeleteAlarms', signal, () =>
       this.client.send(new DeleteAlarmsCommand({ AlarmNames: batch }), { abortSignal: signal }),
     );
-  }
-
-  private async send<T>(action: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
-    try {
-      signal?.throwIfAborted();
-      return await call();
-    } catch (error) {
-      throw toRemoteError(action, error);
-    }
   }
 }
 

@@ -4,7 +4,7 @@
  * converted naming the IAM action. Names that do not exist are simply absent from the result.
  */
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { toRemoteError } from '../errors.js';
+import { callAws, chunks, pages } from '../aws-calls.js';
 import { maxAlarmsPerPage } from './manager.js';
 
 /** One alarm's state as CloudWatch reports it now. */
@@ -26,20 +26,16 @@ export async function describeAlarmStates(
   const found = new Map<string, AlarmStateView>();
   const unique = [...new Set(names)];
   // Never call without names: that would list every alarm of the account.
-  for (let i = 0; i < unique.length; i += maxAlarmsPerPage) {
-    const batch = unique.slice(i, i + maxAlarmsPerPage);
-    let nextToken: string | undefined;
-    do {
-      let page;
-      try {
-        signal?.throwIfAborted();
-        page = await client.send(
+  for (const batch of chunks(unique, maxAlarmsPerPage)) {
+    const listing = pages((nextToken) =>
+      callAws('cloudwatch:DescribeAlarms', signal, () =>
+        client.send(
           new DescribeAlarmsCommand({ AlarmNames: batch, MaxRecords: maxAlarmsPerPage, ...(nextToken ? { NextToken: nextToken } : {}) }),
           { abortSignal: signal },
-        );
-      } catch (error) {
-        throw toRemoteError('cloudwatch:DescribeAlarms', error);
-      }
+        ),
+      ),
+    );
+    for await (const page of listing) {
       for (const a of page.MetricAlarms ?? []) {
         if (!a.AlarmName) continue;
         found.set(a.AlarmName, {
@@ -49,8 +45,7 @@ export async function describeAlarmStates(
           ...(a.StateUpdatedTimestamp ? { updatedAt: a.StateUpdatedTimestamp } : {}),
         });
       }
-      nextToken = page.NextToken;
-    } while (nextToken);
+    }
   }
   return found;
 }

@@ -7,7 +7,8 @@
  */
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { ConfigError, toRemoteError } from '../errors.js';
+import { callAws, chunks, pages } from '../aws-calls.js';
+import { ConfigError } from '../errors.js';
 import type { ProbeTarget } from './options.js';
 
 /** Instance ids per EC2 DescribeInstances call (the API takes up to 1000 with InstanceIds). */
@@ -29,15 +30,6 @@ export interface AwsDiscoveryClients {
   ec2: EC2Client;
 }
 
-async function send<T>(action: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
-  try {
-    signal?.throwIfAborted();
-    return await call();
-  } catch (error) {
-    throw toRemoteError(action, error);
-  }
-}
-
 /**
  * Every instance of the group (any lifecycle state) with its private IP and launch time.
  * Throws a ConfigError when the group does not exist.
@@ -47,7 +39,7 @@ export async function describeGroupInstances(
   groupName: string,
   signal?: AbortSignal,
 ): Promise<DiscoveredInstance[]> {
-  const out = await send('autoscaling:DescribeAutoScalingGroups', signal, () =>
+  const out = await callAws('autoscaling:DescribeAutoScalingGroups', signal, () =>
     clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }), { abortSignal: signal }),
   );
   const group = out.AutoScalingGroups?.find((g) => g.AutoScalingGroupName === groupName);
@@ -61,15 +53,15 @@ export async function describeGroupInstances(
   const byId = new Map(instances.map((i) => [i.instanceId, i]));
   const ids = [...byId.keys()];
   // Never call DescribeInstances without ids: that lists every instance of the account.
-  for (let n = 0; n < ids.length; n += instanceIdsPerDescribe) {
-    const batch = ids.slice(n, n + instanceIdsPerDescribe);
-    let nextToken: string | undefined;
-    do {
-      const page = await send('ec2:DescribeInstances', signal, () =>
+  for (const batch of chunks(ids, instanceIdsPerDescribe)) {
+    const listing = pages((nextToken) =>
+      callAws('ec2:DescribeInstances', signal, () =>
         clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: batch, ...(nextToken ? { NextToken: nextToken } : {}) }), {
           abortSignal: signal,
         }),
-      );
+      ),
+    );
+    for await (const page of listing) {
       for (const reservation of page.Reservations ?? []) {
         for (const ec2 of reservation.Instances ?? []) {
           const found = ec2.InstanceId ? byId.get(ec2.InstanceId) : undefined;
@@ -78,8 +70,7 @@ export async function describeGroupInstances(
           if (ec2.LaunchTime) found.launchedAt = ec2.LaunchTime;
         }
       }
-      nextToken = page.NextToken;
-    } while (nextToken);
+    }
   }
   return instances;
 }

@@ -24,7 +24,8 @@ import { awsClientSettings } from '../../aws-config.js';
 import { alarmNameFor, groupAlarmNameFor } from '../../alarms/manager.js';
 import { defaultAlarmPrefix } from '../../alarms/options.js';
 import { describeAlarmStates, type AlarmStateView } from '../../alarms/states.js';
-import { ConfigError, describeError, toRemoteError } from '../../errors.js';
+import { callAws } from '../../aws-calls.js';
+import { ConfigError, describeError } from '../../errors.js';
 import { describeGroupInstances } from '../../prober/aws-discovery.js';
 import { httpCheck, tcpCheck, type CheckResult } from '../../prober/checks.js';
 import { proberOptionsSchema } from '../../prober/options.js';
@@ -109,15 +110,12 @@ function activityView(a: Activity): ActivityView {
 
 /** The newest activities of the group, newest first (the API returns them so). */
 async function readActivities(client: AutoScalingClient, group: string, signal?: AbortSignal): Promise<Activity[]> {
-  try {
-    signal?.throwIfAborted();
-    const out = await client.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: group, MaxRecords: activitiesRead }), {
+  const out = await callAws('autoscaling:DescribeScalingActivities', signal, () =>
+    client.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: group, MaxRecords: activitiesRead }), {
       abortSignal: signal,
-    });
-    return out.Activities ?? [];
-  } catch (error) {
-    throw toRemoteError('autoscaling:DescribeScalingActivities', error);
-  }
+    }),
+  );
+  return out.Activities ?? [];
 }
 
 /** Runs `work` over `items`, at most `limit` at once, keeping the order of results. */

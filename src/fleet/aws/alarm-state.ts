@@ -1,9 +1,9 @@
 /**
  * Re-reads an alarm's state through CloudWatch DescribeAlarms, so the healer can verify stale
- * evidence before acting on it. Thin adapter: injected client, errors via toRemoteError.
+ * evidence before acting on it. Thin adapter: injected client, errors converted by callAws.
  */
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { toRemoteError } from '../../errors.js';
+import { callAws } from '../../aws-calls.js';
 import type { AlarmState, AlarmStatePort } from '../../healer/types.js';
 
 const states = new Set<string>(['ALARM', 'OK', 'INSUFFICIENT_DATA']);
@@ -12,16 +12,12 @@ export class AwsAlarmState implements AlarmStatePort {
   constructor(private readonly client: CloudWatchClient) {}
 
   async alarmState(alarmName: string, signal?: AbortSignal): Promise<AlarmState | undefined> {
-    try {
-      signal?.throwIfAborted();
-      const out = await this.client.send(
-        new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }),
-        { abortSignal: signal },
-      );
-      const state = out.MetricAlarms?.[0]?.StateValue ?? out.CompositeAlarms?.[0]?.StateValue;
-      return state !== undefined && states.has(state) ? (state as AlarmState) : undefined;
-    } catch (error) {
-      throw toRemoteError('cloudwatch:DescribeAlarms', error);
-    }
+    const out = await callAws('cloudwatch:DescribeAlarms', signal, () =>
+      this.client.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }), {
+        abortSignal: signal,
+      }),
+    );
+    const state = out.MetricAlarms?.[0]?.StateValue ?? out.CompositeAlarms?.[0]?.StateValue;
+    return state !== undefined && states.has(state) ? (state as AlarmState) : undefined;
   }
 }

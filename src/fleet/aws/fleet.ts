@@ -1,6 +1,6 @@
 /**
  * The fleet port over EC2 Auto Scaling (AWS SDK v3). Thin: one SDK call per API page, errors
- * converted at this boundary with toRemoteError, the client injected (build it with
+ * converted at this boundary (src/aws-calls.ts), the client injected (build it with
  * awsClientSettings, so throttling is retried adaptively by the SDK).
  *
  * The grace period on AWS: neither DescribeAutoScalingInstances nor DescribeAutoScalingGroups
@@ -18,7 +18,8 @@ import {
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { z } from 'zod';
-import { ConfigError, toRemoteError } from '../../errors.js';
+import { callAws, chunks, pages } from '../../aws-calls.js';
+import { ConfigError } from '../../errors.js';
 import type { FleetPort, GroupView, HealthStatus, InstanceView, SetHealthOptions } from '../port.js';
 
 /** DescribeAutoScalingInstances accepts at most 50 instance ids (and returns at most 50 records) per call. */
@@ -37,12 +38,6 @@ export const awsFleetOptionsSchema = z
   .strict();
 
 export type AwsFleetOptions = z.input<typeof awsFleetOptionsSchema>;
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
 
 /** DescribeAutoScalingInstances says `HEALTHY`, DescribeAutoScalingGroups says `Healthy`. */
 function healthOf(value: string | undefined): HealthStatus {
@@ -66,9 +61,8 @@ export class AwsFleet implements FleetPort {
     // Never send an empty list: the API reads it as "every instance of every group".
     const ids = [...new Set(instanceIds)];
     for (const batch of chunks(ids, this.options.instanceIdsPerCall)) {
-      let nextToken: string | undefined;
-      do {
-        const page = await this.send('autoscaling:DescribeAutoScalingInstances', signal, () =>
+      const listing = pages((nextToken) =>
+        callAws('autoscaling:DescribeAutoScalingInstances', signal, () =>
           this.client.send(
             new DescribeAutoScalingInstancesCommand({
               InstanceIds: batch,
@@ -77,7 +71,9 @@ export class AwsFleet implements FleetPort {
             }),
             { abortSignal: signal },
           ),
-        );
+        ),
+      );
+      for await (const page of listing) {
         for (const i of page.AutoScalingInstances ?? []) {
           if (!i.InstanceId || !i.AutoScalingGroupName) continue;
           found.set(i.InstanceId, {
@@ -87,8 +83,7 @@ export class AwsFleet implements FleetPort {
             healthStatus: healthOf(i.HealthStatus),
           });
         }
-        nextToken = page.NextToken;
-      } while (nextToken);
+      }
     }
     return found;
   }
@@ -98,9 +93,8 @@ export class AwsFleet implements FleetPort {
     // Never send an empty list: the API reads it as "every group of the account".
     const names = [...new Set(groupNames)];
     for (const batch of chunks(names, this.options.groupNamesPerCall)) {
-      let nextToken: string | undefined;
-      do {
-        const page = await this.send('autoscaling:DescribeAutoScalingGroups', signal, () =>
+      const listing = pages((nextToken) =>
+        callAws('autoscaling:DescribeAutoScalingGroups', signal, () =>
           this.client.send(
             new DescribeAutoScalingGroupsCommand({
               AutoScalingGroupNames: batch,
@@ -109,7 +103,9 @@ export class AwsFleet implements FleetPort {
             }),
             { abortSignal: signal },
           ),
-        );
+        ),
+      );
+      for await (const page of listing) {
         for (const g of page.AutoScalingGroups ?? []) {
           if (!g.AutoScalingGroupName) continue;
           const name = g.AutoScalingGroupName;
@@ -128,14 +124,13 @@ export class AwsFleet implements FleetPort {
               })),
           });
         }
-        nextToken = page.NextToken;
-      } while (nextToken);
+      }
     }
     return groups;
   }
 
   async setInstanceHealth(instanceId: string, status: HealthStatus, options: SetHealthOptions): Promise<void> {
-    await this.send('autoscaling:SetInstanceHealth', options.signal, () =>
+    await callAws('autoscaling:SetInstanceHealth', options.signal, () =>
       this.client.send(
         new SetInstanceHealthCommand({
           InstanceId: instanceId,
@@ -145,14 +140,5 @@ export class AwsFleet implements FleetPort {
         { abortSignal: options.signal },
       ),
     );
-  }
-
-  private async send<T>(action: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
-    try {
-      signal?.throwIfAborted();
-      return await call();
-    } catch (error) {
-      throw toRemoteError(action, error);
-    }
   }
 }
