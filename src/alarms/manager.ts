@@ -60,6 +60,18 @@ export function instanceIdOfAlarm(prefix: string, alarmName: string): string | u
   return instanceIdPattern.test(id) ? id : undefined;
 }
 
+/** How every autoheal alarm evaluates and whom it notifies: the same for both kinds. */
+function evaluation(options: AlarmOptions) {
+  return {
+    EvaluationPeriods: options.evaluationPeriods,
+    Threshold: options.threshold,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    TreatMissingData: 'missing',
+    ActionsEnabled: true,
+    AlarmActions: [...options.alarmActions],
+  } satisfies Partial<PutMetricAlarmCommandInput>;
+}
+
 /** The exact PutMetricAlarm input of an instance's alarm. */
 export function instanceAlarmInput(options: AlarmOptions, instanceId: string): PutMetricAlarmCommandInput {
   return {
@@ -70,12 +82,7 @@ export function instanceAlarmInput(options: AlarmOptions, instanceId: string): P
     Dimensions: [{ Name: 'InstanceId', Value: instanceId }],
     Statistic: 'Maximum',
     Period: options.periodSeconds,
-    EvaluationPeriods: options.evaluationPeriods,
-    Threshold: options.threshold,
-    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    TreatMissingData: 'missing',
-    ActionsEnabled: true,
-    AlarmActions: [...options.alarmActions],
+    ...evaluation(options),
   };
 }
 
@@ -97,12 +104,7 @@ export function groupAlarmInput(options: AlarmOptions, groupName: string): PutMe
         ReturnData: true,
       },
     ],
-    EvaluationPeriods: options.evaluationPeriods,
-    Threshold: options.threshold,
-    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    TreatMissingData: 'missing',
-    ActionsEnabled: true,
-    AlarmActions: [...options.alarmActions],
+    ...evaluation(options),
   };
 }
 
