@@ -22,6 +22,14 @@ const arn = (service: string, resource: string): object => ({
   'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, resource]],
 });
 
+/** Every statement of the IAM policies whose name matches `policyName` (a regexp). */
+function statementsOf(template: Template, policyName: string): unknown[] {
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp(policyName) } });
+  return Object.values(policies).flatMap(
+    (p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement,
+  );
+}
+
 function stackWith(id: string, props: Omit<AutoHealProps, 'bundleDir'>): Stack {
   const stack = new Stack(app, id);
   new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
@@ -120,12 +128,7 @@ describe('AutoHeal with alarms and probe', () => {
 
   it('grants exactly the healer statements: tag-conditioned and named SetInstanceHealth, alarm writes on the prefix', () => {
     // Assess
-    const policies = alarmsAndProbe.findResources('AWS::IAM::Policy', {
-      Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealHealerRole') },
-    });
-    const statements = Object.values(policies).flatMap(
-      (p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement,
-    );
+    const statements = statementsOf(alarmsAndProbe, '^AutoHealHealerRole');
     expect(statements).toEqual([
       {
         Sid: 'WriteOwnLogs',
@@ -289,10 +292,7 @@ describe('AutoHeal alarm sync', () => {
       Runtime: 'nodejs22.x',
       Code: { ZipFile: Match.stringLikeRegexp("InvocationType: 'Event'") },
     });
-    const policies = alarmsAndProbe.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealAlarmSyncTriggerRole') } });
-    const statements = Object.values(policies).flatMap(
-      (p) => (p as { Properties: { PolicyDocument: { Statement: unknown[] } } }).Properties.PolicyDocument.Statement,
-    );
+    const statements = statementsOf(alarmsAndProbe, '^AutoHealAlarmSyncTriggerRole');
     expect(statements).toEqual([
       {
         Sid: 'WriteOwnLogs',
