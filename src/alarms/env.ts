@@ -3,6 +3,7 @@
  * the Lambda config agreed on (lambdaEnv); the alarm's shape has its own variables, which the CDK
  * construct sets from its props. Unset or empty variables keep the defaults of alarmOptionsSchema.
  */
+import { envReader } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { lambdaEnv } from '../lambda/config.js';
 import type { AlarmOptionsInput } from './options.js';
@@ -21,17 +22,8 @@ export const alarmEnv = {
 
 /** Reads the alarm options from the environment; validate the result with parseAlarmOptions. */
 export function alarmOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): AlarmOptionsInput {
-  const read = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-  const number = (name: string): number | undefined => {
-    const value = read(name);
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (Number.isNaN(n)) throw new ConfigError(`${name}: expected a number, got "${value}"`);
-    return n;
-  };
+  const problems: string[] = [];
+  const { read, number } = envReader(env, problems);
   const options: AlarmOptionsInput = {};
   const prefix = read(lambdaEnv.alarmPrefix);
   if (prefix !== undefined) options.prefix = prefix;
@@ -45,10 +37,9 @@ export function alarmOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Alarm
   if (threshold !== undefined) options.threshold = threshold;
   const mode = read(alarmEnv.mode);
   if (mode !== undefined) {
-    if (mode !== 'per-instance' && mode !== 'metrics-insights') {
-      throw new ConfigError(`${alarmEnv.mode}: expected "per-instance" or "metrics-insights", got "${mode}"`);
-    }
-    options.mode = mode;
+    if (mode === 'per-instance' || mode === 'metrics-insights') options.mode = mode;
+    else problems.push(`${alarmEnv.mode}: expected "per-instance" or "metrics-insights", got "${mode}"`);
   }
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
   return options;
 }

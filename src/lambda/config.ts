@@ -5,6 +5,7 @@
  * naming the variable, so a misconfigured function never runs with silent defaults.
  */
 import { z } from 'zod';
+import { envReader } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { parseOptInTag, policyOptionsSchema, type PolicyOptions, type PolicyOptionsInput } from '../policy/options.js';
 
@@ -48,24 +49,7 @@ export interface LambdaConfig {
 /** Reads and validates the configuration; throws one {@link ConfigError} listing every problem. */
 export function lambdaConfigFromEnv(env: NodeJS.ProcessEnv = process.env): LambdaConfig {
   const problems: string[] = [];
-  const read = (name: string): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const value = read(name);
-    if (value === undefined) return fallback;
-    if (value === 'true' || value === 'false') return value === 'true';
-    problems.push(`${name}: expected "true" or "false", got "${value}"`);
-    return fallback;
-  };
-  const number = (name: string): number | undefined => {
-    const value = read(name);
-    if (value === undefined) return undefined;
-    const n = Number(value);
-    if (Number.isNaN(n)) problems.push(`${name}: expected a number, got "${value}"`);
-    return Number.isNaN(n) ? undefined : n;
-  };
+  const { read, bool, number } = envReader(env, problems);
 
   const policyInput: PolicyOptionsInput = {};
   const share = number(lambdaEnv.maxUnhealthyShare);
