@@ -16,7 +16,6 @@ import {
   type MetricAlarm,
   type PutMetricAlarmCommandInput,
 } from '@aws-sdk/client-cloudwatch';
-import { z } from 'zod';
 import { callAws, chunks, pages } from '../aws-calls.js';
 import { ConfigError } from '../errors.js';
 import type { FleetPort, InstanceView } from '../fleet/port.js';
@@ -24,7 +23,7 @@ import { silentLogger, type Logger } from '../log.js';
 import { isOptedIn } from '../policy/decide.js';
 import type { PolicyOptions } from '../policy/options.js';
 import type { LifecycleSignal } from '../signals/types.js';
-import { alarmOptionsSchema, type AlarmOptions, type AlarmOptionsInput } from './options.js';
+import { parseAlarmOptions, type AlarmOptions, type AlarmOptionsInput } from './options.js';
 
 /** DeleteAlarms accepts at most 100 names per call. */
 export const maxAlarmsPerDelete = 100;
@@ -35,13 +34,6 @@ const instanceIdPattern = /^i-[0-9a-f]{8,17}$/;
 
 /** Lifecycle states in which an instance keeps its alarm; anything leaving the group loses it. */
 const leaving = /^(Terminat|Detach)/;
-
-/** Validates alarm options once; the error names each bad option. */
-export function parseAlarmOptions(input: AlarmOptionsInput = {}): AlarmOptions {
-  const parsed = alarmOptionsSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(`alarm options: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
-}
 
 /** The per-instance alarm's name. */
 export function alarmNameFor(prefix: string, instanceId: string): string {

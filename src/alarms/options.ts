@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../errors.js';
 
 /** The alarm-name prefix autoheal owns: it creates, updates and deletes only alarms whose names start with it. */
 export const defaultAlarmPrefix = 'autoheal-status-check-';
@@ -51,3 +52,10 @@ export const alarmOptionsSchema = z
 
 export type AlarmOptions = z.output<typeof alarmOptionsSchema>;
 export type AlarmOptionsInput = z.input<typeof alarmOptionsSchema>;
+
+/** Validates alarm options once; the error names each bad option. */
+export function parseAlarmOptions(input: AlarmOptionsInput = {}): AlarmOptions {
+  const parsed = alarmOptionsSchema.safeParse(input);
+  if (!parsed.success) throw new ConfigError(`alarm options: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
+}

@@ -23,12 +23,11 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { z } from 'zod';
 import { alarmOptionsFromEnv } from '../alarms/env.js';
-import { alarmOptionsSchema, type AlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
+import { parseAlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
 import type { ReconcileReport } from '../alarms/reconcile.js';
 import { awsClientSettings } from '../aws-config.js';
-import { AutohealError, ConfigError } from '../errors.js';
+import { AutohealError } from '../errors.js';
 import { AwsFleet } from '../fleet/aws/fleet.js';
 import { createHealer } from '../healer/healer.js';
 import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';
@@ -101,19 +100,11 @@ function summarize(report: HealReport): HealSummary {
   };
 }
 
-/** Validates the alarm options at init, with the alarm manager's schema, so a bad setting fails the cold start. */
-function validAlarmOptions(input: AlarmOptionsInput): AlarmOptions {
-  // parseAlarmOptions (src/alarms/manager.ts) says the same, but importing it would load the CloudWatch client at init.
-  const parsed = alarmOptionsSchema.safeParse(input);
-  if (!parsed.success) throw new ConfigError(`alarm options: ${z.prettifyError(parsed.error)}`);
-  return parsed.data;
-}
-
 /** Builds a handler from its parts (tests pass mocked clients). */
 export function createHandler(deps: HandlerDeps) {
   const { config, logger } = deps;
   const fleet = new AwsFleet(deps.autoScaling);
-  const alarmOptions = validAlarmOptions(deps.alarmOptions ?? alarmOptionsFromEnv());
+  const alarmOptions = parseAlarmOptions(deps.alarmOptions ?? alarmOptionsFromEnv());
 
   // Loaded once, on the first invocation that needs CloudWatch.
   let cloudWatchParts: ReturnType<typeof loadCloudWatch> | undefined;

@@ -2,7 +2,8 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { groupNamesWithTag } from '../../src/alarms/groups.js';
-import { parseAlarmOptions, type AlarmManager } from '../../src/alarms/manager.js';
+import type { AlarmManager } from '../../src/alarms/manager.js';
+import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { groupsToReconcile } from '../../src/alarms/reconcile.js';
 import { policyOptionsSchema } from '../../src/policy/options.js';
 

@@ -14,7 +14,8 @@ import {
 } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { instanceAlarmInput, parseAlarmOptions } from '../../src/alarms/manager.js';
+import { instanceAlarmInput } from '../../src/alarms/manager.js';
+import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { lambdaConfigFromEnv } from '../../src/lambda/config.js';
 import { createHandler, type ReconcileSummary } from '../../src/lambda/handler.js';
 import { silentLogger } from '../../src/log.js';
