@@ -23,9 +23,9 @@ import { AwsFleet } from '../../fleet/aws/fleet.js';
 import { createHealer } from '../../healer/healer.js';
 import { lambdaConfigFromEnv } from '../../lambda/config.js';
 import { createLogger, type Logger } from '../../log.js';
-import { parseOptInTag, policyOptionsSchema } from '../../policy/options.js';
 import { ExitCode } from '../exit-codes.js';
 import { flagOf } from '../flags.js';
+import { groupsFlag, policyFromFlags } from '../policy-flags.js';
 import { onStopSignals } from '../stop-signals.js';
 
 /** Environment variables the bridge command reads (after its flags, before its defaults). */
@@ -147,7 +147,7 @@ export function resolveBridgeConfig(
           ...(flags.dryRun ? { dryRun: true } : {}),
           ...(flags.maxUnhealthyShare !== undefined ? { maxUnhealthyShare: num(flags.maxUnhealthyShare) } : {}),
           ...(flags.optInTag !== undefined ? { optInTag: flags.optInTag } : {}),
-          ...(flags.groups !== undefined ? { groups: flags.groups.split(',').map((g) => g.trim()).filter(Boolean) } : {}),
+          ...(flags.groups !== undefined ? { groups: groupsFlag(flags.groups) } : {}),
         }
       : {
           kind: 'lambda',
@@ -179,24 +179,13 @@ function buildTarget(command: CommandConfig, logger: Logger): { target: BridgeTa
   }
   const local = command.target;
   const fromEnvironment = lambdaConfigFromEnv();
-  const policyInput = { ...fromEnvironment.policy };
-  if (local.maxUnhealthyShare !== undefined) policyInput.maxUnhealthyShare = local.maxUnhealthyShare;
-  if (local.groups !== undefined) policyInput.groups = local.groups;
-  if (local.optInTag !== undefined) {
-    const tag = parseOptInTag(local.optInTag);
-    if ('error' in tag) throw new ConfigError(`--opt-in-tag: ${tag.error}`);
-    Object.assign(policyInput, tag);
-  }
-  const policy = policyOptionsSchema.safeParse(policyInput);
-  if (!policy.success) {
-    throw new ConfigError(policy.error.issues.map((i) => `${flagOf(String(i.path[0] ?? ''))}: ${i.message}`).join('; '));
-  }
+  const policy = policyFromFlags(fromEnvironment.policy, local);
   const autoScaling = new AutoScalingClient(aws);
   const cloudWatch = new CloudWatchClient(aws);
   const healer = createHealer({
     fleet: new AwsFleet(autoScaling),
     alarms: new AwsAlarmState(cloudWatch),
-    policy: policy.data,
+    policy,
     dryRun: local.dryRun ?? fromEnvironment.dryRun,
     respectGracePeriod: fromEnvironment.respectGracePeriod,
     logger: logger.child({ component: 'healer' }),

@@ -11,16 +11,16 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Command } from 'commander';
 import { awsClientSettings } from '../../aws-config.js';
-import { ConfigError } from '../../errors.js';
 import { AwsAlarmState } from '../../fleet/aws/alarm-state.js';
 import { AwsFleet } from '../../fleet/aws/fleet.js';
 import { createHealer } from '../../healer/healer.js';
 import type { HealReport, VerdictRecord } from '../../healer/types.js';
 import { lambdaConfigFromEnv, lambdaEnv } from '../../lambda/config.js';
 import { createLogger } from '../../log.js';
-import { parseOptInTag, policyOptionsSchema, type PolicyOptions, type PolicyOptionsInput } from '../../policy/options.js';
+import type { PolicyOptions } from '../../policy/options.js';
 import { ExitCode } from '../exit-codes.js';
 import { maxInputBytes, readEventText } from '../input.js';
+import { groupsFlag, policyFromFlags } from '../policy-flags.js';
 
 /** The flags as commander hands them over. */
 export interface HealFlags {
@@ -42,34 +42,19 @@ export interface HealSettings {
   region?: string;
 }
 
-const flagOf: Record<string, string> = {
-  maxUnhealthyShare: '--max-unhealthy-share',
-  optInTagKey: '--opt-in-tag',
-  optInTagValue: '--opt-in-tag',
-  groups: '--groups',
-  staleAfterMs: '--stale-after-ms',
-};
-
 /** Lays the flags over the Lambda's environment configuration; throws a ConfigError naming each bad flag or variable. */
 export function resolveHealSettings(flags: HealFlags, env: NodeJS.ProcessEnv = process.env): HealSettings {
   const fromEnv = lambdaConfigFromEnv(env);
-  const input: PolicyOptionsInput = { ...fromEnv.policy };
-  const number = (text: string): number => (text.trim() === '' ? Number.NaN : Number(text));
-  if (flags.maxUnhealthyShare !== undefined) input.maxUnhealthyShare = number(flags.maxUnhealthyShare);
-  if (flags.staleAfterMs !== undefined) input.staleAfterMs = number(flags.staleAfterMs);
-  if (flags.groups !== undefined) input.groups = flags.groups.split(',').map((g) => g.trim()).filter((g) => g !== '');
-  if (flags.optInTag !== undefined) {
-    const tag = parseOptInTag(flags.optInTag);
-    if ('error' in tag) throw new ConfigError(`--opt-in-tag: ${tag.error}`);
-    Object.assign(input, tag);
-  }
-  const policy = policyOptionsSchema.safeParse(input);
-  if (!policy.success) {
-    const key = (path: PropertyKey[]): string => String(path[0] ?? '');
-    throw new ConfigError(policy.error.issues.map((i) => `${flagOf[key(i.path)] ?? key(i.path)}: ${i.message}`).join('; '));
-  }
+  const number = (text: string | undefined): number | undefined =>
+    text === undefined ? undefined : text.trim() === '' ? Number.NaN : Number(text);
+  const policy = policyFromFlags(fromEnv.policy, {
+    maxUnhealthyShare: number(flags.maxUnhealthyShare),
+    staleAfterMs: number(flags.staleAfterMs),
+    groups: flags.groups === undefined ? undefined : groupsFlag(flags.groups),
+    optInTag: flags.optInTag,
+  });
   return {
-    policy: policy.data,
+    policy,
     dryRun: flags.dryRun === true || fromEnv.dryRun,
     // --no-respect-grace-period wins; otherwise AUTOHEAL_RESPECT_GRACE_PERIOD decides.
     respectGracePeriod: flags.respectGracePeriod === false ? false : fromEnv.respectGracePeriod,
