@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,23 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { explainText } from '../../src/cli/commands/explain.js';
 import { maxInputBytes } from '../../src/cli/input.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-// Runs the built CLI (`npm run build` first, as `npm test` does).
-const bin = fileURLToPath(new URL('../../bin/autoheal.js', import.meta.url));
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/events/${name}`, import.meta.url));
-
-function run(args: string[], stdin?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+const run = (args: string[], stdin?: string): Promise<CliRun> => runCli(args, { stdin });
 
 const scratch = mkdtempSync(join(tmpdir(), 'autoheal-explain-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
