@@ -1,6 +1,5 @@
 import { GetFunctionCommand, InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   handlerTarget,
@@ -19,6 +18,7 @@ import { policyOptionsSchema } from '../../src/policy/options.js';
 import { toAlarmMessage } from '../../src/signals/alarm-message.js';
 import type { HealthSignal } from '../../src/signals/types.js';
 import { eventually, startFauxqs, type FauxqsFixture } from '../helpers/fauxqs.js';
+import { capturedLogger } from '../helpers/log-lines.js';
 import { MemoryFleet } from '../helpers/memory-fleet.js';
 
 /** A fresh CloudWatch alarm message (as SNS publishes it) saying the instance is unhealthy. */
@@ -39,13 +39,6 @@ function alarmFor(instanceId: string): string {
 /** A response Payload as the SDK returns it (a Uint8Array with helpers the bridge does not use). */
 function payload(text: string): InvokeCommandOutput['Payload'] {
   return Buffer.from(text) as unknown as InvokeCommandOutput['Payload'];
-}
-
-/** A logger that keeps its JSON lines, to check what the bridge logs. */
-function capturingLogger(): { logger: BridgeOptions['logger']; lines: Array<Record<string, unknown>> } {
-  const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
-  return { logger, lines };
 }
 
 let q: FauxqsFixture;
@@ -288,7 +281,7 @@ describe('bridge', () => {
     const fleet = new MemoryFleet([{ name: 'web', instances: ['i-00000000000000001', 'i-00000000000000002', 'i-00000000000000003'] }]);
     const healer = createHealer({ fleet, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 0.5 }) });
     const [good, bad] = await q.send([alarmFor('i-00000000000000001'), 'not json']);
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturedLogger();
 
     // Act
     const handle = await bridge({ target: healerTarget(healer), once: true, waitSeconds: 0, logger });
@@ -311,7 +304,7 @@ describe('bridge', () => {
   it('warns at start when the queue has no redrive policy', async () => {
     // Prepare
     const plain = q.server.createQueue('no-dlq');
-    const { logger, lines } = capturingLogger();
+    const { logger, lines } = capturedLogger();
 
     // Act
     await bridge({ queueUrl: plain.queueUrl, target: handlerTarget(async () => {}), logger });
