@@ -58,6 +58,19 @@ async function bridge(options: Partial<BridgeOptions> & Pick<BridgeOptions, 'tar
   return handle;
 }
 
+/** The test queue through the real SQS adapter, with `overrides` in place of some of its calls. */
+function realQueueExcept(overrides: Partial<QueuePort>): QueuePort {
+  const real = new SqsQueue(q.sqs, q.queueUrl);
+  return {
+    url: real.url,
+    describe: (s) => real.describe(s),
+    receive: (r, s) => real.receive(r, s),
+    changeVisibility: (h, v, s) => real.changeVisibility(h, v, s),
+    deleteBatch: (h, s) => real.deleteBatch(h, s),
+    ...overrides,
+  };
+}
+
 beforeEach(async () => {
   q = await startFauxqs({ deadLetter: { maxReceiveCount: 5 }, visibilityTimeoutSeconds: 5, messageSpies: true });
 });
@@ -139,16 +152,12 @@ describe('bridge', () => {
     // Prepare
     const real = new SqsQueue(q.sqs, q.queueUrl);
     let failuresLeft = 2;
-    const queue: QueuePort = {
-      url: real.url,
-      describe: (s) => real.describe(s),
-      receive: (r, s) => real.receive(r, s),
-      changeVisibility: (h, v, s) => real.changeVisibility(h, v, s),
+    const queue = realQueueExcept({
       async deleteBatch(handles) {
         if (failuresLeft-- > 0) return handles.map((h) => ({ receiptHandle: h, code: 'InternalError', message: 'try again', senderFault: false }));
         return real.deleteBatch(handles);
       },
-    };
+    });
     const handle = await bridge({ queue, target: handlerTarget(async () => {}) });
     const deleted = handle.events.once('bridge:message:deleted');
 
@@ -166,13 +175,9 @@ describe('bridge', () => {
     // Prepare: the first receive never returns and ignores its abort signal.
     const real = new SqsQueue(q.sqs, q.queueUrl);
     let receives = 0;
-    const queue: QueuePort = {
-      url: real.url,
-      describe: (s) => real.describe(s),
+    const queue = realQueueExcept({
       receive: (r, s) => (receives++ === 0 ? new Promise<ReceivedMessage[]>(() => {}) : real.receive(r, s)),
-      changeVisibility: (h, v, s) => real.changeVisibility(h, v, s),
-      deleteBatch: (h, s) => real.deleteBatch(h, s),
-    };
+    });
     const handle = await bridge({ queue, target: handlerTarget(async () => {}), waitSeconds: 0, stallGraceSeconds: 0.2 });
     const restarted = handle.events.once('bridge:loop:restarted');
     const deleted = handle.events.once('bridge:message:deleted');
