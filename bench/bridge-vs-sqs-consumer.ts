@@ -30,7 +30,8 @@ import { CreateQueueCommand, DeleteQueueCommand, GetQueueAttributesCommand, Send
 import { Consumer } from 'sqs-consumer';
 import { handlerTarget, startBridge } from '../src/bridge/index.js';
 import { percentile } from '../src/drill/stats.js';
-import { parseEvent, toAlarmMessage } from '../src/signals/index.js';
+import { parseEvent } from '../src/signals/index.js';
+import { statusCheckAlarmMessage } from '../test/helpers/events.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -86,19 +87,7 @@ function isSlow(n: number): boolean {
 /** Message n's body: an alarm for instance n, as SNS delivers it to a queue. */
 function body(n: number): string {
   const instanceId = `i-${n.toString(16).padStart(17, '0')}`;
-  const alarm = toAlarmMessage(
-    {
-      instanceId,
-      state: 'unhealthy',
-      source: 'cloudwatch-alarm',
-      observedAt: new Date().toISOString(),
-      eventId: `bench-${n}`,
-      reason: 'StatusCheckFailed',
-      instanceIdFrom: 'dimension',
-      region,
-    },
-    { accountId: '123456789012' },
-  );
+  const alarm = statusCheckAlarmMessage(instanceId, { region: 'US East (N. Virginia)' });
   return JSON.stringify({ Type: 'Notification', MessageId: `m-${n}`, TopicArn: `arn:aws:sns:${region}:123456789012:alarms`, Message: alarm });
 }
 

@@ -15,26 +15,10 @@ import {
 import { ConfigError } from '../../src/errors.js';
 import { createHealer } from '../../src/healer/healer.js';
 import { policyOptionsSchema } from '../../src/policy/options.js';
-import { toAlarmMessage } from '../../src/signals/alarm-message.js';
-import type { HealthSignal } from '../../src/signals/types.js';
+import { statusCheckAlarmMessage } from '../helpers/events.js';
 import { eventually, startFauxqs, type FauxqsFixture } from '../helpers/fauxqs.js';
 import { capturedLogger } from '../helpers/log-lines.js';
 import { MemoryFleet } from '../helpers/memory-fleet.js';
-
-/** A fresh CloudWatch alarm message (as SNS publishes it) saying the instance is unhealthy. */
-function alarmFor(instanceId: string): string {
-  const signal: HealthSignal = {
-    instanceId,
-    state: 'unhealthy',
-    source: 'probe',
-    observedAt: new Date().toISOString(),
-    eventId: `e-${instanceId}`,
-    reason: 'connection refused',
-    instanceIdFrom: 'probe-target',
-    region: 'us-east-1',
-  };
-  return toAlarmMessage(signal, { accountId: '123456789012' });
-}
 
 /** A response Payload as the SDK returns it (a Uint8Array with helpers the bridge does not use). */
 function payload(text: string): InvokeCommandOutput['Payload'] {
@@ -133,7 +117,7 @@ describe('bridge', () => {
     const healer = createHealer({ fleet, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 1 }) });
     const bad = ['not json', '{"Type":"Notification","Message":"{oops"}', '[]', '{"hello":"world"}', ''];
     const bodies = Array.from({ length: 1000 }, (_, n) =>
-      n % 10 === 9 ? (bad[n % bad.length] ?? 'x') || ' ' : alarmFor(`i-${String(n - Math.floor(n / 10)).padStart(17, '0')}`),
+      n % 10 === 9 ? (bad[n % bad.length] ?? 'x') || ' ' : statusCheckAlarmMessage(`i-${String(n - Math.floor(n / 10)).padStart(17, '0')}`),
     );
     await q.send(bodies);
 
@@ -285,7 +269,7 @@ describe('bridge', () => {
     // Prepare
     const fleet = new MemoryFleet([{ name: 'web', instances: ['i-00000000000000001', 'i-00000000000000002', 'i-00000000000000003'] }]);
     const healer = createHealer({ fleet, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 0.5 }) });
-    const [good, bad] = await q.send([alarmFor('i-00000000000000001'), 'not json']);
+    const [good, bad] = await q.send([statusCheckAlarmMessage('i-00000000000000001'), 'not json']);
     const { logger, lines } = capturedLogger();
 
     // Act
