@@ -15,7 +15,7 @@
  *
  *   npx tsx bench/recovery.ts [rounds]       (default 20 rounds per configuration, freeze)
  */
-import { demoDefaults, runDemo } from '../src/drill/demo.js';
+import { demoDefaults, drillProberOptions, runDemo } from '../src/drill/demo.js';
 import { followGroup, runDrill } from '../src/drill/drill.js';
 import { detectionFloorMs, percentile } from '../src/drill/stats.js';
 import { Timeline, type RoundTimeline, type VictimTimeline } from '../src/drill/timeline.js';
@@ -53,16 +53,7 @@ async function fullChain(probeTimeoutMs: number): Promise<RoundTimeline[]> {
 async function inProcess(probeTimeoutMs: number): Promise<RoundTimeline[]> {
   const group = new LocalGroup({ desiredCapacity: instances, exitNoticeDelayMs: 60_000, shutdownDelayMs: shutdownMs, stopTimeoutMs: 1_000 });
   const healer = createHealer({ fleet: group, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 0.4 }) });
-  const prober = startProber(
-    {
-      intervalMs,
-      timeoutMs: probeTimeoutMs,
-      unhealthyThreshold,
-      healthyThreshold: 2,
-      repeatUnhealthyAfterMs: Math.max(500, intervalMs * unhealthyThreshold),
-    },
-    { sink: healerSink(healer) },
-  );
+  const prober = startProber(drillProberOptions(intervalMs, unhealthyThreshold, probeTimeoutMs), { sink: healerSink(healer) });
   const unfollow = followGroup(group, prober);
   const timeline = new Timeline({ group, prober, healer });
   group.start();

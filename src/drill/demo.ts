@@ -20,6 +20,7 @@ import { createHealer } from '../healer/healer.js';
 import type { Healer } from '../healer/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import { policyOptionsSchema } from '../policy/options.js';
+import type { ProberOptionsInput } from '../prober/options.js';
 import { startProber, type Prober } from '../prober/prober.js';
 import { snsSink } from '../prober/sinks.js';
 import { parseEvent } from '../signals/index.js';
@@ -181,6 +182,18 @@ function serialized(healer: Healer, onInput: (input: unknown) => void): Healer {
   };
 }
 
+/** The demo's prober settings; bench/recovery.ts's in-process baseline uses them too, so both measure the same prober. */
+export function drillProberOptions(intervalMs: number, unhealthyThreshold: number, timeoutMs: number): ProberOptionsInput {
+  return {
+    intervalMs,
+    timeoutMs,
+    unhealthyThreshold,
+    healthyThreshold: 2,
+    // An instance skipped for budget is sent again soon, so the next wave can take it.
+    repeatUnhealthyAfterMs: Math.max(500, intervalMs * unhealthyThreshold),
+  };
+}
+
 function figures(values: number[]): StageFigures {
   return { p50: Math.round(percentile(values, 50)), p95: Math.round(percentile(values, 95)), count: values.length };
 }
@@ -258,15 +271,11 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
       logger,
     });
     const prober = startProber(
-      {
-        intervalMs: options.intervalMs,
-        timeoutMs:
-          options.probeTimeoutMs ?? Math.max(10, Math.min(demoDefaults.probeTimeoutMs, Math.floor(options.intervalMs * 0.8))),
-        unhealthyThreshold: options.unhealthyThreshold,
-        healthyThreshold: 2,
-        // An instance skipped for budget is sent again soon, so the next wave can take it.
-        repeatUnhealthyAfterMs: Math.max(500, options.intervalMs * options.unhealthyThreshold),
-      },
+      drillProberOptions(
+        options.intervalMs,
+        options.unhealthyThreshold,
+        options.probeTimeoutMs ?? Math.max(10, Math.min(demoDefaults.probeTimeoutMs, Math.floor(options.intervalMs * 0.8))),
+      ),
       { sink: snsSink({ client: sns, topicArn, accountId }), region, logger },
     );
     cleanups.push(() => prober.stop());
