@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { demoDefaults, runDemo, type DemoOptionsInput } from '../../drill/demo.js';
 import { failureModes, type FailureMode } from '../../drill/inject.js';
 import { createDemoView } from '../../drill/live-view.js';
-import type { LocalGroup } from '../../fleet/local/local-group.js';
+import { maxLocalInstances, type LocalGroup } from '../../fleet/local/local-group.js';
 import { createLogger } from '../../log.js';
 import { ExitCode } from '../exit-codes.js';
 import { onStopSignals } from '../stop-signals.js';
@@ -58,7 +58,7 @@ export function register(program: Command): void {
         'Exit codes: 0 every round healed, 1 a round did not heal or the demo was interrupted, 2 bad usage or start-up failure.',
       ].join('\n\n'),
     )
-    .option('--instances <n>', 'instances in the local group', integer(1, 200), demoDefaults.instances)
+    .option('--instances <n>', 'instances in the local group', integer(1, maxLocalInstances), demoDefaults.instances)
     .addOption(
       new Option('--failure <mode>', 'freeze (SIGSTOP), crash (SIGKILL) or sick (/health answers 503)')
         .choices(failureModes)
