@@ -1,7 +1,7 @@
 /**
  * The bridge's port to its queue, and the thin SQS adapter behind it: an injected client, an
- * abort signal on every call, errors converted with toRemoteError, and every batch result's
- * `Failed[]` returned to the caller rather than ignored.
+ * abort signal on every call, errors converted by callAws (the one SDK boundary), and every batch
+ * result's `Failed[]` returned to the caller rather than ignored.
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -11,7 +11,7 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { toRemoteError } from '../errors.js';
+import { callAws } from '../aws-calls.js';
 
 /** One received message, with the system attributes the bridge uses. */
 export interface ReceivedMessage {
@@ -69,30 +69,28 @@ export class SqsQueue implements QueuePort {
   ) {}
 
   async describe(signal?: AbortSignal): Promise<QueueInfo> {
-    try {
-      const out = await this.client.send(
+    const out = await callAws('sqs:GetQueueAttributes', signal, () =>
+      this.client.send(
         new GetQueueAttributesCommand({
           QueueUrl: this.url,
           AttributeNames: ['QueueArn', 'VisibilityTimeout', 'RedrivePolicy'],
         }),
         { abortSignal: signal },
-      );
-      const attributes = out.Attributes ?? {};
-      const info: QueueInfo = {
-        queueArn: attributes.QueueArn ?? '',
-        visibilityTimeoutSeconds: Number(attributes.VisibilityTimeout ?? 30),
-      };
-      const redrive = parseRedrivePolicy(attributes.RedrivePolicy);
-      if (redrive) info.redrivePolicy = redrive;
-      return info;
-    } catch (error) {
-      throw toRemoteError('sqs:GetQueueAttributes', error);
-    }
+      ),
+    );
+    const attributes = out.Attributes ?? {};
+    const info: QueueInfo = {
+      queueArn: attributes.QueueArn ?? '',
+      visibilityTimeoutSeconds: Number(attributes.VisibilityTimeout ?? 30),
+    };
+    const redrive = parseRedrivePolicy(attributes.RedrivePolicy);
+    if (redrive) info.redrivePolicy = redrive;
+    return info;
   }
 
   async receive(request: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessage[]> {
-    try {
-      const out = await this.client.send(
+    const out = await callAws('sqs:ReceiveMessage', signal, () =>
+      this.client.send(
         new ReceiveMessageCommand({
           QueueUrl: this.url,
           MaxNumberOfMessages: request.maxMessages,
@@ -102,40 +100,33 @@ export class SqsQueue implements QueuePort {
           MessageAttributeNames: ['All'],
         }),
         { abortSignal: signal },
-      );
-      return (out.Messages ?? []).flatMap((m) => {
-        if (!m.MessageId || !m.ReceiptHandle) return [];
-        const attributes: Record<string, string> = { ...(m.Attributes ?? {}) };
-        const sent = Number(attributes.SentTimestamp);
-        const message: ReceivedMessage = {
-          messageId: m.MessageId,
-          receiptHandle: m.ReceiptHandle,
-          body: m.Body ?? '',
-          receiveCount: Number(attributes.ApproximateReceiveCount ?? 1) || 1,
-          attributes,
-          messageAttributes: m.MessageAttributes ?? {},
-        };
-        if (Number.isFinite(sent) && sent > 0) message.sentAtMs = sent;
-        if (m.MD5OfBody) message.md5OfBody = m.MD5OfBody;
-        return [message];
-      });
-    } catch (error) {
-      throw toRemoteError('sqs:ReceiveMessage', error);
-    }
+      ),
+    );
+    return (out.Messages ?? []).flatMap((m) => {
+      if (!m.MessageId || !m.ReceiptHandle) return [];
+      const attributes: Record<string, string> = { ...(m.Attributes ?? {}) };
+      const sent = Number(attributes.SentTimestamp);
+      const message: ReceivedMessage = {
+        messageId: m.MessageId,
+        receiptHandle: m.ReceiptHandle,
+        body: m.Body ?? '',
+        receiveCount: Number(attributes.ApproximateReceiveCount ?? 1) || 1,
+        attributes,
+        messageAttributes: m.MessageAttributes ?? {},
+      };
+      if (Number.isFinite(sent) && sent > 0) message.sentAtMs = sent;
+      if (m.MD5OfBody) message.md5OfBody = m.MD5OfBody;
+      return [message];
+    });
   }
 
   async deleteBatch(receiptHandles: readonly string[], signal?: AbortSignal): Promise<DeleteFailure[]> {
     if (receiptHandles.length === 0) return [];
     // Batch entry ids only need to be unique within the request; receipt handles are too long.
     const entries = receiptHandles.map((handle, i) => ({ Id: `e${i}`, ReceiptHandle: handle }));
-    let out;
-    try {
-      out = await this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: entries }), {
-        abortSignal: signal,
-      });
-    } catch (error) {
-      throw toRemoteError('sqs:DeleteMessage', error);
-    }
+    const out = await callAws('sqs:DeleteMessage', signal, () =>
+      this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: entries }), { abortSignal: signal }),
+    );
     const failed: DeleteFailure[] = (out.Failed ?? []).map((f) => ({
       receiptHandle: entries.find((e) => e.Id === f.Id)?.ReceiptHandle ?? '',
       code: f.Code ?? 'Unknown',
@@ -153,18 +144,16 @@ export class SqsQueue implements QueuePort {
   }
 
   async changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number, signal?: AbortSignal): Promise<void> {
-    try {
-      await this.client.send(
+    await callAws('sqs:ChangeMessageVisibility', signal, () =>
+      this.client.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: this.url,
           ReceiptHandle: receiptHandle,
           VisibilityTimeout: visibilityTimeoutSeconds,
         }),
         { abortSignal: signal },
-      );
-    } catch (error) {
-      throw toRemoteError('sqs:ChangeMessageVisibility', error);
-    }
+      ),
+    );
   }
 }
 

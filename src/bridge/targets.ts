@@ -4,7 +4,8 @@
  * A target reports an outcome per message; the bridge alone deletes, retries and releases.
  */
 import { GetFunctionCommand, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { ConfigError, describeError, toRemoteError } from '../errors.js';
+import { callAws } from '../aws-calls.js';
+import { ConfigError, describeError } from '../errors.js';
 import type { Healer } from '../healer/types.js';
 import type { ReceivedMessage } from './queue.js';
 
@@ -102,16 +103,18 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
   async function invoke(body: string, signal: AbortSignal): Promise<{ error?: string; payload?: Uint8Array }> {
     let out;
     try {
-      out = await client.send(
-        new InvokeCommand({
-          FunctionName: functionName,
-          InvocationType: invocationType,
-          Payload: Buffer.from(body, 'utf8'),
-        }),
-        { abortSignal: signal },
+      out = await callAws('lambda:InvokeFunction', signal, () =>
+        client.send(
+          new InvokeCommand({
+            FunctionName: functionName,
+            InvocationType: invocationType,
+            Payload: Buffer.from(body, 'utf8'),
+          }),
+          { abortSignal: signal },
+        ),
       );
     } catch (error) {
-      return { error: describeError(toRemoteError('lambda:InvokeFunction', error)) };
+      return { error: describeError(error) };
     }
     const status = out.StatusCode ?? 0;
     if (out.FunctionError) {
@@ -129,9 +132,8 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
 
     async check(signal) {
       try {
-        await client.send(new GetFunctionCommand({ FunctionName: functionName }), { abortSignal: signal });
-      } catch (error) {
-        const remote = toRemoteError('lambda:GetFunction', error);
+        await callAws('lambda:GetFunction', signal, () => client.send(new GetFunctionCommand({ FunctionName: functionName }), { abortSignal: signal }));
+      } catch (remote) {
         throw new ConfigError(`function "${functionName}" is not usable: ${describeError(remote)}`, { cause: remote });
       }
     },
