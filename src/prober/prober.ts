@@ -24,7 +24,7 @@ import { TypedEvents } from '../events.js';
 import { silentLogger, type Logger } from '../log.js';
 import { probeSignal } from '../signals/probe.js';
 import type { HealthSignal } from '../signals/types.js';
-import { httpCheck, tcpCheck, type CheckResult } from './checks.js';
+import { httpCheck, tcpCheck } from './checks.js';
 import { proberOptionsSchema, type ProberOptions, type ProberOptionsInput, type ProbeTarget } from './options.js';
 
 /** Where the prober's signals go. It throws when the signal was not accepted; the prober sends it again later. */
@@ -116,6 +116,8 @@ interface TargetState {
   target: ProbeTarget;
   key: string;
   url: string;
+  /** The HTTP check's request, resolved once from the target and the options; undefined for a TCP check. */
+  http: { host: string; port: number; path: string; expectedStatus: number } | undefined;
   phaseMs: number;
   dueMs: number;
   removed: boolean;
@@ -227,12 +229,20 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     for (const [key, target] of wanted) {
       if (byKey.has(key)) continue;
       const phaseMs = options.jitterMs > 0 ? Math.random() * options.jitterMs : 0;
-      const path = target.path ?? options.path;
-      const check = target.check ?? options.check;
+      const http =
+        (target.check ?? options.check) === 'http'
+          ? {
+              host: target.host,
+              port: target.port,
+              path: target.path ?? options.path,
+              expectedStatus: target.expectedStatus ?? options.expectedStatus,
+            }
+          : undefined;
       const s: TargetState = {
         target,
         key,
-        url: check === 'http' ? `http://${target.host}:${target.port}${path}` : `tcp://${target.host}:${target.port}`,
+        url: http ? `http://${target.host}:${target.port}${http.path}` : `tcp://${target.host}:${target.port}`,
+        http,
         phaseMs,
         dueMs: nextDue(phaseMs, nowMs),
         removed: false,
@@ -318,16 +328,7 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     const startedMs = performance.now();
     const latenessMs = Math.max(0, startedMs - dueMs);
     const t = s.target;
-    let result: CheckResult;
-    if ((t.check ?? options.check) === 'http') {
-      result = await httpCheck(
-        { host: t.host, port: t.port, path: t.path ?? options.path, expectedStatus: t.expectedStatus ?? options.expectedStatus },
-        options.timeoutMs,
-        agent,
-      );
-    } else {
-      result = await tcpCheck({ host: t.host, port: t.port }, options.timeoutMs);
-    }
+    const result = s.http ? await httpCheck(s.http, options.timeoutMs, agent) : await tcpCheck(t, options.timeoutMs);
     s.busy = false;
     const ms = performance.now() - startedMs;
     stats.checks++;
