@@ -7,8 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { toAlarmMessage } from '../../src/signals/alarm-message.js';
 import { startFakeAutoScaling } from '../fleet/aws/fake-auto-scaling-server.js';
+import { statusCheckAlarmMessage } from '../helpers/events.js';
 import { eventually, startFauxqs, type FauxqsFixture } from '../helpers/fauxqs.js';
 import { startFakeLambda, type FakeInvokeResult, type FakeLambda, type Invocation } from './fake-lambda.js';
 
@@ -139,20 +139,7 @@ describe('autoheal bridge (CLI)', () => {
       tags: { 'autoheal:enabled': 'true' },
       instances: instances.map((instanceId) => ({ instanceId })),
     });
-    const alarm = toAlarmMessage(
-      {
-        instanceId: instances[0] ?? '',
-        state: 'unhealthy',
-        source: 'probe',
-        observedAt: new Date().toISOString(),
-        eventId: 'cli-local',
-        reason: 'connection refused',
-        instanceIdFrom: 'probe-target',
-        region: 'us-east-1',
-      },
-      { accountId: '123456789012' },
-    );
-    await q.publish(alarm);
+    await q.publish(statusCheckAlarmMessage(instances[0] ?? '', { region: 'US East (N. Virginia)' }));
     await q.send(['not json']);
 
     // Act
