@@ -1,14 +1,14 @@
 /**
  * The alarm manager's settings from the Lambda's environment. The prefix and topic use the names
- * the Lambda config agreed on (lambdaEnv); the alarm's shape has its own variables, which the CDK
+ * the Lambda config agreed on (autohealEnv); the alarm's shape has its own variables, which the CDK
  * construct sets from its props. Unset or empty variables keep the defaults of alarmOptionsSchema.
  */
 import { envReader } from '../env.js';
 import { ConfigError } from '../errors.js';
-import { lambdaEnv } from '../lambda/config.js';
+import { autohealEnv } from '../config.js';
 import type { AlarmOptionsInput } from './options.js';
 
-/** Environment variables of the alarm manager beyond the ones in lambdaEnv. */
+/** Environment variables of the alarm manager beyond the ones in autohealEnv. */
 export const alarmEnv = {
   /** The alarm's period in seconds (default 60). */
   periodSeconds: 'AUTOHEAL_ALARM_PERIOD_SECONDS',
@@ -25,9 +25,9 @@ export function alarmOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Alarm
   const problems: string[] = [];
   const { read, number } = envReader(env, problems);
   const options: AlarmOptionsInput = {};
-  const prefix = read(lambdaEnv.alarmPrefix);
+  const prefix = read(autohealEnv.alarmPrefix);
   if (prefix !== undefined) options.prefix = prefix;
-  const topic = read(lambdaEnv.alarmTopicArn);
+  const topic = read(autohealEnv.alarmTopicArn);
   if (topic !== undefined) options.alarmActions = [topic];
   const period = number(alarmEnv.periodSeconds);
   if (period !== undefined) options.periodSeconds = period;

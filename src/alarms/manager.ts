@@ -15,6 +15,7 @@ import {
   type CloudWatchClient,
   type MetricAlarm,
   type PutMetricAlarmCommandInput,
+  type StateValue,
 } from '@aws-sdk/client-cloudwatch';
 import { callAws, chunks, pages } from '../aws-calls.js';
 import { ConfigError } from '../errors.js';
@@ -150,6 +151,32 @@ export interface AlarmLifecycleDeps {
   logger?: Logger;
 }
 
+/** Every metric alarm whose name starts with `prefix` (only those in `state`, when given), all pages. */
+export async function listAlarms(
+  client: CloudWatchClient,
+  prefix: string,
+  filter: { state?: StateValue },
+  signal?: AbortSignal,
+): Promise<MetricAlarm[]> {
+  const alarms: MetricAlarm[] = [];
+  const listing = pages((nextToken) =>
+    callAws('cloudwatch:DescribeAlarms', signal, () =>
+      client.send(
+        new DescribeAlarmsCommand({
+          AlarmNamePrefix: prefix,
+          AlarmTypes: ['MetricAlarm'],
+          MaxRecords: maxAlarmsPerPage,
+          ...(filter.state ? { StateValue: filter.state } : {}),
+          ...(nextToken ? { NextToken: nextToken } : {}),
+        }),
+        { abortSignal: signal },
+      ),
+    ),
+  );
+  for await (const page of listing) alarms.push(...(page.MetricAlarms ?? []));
+  return alarms;
+}
+
 /** Thin CloudWatch calls: abort signal passed, errors converted naming the IAM action. */
 class AlarmStore {
   constructor(
@@ -158,23 +185,8 @@ class AlarmStore {
   ) {}
 
   /** Every metric alarm whose name starts with `prefix`, all pages. */
-  async list(prefix: string, signal?: AbortSignal): Promise<MetricAlarm[]> {
-    const alarms: MetricAlarm[] = [];
-    const listing = pages((nextToken) =>
-      callAws('cloudwatch:DescribeAlarms', signal, () =>
-        this.client.send(
-          new DescribeAlarmsCommand({
-            AlarmNamePrefix: prefix,
-            AlarmTypes: ['MetricAlarm'],
-            MaxRecords: maxAlarmsPerPage,
-            ...(nextToken ? { NextToken: nextToken } : {}),
-          }),
-          { abortSignal: signal },
-        ),
-      ),
-    );
-    for await (const page of listing) alarms.push(...(page.MetricAlarms ?? []));
-    return alarms;
+  list(prefix: string, signal?: AbortSignal): Promise<MetricAlarm[]> {
+    return listAlarms(this.client, prefix, {}, signal);
   }
 
   async put(input: PutMetricAlarmCommandInput, signal?: AbortSignal): Promise<void> {

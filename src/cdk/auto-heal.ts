@@ -44,7 +44,7 @@ import { alarmEnv } from '../alarms/env.js';
 import { groupAlarmInput } from '../alarms/manager.js';
 import { alarmOptionsSchema, defaultAlarmPrefix } from '../alarms/options.js';
 import { ConfigError } from '../errors.js';
-import { lambdaEnv } from '../lambda/config.js';
+import { autohealEnv } from '../config.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import { cleanupHandlerSource, syncTriggerHandlerSource } from './cleanup-handler.js';
 
@@ -391,15 +391,15 @@ export class AutoHeal extends Construct {
       onFailure: new SqsDestination(this.failureQueue),
       retryAttempts: 2,
       environment: {
-        [lambdaEnv.maxUnhealthyShare]: String(props.maxUnhealthyShare ?? 0.4),
-        [lambdaEnv.optInTag]: `${config.optInTag.key}=${config.optInTag.value}`,
-        [lambdaEnv.groups]: config.groupNames.join(','),
-        [lambdaEnv.dryRun]: String(props.dryRun ?? false),
-        [lambdaEnv.respectGracePeriod]: String(props.respectGracePeriod ?? true),
-        [lambdaEnv.staleAfterMs]: String((props.staleAfter ?? Duration.minutes(2)).toMilliseconds()),
-        [lambdaEnv.alarmPrefix]: config.alarm.prefix,
-        [lambdaEnv.alarmTopicArn]: this.alertTopic.topicArn,
-        [lambdaEnv.logLevel]: props.logLevel ?? 'info',
+        [autohealEnv.maxUnhealthyShare]: String(props.maxUnhealthyShare ?? 0.4),
+        [autohealEnv.optInTag]: `${config.optInTag.key}=${config.optInTag.value}`,
+        [autohealEnv.groups]: config.groupNames.join(','),
+        [autohealEnv.dryRun]: String(props.dryRun ?? false),
+        [autohealEnv.respectGracePeriod]: String(props.respectGracePeriod ?? true),
+        [autohealEnv.staleAfterMs]: String((props.staleAfter ?? Duration.minutes(2)).toMilliseconds()),
+        [autohealEnv.alarmPrefix]: config.alarm.prefix,
+        [autohealEnv.alarmTopicArn]: this.alertTopic.topicArn,
+        [autohealEnv.logLevel]: props.logLevel ?? 'info',
         [alarmEnv.periodSeconds]: String(config.alarm.periodSeconds),
         [alarmEnv.evaluationPeriods]: String(config.alarm.evaluationPeriods),
         [alarmEnv.threshold]: String(config.alarm.threshold),

@@ -1,6 +1,2 @@
-/** Flag names from option keys, so error messages name the flag the user typed. */
-
-/** `--max-unhealthy-share` for the option key `maxUnhealthyShare`. */
-export function flagOf(key: string): string {
-  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-}
+/** Flag names from option keys, so error messages name the flag the user typed (written once, in the config module). */
+export { flagOf, listOf } from '../config.js';

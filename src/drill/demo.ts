@@ -16,13 +16,12 @@ import { awsClientSettings } from '../aws-config.js';
 import { startBridge, healerTarget, type BridgeHandle } from '../bridge/index.js';
 import { ConfigError, describeError } from '../errors.js';
 import { LocalGroup, maxLocalInstances } from '../fleet/local/local-group.js';
-import { createHealer } from '../healer/healer.js';
 import type { Healer } from '../healer/types.js';
 import { silentLogger, type Logger } from '../log.js';
-import { policyOptionsSchema } from '../policy/options.js';
 import type { ProberOptionsInput } from '../prober/options.js';
 import { startProber, type Prober } from '../prober/prober.js';
 import { snsSink } from '../prober/sinks.js';
+import { createLocalHealer } from '../runtime/local.js';
 import { parseEvent } from '../signals/index.js';
 import { followGroup, runDrill } from './drill.js';
 import { failureModes, type Injection } from './inject.js';
@@ -161,24 +160,14 @@ export function queuePolicy(queueArn: string, topicArn: string): string {
   });
 }
 
-/**
- * One decision at a time: the bridge delivers messages concurrently, and a healer decides each
- * call from views read at its start, so two concurrent calls could each spend the last budget.
- */
-function serialized(healer: Healer, onInput: (input: unknown) => void): Healer {
-  let chain: Promise<unknown> = Promise.resolve();
-  const run = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = chain.then(work, work);
-    chain = next.catch(() => undefined);
-    return next;
-  };
+/** The healer, with each input shown to the timeline first (it marks when a verdict reached the healer). */
+function noting(healer: Healer, onInput: (input: unknown) => void): Healer {
   return {
-    events: healer.events,
+    ...healer,
     handle: (input, options) => {
       onInput(input);
-      return run(() => healer.handle(input, options));
+      return healer.handle(input, options);
     },
-    handleSignals: (signals, options) => run(() => healer.handleSignals(signals, options)),
   };
 }
 
@@ -265,11 +254,8 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     cleanups.push(() => process.off('exit', killOnExit));
     group.start();
 
-    const healer = createHealer({
-      fleet: group,
-      policy: policyOptionsSchema.parse({ maxUnhealthyShare: options.maxUnhealthyShare, groups: [group.name] }),
-      logger,
-    });
+    // One prober here: its verdicts mark alone (quorum 1), as `autoheal probe` with AUTOHEAL_PROBE_QUORUM=1 would.
+    const healer = createLocalHealer({ group, policy: { maxUnhealthyShare: options.maxUnhealthyShare, probeQuorum: 1 }, logger });
     const prober = startProber(
       drillProberOptions(
         options.intervalMs,
@@ -290,7 +276,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     const bridge = await startBridge({
       queueUrl,
       sqs,
-      target: healerTarget(serialized(healer, noteMessage)),
+      target: healerTarget(noting(healer, noteMessage)),
       waitSeconds: 1,
       shutdownTimeoutSeconds: 2,
       retryBaseSeconds: 1,
@@ -346,7 +332,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
         victims.flatMap((v) => (v.stagesMs.replacementInService !== undefined ? [v.stagesMs.replacementInService] : [])),
       ),
       skippedBudgetSpent: victims.reduce(
-        (n, v) => n + v.skipped.filter((s) => s.reason === 'budget spent').reduce((m, s) => m + s.count, 0),
+        (n, v) => n + v.skipped.filter((s) => s.reason === 'budgetSpent').reduce((m, s) => m + s.count, 0),
         0,
       ),
     },

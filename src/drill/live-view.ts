@@ -149,7 +149,7 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
         `  failure -> marked Unhealthy:       ${f(s.failureToMarked)}  (detection floor ${s.detectionFloorMs} ms = interval x threshold)`,
         `  failure -> replacement InService:  ${f(s.failureToReplacementInService)}`,
       ];
-      if (s.skippedBudgetSpent > 0) lines.push(`  skipped with "budget spent": ${s.skippedBudgetSpent} signal(s); the group healed in waves`);
+      if (s.skippedBudgetSpent > 0) lines.push(`  skipped with budgetSpent: ${s.skippedBudgetSpent} signal(s); the group healed in waves`);
       print(...lines);
     },
     close() {

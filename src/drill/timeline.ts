@@ -8,7 +8,6 @@ import type { LocalGroup } from '../fleet/local/local-group.js';
 import type { HealerEvents } from '../healer/types.js';
 import type { TypedEvents } from '../events.js';
 import type { Prober } from '../prober/prober.js';
-import { Reason } from '../policy/types.js';
 import type { Injection } from './inject.js';
 
 /** The stages, in the order they happen on the full chain. */
@@ -123,7 +122,7 @@ export class Timeline {
         healer.events.on('healer:verdict:skipped', (r) => {
           const v = this.victims.get(r.signal.instanceId);
           if (!v || r.signal.state !== 'unhealthy' || v.stagesMs.marked !== undefined) return;
-          const reason = Reason[r.verdict.reason];
+          const reason = r.verdict.reason;
           const seen = v.skipped.find((s) => s.reason === reason);
           if (seen) seen.count++;
           else v.skipped.push({ reason, ...(r.verdict.detail ? { detail: r.verdict.detail } : {}), ms: Date.now() - v.atMs, count: 1 });

@@ -21,8 +21,12 @@ export interface InstanceView {
   groupName: string;
   lifecycleState: LifecycleState;
   healthStatus: HealthStatus;
-  /** When the instance was launched, where the fleet knows it (used for the grace period). */
+  /** When the instance was launched, where the fleet knows it (grace period, loop breaker). */
   launchedAt?: Date;
+  /** The instance's Availability Zone, where the fleet knows it (zone-wide suspicion). */
+  availabilityZone?: string;
+  /** The instance's own tags, where the fleet knows them (suppression). */
+  tags?: Record<string, string>;
 }
 
 export interface GroupView {
@@ -31,6 +35,8 @@ export interface GroupView {
   /** The group's health check grace period. */
   healthCheckGracePeriodSeconds: number;
   tags: Record<string, string>;
+  /** Auto Scaling processes the group suspended (`Launch`, `ReplaceUnhealthy`, …). */
+  suspendedProcesses: string[];
   instances: InstanceView[];
 }
 

@@ -1,7 +1,9 @@
 import type { TypedEvents } from '../events.js';
 import type { FleetPort } from '../fleet/port.js';
 import type { Logger } from '../log.js';
+import type { GroupView } from '../fleet/port.js';
 import type { PolicyOptions } from '../policy/options.js';
+import type { Hold } from '../policy/rails.js';
 import type { Verdict } from '../policy/types.js';
 import type { HealthSignal, LifecycleSignal, ParseResult } from '../signals/types.js';
 
@@ -41,6 +43,17 @@ export interface HealerEvents {
   'healer:verdict:marked': VerdictRecord;
   'healer:verdict:skipped': VerdictRecord;
   'healer:mark:failed': VerdictRecord;
+  /** A group's marking was held: frozen (suspected observer) or the loop breaker. */
+  'healer:hold:started': { groupName: string; hold: Hold };
+}
+
+/** What the rails hold for one group now. */
+export interface GroupRails {
+  /** Marks of the group within the rate window. */
+  marksInWindow: number;
+  /** The budget in use: Unhealthy or marked and not yet replaced. */
+  budgetInUse: number;
+  hold?: Hold;
 }
 
 export interface HealerOptions {
@@ -64,5 +77,7 @@ export interface Healer {
   handle(input: unknown, options?: { signal?: AbortSignal }): Promise<HealReport>;
   /** Decides and acts on signals that were already parsed (the prober's path). Never throws. */
   handleSignals(signals: readonly HealthSignal[], options?: { signal?: AbortSignal }): Promise<VerdictRecord[]>;
+  /** What the rails hold for the group now, from this healer's memory and the given view. */
+  railsOf(group: GroupView): GroupRails;
   readonly events: TypedEvents<HealerEvents>;
 }

@@ -7,4 +7,5 @@
 export { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 export { createAlarmLifecycle, createAlarmManager, managedGroups } from '../alarms/manager.js';
 export { reconcileAlarms } from '../alarms/reconcile.js';
+export { signalsOfAlarmsInAlarm } from '../alarms/held.js';
 export { AwsAlarmState } from '../fleet/aws/alarm-state.js';

@@ -7,10 +7,13 @@
  *
  * Launch and terminate events go to the alarm manager's lifecycle handler: a launch in a managed
  * group puts exactly that instance's StatusCheckFailed alarm, a terminate deletes exactly its alarm.
- * An EventBridge "Scheduled Event" (the construct's schedule rule) runs the alarm reconcile
- * instead of the healer: every managed group's alarms are synced (src/alarms/reconcile.ts), so
- * instances that ran before the deploy get theirs and a lost alarm comes back. It returns a
- * {@link ReconcileSummary} and throws when a group failed, so Lambda's retries apply.
+ * An EventBridge "Scheduled Event" (the construct's schedule rule) does the periodic work: held
+ * work first — every autoheal alarm still in ALARM is decided again (src/alarms/held.ts), so an
+ * instance skipped for budget, grace, rate limit or a freeze is healed once the policy allows,
+ * without a new alarm transition — then every managed group's alarms are synced
+ * (src/alarms/reconcile.ts), so instances that ran before the deploy get theirs and a lost alarm
+ * comes back. It returns a {@link ScheduledSummary} and throws when a group failed, so Lambda's
+ * retries apply.
  *
  * What it returns:
  * - SQS-triggered (event source mapping with ReportBatchItemFailures): `{ batchItemFailures }`
@@ -27,12 +30,12 @@ import { alarmOptionsFromEnv } from '../alarms/env.js';
 import { parseAlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
 import type { ReconcileReport } from '../alarms/reconcile.js';
 import { awsClientSettings } from '../aws-config.js';
+import { resolveSettings, type Settings } from '../config.js';
 import { AutohealError } from '../errors.js';
-import { AwsFleet } from '../fleet/aws/fleet.js';
-import { createHealer } from '../healer/healer.js';
 import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';
 import { createLogger, type Logger } from '../log.js';
-import { lambdaConfigFromEnv, type LambdaConfig } from './config.js';
+import type { InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
+import { createAwsHealer } from '../runtime/aws.js';
 
 /** The part of the Lambda context the handler uses. */
 export interface LambdaContext {
@@ -55,8 +58,10 @@ export type LifecycleHandler = NonNullable<HealerOptions['onLifecycle']>;
 
 /** What the handler is made of; the module builds the real ones from the environment. */
 export interface HandlerDeps {
-  config: LambdaConfig;
+  config: Settings;
   autoScaling: AutoScalingClient;
+  /** Launch times and instance tags; default: EC2 DescribeInstances through the Auto Scaling client's settings. */
+  instanceFacts?: InstanceFactsReader;
   /**
    * CloudWatch, for re-checking stale alarms and for the per-instance alarms of launched and
    * terminated instances. Default: created on first use from awsClientSettings(), so that the
@@ -70,8 +75,8 @@ export interface HandlerDeps {
   onLifecycle?: LifecycleHandler;
 }
 
-/** What a scheduled invocation returns: per synced group, the alarm counts; named groups not found. */
-export type ReconcileSummary = ReconcileReport;
+/** What a scheduled invocation returns: the held work decided again, and per synced group the alarm counts. */
+export type ScheduledSummary = ReconcileReport & { reevaluated: HealSummary };
 
 /** Stop starting new AWS calls this long before the function's timeout, so failures are recorded. */
 const timeoutReserveMs = 1_500;
@@ -103,7 +108,6 @@ function summarize(report: HealReport): HealSummary {
 /** Builds a handler from its parts (tests pass mocked clients). */
 export function createHandler(deps: HandlerDeps) {
   const { config, logger } = deps;
-  const fleet = new AwsFleet(deps.autoScaling);
   const alarmOptions = parseAlarmOptions(deps.alarmOptions ?? alarmOptionsFromEnv());
 
   // Loaded once, on the first invocation that needs CloudWatch.
@@ -113,6 +117,7 @@ export function createHandler(deps: HandlerDeps) {
     const client = deps.cloudWatch ?? new parts.CloudWatchClient(awsClientSettings());
     const manager = parts.createAlarmManager({ cloudwatch: client, fleet, options: alarmOptions, logger });
     return {
+      held: (nowMs: number, signal?: AbortSignal) => parts.signalsOfAlarmsInAlarm(client, alarmOptions.prefix, nowMs, logger, signal),
       alarmState: new parts.AwsAlarmState(client),
       lifecycle: parts.createAlarmLifecycle({
         cloudwatch: client,
@@ -146,24 +151,33 @@ export function createHandler(deps: HandlerDeps) {
   const onLifecycle: LifecycleHandler =
     deps.onLifecycle ?? (async (signals, signal) => (await cloudWatch()).lifecycle(signals, signal));
 
-  const healer = createHealer({
-    fleet,
+  const { healer, fleet } = createAwsHealer({
+    settings: config,
+    autoScaling: deps.autoScaling,
+    ...(deps.instanceFacts ? { instanceFacts: deps.instanceFacts } : {}),
     alarms,
-    policy: config.policy,
-    dryRun: config.dryRun,
-    respectGracePeriod: config.respectGracePeriod,
     onLifecycle,
     logger,
   });
 
+  /** Held work first (it heals), then the alarm sync (it repairs). */
+  async function scheduled(signal?: AbortSignal): Promise<ScheduledSummary> {
+    const parts = await cloudWatch();
+    const held = await parts.held(Date.now(), signal);
+    const records = await healer.handleSignals(held, signal ? { signal } : {});
+    logger.info({ alarmsInAlarm: held.length, marked: records.filter((r) => r.verdict.action === 'mark' && !r.error).length }, 'held work re-evaluated');
+    const reevaluated = summarize({ signals: held, lifecycle: [], rejected: [], verdicts: records, failedRecordIds: [], retry: false });
+    return { ...(await parts.reconcile(signal)), reevaluated };
+  }
+
   return async function handler(
     event: unknown,
     context?: LambdaContext,
-  ): Promise<SqsBatchResponse | HealSummary | ReconcileSummary> {
+  ): Promise<SqsBatchResponse | HealSummary | ScheduledSummary> {
     const remainingMs = context?.getRemainingTimeInMillis?.();
     const signal = remainingMs !== undefined ? AbortSignal.timeout(Math.max(1, remainingMs - timeoutReserveMs)) : undefined;
     // Not a health signal: handled here, so it never reaches the parser as a rejection.
-    if (isScheduledEvent(event)) return (await cloudWatch()).reconcile(signal);
+    if (isScheduledEvent(event)) return scheduled(signal);
     const report = await healer.handle(event, signal ? { signal } : {});
     if (isSqsEvent(event)) return { batchItemFailures: report.failedRecordIds.map((itemIdentifier) => ({ itemIdentifier })) };
     if (report.retry) {
@@ -174,10 +188,11 @@ export function createHandler(deps: HandlerDeps) {
 }
 
 function fromEnvironment(): HandlerDeps {
-  const config = lambdaConfigFromEnv();
+  const config = resolveSettings();
   // Lambda collects stdout into CloudWatch Logs.
   const logger = createLogger({ fd: 1, level: config.logLevel, component: 'lambda' });
-  return { config, logger, autoScaling: new AutoScalingClient(awsClientSettings()), alarmOptions: alarmOptionsFromEnv() };
+  const aws = awsClientSettings();
+  return { config, logger, autoScaling: new AutoScalingClient(aws), alarmOptions: alarmOptionsFromEnv() };
 }
 
 /** The Lambda entry point (`lambda.handler`); configured from the environment at init. */

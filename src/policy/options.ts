@@ -2,7 +2,8 @@ import { z } from 'zod';
 
 /**
  * The policy's settings. Every field has a default; unknown keys are rejected so a typo
- * (`maxUnhealthyPercent`) fails loudly instead of silently keeping the default.
+ * (`maxUnhealthyPercent`) fails loudly instead of silently keeping the default. The README's
+ * "Safety rails" section gives the reasoning behind each default.
  */
 export const policyOptionsSchema = z
   .object({
@@ -16,10 +17,45 @@ export const policyOptionsSchema = z
     optInTagValue: z.string().max(256).default('true'),
     /** ...or when it is named here. */
     groups: z.array(z.string().min(1)).default([]),
-    /** Alarm evidence older than this is re-checked before acting (verify-before-act). */
+    /** Alarm evidence older than this (or stamped in the future) is re-checked before acting (verify-before-act). */
     staleAfterMs: z.number().int().nonnegative().default(120_000),
     /** A second signal for an instance already marked within this window is a duplicate. */
     duplicateWindowMs: z.number().int().nonnegative().default(600_000),
+    /**
+     * Marks per group within {@link markRateWindowMs}; beyond it, `rateLimited`. Unset: twice the
+     * group's budget, so a real mass failure heals in two full waves while an observer gone wrong
+     * churns at most that many instances per window (anchor: Kubernetes' node eviction rate).
+     */
+    maxMarksPerWindow: z.number().int().positive().optional(),
+    markRateWindowMs: z.number().int().positive().default(600_000),
+    /**
+     * Observer suspicion: when more than this share of a group (or of one Availability Zone of it,
+     * with at least {@link suspicionMinInstances} instances there) is reported unhealthy within
+     * {@link suspicionWindowMs}, marking freezes for {@link freezeMs} (anchor: the Kubernetes node
+     * controller's unhealthy-zone threshold and "no evictions when everything looks down").
+     */
+    suspicionShare: z.number().gt(0).lte(1).default(0.8),
+    suspicionWindowMs: z.number().int().positive().default(120_000),
+    /** Fewer instances reported down than this never freeze a group: a group of one must heal. */
+    suspicionMinInstances: z.number().int().min(2).default(3),
+    freezeMs: z.number().int().positive().default(600_000),
+    /**
+     * Loop breaker: when {@link loopMarks} instances of a group are marked within
+     * {@link loopWindowMs}, each less than {@link loopYoungMs} after its launch (replacements that
+     * fail again soon after they came), marking holds until the window passes or an operator resumes.
+     */
+    loopMarks: z.number().int().min(2).default(3),
+    loopWindowMs: z.number().int().positive().default(1_800_000),
+    loopYoungMs: z.number().int().positive().default(900_000),
+    /** Probe verdicts mark only when this many distinct observers agree within {@link quorumWindowMs}. */
+    probeQuorum: z.number().int().min(1).max(9).default(2),
+    quorumWindowMs: z.number().int().positive().default(30_000),
+    /** Group tag that pauses healing: `true`, or an ISO 8601 time until which it is paused. */
+    pauseTagKey: z.string().min(1).max(128).default('autoheal:paused'),
+    /** Group tag written by `autoheal resume`: a freeze or loop-breaker hold older than its time is lifted. */
+    resumeTagKey: z.string().min(1).max(128).default('autoheal:resumed-at'),
+    /** Instance tag suppressing healing of that instance until an ISO 8601 time (deploys, maintenance). */
+    suppressTagKey: z.string().min(1).max(128).default('autoheal:suppressed-until'),
   })
   .strict();
 

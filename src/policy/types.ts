@@ -1,27 +1,44 @@
 /**
- * Why the policy decided what it decided. One const object so logs, tests and the CLI agree
- * on the words; the keys are stable identifiers, the values are what people read.
+ * Why the policy decided what it decided. One const object so JSON, logs, the timeline, notices,
+ * metrics and the README agree on the words: the key (`budgetSpent`) is what every machine-read
+ * output carries; the value is the sentence a person reads beside it.
  */
 export const Reason = {
   /** The signal is unhealthy and every rail passed. */
-  unhealthy: 'unhealthy',
-  notInGroup: 'not in a group',
-  notOptedIn: 'group not opted in',
-  notInService: 'not InService',
-  alreadyUnhealthy: 'already Unhealthy',
-  signalHealthy: 'signal says healthy',
-  inGracePeriod: 'in grace period',
-  stale: 'stale: no longer in ALARM',
-  duplicate: 'duplicate',
-  budgetSpent: 'budget spent',
+  unhealthy: 'marked Unhealthy: the evidence says so and every rail passed',
+  notInGroup: 'the instance is in no Auto Scaling group',
+  notOptedIn: 'the group is not managed (no opt-in tag, not named)',
+  paused: 'healing of the group is paused by its autoheal:paused tag',
+  notInService: 'the instance is not InService',
+  alreadyUnhealthy: 'the instance is already Unhealthy',
+  signalHealthy: 'the evidence says healthy',
+  duplicate: 'the instance was marked moments ago',
+  suppressed: 'healing of the instance is suppressed by its autoheal:suppressed-until tag',
+  processesSuspended: 'the group suspended a process a mark needs (Launch, Terminate or ReplaceUnhealthy)',
+  inGracePeriod: 'the instance is in its health check grace period',
+  stale: 'the evidence is old and no longer holds when re-checked',
+  awaitingQuorum: 'fewer observers than the quorum agree that the instance is down',
+  frozen: 'marking is frozen: too much of the group was reported down at once (a broken observer?)',
+  loopBreaker: 'marking is held: replacements keep failing soon after they launch',
+  rateLimited: 'the group reached its limit of marks in the rate window',
+  budgetSpent: 'the group\'s unhealthy budget is spent',
   /**
    * Not a policy decision: the healer could not gather what the policy needs (the fleet or the
    * alarm state could not be read). The record carries the error; the work may be retried.
    */
-  unavailable: 'could not decide: views unavailable',
+  unavailable: 'could not decide: the fleet or the alarm could not be read',
 } as const;
 
 export type ReasonKey = keyof typeof Reason;
+
+/**
+ * Skip reasons whose instance may still need healing once the rail lets go: the evidence is
+ * kept and decided again (the scheduled run on AWS, the next probe verdict locally).
+ */
+export const heldReasons = ['inGracePeriod', 'awaitingQuorum', 'frozen', 'loopBreaker', 'rateLimited', 'budgetSpent', 'paused', 'suppressed', 'processesSuspended'] as const satisfies readonly ReasonKey[];
+
+/** Holds a person should hear about: they stop healing of a whole group until something changes. */
+export const noticeReasons = ['budgetSpent', 'frozen', 'loopBreaker', 'paused', 'rateLimited'] as const satisfies readonly ReasonKey[];
 
 /** A decision about one signal: a value, never an exception. */
 export interface Verdict {

@@ -46,6 +46,8 @@ export interface HealthSignal {
   region?: string;
   /** The SQS message id of the record this signal came from, when it came from an SQS batch. */
   recordId?: string;
+  /** For probe evidence: the observer that probed (the quorum counts distinct observers). */
+  observer?: string;
 }
 
 /** Input that yields no signal, and why. The reason names the failing place: `Records[3].Sns.Message: not JSON`. */

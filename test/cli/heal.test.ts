@@ -100,7 +100,7 @@ describe('autoheal heal', () => {
     // Assess
     expect(code).toBe(0);
     expect(marks(fake)).toEqual([]);
-    expect(fake.requests.map((r) => r.action)).toEqual(['DescribeAutoScalingInstances', 'DescribeAutoScalingGroups']);
+    expect(fake.requests.map((r) => r.action)).toEqual(['DescribeAutoScalingInstances', 'DescribeInstances', 'DescribeAutoScalingGroups']);
     expect(JSON.parse(stdout)).toMatchObject({ verdicts: [{ instanceId: sick, action: 'mark', reason: 'unhealthy', dryRun: true }] });
   });
 

@@ -28,6 +28,7 @@ export interface MemoryGroupInit {
   desiredCapacity?: number;
   healthCheckGracePeriodSeconds?: number;
   tags?: Record<string, string>;
+  suspendedProcesses?: string[];
   instances?: Array<MemoryInstanceInit | string>;
 }
 
@@ -80,6 +81,7 @@ export class MemoryFleet implements FleetPort {
       name: init.name,
       desiredCapacity: init.desiredCapacity ?? instances.length,
       healthCheckGracePeriodSeconds: init.healthCheckGracePeriodSeconds ?? 0,
+      suspendedProcesses: init.suspendedProcesses ?? [],
       tags: init.tags ?? { 'autoheal:enabled': 'true' },
     });
     for (const instance of instances) this.addInstance(init.name, instance);

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instanceAlarmInput } from '../../src/alarms/manager.js';
 import { parseAlarmOptions } from '../../src/alarms/options.js';
-import { lambdaConfigFromEnv } from '../../src/lambda/config.js';
+import { resolveSettings } from '../../src/config.js';
 import { createHandler, type HealSummary, type SqsBatchResponse } from '../../src/lambda/handler.js';
 import { statusCheckAlarmMessage } from '../helpers/events.js';
 import { capturedLogger } from '../helpers/log-lines.js';
@@ -24,6 +24,8 @@ const autoScaling = new AutoScalingClient({ region: 'eu-west-1' });
 const cloudWatch = new CloudWatchClient({ region: 'eu-west-1' });
 const asg = mockClient(autoScaling);
 const cw = mockClient(cloudWatch);
+// EC2 knows nothing of these instances here: launch times unknown (test/fleet/aws covers EC2 on moto).
+const instanceFacts = async () => new Map();
 afterEach(() => {
   asg.reset();
   cw.reset();
@@ -71,8 +73,9 @@ function givenGroup(): void {
 function handlerUnderTest() {
   const { logger, lines } = capturedLogger();
   const handler = createHandler({
-    config: lambdaConfigFromEnv({}),
+    config: resolveSettings({}, {}),
     autoScaling,
+    instanceFacts,
     cloudWatch,
     alarmOptions: { alarmActions: [topic] },
     logger,

@@ -16,8 +16,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instanceAlarmInput } from '../../src/alarms/manager.js';
 import { parseAlarmOptions } from '../../src/alarms/options.js';
-import { lambdaConfigFromEnv } from '../../src/lambda/config.js';
-import { createHandler, type ReconcileSummary } from '../../src/lambda/handler.js';
+import { resolveSettings } from '../../src/config.js';
+import { createHandler, type ScheduledSummary } from '../../src/lambda/handler.js';
 import { silentLogger } from '../../src/log.js';
 import { capturedLogger } from '../helpers/log-lines.js';
 
@@ -31,6 +31,8 @@ const autoScaling = new AutoScalingClient({ region: 'eu-west-1' });
 const cloudWatch = new CloudWatchClient({ region: 'eu-west-1' });
 const asg = mockClient(autoScaling);
 const cw = mockClient(cloudWatch);
+// EC2 knows nothing of these instances here: launch times unknown (test/fleet/aws covers EC2 on moto).
+const instanceFacts = async () => new Map();
 afterEach(() => {
   asg.reset();
   cw.reset();
@@ -95,8 +97,9 @@ function givenAccount(alarms: Map<string, MetricAlarm>): void {
 function handlerUnderTest() {
   const { logger, lines } = capturedLogger();
   const handler = createHandler({
-    config: lambdaConfigFromEnv({ AUTOHEAL_GROUPS: 'web' }),
+    config: resolveSettings({}, { AUTOHEAL_GROUPS: 'web' }),
     autoScaling,
+    instanceFacts,
     cloudWatch,
     alarmOptions: { alarmActions: [topic] },
     logger,
@@ -115,7 +118,7 @@ describe('the scheduled alarm reconcile', () => {
     const { handler, lines } = handlerUnderTest();
 
     // Act
-    const out = (await handler(scheduledEvent, { getRemainingTimeInMillis: () => 60_000 })) as ReconcileSummary;
+    const out = (await handler(scheduledEvent, { getRemainingTimeInMillis: () => 60_000 })) as ScheduledSummary;
 
     // Assess
     expect(asg.commandCalls(DescribeAutoScalingGroupsCommand).map((call) => call.args[0].input)).toContainEqual({
@@ -133,6 +136,7 @@ describe('the scheduled alarm reconcile', () => {
         { group: 'workers', created: 1, updated: 0, deleted: 0, unchanged: 0 },
       ],
       missing: [],
+      reevaluated: { verdicts: [], rejected: [] },
     });
     expect(lines.filter((l) => l.msg === 'alarms: group synced').map((l) => [l.group, l.created, l.updated, l.deleted])).toEqual([
       ['web', 1, 0, 1],
@@ -152,7 +156,7 @@ describe('the scheduled alarm reconcile', () => {
     const before = writes();
 
     // Act
-    const out = (await handler(scheduledEvent)) as ReconcileSummary;
+    const out = (await handler(scheduledEvent)) as ScheduledSummary;
 
     // Assess
     expect(before).toBe(3);
@@ -170,8 +174,9 @@ describe('the scheduled alarm reconcile', () => {
       Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }),
     );
     const handler = createHandler({
-      config: lambdaConfigFromEnv({ AUTOHEAL_GROUPS: 'web,retired' }),
+      config: resolveSettings({}, { AUTOHEAL_GROUPS: 'web,retired' }),
       autoScaling,
+      instanceFacts,
       cloudWatch,
       alarmOptions: { alarmActions: [topic] },
       logger: silentLogger,

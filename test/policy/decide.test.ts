@@ -29,6 +29,7 @@ const group: GroupView = {
   name: 'workers',
   desiredCapacity: 5,
   healthCheckGracePeriodSeconds: 300,
+  suspendedProcesses: [],
   tags: { 'autoheal:enabled': 'true' },
   instances: [instance],
 };

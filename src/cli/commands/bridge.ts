@@ -7,25 +7,20 @@
  * Config order: flags > environment (AUTOHEAL_BRIDGE_*, then sqs-to-lambda's AWS_QUEUE_URL and
  * AWS_FUNCTION_NAME; AUTOHEAL_* policy variables for --local, as the Lambda reads them) > defaults.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
 import { awsClientSettings, sqsClientSettings } from '../../aws-config.js';
+import { resolveSettings } from '../../config.js';
 import { startBridge, type BridgeSummary } from '../../bridge/bridge.js';
 import { bridgeDefaults, bridgeSettingsSchema, sqsLimits, type BridgeSettingsInput } from '../../bridge/options.js';
 import { healerTarget, lambdaTarget, type BridgeTarget } from '../../bridge/targets.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { AwsAlarmState } from '../../fleet/aws/alarm-state.js';
-import { AwsFleet } from '../../fleet/aws/fleet.js';
-import { createHealer } from '../../healer/healer.js';
-import { lambdaConfigFromEnv } from '../../lambda/config.js';
 import { createLogger, type Logger } from '../../log.js';
+import { openAwsHealer } from '../../runtime/aws.js';
 import { ExitCode } from '../exit-codes.js';
-import { flagOf } from '../flags.js';
-import { groupsFlag, policyFromFlags } from '../policy-flags.js';
+import { flagOf, listOf } from '../flags.js';
 import { onStopSignals } from '../stop-signals.js';
 
 /** Environment variables the bridge command reads (after its flags, before its defaults). */
@@ -117,6 +112,13 @@ export function resolveBridgeConfig(
   if (!flags.local && !functionName) {
     throw new ConfigError(`give --function-name NAME (or ${bridgeEnv.functionName.join(' or ')}), or --local to run the core here`);
   }
+  // Fail closed: the function decides with its own settings, so these flags would be silently ignored.
+  const localOnly = (['dryRun', 'maxUnhealthyShare', 'optInTag', 'groups'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
+  if (!flags.local && localOnly.length > 0) {
+    throw new ConfigError(
+      `${localOnly.map(flagOf).join(', ')} only work with --local: the function ${functionName} decides with its own settings (set AUTOHEAL_DRY_RUN=true on the function for a dry run)`,
+    );
+  }
 
   const settings: BridgeSettingsInput = { queueUrl };
   const numbers = {
@@ -147,7 +149,7 @@ export function resolveBridgeConfig(
           ...(flags.dryRun ? { dryRun: true } : {}),
           ...(flags.maxUnhealthyShare !== undefined ? { maxUnhealthyShare: num(flags.maxUnhealthyShare) } : {}),
           ...(flags.optInTag !== undefined ? { optInTag: flags.optInTag } : {}),
-          ...(flags.groups !== undefined ? { groups: groupsFlag(flags.groups) } : {}),
+          ...(flags.groups !== undefined ? { groups: listOf(flags.groups) } : {}),
         }
       : {
           kind: 'lambda',
@@ -178,25 +180,14 @@ function buildTarget(command: CommandConfig, logger: Logger): { target: BridgeTa
     return { target, close: () => client.destroy() };
   }
   const local = command.target;
-  const fromEnvironment = lambdaConfigFromEnv();
-  const policy = policyFromFlags(fromEnvironment.policy, local);
-  const autoScaling = new AutoScalingClient(aws);
-  const cloudWatch = new CloudWatchClient(aws);
-  const healer = createHealer({
-    fleet: new AwsFleet(autoScaling),
-    alarms: new AwsAlarmState(cloudWatch),
-    policy,
-    dryRun: local.dryRun ?? fromEnvironment.dryRun,
-    respectGracePeriod: fromEnvironment.respectGracePeriod,
-    logger: logger.child({ component: 'healer' }),
+  const settings = resolveSettings({
+    ...(local.dryRun ? { dryRun: true } : {}),
+    ...(local.maxUnhealthyShare !== undefined ? { maxUnhealthyShare: local.maxUnhealthyShare } : {}),
+    ...(local.optInTag !== undefined ? { optInTag: local.optInTag } : {}),
+    ...(local.groups !== undefined ? { groups: local.groups } : {}),
   });
-  return {
-    target: healerTarget(healer),
-    close: () => {
-      autoScaling.destroy();
-      cloudWatch.destroy();
-    },
-  };
+  const { healer, close } = openAwsHealer(settings, { ...(command.region ? { region: command.region } : {}), logger: logger.child({ component: 'healer' }) });
+  return { target: healerTarget(healer), close };
 }
 
 /** Runs the bridge until it drains (--once) or a signal stops it; resolves with the exit code. */

@@ -1,26 +1,22 @@
 /**
  * `autoheal heal [FILE|-] [--dry-run]`: run one event through the whole core against the real
- * Auto Scaling API (createHealer with AwsFleet and AwsAlarmState), and print every verdict as
- * JSON on stdout. This file only reads flags and environment and builds the clients.
+ * Auto Scaling API (the AWS composition root, src/runtime/aws.ts), and print every verdict as
+ * JSON on stdout. This file only reads flags and builds the healer.
  *
- * Config order: flags > environment (the Lambda's AUTOHEAL_* variables, read by
- * src/lambda/config.ts) > defaults. AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL apply as in
- * every AWS SDK.
+ * Config order (src/config.ts): flags > environment (AUTOHEAL_*) > defaults. AWS_REGION,
+ * AWS_PROFILE and AWS_ENDPOINT_URL apply as in every AWS SDK.
+ *
+ * Separate `heal` processes share no memory: each keeps the budget against the group as Auto
+ * Scaling shows it, but two started in the same instant may both spend its last unit (README:
+ * "Safety rails").
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
-import { AwsAlarmState } from '../../fleet/aws/alarm-state.js';
-import { AwsFleet } from '../../fleet/aws/fleet.js';
-import { createHealer } from '../../healer/healer.js';
+import { autohealEnv, resolveSettings, type Settings } from '../../config.js';
 import type { HealReport, VerdictRecord } from '../../healer/types.js';
-import { lambdaConfigFromEnv, lambdaEnv } from '../../lambda/config.js';
 import { createLogger } from '../../log.js';
-import type { PolicyOptions } from '../../policy/options.js';
+import { openAwsHealer } from '../../runtime/aws.js';
 import { ExitCode } from '../exit-codes.js';
 import { maxInputBytes, readEventText } from '../input.js';
-import { groupsFlag, policyFromFlags } from '../policy-flags.js';
 
 /** The flags as commander hands them over. */
 export interface HealFlags {
@@ -35,31 +31,23 @@ export interface HealFlags {
 }
 
 /** What `heal` runs with, after flags were laid over the environment and validated. */
-export interface HealSettings {
-  policy: PolicyOptions;
-  dryRun: boolean;
-  respectGracePeriod: boolean;
-  region?: string;
-}
+export type HealSettings = Settings & { region?: string };
 
-/** Lays the flags over the Lambda's environment configuration; throws a ConfigError naming each bad flag or variable. */
+/** Lays the flags over the environment; throws a ConfigError naming each bad flag or variable. */
 export function resolveHealSettings(flags: HealFlags, env: NodeJS.ProcessEnv = process.env): HealSettings {
-  const fromEnv = lambdaConfigFromEnv(env);
-  const number = (text: string | undefined): number | undefined =>
-    text === undefined ? undefined : text.trim() === '' ? Number.NaN : Number(text);
-  const policy = policyFromFlags(fromEnv.policy, {
-    maxUnhealthyShare: number(flags.maxUnhealthyShare),
-    staleAfterMs: number(flags.staleAfterMs),
-    groups: flags.groups === undefined ? undefined : groupsFlag(flags.groups),
-    optInTag: flags.optInTag,
-  });
-  return {
-    policy,
-    dryRun: flags.dryRun === true || fromEnv.dryRun,
-    // --no-respect-grace-period wins; otherwise AUTOHEAL_RESPECT_GRACE_PERIOD decides.
-    respectGracePeriod: flags.respectGracePeriod === false ? false : fromEnv.respectGracePeriod,
-    ...(flags.region ? { region: flags.region } : {}),
-  };
+  const settings = resolveSettings(
+    {
+      ...(flags.maxUnhealthyShare !== undefined ? { maxUnhealthyShare: flags.maxUnhealthyShare } : {}),
+      ...(flags.staleAfterMs !== undefined ? { staleAfterMs: flags.staleAfterMs } : {}),
+      ...(flags.groups !== undefined ? { groups: flags.groups } : {}),
+      ...(flags.optInTag !== undefined ? { optInTag: flags.optInTag } : {}),
+      ...(flags.dryRun === true ? { dryRun: true } : {}),
+      // --no-respect-grace-period wins; otherwise AUTOHEAL_RESPECT_GRACE_PERIOD decides.
+      ...(flags.respectGracePeriod === false ? { respectGracePeriod: false } : {}),
+    },
+    env,
+  );
+  return { ...settings, ...(flags.region ? { region: flags.region } : {}) };
 }
 
 /** One verdict as `heal` prints it. */
@@ -111,25 +99,14 @@ export function renderHealReport(report: HealReport): { output: string; exitCode
 export async function runHeal(file: string, flags: HealFlags): Promise<number> {
   const text = await readEventText(file);
   const settings = resolveHealSettings(flags);
-  const aws = awsClientSettings(settings.region);
-  const autoScaling = new AutoScalingClient(aws);
-  const cloudWatch = new CloudWatchClient(aws);
+  const { healer, close } = openAwsHealer(settings, { ...(settings.region ? { region: settings.region } : {}), logger: createLogger({ component: 'heal' }) });
   try {
-    const healer = createHealer({
-      fleet: new AwsFleet(autoScaling),
-      alarms: new AwsAlarmState(cloudWatch),
-      policy: settings.policy,
-      dryRun: settings.dryRun,
-      respectGracePeriod: settings.respectGracePeriod,
-      logger: createLogger({ component: 'heal' }),
-    });
     // Lifecycle events are listed, not acted on here: `autoheal alarms sync` keeps the alarms.
     const { output, exitCode } = renderHealReport(await healer.handle(text));
     process.stdout.write(output);
     return exitCode;
   } finally {
-    autoScaling.destroy();
-    cloudWatch.destroy();
+    close();
   }
 }
 
@@ -148,7 +125,7 @@ export function register(program: Command): void {
           '"lifecycle" is added for launch/terminate events, which are listed but not acted on. Logs are ' +
           `JSON lines on stderr. Input: at most ${maxInputBytes} bytes.`,
         'Config order: flags > environment > defaults. Environment: the Lambda healer\'s ' +
-          `${[lambdaEnv.maxUnhealthyShare, lambdaEnv.optInTag, lambdaEnv.groups, lambdaEnv.dryRun, lambdaEnv.respectGracePeriod, lambdaEnv.staleAfterMs, lambdaEnv.logLevel].join(', ')}. ` +
+          `${[autohealEnv.maxUnhealthyShare, autohealEnv.optInTag, autohealEnv.groups, autohealEnv.dryRun, autohealEnv.respectGracePeriod, autohealEnv.staleAfterMs, autohealEnv.logLevel].join(', ')}. ` +
           'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_CLOUDWATCH) apply as in every AWS SDK. ' +
           'IAM: autoscaling:DescribeAutoScalingInstances, autoscaling:DescribeAutoScalingGroups, ' +
           'autoscaling:SetInstanceHealth (not with --dry-run), cloudwatch:DescribeAlarms (stale evidence).',
@@ -157,7 +134,7 @@ export function register(program: Command): void {
           `${ExitCode.usage} the input cannot be read or a flag or variable is invalid.`,
       ].join('\n\n'),
     )
-    .option('--dry-run', `decide and print, never call SetInstanceHealth (default: ${lambdaEnv.dryRun} or false)`)
+    .option('--dry-run', `decide and print, never call SetInstanceHealth (default: ${autohealEnv.dryRun} or false)`)
     .option('--max-unhealthy-share <x>', 'share of a group\'s desired capacity that may be Unhealthy at once, 0 < x <= 1 (default: 0.4)')
     .option('--opt-in-tag <key=value>', 'the tag that opts a group in (default: autoheal:enabled=true)')
     .option('--groups <names>', 'comma-separated groups managed without the tag (default: none)')

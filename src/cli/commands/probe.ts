@@ -16,10 +16,9 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { Option, type Command } from 'commander';
 import { awsClientSettings } from '../../aws-config.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { AwsFleet } from '../../fleet/aws/fleet.js';
-import { createHealer } from '../../healer/healer.js';
 import type { Healer } from '../../healer/types.js';
-import { lambdaEnv } from '../../lambda/config.js';
+import { autohealEnv } from '../../config.js';
+import { createAwsHealer } from '../../runtime/aws.js';
 import { createLogger, type Logger } from '../../log.js';
 import { policyOptionsSchema } from '../../policy/options.js';
 import { describeGroupInstances, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
@@ -186,13 +185,11 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
     if (!clients.sns) throw new ConfigError('--publish: no SNS client');
     sink = snsSink({ client: clients.sns, topicArn: settings.publish.topicArn, accountId: settings.publish.accountId });
   } else if (settings.heal) {
-    healer = createHealer({
-      fleet: new AwsFleet(clients.autoscaling),
-      policy: settings.heal.policy,
-      dryRun: settings.heal.dryRun,
-      respectGracePeriod: settings.heal.respectGracePeriod,
+    ({ healer } = createAwsHealer({
+      settings: settings.heal,
+      autoScaling: clients.autoscaling,
       logger: logger.child({ component: 'healer' }),
-    });
+    }));
     sink = healerSink(healer);
   } else {
     throw new ConfigError('probe: neither --publish nor the core settings');
@@ -318,7 +315,7 @@ export function register(program: Command): void {
           'to the topic as a CloudWatch alarm message named autoheal-probe-INSTANCE_ID, and the healer behind the ' +
           'topic (the AutoHeal stack with detection "probe") decides.',
         'Config order: flags > environment > defaults. Environment (without --publish): the Lambda healer\'s ' +
-          `${[lambdaEnv.maxUnhealthyShare, lambdaEnv.optInTag, lambdaEnv.groups, lambdaEnv.dryRun, lambdaEnv.respectGracePeriod, lambdaEnv.logLevel].join(', ')}. ` +
+          `${[autohealEnv.maxUnhealthyShare, autohealEnv.optInTag, autohealEnv.groups, autohealEnv.dryRun, autohealEnv.respectGracePeriod, autohealEnv.logLevel].join(', ')}. ` +
           'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_EC2|_SNS) apply as in every AWS SDK.',
         'IAM: autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances; without --publish also ' +
           'autoscaling:DescribeAutoScalingInstances and autoscaling:SetInstanceHealth (not with --dry-run); with ' +
@@ -344,7 +341,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', `checks in flight at once, at most (default: ${d.concurrency})`)
     .option('--repeat-unhealthy-after-ms <ms>', `send a still-unhealthy verdict again this often, 0 never (default: ${d.repeatUnhealthyAfterMs})`)
     .option('--discover-every-ms <ms>', `describe the groups again this often (default: ${probeDefaults.discoverEveryMs})`)
-    .option('--dry-run', `without --publish: decide and log, never call SetInstanceHealth (default: ${lambdaEnv.dryRun} or false)`)
+    .option('--dry-run', `without --publish: decide and log, never call SetInstanceHealth (default: ${autohealEnv.dryRun} or false)`)
     .option('--max-unhealthy-share <x>', "without --publish: share of a group's desired capacity that may be Unhealthy at once, 0 < x <= 1 (default: 0.4)")
     .option('--opt-in-tag <key=value>', 'without --publish: the tag that opts other groups in (default: autoheal:enabled=true)')
     .option('--no-respect-grace-period', 'without --publish: send ShouldRespectGracePeriod=false (default: respect it)')

@@ -1,15 +1,14 @@
 /**
  * The fleet port over EC2 Auto Scaling (AWS SDK v3). Thin: one SDK call per API page, errors
- * converted at this boundary (src/aws-calls.ts), the client injected (build it with
+ * converted at this boundary (src/aws-calls.ts), the clients injected (build them with
  * awsClientSettings, so throttling is retried adaptively by the SDK).
  *
  * The grace period on AWS: neither DescribeAutoScalingInstances nor DescribeAutoScalingGroups
- * returns an instance's launch time, so the views carry no `launchedAt` and the policy's own
- * grace-period check does not apply. Auto Scaling enforces it instead: SetInstanceHealth is sent
- * with ShouldRespectGracePeriod (default true), and Auto Scaling, which knows when each instance
- * entered service, keeps an instance in its grace period in service. The alternative, EC2
- * DescribeInstances for LaunchTime, would add @aws-sdk/client-ec2 (the largest client of the SDK)
- * to the Lambda bundle and one more call to every batch, for a check Auto Scaling already makes.
+ * returns an instance's launch time, so with an EC2 client the instance views are completed by
+ * EC2 DescribeInstances (LaunchTime, and the instance's tags for suppression; ./ec2-instances.ts): the policy then
+ * skips an instance inside its group's grace period with `inGracePeriod` instead of sending a mark
+ * that Auto Scaling would refuse or ignore. Without that reader the views carry neither, and
+ * Auto Scaling's own ShouldRespectGracePeriod is the only grace check.
  */
 import {
   DescribeAutoScalingGroupsCommand,
@@ -20,6 +19,7 @@ import {
 import { z } from 'zod';
 import { callAws, chunks, pages } from '../../aws-calls.js';
 import { ConfigError } from '../../errors.js';
+import type { InstanceFactsReader } from './ec2-instances.js';
 import type { FleetPort, GroupView, HealthStatus, InstanceView, SetHealthOptions } from '../port.js';
 
 /** DescribeAutoScalingInstances accepts at most 50 instance ids (and returns at most 50 records) per call. */
@@ -37,7 +37,10 @@ export const awsFleetOptionsSchema = z
   })
   .strict();
 
-export type AwsFleetOptions = z.input<typeof awsFleetOptionsSchema>;
+export type AwsFleetOptions = z.input<typeof awsFleetOptionsSchema> & {
+  /** EC2's facts of each instance: launch time and tags (see above; ec2InstanceFacts). Without it, neither is known. */
+  instanceFacts?: InstanceFactsReader;
+};
 
 /** DescribeAutoScalingInstances says `HEALTHY`, DescribeAutoScalingGroups says `Healthy`. */
 function healthOf(value: string | undefined): HealthStatus {
@@ -46,12 +49,15 @@ function healthOf(value: string | undefined): HealthStatus {
 
 export class AwsFleet implements FleetPort {
   private readonly options: z.output<typeof awsFleetOptionsSchema>;
+  private readonly instanceFacts: InstanceFactsReader | undefined;
 
   constructor(
     private readonly client: AutoScalingClient,
     options: AwsFleetOptions = {},
   ) {
-    const parsed = awsFleetOptionsSchema.safeParse(options);
+    const { instanceFacts, ...rest } = options;
+    this.instanceFacts = instanceFacts;
+    const parsed = awsFleetOptionsSchema.safeParse(rest);
     if (!parsed.success) throw new ConfigError(`AwsFleet options: ${z.prettifyError(parsed.error)}`);
     this.options = parsed.data;
   }
@@ -81,8 +87,17 @@ export class AwsFleet implements FleetPort {
             groupName: i.AutoScalingGroupName,
             lifecycleState: i.LifecycleState ?? 'Unknown',
             healthStatus: healthOf(i.HealthStatus),
+            ...(i.AvailabilityZone ? { availabilityZone: i.AvailabilityZone } : {}),
           });
         }
+      }
+    }
+    if (this.instanceFacts && found.size > 0) {
+      for (const [id, facts] of await this.instanceFacts([...found.keys()], signal)) {
+        const view = found.get(id);
+        if (!view) continue;
+        if (facts.launchedAt) view.launchedAt = facts.launchedAt;
+        view.tags = facts.tags;
       }
     }
     return found;
@@ -114,6 +129,7 @@ export class AwsFleet implements FleetPort {
             desiredCapacity: g.DesiredCapacity ?? 0,
             healthCheckGracePeriodSeconds: g.HealthCheckGracePeriod ?? 0,
             tags: Object.fromEntries((g.Tags ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key, t.Value ?? ''])),
+            suspendedProcesses: (g.SuspendedProcesses ?? []).flatMap((p) => (p.ProcessName ? [p.ProcessName] : [])),
             instances: (g.Instances ?? [])
               .filter((i) => i.InstanceId !== undefined)
               .map((i) => ({
@@ -121,6 +137,7 @@ export class AwsFleet implements FleetPort {
                 groupName: name,
                 lifecycleState: i.LifecycleState ?? 'Unknown',
                 healthStatus: healthOf(i.HealthStatus),
+                ...(i.AvailabilityZone ? { availabilityZone: i.AvailabilityZone } : {}),
               })),
           });
         }

@@ -287,6 +287,7 @@ export class LocalGroup implements FleetPort {
         name: this.name,
         desiredCapacity: this.desired,
         healthCheckGracePeriodSeconds: this.options.healthCheckGracePeriodSeconds,
+        suspendedProcesses: [],
         tags: { ...this.options.tags },
         instances: [...this.members.values()].filter((m) => m.lifecycleState !== 'Terminated').map((m) => this.instanceView(m)),
       },

@@ -2,7 +2,8 @@
  * A tiny local stand-in for the EC2 Auto Scaling query API (and CloudWatch DescribeAlarms), for
  * tests and benchmarks that run the real SDK in another process through AWS_ENDPOINT_URL.
  * It answers DescribeAutoScalingInstances, DescribeAutoScalingGroups and SetInstanceHealth from
- * one in-memory group, and records every action it was asked for. Binds 127.0.0.1 on port 0.
+ * one in-memory group (and EC2 DescribeInstances with each instance's launch time and tags), and
+ * records every action it was asked for. Binds 127.0.0.1 on port 0.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,7 @@ export interface FakeGroup {
   desiredCapacity: number;
   healthCheckGracePeriodSeconds?: number;
   tags: Record<string, string>;
-  instances: Array<{ instanceId: string; lifecycleState?: string; healthStatus?: 'Healthy' | 'Unhealthy' }>;
+  instances: Array<{ instanceId: string; lifecycleState?: string; healthStatus?: 'Healthy' | 'Unhealthy'; launchedAt?: string; tags?: Record<string, string> }>;
 }
 
 export interface FakeAutoScaling {
@@ -83,6 +84,24 @@ export async function startFakeAutoScaling(group: FakeGroup, options: FakeOption
             `<CreatedTime>2024-01-01T00:00:00Z</CreatedTime><Tags>${tags}</Tags><Instances>${instances}</Instances></member>`
           : '';
         return respond(action, `<AutoScalingGroups>${member}</AutoScalingGroups>`);
+      }
+      case 'DescribeInstances': {
+        const wanted = Object.entries(params)
+          .filter(([k]) => k.startsWith('InstanceId.'))
+          .map(([, v]) => v);
+        const items = group.instances
+          .filter((i) => wanted.includes(i.instanceId))
+          .map((i) => {
+            const tags = Object.entries(i.tags ?? {})
+              .map(([k, v]) => `<item><key>${esc(k)}</key><value>${esc(v)}</value></item>`)
+              .join('');
+            return (
+              `<item><reservationId>r-0</reservationId><instancesSet><item><instanceId>${esc(i.instanceId)}</instanceId>` +
+              `<launchTime>${i.launchedAt ?? '2024-01-01T00:00:00.000Z'}</launchTime><tagSet>${tags}</tagSet></item></instancesSet></item>`
+            );
+          })
+          .join('');
+        return `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>0</requestId><reservationSet>${items}</reservationSet></DescribeInstancesResponse>`;
       }
       case 'SetInstanceHealth':
         if (applyHealth && params.InstanceId) health.set(params.InstanceId, params.HealthStatus === 'Unhealthy' ? 'Unhealthy' : 'Healthy');

@@ -57,6 +57,7 @@ describe('AwsFleet.describeInstances', () => {
       groupName: 'workers',
       lifecycleState: 'InService',
       healthStatus: 'Healthy',
+      availabilityZone: 'eu-west-1a',
     });
   });
 
@@ -125,7 +126,8 @@ describe('AwsFleet.describeGroups', () => {
         desiredCapacity: 5,
         healthCheckGracePeriodSeconds: 300,
         tags: { 'autoheal:enabled': 'true' },
-        instances: [{ instanceId: 'i-a', groupName: 'workers', lifecycleState: 'InService', healthStatus: 'Unhealthy' }],
+        suspendedProcesses: [],
+        instances: [{ instanceId: 'i-a', groupName: 'workers', lifecycleState: 'InService', healthStatus: 'Unhealthy', availabilityZone: 'eu-west-1a' }],
       },
     ]);
   });

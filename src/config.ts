@@ -1,0 +1,174 @@
+/**
+ * autoheal's settings, resolved in one place for every runtime (the Lambda healer, `heal`,
+ * `bridge --local`, `probe`, `status`). The order is written once, here:
+ *
+ *   flags  >  environment (AUTOHEAL_*)  >  defaults (the policy schema's, and the ones below)
+ *
+ * The CDK construct and the Terraform module write the same environment ({@link autohealEnv}).
+ * Unset or empty variables take the defaults; anything set but not understood — a dry-run of
+ * `yes`, a share of `40%` — is refused with a message naming the flag or variable, so nothing
+ * ever runs on a silent default (fail closed).
+ */
+import { z } from 'zod';
+import { defaultAlarmPrefix } from './alarms/options.js';
+import { envReader } from './env.js';
+import { ConfigError } from './errors.js';
+import { parseOptInTag, policyOptionsSchema, type PolicyOptions, type PolicyOptionsInput } from './policy/options.js';
+
+/** The environment variables autoheal reads. */
+export const autohealEnv = {
+  /** Share of a group's desired capacity that may be Unhealthy at once, 0 < x <= 1 (default 0.4). */
+  maxUnhealthyShare: 'AUTOHEAL_MAX_UNHEALTHY_SHARE',
+  /** The opt-in tag as `key=value` (default `autoheal:enabled=true`). */
+  optInTag: 'AUTOHEAL_OPT_IN_TAG',
+  /** Comma-separated names of groups managed without the tag. */
+  groups: 'AUTOHEAL_GROUPS',
+  /** `true` to decide and log without calling SetInstanceHealth (default `false`). */
+  dryRun: 'AUTOHEAL_DRY_RUN',
+  /** `false` to send ShouldRespectGracePeriod=false (default `true`). */
+  respectGracePeriod: 'AUTOHEAL_RESPECT_GRACE_PERIOD',
+  /** Alarm evidence older than this many milliseconds is re-checked before acting (default 120000). */
+  staleAfterMs: 'AUTOHEAL_STALE_AFTER_MS',
+  /** Marks per group per rate window (default: twice the group's budget). */
+  maxMarksPerWindow: 'AUTOHEAL_MAX_MARKS_PER_WINDOW',
+  /** The rate window in milliseconds (default 600000). */
+  markRateWindowMs: 'AUTOHEAL_MARK_RATE_WINDOW_MS',
+  /** Share of a group (or zone) reported down at once that freezes it (default 0.8). */
+  suspicionShare: 'AUTOHEAL_SUSPICION_SHARE',
+  /** How long reports count for suspicion, in milliseconds (default 120000). */
+  suspicionWindowMs: 'AUTOHEAL_SUSPICION_WINDOW_MS',
+  /** How long a freeze lasts, in milliseconds (default 600000). */
+  freezeMs: 'AUTOHEAL_FREEZE_MS',
+  /** Young marks within the loop window that hold a group (default 3). */
+  loopMarks: 'AUTOHEAL_LOOP_MARKS',
+  /** The loop breaker's window in milliseconds (default 1800000). */
+  loopWindowMs: 'AUTOHEAL_LOOP_WINDOW_MS',
+  /** Observers that must agree before a probe verdict marks (default 2). */
+  probeQuorum: 'AUTOHEAL_PROBE_QUORUM',
+  /** How long an observer's verdict counts toward the quorum, in milliseconds (default 30000). */
+  quorumWindowMs: 'AUTOHEAL_QUORUM_WINDOW_MS',
+  /** Prefix of autoheal's per-instance alarms (default `autoheal-status-check-`). */
+  alarmPrefix: 'AUTOHEAL_ALARM_PREFIX',
+  /** The SNS topic the per-instance alarms notify (used by the alarm manager). */
+  alarmTopicArn: 'AUTOHEAL_ALARM_TOPIC_ARN',
+  /** pino level: fatal, error, warn, info (default), debug, trace or silent. */
+  logLevel: 'LOG_LEVEL',
+} as const;
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Policy settings read from a number-valued variable or flag. */
+const numericPolicyKeys = [
+  'maxUnhealthyShare',
+  'staleAfterMs',
+  'maxMarksPerWindow',
+  'markRateWindowMs',
+  'suspicionShare',
+  'suspicionWindowMs',
+  'freezeMs',
+  'loopMarks',
+  'loopWindowMs',
+  'probeQuorum',
+  'quorumWindowMs',
+] as const;
+type NumericPolicyKey = (typeof numericPolicyKeys)[number];
+
+/** autoheal's validated settings. */
+export interface Settings {
+  policy: PolicyOptions;
+  dryRun: boolean;
+  respectGracePeriod: boolean;
+  alarmPrefix: string;
+  alarmTopicArn?: string;
+  logLevel: (typeof logLevels)[number];
+}
+
+/** Settings given as flags: numbers still as typed (validated here), the opt-in tag as `key=value`. */
+export type SettingsFlags = Partial<Record<NumericPolicyKey, string | number>> & {
+  groups?: string | string[];
+  optInTag?: string;
+  dryRun?: boolean;
+  respectGracePeriod?: boolean;
+};
+
+/** `--max-unhealthy-share` for the option key `maxUnhealthyShare`. */
+export function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** `a, b,,c` as `['a', 'b', 'c']`. */
+export function listOf(text: string): string[] {
+  return text
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
+}
+
+/**
+ * Resolves the settings: flags over the environment over the defaults. Throws one ConfigError
+ * listing every problem, each naming the flag or variable it came from.
+ */
+export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEnv = process.env): Settings {
+  const problems: string[] = [];
+  const { read, bool, number } = envReader(env, problems);
+  const input: PolicyOptionsInput = {};
+  /** Where each policy key's value came from, to name it in errors. */
+  const origin: Record<string, string> = {};
+
+  for (const key of numericPolicyKeys) {
+    const flag = flags[key];
+    if (flag !== undefined) {
+      const n = typeof flag === 'number' ? flag : flag.trim() === '' ? Number.NaN : Number(flag);
+      if (Number.isNaN(n)) problems.push(`${flagOf(key)}: expected a number, got "${flag}"`);
+      else input[key] = n;
+      origin[key] = flagOf(key);
+      continue;
+    }
+    const fromEnv = number(autohealEnv[key]);
+    if (fromEnv !== undefined) input[key] = fromEnv;
+    origin[key] = autohealEnv[key];
+  }
+
+  const tagText = flags.optInTag ?? read(autohealEnv.optInTag);
+  origin.optInTagKey = origin.optInTagValue = flags.optInTag !== undefined ? '--opt-in-tag' : autohealEnv.optInTag;
+  if (tagText !== undefined) {
+    const tag = parseOptInTag(tagText);
+    if ('error' in tag) problems.push(`${origin.optInTagKey}: ${tag.error}`);
+    else Object.assign(input, tag);
+  }
+
+  const groups = flags.groups ?? read(autohealEnv.groups);
+  origin.groups = flags.groups !== undefined ? '--groups' : autohealEnv.groups;
+  if (groups !== undefined) input.groups = typeof groups === 'string' ? listOf(groups) : groups;
+
+  const policy = policyOptionsSchema.safeParse(input);
+  if (!policy.success) {
+    for (const issue of policy.error.issues) {
+      const key = String(issue.path[0] ?? '');
+      problems.push(`${origin[key] ?? key}: ${issue.message}`);
+    }
+  }
+
+  const logLevelText = read(autohealEnv.logLevel) ?? 'info';
+  const logLevel = z.enum(logLevels).safeParse(logLevelText);
+  if (!logLevel.success) problems.push(`${autohealEnv.logLevel}: expected one of ${logLevels.join(', ')}, got "${logLevelText}"`);
+
+  const dryRun = flags.dryRun ?? bool(autohealEnv.dryRun, false);
+  const respectGracePeriod = flags.respectGracePeriod ?? bool(autohealEnv.respectGracePeriod, true);
+  const alarmTopicArn = read(autohealEnv.alarmTopicArn);
+  if (alarmTopicArn !== undefined && !alarmTopicArn.startsWith('arn:')) {
+    problems.push(`${autohealEnv.alarmTopicArn}: expected an SNS topic ARN (arn:aws:sns:…), got "${alarmTopicArn}"`);
+  }
+
+  if (problems.length > 0 || !policy.success || !logLevel.success) {
+    throw new ConfigError(`invalid settings:\n  ${problems.join('\n  ')}`);
+  }
+  return {
+    policy: policy.data,
+    dryRun,
+    respectGracePeriod,
+    alarmPrefix: read(autohealEnv.alarmPrefix) ?? defaultAlarmPrefix,
+    ...(alarmTopicArn ? { alarmTopicArn } : {}),
+    logLevel: logLevel.data,
+  };
+}

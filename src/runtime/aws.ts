@@ -1,0 +1,69 @@
+/**
+ * The composition root for AWS: the one place a healer is built against real Auto Scaling, EC2
+ * and CloudWatch. The Lambda healer, `heal`, `bridge --local` and `probe` all take it from here,
+ * so they run the same fleet view (launch times included), the same re-check of stale alarms and
+ * the same settings.
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { awsClientSettings } from '../aws-config.js';
+import type { Settings } from '../config.js';
+import { AwsAlarmState } from '../fleet/aws/alarm-state.js';
+import { ec2InstanceFacts, type InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
+import { AwsFleet } from '../fleet/aws/fleet.js';
+import { createHealer } from '../healer/healer.js';
+import type { AlarmStatePort, Healer, HealerOptions } from '../healer/types.js';
+import type { Logger } from '../log.js';
+
+/** What an AWS healer is built from; the clients are injected so tests and the Lambda choose them. */
+export interface AwsHealerDeps {
+  settings: Settings;
+  autoScaling: AutoScalingClient;
+  /** Launch times (grace period, loop breaker) and instance tags (suppression); default: EC2 DescribeInstances. */
+  instanceFacts?: InstanceFactsReader;
+  /** Re-reads stale alarm evidence; without it stale alarms act unverified (and say so). */
+  alarms?: AlarmStatePort;
+  onLifecycle?: HealerOptions['onLifecycle'];
+  logger: Logger;
+  clock?: () => number;
+}
+
+/** Builds the healer over AWS from its parts. */
+export function createAwsHealer(deps: AwsHealerDeps): { healer: Healer; fleet: AwsFleet } {
+  const fleet = new AwsFleet(deps.autoScaling, { instanceFacts: deps.instanceFacts ?? ec2InstanceFacts(deps.autoScaling) });
+  const healer = createHealer({
+    fleet,
+    policy: deps.settings.policy,
+    dryRun: deps.settings.dryRun,
+    respectGracePeriod: deps.settings.respectGracePeriod,
+    logger: deps.logger,
+    ...(deps.alarms ? { alarms: deps.alarms } : {}),
+    ...(deps.onLifecycle ? { onLifecycle: deps.onLifecycle } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  return { healer, fleet };
+}
+
+/** The clients a command-line healer uses, built with the SDK's standard settings; `close()` ends them. */
+export function openAwsClients(region?: string) {
+  const aws = awsClientSettings(region);
+  const clients = { autoScaling: new AutoScalingClient(aws), cloudWatch: new CloudWatchClient(aws) };
+  return {
+    ...clients,
+    close: () => {
+      for (const client of Object.values(clients)) client.destroy();
+    },
+  };
+}
+
+/** A healer for a command (`heal`, `bridge --local`, `probe`): its own clients, closed by `close()`. */
+export function openAwsHealer(settings: Settings, options: { region?: string; logger: Logger }) {
+  const clients = openAwsClients(options.region);
+  const { healer, fleet } = createAwsHealer({
+    settings,
+    autoScaling: clients.autoScaling,
+    alarms: new AwsAlarmState(clients.cloudWatch),
+    logger: options.logger,
+  });
+  return { healer, fleet, clients, close: clients.close };
+}
