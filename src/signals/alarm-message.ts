@@ -8,9 +8,12 @@ export interface AlarmMessageOptions {
   accountId?: string;
 }
 
+/** Alarm names of autoheal's probe verdicts start with this. */
+export const probeAlarmPrefix = 'autoheal-probe-';
+
 /** The alarm name autoheal's prober publishes under for an instance. */
 export function probeAlarmName(instanceId: string): string {
-  return `autoheal-probe-${instanceId}`;
+  return `${probeAlarmPrefix}${instanceId}`;
 }
 
 /** ISO 8601 `…Z` as CloudWatch writes times in alarm messages: `2021-12-06T14:25:39.681+0000`. */
@@ -48,7 +51,8 @@ export function toAlarmMessage(signal: HealthSignal, options: AlarmMessageOption
       StatisticType: 'Statistic',
       Statistic: 'MAXIMUM',
       Unit: null,
-      Dimensions: [{ value: signal.instanceId, name: 'InstanceId' }],
+      // The observer rides along as a dimension, so the healer's quorum can count distinct observers.
+      Dimensions: [{ value: signal.instanceId, name: 'InstanceId' }, ...(signal.observer ? [{ value: signal.observer, name: 'Observer' }] : [])],
       Period: 60,
       EvaluationPeriods: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',

@@ -1,4 +1,5 @@
 import type { Collector, Place } from './context.js';
+import { probeAlarmPrefix } from './alarm-message.js';
 import { arr, instanceIdFromName, isoTime, isRecord, quote, rec, regionFromArn, shortReason, str } from './read.js';
 import { regionFromName } from './regions.js';
 import type { HealthSignal, InstanceIdOrigin, SignalSource } from './types.js';
@@ -22,6 +23,18 @@ interface AlarmFacts {
   /** Distinguishes per-contributor events of one alarm in derived ids. */
   contributorId?: string;
   source: SignalSource;
+  /** The observer of a probe verdict (its `Observer` dimension). */
+  observer?: string;
+}
+
+/** The value of an `Observer` dimension, when it is a short printable name. */
+function observerOf(dimensions: unknown[] | undefined): string | undefined {
+  for (const dimension of dimensions ?? []) {
+    if (!isRecord(dimension) || (str(dimension, 'name') ?? str(dimension, 'Name')) !== 'Observer') continue;
+    const value = (str(dimension, 'value') ?? str(dimension, 'Value'))?.trim();
+    if (value !== undefined && /^[\w.:@-]{1,64}$/.test(value)) return value;
+  }
+  return undefined;
 }
 
 function stateOf(facts: AlarmFacts, col: Collector, at: Place): HealthSignal['state'] | undefined {
@@ -70,6 +83,7 @@ function emit(col: Collector, at: Place, facts: AlarmFacts, found: Found | strin
     alarmName: facts.name,
   };
   if (facts.region !== undefined) signal.region = facts.region;
+  if (facts.observer !== undefined) signal.observer = facts.observer;
   col.signal(at, signal);
 }
 
@@ -127,6 +141,12 @@ export function alarmMessage(col: Collector, at: Place, msg: Record<string, unkn
     source: at.legacy ? 'legacy-escaped-alarm' : 'cloudwatch-alarm',
   };
   const trigger = rec(msg, 'Trigger');
+  // autoheal's own probe verdicts travel as alarm messages (toAlarmMessage): they are probe evidence.
+  if (name.startsWith(probeAlarmPrefix) && trigger !== undefined && str(trigger, 'Namespace') === 'autoheal') {
+    facts.source = 'probe';
+    const observer = observerOf(arr(trigger, 'Dimensions'));
+    if (observer !== undefined) facts.observer = observer;
+  }
   const ids = new Set<string>();
   let field = 'Trigger';
   if (trigger !== undefined) {

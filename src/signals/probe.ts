@@ -12,6 +12,8 @@ export interface ProbeObservation {
   detail: string;
   /** Per-target transition counter; makes the event id unique: `probe:${instanceId}:${sequence}`. */
   sequence: number;
+  /** The observer that probed (the healer's quorum counts distinct observers). */
+  observer?: string;
 }
 
 /** Turns a probe verdict into a signal (source `probe`, instance id from the probe target). */
@@ -21,8 +23,9 @@ export function probeSignal(o: ProbeObservation): HealthSignal {
     state: o.healthy ? 'healthy' : 'unhealthy',
     source: 'probe',
     observedAt: o.observedAt,
-    eventId: `probe:${o.instanceId}:${o.sequence}`,
+    eventId: `probe:${o.observer ? `${o.observer}:` : ''}${o.instanceId}:${o.sequence}`,
     reason: o.detail ? `${o.target}: ${o.detail}` : o.target,
     instanceIdFrom: 'probe-target',
+    ...(o.observer ? { observer: o.observer } : {}),
   };
 }

@@ -57,7 +57,7 @@ describe('toAlarmMessage', () => {
   });
 
   it.each([
-    ['unhealthy, no region', { ...probeSignal(down) }],
+    ['unhealthy, no region, an observer', { ...probeSignal({ ...down, observer: 'observer-a' }) }],
     ['healthy, region', { ...probeSignal({ ...down, healthy: true, detail: 'answered 200 in 3 ms' }), region: 'us-east-1' }],
     ['unlisted region, time without milliseconds', { ...probeSignal({ ...down, observedAt: '2024-03-14T09:15:02Z' }), region: 'me-central-1' }],
   ])('round-trips through parseEvent (%s), bare and in an SNS envelope', (_name, signal) => {
@@ -79,9 +79,10 @@ describe('toAlarmMessage', () => {
         reason: signal.reason,
         observedAt: new Date(signal.observedAt).toISOString(),
         alarmName: `autoheal-probe-${signal.instanceId}`,
-        source: 'cloudwatch-alarm',
+        source: 'probe',
         instanceIdFrom: 'dimension',
       });
+      expect(result.signals[0]?.observer).toBe(signal.observer);
       if (signal.region !== undefined) expect(result.signals[0]?.region).toBe(signal.region);
     }
     expect(wrapped.signals[0]?.eventId).toBe('b6f1d3a2-0c4e-5f68-9a7b-1c2d3e4f5a6b');
