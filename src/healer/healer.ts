@@ -185,7 +185,8 @@ export function createHealer(options: HealerOptions): Healer {
       }
     }
     recent.add(s.instanceId, group.name, nowMs);
-    const marked = recordMark(ledgerOf(group.name), { instanceId: s.instanceId, atMs: nowMs, young: isYoung(instance, nowMs, policy) }, policy);
+    const before = ledgerOf(group.name);
+    const marked = recordMark(before, { instanceId: s.instanceId, atMs: nowMs, young: isYoung(instance, nowMs, policy, before) }, policy);
     ledgers.set(group.name, marked);
     if (marked.hold?.reason === 'loopBreaker' && marked.hold !== ledger.hold) {
       logger.warn({ group: group.name, reason: 'loopBreaker', detail: marked.hold.detail, untilMs: marked.hold.untilMs }, 'group held');

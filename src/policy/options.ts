@@ -40,9 +40,9 @@ export const policyOptionsSchema = z
     suspicionMinInstances: z.number().int().min(2).default(3),
     freezeMs: z.number().int().positive().default(600_000),
     /**
-     * Loop breaker: when {@link loopMarks} instances of a group are marked within
-     * {@link loopWindowMs}, each less than {@link loopYoungMs} after its launch (replacements that
-     * fail again soon after they came), marking holds until the window passes or an operator resumes.
+     * Loop breaker: when {@link loopMarks} replacements of a group (instances launched after an
+     * earlier mark) are marked within {@link loopWindowMs}, each less than {@link loopYoungMs} after
+     * its launch, marking holds until the window passes or an operator resumes.
      */
     loopMarks: z.number().int().min(2).default(3),
     loopWindowMs: z.number().int().positive().default(1_800_000),

@@ -6,8 +6,8 @@
  * - Rate limit: marks within the rate window, against maxMarksPerWindow (default twice the budget).
  * - Suspicion: distinct instances reported unhealthy within the suspicion window, of the group and
  *   of each of its zones; past the share, the group freezes for freezeMs (re-armed while it lasts).
- * - Loop breaker: young marks (instances marked soon after they launched) within the loop window;
- *   at loopMarks, the group is held until the oldest of them leaves the window.
+ * - Loop breaker: young marks (replacements marked soon after they launched, see isYoung) within
+ *   the loop window; at loopMarks, the group is held until the oldest of them leaves the window.
  *
  * A hold lifts by itself when its time passes, or when an operator resumes the group (a resume
  * tag with a time after the hold began).
@@ -108,9 +108,16 @@ export function recordReport(
   };
 }
 
-/** Whether a mark of `instance` at `nowMs` is a young one (a replacement failing soon after launch). */
-export function isYoung(instance: Pick<InstanceView, 'launchedAt'>, nowMs: number, options: PolicyOptions): boolean {
-  return instance.launchedAt !== undefined && nowMs - instance.launchedAt.getTime() < options.loopYoungMs;
+/**
+ * Whether a mark of `instance` at `nowMs` is a young one: a replacement failing soon after it
+ * came — launched less than loopYoungMs ago, and after an earlier mark of the group within the
+ * loop window (so the first wave of a freshly deployed group is not taken for a loop).
+ */
+export function isYoung(instance: Pick<InstanceView, 'launchedAt'>, nowMs: number, options: PolicyOptions, ledger: GroupLedger): boolean {
+  if (instance.launchedAt === undefined) return false;
+  const launchedMs = instance.launchedAt.getTime();
+  if (nowMs - launchedMs >= options.loopYoungMs) return false;
+  return ledger.marks.some((m) => nowMs - m.atMs < options.loopWindowMs && m.atMs <= launchedMs);
 }
 
 /** Records a mark; at loopMarks young marks within the loop window, the loop breaker holds the group. */

@@ -113,3 +113,50 @@ export async function withMoto<T>(body: (moto: MotoFixture) => Promise<T>, optio
     await moto.stop();
   }
 }
+
+/** A group created in moto: its name and instance ids. */
+export interface MotoGroup {
+  name: string;
+  instanceIds: string[];
+}
+
+/**
+ * Creates an Auto Scaling group of `size` InService instances in moto (a launch template in the
+ * default VPC's first subnet), opted in by the default tag unless `tags` says otherwise.
+ */
+export async function createMotoGroup(
+  moto: MotoFixture,
+  options: { name: string; size: number; gracePeriodSeconds?: number; tags?: Record<string, string> },
+): Promise<MotoGroup> {
+  const { AutoScalingClient, CreateAutoScalingGroupCommand, DescribeAutoScalingGroupsCommand, UpdateAutoScalingGroupCommand } = await import(
+    '@aws-sdk/client-auto-scaling'
+  );
+  const { EC2Client, CreateLaunchTemplateCommand, DescribeSubnetsCommand } = await import('@aws-sdk/client-ec2');
+  const ec2 = new EC2Client(moto.clientConfig);
+  const asg = new AutoScalingClient(moto.clientConfig);
+  try {
+    const subnets = await ec2.send(new DescribeSubnetsCommand({}));
+    const template = `${options.name}-template`;
+    await ec2.send(new CreateLaunchTemplateCommand({ LaunchTemplateName: template, LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't3.micro' } }));
+    const tags = options.tags ?? { 'autoheal:enabled': 'true' };
+    await asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: options.name,
+        MinSize: 0,
+        MaxSize: options.size * 2,
+        DesiredCapacity: options.size,
+        HealthCheckGracePeriod: options.gracePeriodSeconds ?? 0,
+        LaunchTemplate: { LaunchTemplateName: template },
+        VPCZoneIdentifier: subnets.Subnets?.[0]?.SubnetId,
+        Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value, PropagateAtLaunch: false })),
+      }),
+    );
+    // moto creates a grace period of 0 as its default 300 s; an update takes the 0.
+    if (!options.gracePeriodSeconds) await asg.send(new UpdateAutoScalingGroupCommand({ AutoScalingGroupName: options.name, HealthCheckGracePeriod: 0 }));
+    const out = await asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [options.name] }));
+    return { name: options.name, instanceIds: (out.AutoScalingGroups?.[0]?.Instances ?? []).flatMap((i) => (i.InstanceId ? [i.InstanceId] : [])) };
+  } finally {
+    ec2.destroy();
+    asg.destroy();
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * The rails as the healer keeps them, with real concurrency: many callers at once in one process,
+ * a fleet whose calls take time (so decisions really interleave), a clock the test moves.
+ */
+import { describe, expect, it } from 'vitest';
+import type { FleetPort } from '../../src/fleet/port.js';
+import { createHealer } from '../../src/healer/healer.js';
+import type { HealerOptions } from '../../src/healer/types.js';
+import { policyOptionsSchema, type PolicyOptionsInput } from '../../src/policy/options.js';
+import type { HealthSignal } from '../../src/signals/types.js';
+import { MemoryFleet } from '../helpers/memory-fleet.js';
+
+const t0 = Date.parse('2024-05-01T12:00:00Z');
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `i-${String(i + 1).padStart(17, '0')}`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A fleet whose every call takes a few milliseconds, as a real API does: concurrent callers interleave. */
+function slow(fleet: MemoryFleet): FleetPort {
+  return {
+    describeInstances: async (i, s) => (await sleep(3), fleet.describeInstances(i, s)),
+    describeGroups: async (n, s) => (await sleep(3), fleet.describeGroups(n, s)),
+    setInstanceHealth: async (i, st, o) => (await sleep(5), fleet.setInstanceHealth(i, st, o)),
+  };
+}
+
+function alarm(instanceId: string, atMs: number): HealthSignal {
+  return {
+    instanceId,
+    state: 'unhealthy',
+    source: 'cloudwatch-alarm',
+    observedAt: new Date(atMs).toISOString(),
+    eventId: `evt-${instanceId}-${atMs}`,
+    reason: 'Threshold Crossed',
+    instanceIdFrom: 'dimension',
+    alarmName: `autoheal-status-check-${instanceId}`,
+  };
+}
+
+function probe(instanceId: string, observer: string, atMs: number, healthy = false): HealthSignal {
+  return {
+    instanceId,
+    state: healthy ? 'healthy' : 'unhealthy',
+    source: 'probe',
+    observedAt: new Date(atMs).toISOString(),
+    eventId: `probe:${observer}:${instanceId}:${atMs}`,
+    reason: 'timeout after 1000 ms',
+    instanceIdFrom: 'probe-target',
+    observer,
+  };
+}
+
+function healer(fleet: FleetPort, policy: PolicyOptionsInput = {}, clock = () => t0, extra: Partial<HealerOptions> = {}) {
+  return createHealer({ fleet, policy: policyOptionsSchema.parse(policy), clock, ...extra });
+}
+
+describe('the healer keeps the rails', () => {
+  it('8 alarms for 8 of 10 instances from 8 concurrent callers: exactly the budget (4) is marked', async () => {
+    // Prepare
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(10) }]);
+    const h = healer(slow(fleet));
+
+    // Act: each call reads its views before any mark lands; only the healer's lock can keep the budget.
+    const reports = await Promise.all(ids(8).map((id) => h.handle(JSON.stringify({ ...alarmMessage(id) }))));
+
+    // Assess
+    expect(fleet.setHealthCalls).toHaveLength(4);
+    expect(reports.flatMap((r) => r.verdicts.map((v) => v.verdict.reason)).sort()).toEqual([
+      ...Array(4).fill('budgetSpent'),
+      ...Array(4).fill('unhealthy'),
+    ]);
+  });
+
+  it('an observer cut off from a healthy group (quorum 1) marks the budget once, then the group freezes', async () => {
+    // Prepare: the observer reports all 10 down at once, and again and again.
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(10) }]);
+    let now = t0;
+    const h = healer(slow(fleet), { probeQuorum: 1 }, () => now);
+    const held: string[] = [];
+    h.events.on('healer:hold:started', (e) => held.push(e.hold.reason));
+
+    // Act: three rounds 1 s apart, every instance at once; between rounds the group "replaces" the marked.
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(ids(10).map((id) => h.handleSignals([probe(id, 'cut-off', now)])));
+      now += 1_000;
+    }
+
+    // Assess
+    expect(fleet.setHealthCalls).toHaveLength(4);
+    expect(held).toEqual(['frozen']);
+    const last = await h.handleSignals([probe(ids(10)[9] as string, 'cut-off', now)]);
+    expect(last[0]?.verdict).toMatchObject({ action: 'skip', reason: 'frozen' });
+    expect(last[0]?.verdict.detail).toMatch(/reported down within 120 s/);
+  });
+
+  it('one observer alone never marks; a second one agreeing does; a healthy verdict withdraws a vote', async () => {
+    // Prepare
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(5) }]);
+    const h = healer(fleet);
+    const [a, b] = ids(2) as [string, string];
+
+    // Act
+    const alone = await h.handleSignals([probe(a, 'obs-1', t0)]);
+    const agreed = await h.handleSignals([probe(a, 'obs-2', t0)]);
+    await h.handleSignals([probe(b, 'obs-1', t0), probe(b, 'obs-1', t0, true)]);
+    const withdrawn = await h.handleSignals([probe(b, 'obs-2', t0)]);
+
+    // Assess
+    expect(alone[0]?.verdict).toMatchObject({ action: 'skip', reason: 'awaitingQuorum' });
+    expect(agreed[0]?.verdict).toMatchObject({ action: 'mark', reason: 'unhealthy' });
+    expect(withdrawn[0]?.verdict).toMatchObject({ action: 'skip', reason: 'awaitingQuorum', detail: expect.stringMatching(/^1 of 2/) });
+    expect(fleet.setHealthCalls.map((c) => c.instanceId)).toEqual([a]);
+  });
+
+  it('a late probe verdict is not re-checked against an alarm: outside the quorum window it simply does not count', async () => {
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(5) }]);
+    const alarms = { alarmState: async () => { throw new Error('a probe verdict must never be re-checked in CloudWatch'); } };
+    const h = healer(fleet, {}, () => t0, { alarms });
+    const [a] = ids(1) as [string];
+    const records = await h.handleSignals([probe(a, 'obs-1', t0 - 300_000), probe(a, 'obs-2', t0 - 300_000)]);
+    expect(records.map((r) => r.verdict.reason)).toEqual(['awaitingQuorum', 'awaitingQuorum']);
+    expect(records.every((r) => r.error === undefined)).toBe(true);
+  });
+
+  it('the rate limit bounds marks over time, whatever the budget', async () => {
+    // Prepare: a group of 10 (budget 4, limit 8 per 10 min) that replaces each marked instance at once.
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(10) }]);
+    let now = t0;
+    const h = healer(fleet, {}, () => now);
+    const reasons: string[] = [];
+    let live = ids(10);
+
+    // Act: one alarm every 30 s for 10 minutes, each about a serving instance.
+    for (let k = 0; k < 20; k++) {
+      const id = live[0] as string;
+      const [r] = await h.handleSignals([alarm(id, now)]);
+      reasons.push(r?.verdict.reason ?? '');
+      if (r?.verdict.action === 'mark') {
+        fleet.removeInstance(id);
+        const replacement = `i-r${String(k).padStart(16, '0')}`;
+        fleet.addInstance('workers', { instanceId: replacement, launchedAt: new Date(t0 - 86_400_000) });
+        live = [...live.slice(1), replacement];
+      }
+      now += 30_000;
+    }
+
+    // Assess
+    expect(reasons.filter((r) => r === 'unhealthy')).toHaveLength(8);
+    expect(reasons.slice(8)).toEqual(Array(12).fill('rateLimited'));
+    // Ten minutes on, the first mark has just left the window.
+    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!)).toMatchObject({ marksInWindow: 7, budgetInUse: 0 });
+  });
+
+  it('the loop breaker holds a group whose replacements keep failing soon after they launch', async () => {
+    // Prepare: one old instance marked, then its replacements fail one after another.
+    const fleet = new MemoryFleet([{ name: 'workers', instances: [{ instanceId: 'i-old', launchedAt: new Date(t0 - 86_400_000) }, ...ids(9)] }]);
+    let now = t0;
+    const h = healer(fleet, {}, () => now);
+    const reasons: string[] = [];
+
+    // Act
+    await h.handleSignals([alarm('i-old', now)]);
+    for (let k = 1; k <= 4; k++) {
+      now += 120_000;
+      const id = `i-new${k}`;
+      fleet.addInstance('workers', { instanceId: id, launchedAt: new Date(now - 60_000) });
+      const [r] = await h.handleSignals([alarm(id, now)]);
+      reasons.push(r?.verdict.reason ?? '');
+    }
+
+    // Assess
+    expect(reasons).toEqual(['unhealthy', 'unhealthy', 'unhealthy', 'loopBreaker']);
+  });
+
+  it('an operator resume (tag) lifts a freeze that began before it', async () => {
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(10) }]);
+    let now = t0;
+    const h = healer(fleet, { probeQuorum: 1 }, () => now);
+    for (const id of ids(10)) await h.handleSignals([probe(id, 'o', now)]);
+    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!).hold?.reason).toBe('frozen');
+    now += 1_000;
+    fleet.addGroup({ name: 'workers', instances: [], tags: { 'autoheal:enabled': 'true', 'autoheal:resumed-at': new Date(now).toISOString() } });
+    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!).hold).toBeUndefined();
+  });
+});
+
+/** The alarm JSON for `instanceId`, fresh. */
+function alarmMessage(instanceId: string) {
+  return {
+    AlarmName: `autoheal-status-check-${instanceId}`,
+    NewStateValue: 'ALARM',
+    NewStateReason: 'Threshold Crossed',
+    StateChangeTime: new Date(t0 - 1_000).toISOString(),
+    Trigger: { MetricName: 'StatusCheckFailed', Namespace: 'AWS/EC2', Dimensions: [{ name: 'InstanceId', value: instanceId }] },
+  };
+}
