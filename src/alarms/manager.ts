@@ -61,7 +61,7 @@ function evaluation(options: AlarmOptions) {
     ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     TreatMissingData: 'missing',
     ActionsEnabled: true,
-    AlarmActions: [...options.alarmActions],
+    AlarmActions: [...(options.alarmActions ?? [])],
   } satisfies Partial<PutMetricAlarmCommandInput>;
 }
 
@@ -99,6 +99,14 @@ export function groupAlarmInput(options: AlarmOptions, groupName: string): PutMe
     ],
     ...evaluation(options),
   };
+}
+
+/**
+ * `wanted` for an alarm that exists: when the options name no actions, the alarm keeps its own
+ * (a sync run without --topic-arn must not strip the alert topic the stack wired).
+ */
+function keepingActions(existing: MetricAlarm | undefined, wanted: PutMetricAlarmCommandInput, options: AlarmOptions): PutMetricAlarmCommandInput {
+  return existing && options.alarmActions === undefined ? { ...wanted, AlarmActions: [...(existing.AlarmActions ?? [])] } : wanted;
 }
 
 /** Whether an existing alarm already has the settings `wanted` asks for. */
@@ -269,8 +277,9 @@ export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
     const byName = new Map(existing.flatMap((a) => (a.AlarmName ? [[a.AlarmName, a] as const] : [])));
     const report: SyncReport = { group: group.name, dryRun, created: [], updated: [], deleted: [], unchanged: [] };
 
-    for (const [name, input] of wanted) {
+    for (const [name, asked] of wanted) {
       const current = byName.get(name);
+      const input = keepingActions(current, asked, options);
       if (current && matches(current, input)) {
         report.unchanged.push(name);
         continue;

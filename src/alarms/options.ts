@@ -31,8 +31,12 @@ export const alarmOptionsSchema = z
     evaluationPeriods: z.number().int().min(1).default(2),
     /** ALARM when the period's Maximum of StatusCheckFailed is >= this; default 1. */
     threshold: z.number().min(0).default(1),
-    /** SNS topic ARNs the alarms notify on ALARM (the alert topic); default none. */
-    alarmActions: z.array(z.string().startsWith('arn:')).max(5).default([]),
+    /**
+     * SNS topic ARNs the alarms notify on ALARM (the alert topic). Unset: new alarms notify no one,
+     * and existing alarms keep the actions they have — a sync never removes actions it was not
+     * asked to change.
+     */
+    alarmActions: z.array(z.string().startsWith('arn:')).max(5).optional(),
     /**
      * `per-instance` (default): one alarm per instance, kept in sync with the group.
      * `metrics-insights`: one multi-time-series alarm per group (`${prefix}group-${groupName}`),

@@ -176,6 +176,23 @@ describe('syncGroupAlarms', () => {
     expect(cw.commandCalls(PutMetricAlarmCommand)[0]?.args[0].input.EvaluationPeriods).toBe(2);
   });
 
+  it('never removes actions it was not asked to change: without alarmActions an alarm keeps its topic', async () => {
+    // Prepare: one alarm wired to the alert topic, one drifted; the sync names no topic (`alarms sync` without --topic-arn).
+    const fleet = new MemoryFleet([{ name: 'web', instances: [id(1), id(2)] }]);
+    cw.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [existing(`autoheal-status-check-${id(1)}`), existing(`autoheal-status-check-${id(2)}`, { EvaluationPeriods: 5 })],
+    });
+    const manager = createAlarmManager({ cloudwatch: new CloudWatchClient({}), fleet, options: {} });
+
+    // Act
+    const report = await manager.syncGroupAlarms('web');
+
+    // Assess
+    expect(report.unchanged).toEqual([`autoheal-status-check-${id(1)}`]);
+    expect(report.updated).toEqual([`autoheal-status-check-${id(2)}`]);
+    expect(cw.commandCalls(PutMetricAlarmCommand).map((c) => c.args[0].input.AlarmActions)).toEqual([[topic]]);
+  });
+
   it('reads every DescribeAlarms page and deletes in batches of 100', async () => {
     // Prepare: 250 orphans over three pages, the group empty.
     const fleet = new MemoryFleet([{ name: 'web', instances: [] }]);

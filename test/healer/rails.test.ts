@@ -17,8 +17,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A fleet whose every call takes a few milliseconds, as a real API does: concurrent callers interleave. */
 function slow(fleet: MemoryFleet): FleetPort {
   return {
-    describeInstances: async (i, s) => (await sleep(3), fleet.describeInstances(i, s)),
-    describeGroups: async (n, s) => (await sleep(3), fleet.describeGroups(n, s)),
+    describeInstances: async (i) => (await sleep(3), fleet.describeInstances(i)),
+    describeGroups: async (n) => (await sleep(3), fleet.describeGroups(n)),
     setInstanceHealth: async (i, st, o) => (await sleep(5), fleet.setInstanceHealth(i, st, o)),
   };
 }
