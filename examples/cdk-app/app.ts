@@ -20,6 +20,14 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
     const value: unknown = app.node.tryGetContext(key);
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
+  // Fail closed: a switch that is not exactly true or false stops the synth instead of deploying a live healer.
+  const flag = (key: string): boolean | undefined => {
+    const value: unknown = app.node.tryGetContext(key);
+    if (value === undefined || value === '') return undefined;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    throw new Error(`-c ${key}=${String(value)}: expected true or false`);
+  };
   const group = context('group');
   if (group === undefined) throw new Error('name the Auto Scaling group: npx cdk synth -c group=NAME');
 
@@ -30,11 +38,12 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
     groups: group.split(',').map((g) => g.trim()),
     detection: (context('detection') ?? 'alarms').split(',') as Detection[],
     ...(context('email') ? { notificationEmail: context('email') } : {}),
-    ...(context('dryRun') === 'true' ? { dryRun: true } : {}),
+    ...(flag('dryRun') !== undefined ? { dryRun: flag('dryRun') as boolean } : {}),
     // The construct rejects an unknown mode or a share out of range with a clear message.
     ...(mode ? { alarm: { mode: mode as 'per-instance' | 'metrics-insights' } } : {}),
     ...(share ? { maxUnhealthyShare: Number(share) } : {}),
-    ...(legacy === 'lambda' || legacy === 'bridge' ? { legacyQueue: { consumer: legacy } } : {}),
+    // The construct rejects a consumer other than lambda or bridge, naming it.
+    ...(legacy ? { legacyQueue: { consumer: legacy as 'lambda' | 'bridge' } } : {}),
     // Where the Lambda bundle is; default: this package's dist/ (run `npm run build` first).
     ...(context('bundleDir') ? { bundleDir: context('bundleDir') } : {}),
   };

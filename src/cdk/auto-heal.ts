@@ -43,10 +43,10 @@ import { fileURLToPath } from 'node:url';
 import { alarmEnv } from '../alarms/env.js';
 import { groupAlarmInput } from '../alarms/manager.js';
 import { alarmOptionsSchema, defaultAlarmPrefix } from '../alarms/options.js';
-import { ConfigError } from '../errors.js';
-import { autohealEnv } from '../config.js';
+import { ConfigError, describeError } from '../errors.js';
+import { autohealEnv, resolveSettings } from '../config.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
-import { cleanupHandlerSource, syncTriggerHandlerSource } from './cleanup-handler.js';
+import { cleanupHandlerSource, intakeHandlerSource, syncTriggerHandlerSource } from './cleanup-handler.js';
 
 /** How autoheal learns that an instance is unhealthy. */
 export type Detection = 'alarms' | 'probe';
@@ -108,6 +108,25 @@ export interface LegacyQueueSettings {
   readonly maxReceiveCount?: number;
 }
 
+/**
+ * The core's safety rails (README "Safety rails": what each bounds and why its default). Every
+ * value is written into the healer's environment.
+ */
+export interface RailSettings {
+  /** Marks per group per rate window. @default - twice the group's unhealthy budget */
+  readonly maxMarksPerWindow?: number;
+  /** The rate window. @default Duration.minutes(10) */
+  readonly markRateWindow?: Duration;
+  /** Share of a group (or of one zone of it) reported down at once that freezes the group, 0 < x <= 1. @default 0.8 */
+  readonly suspicionShare?: number;
+  /** How long a freeze lasts (an operator may resume sooner). @default Duration.minutes(10) */
+  readonly freeze?: Duration;
+  /** Replacements failing soon after launch, within 30 minutes, that hold the group. @default 3 */
+  readonly loopMarks?: number;
+  /** Observers that must agree before a probe verdict marks. @default 2 */
+  readonly probeQuorum?: number;
+}
+
 /** Props of {@link AutoHeal}. Every prop is optional; the defaults give the original design, made safe. */
 export interface AutoHealProps {
   /**
@@ -138,6 +157,8 @@ export interface AutoHealProps {
   readonly staleAfter?: Duration;
   /** Decide and log, but never call SetInstanceHealth. @default false */
   readonly dryRun?: boolean;
+  /** The rate limit, suspicion freeze, loop breaker and probe quorum. @default - see RailSettings */
+  readonly rails?: RailSettings;
   /** The original SNS → SQS path with a dead-letter queue. @default - none */
   readonly legacyQueue?: boolean | LegacyQueueSettings;
   /** Retention of the healer's log group. @default logs.RetentionDays.ONE_MONTH */
@@ -168,9 +189,12 @@ interface Resolved {
   syncIntervalMinutes: number;
   legacy?: { consumer: 'lambda' | 'bridge'; maxReceiveCount: number };
   bundleDir: string;
+  /** The healer's environment for the policy, validated by the same resolver the healer runs. */
+  policyEnv: Record<string, string>;
 }
 
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const logLevels: ReadonlyArray<NonNullable<AutoHealProps['logLevel']>> = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 const probeNamePrefix = probeAlarmName('');
 const detections: readonly Detection[] = ['alarms', 'probe'];
 /** Limits of `alarm.syncInterval`, in minutes (an EventBridge rate is whole minutes). */
@@ -191,8 +215,45 @@ function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   if (props.alarm !== undefined && !alarms) problems.push('alarm: settings given, but detection does not include "alarms"');
   if (props.probe !== undefined && !probe) problems.push('probe: settings given, but detection does not include "probe"');
 
-  const share = props.maxUnhealthyShare ?? 0.4;
-  if (!(share > 0 && share <= 1)) problems.push(`maxUnhealthyShare: must be > 0 and <= 1, got ${share}`);
+  // Fail closed: a JavaScript caller (or a context value passed through) may hand over anything.
+  for (const key of ['dryRun', 'respectGracePeriod'] as const) {
+    if (props[key] !== undefined && typeof props[key] !== 'boolean') problems.push(`${key}: must be true or false, got ${JSON.stringify(props[key])}`);
+  }
+  if (props.logLevel !== undefined && !logLevels.includes(props.logLevel)) {
+    problems.push(`logLevel: must be one of ${logLevels.join(', ')}, got ${JSON.stringify(props.logLevel)}`);
+  }
+
+  // The policy's limits and messages come from the healer's own resolver, over the environment the healer will get.
+  const rails = props.rails ?? {};
+  const policyEnv: Record<string, string> = {
+    [autohealEnv.maxUnhealthyShare]: String(props.maxUnhealthyShare ?? 0.4),
+    [autohealEnv.staleAfterMs]: String((props.staleAfter ?? Duration.minutes(2)).toMilliseconds()),
+    [autohealEnv.markRateWindowMs]: String((rails.markRateWindow ?? Duration.minutes(10)).toMilliseconds()),
+    [autohealEnv.suspicionShare]: String(rails.suspicionShare ?? 0.8),
+    [autohealEnv.freezeMs]: String((rails.freeze ?? Duration.minutes(10)).toMilliseconds()),
+    [autohealEnv.loopMarks]: String(rails.loopMarks ?? 3),
+    [autohealEnv.probeQuorum]: String(rails.probeQuorum ?? 2),
+    // Empty: twice the budget (an empty variable counts as unset).
+    [autohealEnv.maxMarksPerWindow]: rails.maxMarksPerWindow === undefined ? '' : String(rails.maxMarksPerWindow),
+  };
+  try {
+    resolveSettings({}, policyEnv);
+  } catch (error) {
+    const names: Record<string, string> = {
+      [autohealEnv.maxUnhealthyShare]: 'maxUnhealthyShare',
+      [autohealEnv.staleAfterMs]: 'staleAfter',
+      [autohealEnv.markRateWindowMs]: 'rails.markRateWindow',
+      [autohealEnv.suspicionShare]: 'rails.suspicionShare',
+      [autohealEnv.freezeMs]: 'rails.freeze',
+      [autohealEnv.loopMarks]: 'rails.loopMarks',
+      [autohealEnv.probeQuorum]: 'rails.probeQuorum',
+      [autohealEnv.maxMarksPerWindow]: 'rails.maxMarksPerWindow',
+    };
+    for (const line of describeError(error).split('\n').slice(1)) {
+      const [name, ...rest] = line.trim().split(': ');
+      problems.push(`${names[name ?? ''] ?? name}: ${rest.join(': ')}`);
+    }
+  }
   if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
     problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
   }
@@ -248,6 +309,9 @@ function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   if (props.legacyQueue) {
     const settings = props.legacyQueue === true ? {} : props.legacyQueue;
     legacy = { consumer: settings.consumer ?? 'lambda', maxReceiveCount: settings.maxReceiveCount ?? 5 };
+    if (legacy.consumer !== 'lambda' && legacy.consumer !== 'bridge') {
+      problems.push(`legacyQueue.consumer: must be "lambda" or "bridge", got ${JSON.stringify(legacy.consumer)}`);
+    }
     if (!Number.isInteger(legacy.maxReceiveCount) || legacy.maxReceiveCount < 1 || legacy.maxReceiveCount > 1000) {
       problems.push(`legacyQueue.maxReceiveCount: must be an integer from 1 to 1000, got ${legacy.maxReceiveCount}`);
     }
@@ -278,6 +342,7 @@ function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     syncIntervalMinutes: intervalMinutes,
     ...(legacy ? { legacy } : {}),
     bundleDir,
+    policyEnv,
   };
 }
 
@@ -338,6 +403,15 @@ export class AutoHeal extends Construct {
     );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
+        sid: 'ReadInstances',
+        // Launch times (grace period, loop breaker) and instance tags (suppression); DescribeInstances
+        // supports no resource-level permissions.
+        actions: ['ec2:DescribeInstances'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
         sid: 'MarkOptedInGroups',
         actions: ['autoscaling:SetInstanceHealth'],
         resources: [
@@ -373,6 +447,16 @@ export class AutoHeal extends Construct {
         }),
       );
     }
+    if (config.alarms && config.alarm.mode === 'metrics-insights') {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadAlarmContributors',
+          // The scheduled run re-decides the group alarms' contributors still in ALARM (held work).
+          actions: ['cloudwatch:DescribeAlarmContributors'],
+          resources: [alarmArns],
+        }),
+      );
+    }
 
     // Deleted after everything that can create alarms (the healer and the rules depend on it),
     // so no alarm is created behind its back while the stack goes away.
@@ -390,13 +474,18 @@ export class AutoHeal extends Construct {
       memorySize: props.memorySize ?? 256,
       onFailure: new SqsDestination(this.failureQueue),
       retryAttempts: 2,
+      // One healer at a time: decide-and-mark is serialized inside it, so one instance keeps every
+      // group's budget, rate limit and holds across all invocations (README: "Safety rails").
+      // Asynchronous events that arrive while it runs wait in Lambda's queue, retried for up to
+      // six hours — never dropped, never dead-lettered for a throttle.
+      reservedConcurrentExecutions: 1,
+      maxEventAge: Duration.hours(6),
       environment: {
-        [autohealEnv.maxUnhealthyShare]: String(props.maxUnhealthyShare ?? 0.4),
+        ...config.policyEnv,
         [autohealEnv.optInTag]: `${config.optInTag.key}=${config.optInTag.value}`,
         [autohealEnv.groups]: config.groupNames.join(','),
         [autohealEnv.dryRun]: String(props.dryRun ?? false),
         [autohealEnv.respectGracePeriod]: String(props.respectGracePeriod ?? true),
-        [autohealEnv.staleAfterMs]: String((props.staleAfter ?? Duration.minutes(2)).toMilliseconds()),
         [autohealEnv.alarmPrefix]: config.alarm.prefix,
         [autohealEnv.alarmTopicArn]: this.alertTopic.topicArn,
         [autohealEnv.logLevel]: props.logLevel ?? 'info',
@@ -477,7 +566,7 @@ export class AutoHeal extends Construct {
       // Adds the queue policy: sqs:SendMessage from sns.amazonaws.com only with aws:SourceArn = the topic.
       this.alertTopic.addSubscription(new subscriptions.SqsSubscription(this.legacyQueue));
       if (config.legacy.consumer === 'lambda') {
-        this.healer.addEventSource(new SqsEventSource(this.legacyQueue, { batchSize: 10, reportBatchItemFailures: true }));
+        this.legacyIntake(this.legacyQueue);
       } else {
         const bridge = new iam.ManagedPolicy(this, 'BridgePolicy', {
           description: 'autoheal bridge host: consume the legacy queue, invoke the healer',
@@ -498,6 +587,31 @@ export class AutoHeal extends Construct {
     new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
     new CfnOutput(this, 'HealerFunctionName', { value: this.healer.functionName });
     new CfnOutput(this, 'HealerLogGroupName', { value: this.logGroup.logGroupName });
+  }
+
+  /**
+   * The legacy queue's consumer: a small intake function that hands each record to the healer's
+   * asynchronous queue (intakeHandlerSource says why the healer itself is not the event source).
+   */
+  private legacyIntake(queue: sqs.Queue): void {
+    const logGroup = new logs.LogGroup(this, 'LegacyIntakeLogGroup', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const role = new iam.Role(this, 'LegacyIntakeRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }),
+    );
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'HandToHealer', actions: ['lambda:InvokeFunction'], resources: [this.healer.functionArn] }));
+    const intake = new lambda.Function(this, 'LegacyIntake', {
+      description: 'autoheal: hands each legacy-queue record to the healer as an asynchronous invocation',
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'index.handler',
+      code: lambda.Code.fromInline(intakeHandlerSource),
+      role,
+      logGroup,
+      timeout: Duration.seconds(30),
+      environment: { HEALER_FUNCTION: this.healer.functionName },
+    });
+    intake.addEventSource(new SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true }));
   }
 
   /** The healer as a rule target: retried, then dead-lettered into the failure queue. */

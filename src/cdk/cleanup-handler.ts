@@ -96,3 +96,36 @@ exports.handler = async (event, context) => {
   await respond(event, context, status, reason, 'autoheal-alarm-sync');
 };
 ${respondSource}`;
+
+/**
+ * The inline code of the legacy queue's intake (CommonJS): the queue's event source invokes it,
+ * and it hands each record's body to the healer as an asynchronous invocation. The healer runs as
+ * one serialized instance (reserved concurrency 1, so its budget holds across invocations); an SQS
+ * event source pointed straight at it would be throttled under a burst, and each throttled receive
+ * counts toward the queue's maxReceiveCount — good alarms would reach the dead-letter queue.
+ * Lambda's asynchronous queue instead keeps a throttled event and retries it for up to its maximum
+ * event age, then sends it to the healer's on-failure destination. A record is acknowledged only
+ * once Lambda accepted its invocation; the rest are returned as batchItemFailures.
+ */
+export const intakeHandlerSource = `
+const { LambdaClient, InvokeCommand } = require('@aws-sdk/client-lambda');
+const client = new LambdaClient({});
+exports.handler = async (event) => {
+  const failed = [];
+  await Promise.all((event.Records || []).map(async (record) => {
+    try {
+      JSON.parse(record.body);
+      await client.send(new InvokeCommand({ FunctionName: process.env.HEALER_FUNCTION, InvocationType: 'Event', Payload: record.body }));
+    } catch (error) {
+      // A body that is not JSON can never be handled: acknowledge it, as the healer would.
+      if (error instanceof SyntaxError) {
+        console.log(JSON.stringify({ level: 'warn', msg: 'rejected: body is not JSON', messageId: record.messageId }));
+        return;
+      }
+      console.log(JSON.stringify({ level: 'error', msg: 'handing to the healer failed', messageId: record.messageId, error: String(error) }));
+      failed.push({ itemIdentifier: record.messageId });
+    }
+  }));
+  return { batchItemFailures: failed };
+};
+`;

@@ -69,6 +69,28 @@ afterAll(() => {
 });
 
 describe('AutoHeal with alarms and probe', () => {
+  it('runs one serialized healer: reserved concurrency 1, asynchronous events kept for six hours', () => {
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Function', { Handler: 'lambda.handler', ReservedConcurrentExecutions: 1 });
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 21_600, MaximumRetryAttempts: 2 });
+  });
+
+  it('writes the rails into the healer environment, defaults included', () => {
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'lambda.handler',
+      Environment: {
+        Variables: Match.objectLike({
+          AUTOHEAL_MAX_UNHEALTHY_SHARE: '0.25',
+          AUTOHEAL_SUSPICION_SHARE: '0.8',
+          AUTOHEAL_FREEZE_MS: '600000',
+          AUTOHEAL_MARK_RATE_WINDOW_MS: '600000',
+          AUTOHEAL_MAX_MARKS_PER_WINDOW: '',
+          AUTOHEAL_LOOP_MARKS: '3',
+          AUTOHEAL_PROBE_QUORUM: '2',
+        }),
+      },
+    });
+  });
+
   it('creates exactly the expected resources', () => {
     // Assess
     for (const [type, count] of Object.entries({
@@ -142,6 +164,7 @@ describe('AutoHeal with alarms and probe', () => {
         Action: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeAutoScalingInstances'],
         Resource: '*',
       },
+      { Sid: 'ReadInstances', Effect: 'Allow', Action: 'ec2:DescribeInstances', Resource: '*' },
       {
         Sid: 'MarkOptedInGroups',
         Effect: 'Allow',
@@ -342,9 +365,18 @@ describe('AutoHeal with the legacy queue', () => {
     legacy.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
   });
 
-  it('feeds the healer from the queue with partial batch responses, and not a second way', () => {
-    // Assess
-    legacy.hasResourceProperties('AWS::Lambda::EventSourceMapping', { BatchSize: 10, FunctionResponseTypes: ['ReportBatchItemFailures'] });
+  it('feeds the healer from the queue through an intake that invokes it asynchronously (a throttle never dead-letters a good alarm), and not a second way', () => {
+    // Assess: the event source is on the intake, never on the single serialized healer.
+    const intake = Object.keys(legacy.findResources('AWS::Lambda::Function', { Properties: { Handler: 'index.handler', Description: Match.stringLikeRegexp('legacy-queue record') } }));
+    expect(intake).toHaveLength(1);
+    legacy.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      FunctionName: { Ref: intake[0] },
+    });
+    expect(statementsOf(legacy, '^AutoHealLegacyIntakeRole')).toContainEqual(
+      expect.objectContaining({ Sid: 'HandToHealer', Action: 'lambda:InvokeFunction' }),
+    );
     legacy.resourceCountIs('AWS::Events::Rule', 2);
     legacy.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.autoscaling'] }) });
     legacy.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
@@ -442,7 +474,12 @@ describe('AutoHeal props', () => {
     ['no detection', { detection: [] }, /detection: name at least one/],
     ['alarm settings without alarms', { detection: ['probe'], alarm: { evaluationPeriods: 3 } }, /alarm: settings given/],
     ['probe settings without probe', { probe: {} }, /probe: settings given/],
-    ['a share above 1', { maxUnhealthyShare: 1.5 }, /maxUnhealthyShare: must be > 0 and <= 1, got 1.5/],
+    ['a share above 1', { maxUnhealthyShare: 1.5 }, /maxUnhealthyShare: Too big: expected number to be <=1/],
+    ['a dry-run that is not a boolean (JavaScript, context)', { dryRun: 'yes' as unknown as boolean }, /dryRun: must be true or false, got "yes"/],
+    ['an unknown legacy consumer', { legacyQueue: { consumer: 'sqs' as 'lambda' } }, /legacyQueue.consumer: must be "lambda" or "bridge", got "sqs"/],
+    ['a suspicion share above 1', { rails: { suspicionShare: 2 } }, /rails.suspicionShare: Too big/],
+    ['a probe quorum of 0', { rails: { probeQuorum: 0 } }, /rails.probeQuorum: Too small/],
+    ['an unknown log level', { logLevel: 'loud' as 'info' }, /logLevel: must be one of/],
     ['a bad e-mail', { notificationEmail: 'ops' }, /notificationEmail/],
     ['a period CloudWatch refuses', { alarm: { period: Duration.seconds(45) } }, /alarm.periodSeconds: must be 10, 20, 30 or a multiple of 60/],
     ['a prefix overlapping the probe names', { alarm: { prefix: 'autoheal-' } }, /overlaps the probe/],
@@ -515,5 +552,26 @@ describe('examples/cdk-app', () => {
   it('refuses to synthesize without a group', () => {
     // Act / Assess
     expect(() => buildApp(new App({ context: { bundleDir } }))).toThrow(/-c group=NAME/);
+  });
+
+  it.each([
+    [{ dryRun: 'yes' }, /-c dryRun=yes: expected true or false/],
+    [{ dryRun: '1' }, /-c dryRun=1: expected true or false/],
+    [{ dryRun: 'TRUE' }, /-c dryRun=TRUE: expected true or false/],
+    [{ legacyQueue: 'sqs' }, /legacyQueue.consumer: must be "lambda" or "bridge", got "sqs"/],
+    [{ maxUnhealthyShare: 'forty' }, /maxUnhealthyShare/],
+  ])('fails closed on context it does not understand: %j', (context, message) => {
+    expect(() => buildApp(new App({ context: { group: 'g', bundleDir, ...context } }))).toThrow(message);
+  });
+
+  it('-c dryRun=true deploys a dry-run healer', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'autoheal-example-'));
+    try {
+      const { app: example, stack } = buildApp(new App({ outdir, context: { group: 'g', dryRun: 'true', bundleDir } }));
+      const template = Template.fromJSON(example.synth().getStackByName(stack.stackName).template as Record<string, unknown>);
+      template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ AUTOHEAL_DRY_RUN: 'true' }) } });
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
