@@ -6,9 +6,10 @@
  * targets follow the group as it scales and replaces instances.
  */
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
 import { callAws, chunks, pages } from '../aws-calls.js';
 import { ConfigError } from '../errors.js';
+import type { InstanceFacts, InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
 import type { ProbeTarget } from './options.js';
 
 /** Instance ids per EC2 DescribeInstances call (the API takes up to 1000 with InstanceIds). */
@@ -28,6 +29,37 @@ export interface DiscoveredInstance {
 export interface AwsDiscoveryClients {
   autoscaling: AutoScalingClient;
   ec2: EC2Client;
+}
+
+/** EC2's record of each of the instances, in pages and batches. */
+async function describeEc2Instances(client: EC2Client, ids: readonly string[], signal?: AbortSignal): Promise<Instance[]> {
+  const found: Instance[] = [];
+  // Never call DescribeInstances without ids: that lists every instance of the account.
+  for (const batch of chunks([...ids], instanceIdsPerDescribe)) {
+    const listing = pages((nextToken) =>
+      callAws('ec2:DescribeInstances', signal, () =>
+        client.send(new DescribeInstancesCommand({ InstanceIds: batch, ...(nextToken ? { NextToken: nextToken } : {}) }), { abortSignal: signal }),
+      ),
+    );
+    for await (const page of listing) for (const reservation of page.Reservations ?? []) found.push(...(reservation.Instances ?? []));
+  }
+  return found;
+}
+
+/**
+ * The healer's instance facts (launch time, tags) through the EC2 client the prober already has
+ * (commands only; the Lambda uses ec2InstanceFacts, which needs no EC2 client in its bundle).
+ */
+export function ec2ClientFacts(client: EC2Client): InstanceFactsReader {
+  return async (ids, signal) => {
+    const facts = new Map<string, InstanceFacts>();
+    for (const i of await describeEc2Instances(client, ids, signal)) {
+      if (!i.InstanceId) continue;
+      const tags = Object.fromEntries((i.Tags ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key as string, t.Value ?? '']));
+      facts.set(i.InstanceId, { ...(i.LaunchTime ? { launchedAt: new Date(i.LaunchTime) } : {}), tags });
+    }
+    return facts;
+  };
 }
 
 /**
@@ -51,26 +83,11 @@ export async function describeGroupInstances(
   );
 
   const byId = new Map(instances.map((i) => [i.instanceId, i]));
-  const ids = [...byId.keys()];
-  // Never call DescribeInstances without ids: that lists every instance of the account.
-  for (const batch of chunks(ids, instanceIdsPerDescribe)) {
-    const listing = pages((nextToken) =>
-      callAws('ec2:DescribeInstances', signal, () =>
-        clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: batch, ...(nextToken ? { NextToken: nextToken } : {}) }), {
-          abortSignal: signal,
-        }),
-      ),
-    );
-    for await (const page of listing) {
-      for (const reservation of page.Reservations ?? []) {
-        for (const ec2 of reservation.Instances ?? []) {
-          const found = ec2.InstanceId ? byId.get(ec2.InstanceId) : undefined;
-          if (!found) continue;
-          if (ec2.PrivateIpAddress) found.privateIp = ec2.PrivateIpAddress;
-          if (ec2.LaunchTime) found.launchedAt = ec2.LaunchTime;
-        }
-      }
-    }
+  for (const ec2 of await describeEc2Instances(clients.ec2, [...byId.keys()], signal)) {
+    const found = ec2.InstanceId ? byId.get(ec2.InstanceId) : undefined;
+    if (!found) continue;
+    if (ec2.PrivateIpAddress) found.privateIp = ec2.PrivateIpAddress;
+    if (ec2.LaunchTime) found.launchedAt = ec2.LaunchTime;
   }
   return instances;
 }

@@ -114,7 +114,8 @@ describe('bridge', () => {
         instances: Array.from({ length: 10 }, (_, i) => `i-${String(g * 10 + i).padStart(17, '0')}`),
       })),
     );
-    const healer = createHealer({ fleet, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 1 }) });
+    // Every instance of each group fails at once here: no freeze (suspicionShare 1 never trips).
+    const healer = createHealer({ fleet, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 1, suspicionShare: 1 }) });
     const bad = ['not json', '{"Type":"Notification","Message":"{oops"}', '[]', '{"hello":"world"}', ''];
     const bodies = Array.from({ length: 1000 }, (_, n) =>
       n % 10 === 9 ? (bad[n % bad.length] ?? 'x') || ' ' : statusCheckAlarmMessage(`i-${String(n - Math.floor(n / 10)).padStart(17, '0')}`),

@@ -147,6 +147,7 @@ describe('autoheal bridge (CLI)', () => {
       ...env(),
       AWS_ENDPOINT_URL_AUTO_SCALING: autoScaling.url,
       AWS_ENDPOINT_URL_CLOUDWATCH: autoScaling.url,
+      AWS_ENDPOINT_URL_EC2: autoScaling.url,
     });
     const code = await run.exit;
     await autoScaling.close();

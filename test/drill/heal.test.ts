@@ -17,7 +17,8 @@ afterEach(async () => {
 function chain(desiredCapacity: number, maxUnhealthyShare = 0.4): { group: LocalGroup; prober: Prober; timeline: Timeline } {
   // The group's own exit check is slow (as EC2's is), so the prober is what heals a crash.
   const group = new LocalGroup({ desiredCapacity, exitNoticeDelayMs: 60_000, stopTimeoutMs: 500 });
-  const healer = createHealer({ fleet: group, policy: policyOptionsSchema.parse({ maxUnhealthyShare }) });
+  // One prober here: its verdicts mark alone (quorum 1).
+  const healer = createHealer({ fleet: group, policy: policyOptionsSchema.parse({ maxUnhealthyShare, probeQuorum: 1 }) });
   const prober = startProber(
     { intervalMs: 100, timeoutMs: 80, unhealthyThreshold: 2, healthyThreshold: 1, repeatUnhealthyAfterMs: 300 },
     { sink: healerSink(healer) },
@@ -75,6 +76,6 @@ describe('drill through the healer, with real processes', () => {
     expect(round?.healed).toBe(true);
     expect(most).toBeLessThanOrEqual(2);
     const skipped = round?.victims.flatMap((v) => v.skipped.map((s) => s.reason)) ?? [];
-    expect(skipped).toContain('budget spent');
+    expect(skipped).toContain('budgetSpent');
   });
 });

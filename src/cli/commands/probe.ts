@@ -21,7 +21,7 @@ import { autohealEnv } from '../../config.js';
 import { createAwsHealer } from '../../runtime/aws.js';
 import { createLogger, type Logger } from '../../log.js';
 import { policyOptionsSchema } from '../../policy/options.js';
-import { describeGroupInstances, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
+import { describeGroupInstances, ec2ClientFacts, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
 import { proberOptionsSchema, type ProberOptionsInput, type ProbeTarget } from '../../prober/options.js';
 import { startProber, type Prober, type ProberStats, type ProbeSink } from '../../prober/prober.js';
 import { healerSink, snsSink } from '../../prober/sinks.js';
@@ -188,6 +188,7 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
     ({ healer } = createAwsHealer({
       settings: settings.heal,
       autoScaling: clients.autoscaling,
+      instanceFacts: ec2ClientFacts(clients.ec2),
       logger: logger.child({ component: 'healer' }),
     }));
     sink = healerSink(healer);
