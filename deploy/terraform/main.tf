@@ -33,6 +33,8 @@ locals {
   alarm_arns   = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${local.alarm.prefix}*"
   group_arn    = "arn:${local.partition}:autoscaling:${local.region}:${local.account}:autoScalingGroup:*:autoScalingGroupName"
   opt_in_tag   = "${var.opt_in_tag.key}=${var.opt_in_tag.value}"
+  # Known at plan time, so the plan shows the healer's whole environment.
+  topic_arn = "arn:${local.partition}:sns:${local.region}:${local.account}:${var.name}-alerts"
 
   lambda_zip = var.lambda_zip != null ? var.lambda_zip : "${path.module}/../../dist/lambda.zip"
 
@@ -45,7 +47,7 @@ locals {
     AUTOHEAL_RESPECT_GRACE_PERIOD     = tostring(var.respect_grace_period)
     AUTOHEAL_STALE_AFTER_MS           = tostring(var.stale_after_seconds * 1000)
     AUTOHEAL_ALARM_PREFIX             = local.alarm.prefix
-    AUTOHEAL_ALARM_TOPIC_ARN          = aws_sns_topic.alerts.arn
+    AUTOHEAL_ALARM_TOPIC_ARN          = local.topic_arn
     LOG_LEVEL                         = var.log_level
     AUTOHEAL_ALARM_PERIOD_SECONDS     = tostring(local.alarm.period_seconds)
     AUTOHEAL_ALARM_EVALUATION_PERIODS = tostring(local.alarm.evaluation_periods)
@@ -189,8 +191,8 @@ resource "aws_lambda_function" "healer" {
     variables = local.healer_environment
   }
 
-  # The role's policy is in place before the first invocation.
-  depends_on = [aws_iam_role_policy.healer]
+  # The role's policy is in place before the first invocation, the topic before the first alarm.
+  depends_on = [aws_iam_role_policy.healer, aws_sns_topic.alerts]
 
   lifecycle {
     precondition {

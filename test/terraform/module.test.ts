@@ -37,7 +37,7 @@ import {
 } from '@aws-sdk/client-lambda';
 import { GetTopicAttributesCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { spawn } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,7 +45,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AutoHeal } from '../../src/cdk/index.js';
+import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -173,13 +173,13 @@ function allowedActions(document: unknown): string[] {
   return doc.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => ([] as string[]).concat(s.Action));
 }
 
-/** The CDK construct, synthesized with what the example passes: the same group, every other prop at its default. */
-function cdkTemplate(): Template {
+/** The CDK construct, synthesized with `props` (default: what the example passes, the same group and every other prop at its default). */
+function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }): Template {
   const bundleDir = mkdtempSync(join(work, 'cdk-bundle-'));
   writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
   const app = new App({ outdir: mkdtempSync(join(work, 'cdk-out-')) });
   const stack = new Stack(app, 'Cdk');
-  new AutoHeal(stack, 'AutoHeal', { groups: [group], bundleDir });
+  new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
   return Template.fromStack(stack);
 }
 
@@ -311,6 +311,124 @@ describe('the module variables', () => {
         'Resource precondition failed: lambda_zip: /nonexistent/lambda.zip not found (run "npm run build" in autoheal first).',
       ].sort(),
     );
+  });
+});
+
+describe('the module variants, planned', () => {
+  /** The construct's test stacks (test/cdk/auto-heal.test.ts) and the same props as module variables. */
+  const variants = {
+    insights: {
+      props: { groups: ['web', "o'neil"], detection: ['alarms', 'probe'], alarm: { mode: 'metrics-insights', evaluationPeriods: 3 }, notificationEmail: 'ops@example.com' },
+      hcl: 'group_names = ["web", "o\'neil"]\n  detection = ["alarms", "probe"]\n  alarm = { mode = "metrics-insights", evaluation_periods = 3 }\n  probe = { host_role_name = "probe-host" }\n  notification_email = "ops@example.com"',
+    },
+    legacy: {
+      props: { legacyQueue: true, optInTag: { key: 'team', value: 'workers' }, alarm: { syncInterval: Duration.minutes(30) } },
+      hcl: 'legacy_queue = {}\n  opt_in_tag = { key = "team", value = "workers" }\n  alarm = { sync_interval_minutes = 30 }',
+    },
+    bridge: {
+      props: { legacyQueue: { consumer: 'bridge', maxReceiveCount: 3 }, detection: ['probe'] },
+      hcl: 'legacy_queue = { consumer = "bridge", max_receive_count = 3 }\n  detection = ["probe"]',
+    },
+  } satisfies Record<string, { props: Omit<AutoHealProps, 'bundleDir'>; hcl: string }>;
+
+  interface Planned {
+    address: string;
+    type: string;
+    values: Record<string, unknown>;
+  }
+  let planned: Record<keyof typeof variants, Planned[]>;
+  let synthesized: Record<keyof typeof variants, Template>;
+
+  beforeAll(async () => {
+    const dir = join(work, 'variants');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'main.tf'),
+      'provider "aws" {}\n' +
+        Object.entries(variants)
+          .map(([name, v]) => `module "${name}" {\n  source = "../deploy/terraform"\n  name = "${name}"\n  ${v.hcl}\n}\n`)
+          .join(''),
+    );
+    await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+    await terraformOk(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-out=plan.bin']);
+    const plan = JSON.parse(await terraformOk(dir, ['show', '-json', 'plan.bin'])) as {
+      planned_values: { root_module: { child_modules: Array<{ address: string; resources: Planned[] }> } };
+    };
+    planned = Object.fromEntries(
+      Object.keys(variants).map((name) => [name, plan.planned_values.root_module.child_modules.find((m) => m.address === `module.${name}`)?.resources ?? []]),
+    ) as typeof planned;
+    synthesized = Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, cdkTemplate(v.props)])) as typeof synthesized;
+  }, 60_000);
+
+  const ofType = (name: keyof typeof variants, type: string) => planned[name].filter((r) => r.type === type).map((r) => r.values);
+  const cfn = (name: keyof typeof variants, type: string) =>
+    Object.values(synthesized[name].findResources(type)).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
+
+  it('routes the same events and schedules to the healer as the construct, in every variant', () => {
+    for (const name of Object.keys(variants) as Array<keyof typeof variants>) {
+      // Assess
+      const rules = ofType(name, 'aws_cloudwatch_event_rule').map((v) => (v.event_pattern ? JSON.parse(v.event_pattern as string) : v.schedule_expression) as unknown);
+      const cdkRules = cfn(name, 'AWS::Events::Rule').map((p) => p.EventPattern ?? p.ScheduleExpression);
+      expect(rules, name).toEqual(expect.arrayContaining(cdkRules));
+      expect(rules, name).toHaveLength(cdkRules.length);
+    }
+  });
+
+  it('creates the construct\'s Metrics Insights group alarms, probe subscription, e-mail and prober host attachment', () => {
+    // Assess
+    const alarms = ofType('insights', 'aws_cloudwatch_metric_alarm');
+    const cdkAlarms = cfn('insights', 'AWS::CloudWatch::Alarm') as Array<{ AlarmName: string; Metrics: Array<{ Id: string; Expression: string; Period: number; ReturnData: boolean }> } & Record<string, unknown>>;
+    expect(alarms.map((a) => a.alarm_name).sort()).toEqual(cdkAlarms.map((a) => a.AlarmName).sort());
+    for (const cdkAlarm of cdkAlarms) {
+      const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName);
+      expect(alarm).toMatchObject({
+        alarm_description: cdkAlarm.AlarmDescription,
+        evaluation_periods: cdkAlarm.EvaluationPeriods,
+        threshold: cdkAlarm.Threshold,
+        comparison_operator: cdkAlarm.ComparisonOperator,
+        treat_missing_data: cdkAlarm.TreatMissingData,
+        metric_query: cdkAlarm.Metrics.map((m) => expect.objectContaining({ id: m.Id, expression: m.Expression, period: m.Period, return_data: m.ReturnData })),
+      });
+    }
+    const subscriptions = ofType('insights', 'aws_sns_topic_subscription');
+    const cdkLambdaSubscription = cfn('insights', 'AWS::SNS::Subscription').find((p) => p.Protocol === 'lambda');
+    const lambdaSubscription = subscriptions.find((v) => v.protocol === 'lambda');
+    expect(JSON.parse(lambdaSubscription?.filter_policy as string)).toEqual(cdkLambdaSubscription?.FilterPolicy);
+    expect(lambdaSubscription?.filter_policy_scope).toBe(cdkLambdaSubscription?.FilterPolicyScope);
+    expect(subscriptions.find((v) => v.protocol === 'email')?.endpoint).toBe('ops@example.com');
+    expect(ofType('insights', 'aws_iam_role_policy_attachment')).toEqual([expect.objectContaining({ role: 'probe-host' })]);
+  });
+
+  it('feeds the healer from the legacy queue as the construct does, and a bridge instead gets its policy', () => {
+    // Assess
+    const [mapping] = ofType('legacy', 'aws_lambda_event_source_mapping');
+    const [cdkMapping] = cfn('legacy', 'AWS::Lambda::EventSourceMapping');
+    expect(mapping).toMatchObject({ batch_size: cdkMapping?.BatchSize, function_response_types: cdkMapping?.FunctionResponseTypes });
+    const legacyQueue = ofType('legacy', 'aws_sqs_queue').find((q) => q.name === 'legacy-legacy');
+    const cdkQueue = cfn('legacy', 'AWS::SQS::Queue').find((q) => q.RedrivePolicy !== undefined);
+    expect(legacyQueue).toMatchObject({ visibility_timeout_seconds: cdkQueue?.VisibilityTimeout, message_retention_seconds: cdkQueue?.MessageRetentionPeriod });
+    expect(ofType('legacy', 'aws_sns_topic_subscription').map((v) => v.protocol)).toEqual(['sqs']);
+    expect(ofType('bridge', 'aws_lambda_event_source_mapping')).toEqual([]);
+    expect(ofType('bridge', 'aws_iam_policy').map((v) => v.name).sort()).toEqual(['bridge-bridge', 'bridge-prober']);
+    expect(ofType('bridge', 'aws_lambda_invocation')).toEqual([]);
+    expect(ofType('bridge', 'aws_sns_topic_subscription').map((v) => v.protocol)).toEqual(['sqs']);
+  });
+
+  it('gives the healer the construct\'s environment values for non-default props', () => {
+    for (const name of Object.keys(variants) as Array<keyof typeof variants>) {
+      // Prepare
+      const [fn] = ofType(name, 'aws_lambda_function') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+      const [cdkHealer] = cfn(name, 'AWS::Lambda::Function').filter((p) => p.Handler === 'lambda.handler') as Array<{
+        Environment: { Variables: Record<string, unknown> };
+        Timeout: number;
+        MemorySize: number;
+      }>;
+
+      // Assess: every literal value (the topic's ARN is known only after apply).
+      const literal = Object.entries(cdkHealer?.Environment.Variables ?? {}).filter(([, v]) => typeof v === 'string');
+      expect(Object.entries(fn?.environment[0]?.variables ?? {}).filter(([k]) => k !== 'AUTOHEAL_ALARM_TOPIC_ARN').sort(), name).toEqual(literal.sort());
+      expect(fn, name).toMatchObject({ timeout: cdkHealer?.Timeout, memory_size: cdkHealer?.MemorySize });
+    }
   });
 });
 
