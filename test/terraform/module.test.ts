@@ -27,6 +27,7 @@ import {
   DescribeAutoScalingInstancesCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
 import {
   GetFunctionCommand,
@@ -440,6 +441,7 @@ describe('terraform apply of examples/terraform against moto', () => {
     asg: new AutoScalingClient(moto.clientConfig),
     ec2: new EC2Client(moto.clientConfig),
     cw: new CloudWatchClient(moto.clientConfig),
+    logs: new CloudWatchLogsClient(moto.clientConfig),
   });
   let aws: ReturnType<typeof clients>;
   let outputs: Record<string, { value: string }>;
@@ -616,7 +618,7 @@ describe('terraform apply of examples/terraform against moto', () => {
     expect(alarms[0]).toMatchObject({ MetricName: 'StatusCheckFailed', AlarmActions: [outputs.alert_topic_arn?.value] });
   });
 
-  it('deletes every alarm of the prefix on destroy, and terraform destroy leaves nothing of it', async () => {
+  it('deletes every alarm of the prefix on destroy, and terraform destroy leaves nothing of it but the retained log group', async () => {
     // Prepare: on destroy the provider invokes the healer with the stored input and tf.action "delete";
     // moto cannot run it, so the bundle runs that same payload here, as the healer would.
     const cleanup = await runBundle(environment, { ...invocationInput, tf: { action: 'delete', prev_input: invocationInput } });
@@ -638,6 +640,9 @@ describe('terraform apply of examples/terraform against moto', () => {
     expect((await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'autoheal-' }))).QueueUrls ?? []).toEqual([]);
     expect((rolesLeft?.Roles as Array<{ RoleName: string }>).filter((r) => r.RoleName.startsWith('autoheal-'))).toEqual([]);
     expect(policiesLeft?.Policies).toEqual([]);
+    // Kept, as the construct keeps it (retain_log_group, RemovalPolicy.RETAIN): the healer's decisions outlive it.
+    const logGroups = (await aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/autoheal-healer-' }))).logGroups ?? [];
+    expect(logGroups.map((g) => g.logGroupName)).toEqual([outputs.healer_log_group_name?.value]);
     // The test's own group is not the module's: removed here so the fixture leaves nothing either.
     await aws.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: tagged, ForceDelete: true }));
   }, 60_000);
