@@ -25,7 +25,7 @@ resource "aws_sqs_queue" "legacy" {
   message_retention_seconds  = 345600
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.legacy_dead_letters[0].arn
-    maxReceiveCount     = try(var.legacy_queue.max_receive_count, null) != null ? var.legacy_queue.max_receive_count : 5
+    maxReceiveCount     = var.legacy_queue.max_receive_count
   })
   # SendMessage only from the alert topic.
   policy = jsonencode({

@@ -21,13 +21,14 @@ locals {
   # delivering it a second way (rule, subscription) would only make duplicates.
   direct = var.legacy_queue == null
 
-  alarm = {
-    prefix                = try(var.alarm.prefix, null) != null ? var.alarm.prefix : "autoheal-status-check-"
-    period_seconds        = try(var.alarm.period_seconds, null) != null ? var.alarm.period_seconds : 60
-    evaluation_periods    = try(var.alarm.evaluation_periods, null) != null ? var.alarm.evaluation_periods : 2
-    threshold             = try(var.alarm.threshold, null) != null ? var.alarm.threshold : 1
-    mode                  = try(var.alarm.mode, null) != null ? var.alarm.mode : "per-instance"
-    sync_interval_minutes = try(var.alarm.sync_interval_minutes, null) != null ? var.alarm.sync_interval_minutes : 10
+  # The alarm variable's own optional() defaults, for when it is not given at all.
+  alarm = var.alarm != null ? var.alarm : {
+    prefix                = "autoheal-status-check-"
+    period_seconds        = 60
+    evaluation_periods    = 2
+    threshold             = 1
+    mode                  = "per-instance"
+    sync_interval_minutes = 10
   }
   per_instance = local.alarm.mode == "per-instance"
   alarm_arns   = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${local.alarm.prefix}*"
