@@ -1,11 +1,13 @@
 // Builds dist/: the library and CLI with tsc, and the Lambda handler as one esbuild bundle
-// (dist/lambda.mjs) so the function ships without node_modules and starts cold fast.
+// (dist/lambda.mjs) so the function ships without node_modules and starts cold fast, and the
+// same bundle zipped (dist/lambda.zip, lambda.mjs at its root) for the Terraform module.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { zipSync } from 'fflate';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -71,3 +73,9 @@ if (missing.size > 0) {
   process.exit(1);
 }
 for (const out of bundled.outputFiles) writeFileSync(out.path, out.contents);
+// The archive the Terraform module deploys. A fixed mtime (the zip format's earliest date) and a
+// fixed compression level make it byte-identical for the same bundle, so Terraform's
+// source_code_hash changes only when the code does. Unix mode 0644, so Lambda can read the file.
+const lambdaOut = bundled.outputFiles.find((out) => out.path.endsWith('lambda.mjs'));
+const entry = { mtime: new Date(1980, 0, 1, 0, 0, 0), level: 9, os: 3, attrs: 0o100644 << 16 };
+writeFileSync(join(root, 'dist/lambda.zip'), zipSync({ 'lambda.mjs': [lambdaOut.contents, entry] }));

@@ -357,6 +357,23 @@ export function createAlarmLifecycle(
 }
 
 /**
+ * Deletes every metric alarm whose name starts with `prefix`, in batches of 100, and returns their
+ * names: the destroy-time clean-up of a deployment (the Terraform module invokes the healer for it),
+ * so removing autoheal leaves none of its alarms behind. Throws a RemoteError when CloudWatch fails.
+ */
+export async function deleteAlarmsWithPrefix(
+  deps: { cloudwatch: CloudWatchClient; logger?: Logger },
+  prefix: string,
+  signal?: AbortSignal,
+): Promise<string[]> {
+  if (prefix === '') throw new ConfigError('alarms: refusing to delete every alarm of the account (empty prefix)');
+  const store = new AlarmStore(deps.cloudwatch, deps.logger ?? silentLogger);
+  const names = (await store.list(prefix, signal)).flatMap((a) => (a.AlarmName ? [a.AlarmName] : []));
+  await store.delete(names, signal);
+  return names;
+}
+
+/**
  * An `isManaged` check from the policy's opt-in rule: named in `groups`, or carrying the opt-in
  * tag (one DescribeAutoScalingGroups through the fleet port, only for groups not named).
  */

@@ -15,6 +15,13 @@
  * comes back. It returns a {@link ScheduledSummary} and throws when a group failed, so Lambda's
  * retries apply.
  *
+ * The Terraform module invokes the healer from an `aws_lambda_invocation` (lifecycle_scope CRUD,
+ * input `source: "autoheal.terraform"`, the provider adds `tf.action`): on create and update it
+ * runs the same alarm sync once (the deploy-time sync; a failed sync is logged and returned, not
+ * thrown, so as with the construct it never fails the deployment and the schedule repeats it),
+ * and on delete it deletes every alarm of the prefix (the destroy-time clean-up; a failure throws,
+ * so `terraform destroy` says so instead of leaving alarms behind).
+ *
  * What it returns:
  * - SQS-triggered (event source mapping with ReportBatchItemFailures): `{ batchItemFailures }`
  *   listing exactly the records whose work failed, so only those are redelivered. Malformed
@@ -31,7 +38,7 @@ import { parseAlarmOptions, type AlarmOptionsInput } from '../alarms/options.js'
 import type { ReconcileReport } from '../alarms/reconcile.js';
 import { awsClientSettings } from '../aws-config.js';
 import { resolveSettings, type Settings } from '../config.js';
-import { AutohealError } from '../errors.js';
+import { AutohealError, describeError } from '../errors.js';
 import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';
 import { createLogger, type Logger } from '../log.js';
 import type { InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
@@ -78,6 +85,14 @@ export interface HandlerDeps {
 /** What a scheduled invocation returns: the held work decided again, and per synced group the alarm counts. */
 export type ScheduledSummary = ReconcileReport & { reevaluated: HealSummary };
 
+/** What the Terraform module's invocation returns: the sync's report (or its error), or the alarms deleted. */
+export type TerraformSummary =
+  | ({ action: 'create' | 'update' } & ({ sync: ReconcileReport } | { syncError: string }))
+  | { action: 'delete'; deletedAlarms: number };
+
+/** The `source` of the Terraform module's invocation input. */
+export const terraformSource = 'autoheal.terraform';
+
 /** Stop starting new AWS calls this long before the function's timeout, so failures are recorded. */
 const timeoutReserveMs = 1_500;
 
@@ -90,6 +105,14 @@ function isSqsEvent(event: unknown): event is { Records: Array<{ eventSource?: u
 export function isScheduledEvent(event: unknown): boolean {
   const e = event as { source?: unknown; 'detail-type'?: unknown } | null;
   return typeof e === 'object' && e !== null && e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event';
+}
+
+/** The action of the Terraform module's `aws_lambda_invocation` (CRUD), or undefined for any other event. */
+export function terraformAction(event: unknown): 'create' | 'update' | 'delete' | undefined {
+  const e = event as { source?: unknown; tf?: { action?: unknown } | null } | null;
+  if (typeof e !== 'object' || e === null || e.source !== terraformSource) return undefined;
+  const action = e.tf?.action;
+  return action === 'create' || action === 'update' || action === 'delete' ? action : undefined;
 }
 
 function summarize(report: HealReport): HealSummary {
@@ -116,6 +139,8 @@ export function createHandler(deps: HandlerDeps) {
     const parts = await import('./cloudwatch.js');
     const client = deps.cloudWatch ?? new parts.CloudWatchClient(awsClientSettings());
     const manager = parts.createAlarmManager({ cloudwatch: client, fleet, options: alarmOptions, logger });
+    const reconcile = (signal?: AbortSignal) =>
+      parts.reconcileAlarms({ manager, autoScaling: deps.autoScaling, policy: config.policy, logger }, signal);
     return {
       held: (nowMs: number, signal?: AbortSignal) => parts.signalsOfAlarmsInAlarm(client, alarmOptions.prefix, nowMs, logger, signal),
       alarmState: new parts.AwsAlarmState(client),
@@ -125,16 +150,20 @@ export function createHandler(deps: HandlerDeps) {
         isManaged: parts.managedGroups(fleet, config.policy),
         logger,
       }),
-      reconcile: (signal?: AbortSignal) =>
-        parts.reconcileAlarms(
-          {
-            manager,
-            autoScaling: deps.autoScaling,
-            policy: config.policy,
-            logger,
-          },
-          signal,
-        ),
+      reconcile,
+      terraform: async (action: 'create' | 'update' | 'delete', signal?: AbortSignal): Promise<TerraformSummary> => {
+        if (action === 'delete') {
+          const deleted = await parts.deleteAlarmsWithPrefix({ cloudwatch: client, logger }, alarmOptions.prefix, signal);
+          logger.info({ prefix: alarmOptions.prefix, deleted: deleted.length }, 'alarms: every alarm of the prefix deleted (terraform destroy)');
+          return { action, deletedAlarms: deleted.length };
+        }
+        try {
+          return { action, sync: await reconcile(signal) };
+        } catch (error) {
+          logger.error({ err: describeError(error) }, 'alarms: deploy-time sync failed; the schedule rule repeats it');
+          return { action, syncError: describeError(error) };
+        }
+      },
     };
   }
   const cloudWatch = (): ReturnType<typeof loadCloudWatch> => {
@@ -173,11 +202,13 @@ export function createHandler(deps: HandlerDeps) {
   return async function handler(
     event: unknown,
     context?: LambdaContext,
-  ): Promise<SqsBatchResponse | HealSummary | ScheduledSummary> {
+  ): Promise<SqsBatchResponse | HealSummary | ScheduledSummary | TerraformSummary> {
     const remainingMs = context?.getRemainingTimeInMillis?.();
     const signal = remainingMs !== undefined ? AbortSignal.timeout(Math.max(1, remainingMs - timeoutReserveMs)) : undefined;
-    // Not a health signal: handled here, so it never reaches the parser as a rejection.
+    // Not health signals: handled here, so they never reach the parser as rejections.
     if (isScheduledEvent(event)) return scheduled(signal);
+    const tfAction = terraformAction(event);
+    if (tfAction !== undefined) return (await cloudWatch()).terraform(tfAction, signal);
     const report = await healer.handle(event, signal ? { signal } : {});
     if (isSqsEvent(event)) return { batchItemFailures: report.failedRecordIds.map((itemIdentifier) => ({ itemIdentifier })) };
     if (report.retry) {

@@ -17,7 +17,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { instanceAlarmInput } from '../../src/alarms/manager.js';
 import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { resolveSettings } from '../../src/config.js';
-import { createHandler, type ScheduledSummary } from '../../src/lambda/handler.js';
+import { createHandler, terraformAction, type ScheduledSummary } from '../../src/lambda/handler.js';
 import { silentLogger } from '../../src/log.js';
 import { capturedLogger } from '../helpers/log-lines.js';
 
@@ -189,5 +189,89 @@ describe('the scheduled alarm reconcile', () => {
     await expect(run).rejects.toThrow(/alarm reconcile failed for 1 of 3 group\(s\): workers: cloudwatch:PutMetricAlarm failed: Throttling/);
     // The other named group was still synced.
     expect(cw.commandCalls(PutMetricAlarmCommand).map((call) => call.args[0].input.AlarmName)).toContain(`${prefix}${a}`);
+  });
+});
+
+describe("the Terraform module's invocation (aws_lambda_invocation, lifecycle_scope CRUD)", () => {
+  /** The module's input (deploy/terraform/alarms.tf) with the key the provider adds. */
+  const invocation = (action: string) => ({
+    source: 'autoheal.terraform',
+    'detail-type': 'Alarm Sync',
+    groups: 'web',
+    opt_in_tag: 'autoheal:enabled=true',
+    alarm: { prefix, mode: 'per-instance' },
+    tf: { action, prev_input: null },
+  });
+
+  it.each<[string, unknown, ReturnType<typeof terraformAction>]>([
+    ['create', invocation('create'), 'create'],
+    ['update', invocation('update'), 'update'],
+    ['delete', invocation('delete'), 'delete'],
+    ['an unknown tf.action', invocation('read'), undefined],
+    ['no tf key', { ...invocation('create'), tf: undefined }, undefined],
+    ['tf not an object', { ...invocation('create'), tf: 'delete' }, undefined],
+    ['another source', { ...invocation('delete'), source: 'aws.events' }, undefined],
+    ['the scheduled event', scheduledEvent, undefined],
+    ['null', null, undefined],
+  ])('recognises %s', (_name, event, action) => {
+    // Act / Assess
+    expect(terraformAction(event)).toBe(action);
+  });
+
+  it('syncs like the schedule on create and update, and returns a failed sync instead of failing the apply', async () => {
+    // Prepare
+    givenAccount(new Map());
+    const { handler, lines } = handlerUnderTest();
+
+    // Act
+    const created = await handler(invocation('create'));
+    cw.on(PutMetricAlarmCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }));
+    cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+    const updated = await handler(invocation('update'));
+
+    // Assess
+    expect(created).toEqual({
+      action: 'create',
+      sync: {
+        groups: [
+          { group: 'web', created: 2, updated: 0, deleted: 0, unchanged: 0 },
+          { group: 'workers', created: 1, updated: 0, deleted: 0, unchanged: 0 },
+        ],
+        missing: [],
+      },
+    });
+    expect(updated).toMatchObject({ action: 'update', syncError: expect.stringMatching(/alarm reconcile failed for 2 of 2 group\(s\): web: cloudwatch:PutMetricAlarm failed: Throttling/) });
+    expect(lines.filter((l) => l.msg === 'alarms: deploy-time sync failed; the schedule rule repeats it')).toHaveLength(1);
+  });
+
+  it('deletes every alarm of the prefix on delete, in batches of 100, and no other alarm', async () => {
+    // Prepare: 150 instance alarms of the prefix, a group alarm of the prefix, and someone else's alarm.
+    const ids = Array.from({ length: 150 }, (_, n) => `i-0e${String(n).padStart(15, '0')}`);
+    const alarms = new Map<string, MetricAlarm>(ids.map((id) => [`${prefix}${id}`, alarmOf(id)]));
+    alarms.set(`${prefix}group-web`, { AlarmName: `${prefix}group-web` });
+    alarms.set('billing-too-high', { AlarmName: 'billing-too-high' });
+    givenAccount(alarms);
+    const { handler } = handlerUnderTest();
+
+    // Act
+    const out = await handler(invocation('delete'));
+
+    // Assess
+    expect(out).toEqual({ action: 'delete', deletedAlarms: 151 });
+    expect(cw.commandCalls(DeleteAlarmsCommand).map((call) => call.args[0].input.AlarmNames?.length)).toEqual([100, 51]);
+    expect([...alarms.keys()]).toEqual(['billing-too-high']);
+  });
+
+  it('throws when the clean-up fails, so terraform destroy says so instead of leaving alarms behind', async () => {
+    // Prepare
+    givenAccount(new Map([[`${prefix}${a}`, alarmOf(a)]]));
+    cw.on(DeleteAlarmsCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }));
+    const { handler } = handlerUnderTest();
+
+    // Act
+    const run = handler(invocation('delete'));
+
+    // Assess
+    await expect(run).rejects.toThrow(/cloudwatch:DeleteAlarms/);
   });
 });

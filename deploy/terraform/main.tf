@@ -1,0 +1,233 @@
+/**
+ * autoheal on AWS with Terraform: what the CDK construct (src/cdk/auto-heal.ts) deploys, with the
+ * same choices and defaults. The healer Lambda runs the project's own bundle (dist/lambda.zip,
+ * written by `npm run build`); everything that feeds it evidence is in the files beside this one:
+ * alarms.tf (the alarm rules, the schedule, the deploy-time sync and destroy-time clean-up),
+ * probe.tf (probe verdicts from the alert topic), legacy.tf (the original topic → queue path).
+ */
+
+data "aws_caller_identity" "current" {}
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  region    = data.aws_region.current.name
+  partition = data.aws_partition.current.partition
+
+  alarms_enabled = contains(var.detection, "alarms")
+  probe_enabled  = contains(var.detection, "probe")
+  # With a legacy queue every message of the topic reaches the healer through the queue;
+  # delivering it a second way (rule, subscription) would only make duplicates.
+  direct = var.legacy_queue == null
+
+  # The alarm variable's own optional() defaults, for when it is not given at all.
+  alarm = var.alarm != null ? var.alarm : {
+    prefix                = "autoheal-status-check-"
+    period_seconds        = 60
+    evaluation_periods    = 2
+    threshold             = 1
+    mode                  = "per-instance"
+    sync_interval_minutes = 10
+  }
+  per_instance = local.alarm.mode == "per-instance"
+  alarm_arns   = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${local.alarm.prefix}*"
+  group_arn    = "arn:${local.partition}:autoscaling:${local.region}:${local.account}:autoScalingGroup:*:autoScalingGroupName"
+  opt_in_tag   = "${var.opt_in_tag.key}=${var.opt_in_tag.value}"
+  # Known at plan time, so the plan shows the healer's whole environment.
+  topic_arn = "arn:${local.partition}:sns:${local.region}:${local.account}:${var.name}-alerts"
+
+  lambda_zip = var.lambda_zip != null ? var.lambda_zip : "${path.module}/../../dist/lambda.zip"
+
+  # Exactly the names and values the construct sets (src/lambda/config.ts lambdaEnv, src/alarms/env.ts alarmEnv).
+  healer_environment = {
+    AUTOHEAL_MAX_UNHEALTHY_SHARE      = tostring(var.max_unhealthy_share)
+    AUTOHEAL_OPT_IN_TAG               = local.opt_in_tag
+    AUTOHEAL_GROUPS                   = join(",", var.group_names)
+    AUTOHEAL_DRY_RUN                  = tostring(var.dry_run)
+    AUTOHEAL_RESPECT_GRACE_PERIOD     = tostring(var.respect_grace_period)
+    AUTOHEAL_STALE_AFTER_MS           = tostring(var.stale_after_seconds * 1000)
+    AUTOHEAL_ALARM_PREFIX             = local.alarm.prefix
+    AUTOHEAL_ALARM_TOPIC_ARN          = local.topic_arn
+    LOG_LEVEL                         = var.log_level
+    AUTOHEAL_ALARM_PERIOD_SECONDS     = tostring(local.alarm.period_seconds)
+    AUTOHEAL_ALARM_EVALUATION_PERIODS = tostring(local.alarm.evaluation_periods)
+    AUTOHEAL_ALARM_THRESHOLD          = tostring(local.alarm.threshold)
+    AUTOHEAL_ALARM_MODE               = local.alarm.mode
+  }
+}
+
+resource "aws_sns_topic" "alerts" {
+  name         = "${var.name}-alerts"
+  display_name = "autoheal alerts"
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  count     = var.notification_email != null ? 1 : 0
+  topic_arn = aws_sns_topic.alerts.arn
+  protocol  = "email"
+  endpoint  = var.notification_email
+}
+
+# Invocations that failed every retry, and rule deliveries that failed. Its policy is set with
+# the queue (one wait for SQS's attribute propagation instead of two), from the rules' ARNs.
+resource "aws_sqs_queue" "failures" {
+  name                      = local.queue_names.failures
+  message_retention_seconds = 1209600
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [local.deny_insecure_transport.failures],
+      # Each rule may dead-letter its failed deliveries here, and only its own.
+      [for key, rule in local.rule_definitions : {
+        Sid       = "AllowEventRule${replace(title(replace(key, "_", " ")), " ", "")}"
+        Effect    = "Allow"
+        Principal = { Service = "events.amazonaws.com" }
+        Action    = "sqs:SendMessage"
+        Resource  = local.queue_arns.failures
+        Condition = { ArnEquals = { "aws:SourceArn" = "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.rule_names[key]}" } }
+      }],
+    )
+  })
+}
+
+resource "aws_cloudwatch_log_group" "healer" {
+  # A generated name, as the construct's: a retained group never blocks the next apply.
+  name_prefix       = "/aws/lambda/${var.name}-healer-"
+  retention_in_days = var.log_retention_days
+  skip_destroy      = var.retain_log_group
+}
+
+resource "aws_iam_role" "healer" {
+  name        = "${var.name}-healer"
+  description = "autoheal healer: reads groups, marks opted-in instances Unhealthy, manages its alarms"
+  assume_role_policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
+  })
+}
+
+# Exactly the construct's healer statements; no AWSLambdaBasicExecutionRole: logs go to its log group only.
+resource "aws_iam_role_policy" "healer" {
+  name = "healer"
+  role = aws_iam_role.healer.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat(
+      [
+        {
+          Sid      = "WriteOwnLogs"
+          Effect   = "Allow"
+          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+          Resource = "${aws_cloudwatch_log_group.healer.arn}:*"
+        },
+        {
+          Sid    = "ReadGroups"
+          Effect = "Allow"
+          # Describe calls of Auto Scaling support no resource-level permissions.
+          Action   = ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances"]
+          Resource = "*"
+        },
+        {
+          Sid       = "MarkOptedInGroups"
+          Effect    = "Allow"
+          Action    = "autoscaling:SetInstanceHealth"
+          Resource  = "${local.group_arn}/*"
+          Condition = { StringEquals = { "autoscaling:ResourceTag/${var.opt_in_tag.key}" = var.opt_in_tag.value } }
+        },
+      ],
+      length(var.group_names) > 0 ? [{
+        Sid      = "MarkNamedGroups"
+        Effect   = "Allow"
+        Action   = "autoscaling:SetInstanceHealth"
+        Resource = [for g in var.group_names : "${local.group_arn}/${g}"]
+      }] : [],
+      [{
+        Sid    = "ReadAlarms"
+        Effect = "Allow"
+        # Re-checking stale evidence and listing the prefix; DescribeAlarms by prefix is authorized account-wide.
+        Action   = "cloudwatch:DescribeAlarms"
+        Resource = "*"
+      }],
+      local.alarms_enabled ? [{
+        Sid      = "WriteOwnAlarms"
+        Effect   = "Allow"
+        Action   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"]
+        Resource = local.alarm_arns
+      }] : [],
+      [{
+        Sid      = "SendToFailureQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
+        Resource = aws_sqs_queue.failures.arn
+      }],
+      local.legacy_lambda ? [{
+        Sid      = "ConsumeLegacyQueue"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        Resource = aws_sqs_queue.legacy[0].arn
+      }] : [],
+    )
+  })
+}
+
+resource "aws_lambda_function" "healer" {
+  function_name    = "${var.name}-healer"
+  description      = "autoheal: marks unhealthy instances of opted-in Auto Scaling groups Unhealthy"
+  runtime          = "nodejs22.x"
+  architectures    = ["arm64"]
+  handler          = "lambda.handler"
+  filename         = local.lambda_zip
+  source_code_hash = fileexists(local.lambda_zip) ? filebase64sha256(local.lambda_zip) : null
+  role             = aws_iam_role.healer.arn
+  timeout          = var.timeout_seconds
+  memory_size      = var.memory_size_mb
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.healer.name
+  }
+
+  environment {
+    variables = local.healer_environment
+  }
+
+  # The role's policy is in place before the first invocation, the topic before the first alarm.
+  depends_on = [aws_iam_role_policy.healer, aws_sns_topic.alerts]
+
+  lifecycle {
+    precondition {
+      condition     = fileexists(local.lambda_zip)
+      error_message = "lambda_zip: ${local.lambda_zip} not found (run \"npm run build\" in autoheal first)."
+    }
+  }
+}
+
+# An invocation that failed every retry is kept in the failure queue, not lost.
+resource "aws_lambda_function_event_invoke_config" "healer" {
+  function_name          = aws_lambda_function.healer.function_name
+  maximum_retry_attempts = 2
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.failures.arn
+    }
+  }
+}
+
+locals {
+  queue_names = {
+    failures            = "${var.name}-failures"
+    legacy              = "${var.name}-legacy"
+    legacy_dead_letters = "${var.name}-legacy-dead-letters"
+  }
+  queue_arns = { for key, name in local.queue_names : key => "arn:${local.partition}:sqs:${local.region}:${local.account}:${name}" }
+  # Every queue the module creates refuses requests without TLS (the construct's enforceSSL).
+  deny_insecure_transport = { for key, arn in local.queue_arns : key => {
+    Sid       = "DenyInsecureTransport"
+    Effect    = "Deny"
+    Principal = { AWS = "*" }
+    Action    = "sqs:*"
+    Resource  = arn
+    Condition = { Bool = { "aws:SecureTransport" = "false" } }
+  } }
+}

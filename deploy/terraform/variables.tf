@@ -1,0 +1,250 @@
+# The module's inputs mirror the CDK construct's props (src/cdk/auto-heal.ts) one to one, with the
+# same defaults and the same rules; the messages say what was wrong and how to fix it.
+
+variable "name" {
+  description = "Prefix of every resource name (function, role, topic, queues, rules). Two deployments in one account and region need different names."
+  type        = string
+  default     = "autoheal"
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name))
+    error_message = "name: use 1 to 40 letters, digits, '-' or '_' (it prefixes function, role, queue and rule names), got \"${var.name}\"."
+  }
+}
+
+variable "group_names" {
+  description = "Auto Scaling groups managed by name, in addition to the groups carrying the opt-in tag."
+  type        = list(string)
+  default     = []
+  nullable    = false
+  validation {
+    condition     = alltrue([for g in var.group_names : trimspace(g) != ""])
+    error_message = "group_names: a group name is empty."
+  }
+  validation {
+    condition     = length(distinct(var.group_names)) == length(var.group_names)
+    error_message = "group_names: a group is named twice."
+  }
+}
+
+variable "opt_in_tag" {
+  description = "The tag that opts a group in."
+  type = object({
+    key   = string
+    value = string
+  })
+  default  = { key = "autoheal:enabled", value = "true" }
+  nullable = false
+  validation {
+    condition     = var.opt_in_tag.key != "" && !strcontains(var.opt_in_tag.key, "=")
+    error_message = "opt_in_tag.key: must be non-empty and contain no \"=\", got \"${var.opt_in_tag.key}\"."
+  }
+}
+
+variable "detection" {
+  description = "What detects unhealthy instances: \"alarms\" (per-instance or Metrics Insights StatusCheckFailed alarms), \"probe\" (probe verdicts published to the alert topic), or both."
+  type        = list(string)
+  default     = ["alarms"]
+  nullable    = false
+  validation {
+    condition     = length(var.detection) > 0
+    error_message = "detection: name at least one of \"alarms\", \"probe\"."
+  }
+  validation {
+    condition     = alltrue([for d in var.detection : contains(["alarms", "probe"], d)])
+    error_message = "detection: unknown ${join(", ", [for d in var.detection : "\"${d}\"" if !contains(["alarms", "probe"], d)])}; known: \"alarms\", \"probe\"."
+  }
+}
+
+variable "alarm" {
+  description = <<-EOT
+    Settings of the status-check alarms; only with detection "alarms". Every attribute is optional:
+    prefix (default "autoheal-status-check-"; alarm names are prefix + instance id),
+    period_seconds (60; 10, 20, 30 or a multiple of 60), evaluation_periods (2),
+    threshold (1; ALARM when Maximum(StatusCheckFailed) >= threshold),
+    mode ("per-instance", or "metrics-insights": one alarm per group, each instance a contributor),
+    sync_interval_minutes (10; how often the healer syncs every managed group's alarms, 1 to 1440).
+  EOT
+  type = object({
+    prefix                = optional(string, "autoheal-status-check-")
+    period_seconds        = optional(number, 60)
+    evaluation_periods    = optional(number, 2)
+    threshold             = optional(number, 1)
+    mode                  = optional(string, "per-instance")
+    sync_interval_minutes = optional(number, 10)
+  })
+  default = null
+  validation {
+    condition     = var.alarm == null || contains(var.detection, "alarms")
+    error_message = "alarm: settings given, but detection does not include \"alarms\"."
+  }
+  validation {
+    condition     = var.alarm == null || try(length(var.alarm.prefix) >= 1 && length(var.alarm.prefix) <= 200, false)
+    error_message = "alarm.prefix: must be 1 to 200 characters."
+  }
+  validation {
+    # The probe's alarm names are autoheal-probe-…; one prefix inside the other would let the
+    # healer's alarm sync delete or rewrite them.
+    condition     = var.alarm == null || try(!startswith("autoheal-probe-", var.alarm.prefix) && !startswith(var.alarm.prefix, "autoheal-probe-"), true)
+    error_message = "alarm.prefix: \"${try(var.alarm.prefix, "")}\" overlaps the probe's alarm names \"autoheal-probe-…\"."
+  }
+  validation {
+    condition     = var.alarm == null || try(floor(var.alarm.period_seconds) == var.alarm.period_seconds && var.alarm.period_seconds > 0 && (contains([10, 20, 30], var.alarm.period_seconds) || var.alarm.period_seconds % 60 == 0), false)
+    error_message = "alarm.period_seconds: must be 10, 20, 30 or a multiple of 60, got ${try(var.alarm.period_seconds, "null")}."
+  }
+  validation {
+    condition     = var.alarm == null || try(var.alarm.mode != "metrics-insights" || var.alarm.period_seconds % 60 == 0, false)
+    error_message = "alarm.period_seconds: must be a multiple of 60 in metrics-insights mode (Metrics Insights has no high-resolution data)."
+  }
+  validation {
+    condition     = var.alarm == null || try(floor(var.alarm.evaluation_periods) == var.alarm.evaluation_periods && var.alarm.evaluation_periods >= 1, false)
+    error_message = "alarm.evaluation_periods: must be an integer >= 1, got ${try(var.alarm.evaluation_periods, "null")}."
+  }
+  validation {
+    condition     = var.alarm == null || try(var.alarm.period_seconds * var.alarm.evaluation_periods <= 86400, false)
+    error_message = "alarm: period_seconds × evaluation_periods must not exceed 86400 seconds (one day)."
+  }
+  validation {
+    condition     = var.alarm == null || try(var.alarm.threshold >= 0, false)
+    error_message = "alarm.threshold: must be >= 0, got ${try(var.alarm.threshold, "null")}."
+  }
+  validation {
+    condition     = var.alarm == null || try(contains(["per-instance", "metrics-insights"], var.alarm.mode), false)
+    error_message = "alarm.mode: expected \"per-instance\" or \"metrics-insights\", got \"${try(var.alarm.mode, "null")}\"."
+  }
+  validation {
+    condition     = var.alarm == null || try(floor(var.alarm.sync_interval_minutes) == var.alarm.sync_interval_minutes && var.alarm.sync_interval_minutes >= 1 && var.alarm.sync_interval_minutes <= 1440, false)
+    error_message = "alarm.sync_interval_minutes: must be whole minutes from 1 to 1440, got ${try(var.alarm.sync_interval_minutes, "null")}."
+  }
+}
+
+variable "probe" {
+  description = "Settings of the probe path; only with detection \"probe\". host_role_name: the role of the host running `autoheal probe … --publish <alert_topic_arn>`; the prober policy is attached to it (default: none, attach the prober_policy_arn output yourself)."
+  type = object({
+    host_role_name = optional(string)
+  })
+  default = null
+  validation {
+    condition     = var.probe == null || contains(var.detection, "probe")
+    error_message = "probe: settings given, but detection does not include \"probe\"."
+  }
+}
+
+variable "notification_email" {
+  description = "An e-mail address subscribed to the alert topic (default: no subscription)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.notification_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.notification_email))
+    error_message = "notification_email: \"${var.notification_email != null ? var.notification_email : ""}\" is not an e-mail address."
+  }
+}
+
+variable "max_unhealthy_share" {
+  description = "Share of a group's desired capacity that may be marked Unhealthy at once, 0 < x <= 1; the budget is max(1, floor(share × desired))."
+  type        = number
+  default     = 0.4
+  nullable    = false
+  validation {
+    condition     = var.max_unhealthy_share > 0 && var.max_unhealthy_share <= 1
+    error_message = "max_unhealthy_share: must be > 0 and <= 1, got ${var.max_unhealthy_share}."
+  }
+}
+
+variable "respect_grace_period" {
+  description = "Send SetInstanceHealth with ShouldRespectGracePeriod."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "stale_after_seconds" {
+  description = "Alarm evidence older than this is re-checked before acting (the construct's staleAfter, 2 minutes)."
+  type        = number
+  default     = 120
+  nullable    = false
+  validation {
+    condition     = var.stale_after_seconds >= 0 && floor(var.stale_after_seconds * 1000) == var.stale_after_seconds * 1000
+    error_message = "stale_after_seconds: must be >= 0 (whole milliseconds), got ${var.stale_after_seconds}."
+  }
+}
+
+variable "dry_run" {
+  description = "Decide and log, but never call SetInstanceHealth."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "legacy_queue" {
+  description = "The original SNS → SQS path with a dead-letter queue (default: none). consumer: \"lambda\" (the healer, through an SQS event source with partial batch responses) or \"bridge\" (`autoheal bridge` on a host you run; output bridge_policy_arn); max_receive_count: receives before a message moves to the dead-letter queue (5)."
+  type = object({
+    consumer          = optional(string, "lambda")
+    max_receive_count = optional(number, 5)
+  })
+  default = null
+  validation {
+    condition     = var.legacy_queue == null || try(contains(["lambda", "bridge"], var.legacy_queue.consumer), false)
+    error_message = "legacy_queue.consumer: expected \"lambda\" or \"bridge\", got \"${try(var.legacy_queue.consumer, "null")}\"."
+  }
+  validation {
+    condition     = var.legacy_queue == null || try(floor(var.legacy_queue.max_receive_count) == var.legacy_queue.max_receive_count && var.legacy_queue.max_receive_count >= 1 && var.legacy_queue.max_receive_count <= 1000, false)
+    error_message = "legacy_queue.max_receive_count: must be an integer from 1 to 1000, got ${try(var.legacy_queue.max_receive_count, "null")}."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the healer's log group, in days (one of the values CloudWatch Logs accepts)."
+  type        = number
+  default     = 30
+  nullable    = false
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days: CloudWatch Logs accepts 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653, got ${var.log_retention_days}."
+  }
+}
+
+variable "retain_log_group" {
+  description = "Keep the healer's log group on `terraform destroy` (the construct's RemovalPolicy.RETAIN). Its name is generated, so a later apply creates a new one."
+  type        = bool
+  default     = true
+  nullable    = false
+}
+
+variable "log_level" {
+  description = "The healer's log level (pino)."
+  type        = string
+  default     = "info"
+  nullable    = false
+  validation {
+    condition     = contains(["fatal", "error", "warn", "info", "debug", "trace"], var.log_level)
+    error_message = "log_level: expected one of fatal, error, warn, info, debug, trace, got \"${var.log_level}\"."
+  }
+}
+
+variable "timeout_seconds" {
+  description = "The healer's timeout; the legacy queue's visibility timeout is 6 times this."
+  type        = number
+  default     = 60
+  nullable    = false
+  validation {
+    condition     = floor(var.timeout_seconds) == var.timeout_seconds && var.timeout_seconds >= 10 && var.timeout_seconds <= 900
+    error_message = "timeout_seconds: must be from 10 to 900 seconds, got ${var.timeout_seconds}."
+  }
+}
+
+variable "memory_size_mb" {
+  description = "The healer's memory."
+  type        = number
+  default     = 256
+  nullable    = false
+  validation {
+    condition     = floor(var.memory_size_mb) == var.memory_size_mb && var.memory_size_mb >= 128 && var.memory_size_mb <= 10240
+    error_message = "memory_size_mb: must be an integer from 128 to 10240 MB, got ${var.memory_size_mb}."
+  }
+}
+
+variable "lambda_zip" {
+  description = "The healer's archive, written by `npm run build` (default: dist/lambda.zip of the autoheal package this module belongs to)."
+  type        = string
+  default     = null
+}

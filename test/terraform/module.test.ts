@@ -1,0 +1,649 @@
+/**
+ * The Terraform module (deploy/terraform) and its example (examples/terraform), for real:
+ * `terraform validate`, the variables' rules, then `terraform apply` of the example against moto,
+ * the deployed resources and grants compared with what the CDK construct synthesizes, the Lambda
+ * bundle run locally with the deployed function's environment healing an instance of a tagged
+ * group, and `terraform destroy` leaving nothing behind.
+ *
+ * terraform and the hashicorp/aws 5.x provider are installed for offline use (the provider in the
+ * filesystem mirror /opt/tf-plugins); a missing terraform or moto_server fails, never skips.
+ *
+ * moto cannot run Lambda code (it needs docker: with its default `use_docker: true`, Invoke
+ * answers FunctionError "Handled" with "error running docker…", which would fail the module's
+ * aws_lambda_invocation). The test switches moto to its simple Lambda backend first
+ * (POST /moto-api/config `{"lambda": {"use_docker": false}}`), where Invoke echoes its input
+ * without running anything, and stands in for the healer's own runs (the deploy-time sync, the
+ * alarm, the destroy-time clean-up) by running dist/lambda.mjs in a child process with the
+ * deployed function's environment and the very payloads Terraform sends.
+ *
+ * EventBridge and IAM are read with boto3 (a child `python3`; boto3 comes with moto itself), as
+ * the project has no AWS SDK v3 client for them.
+ */
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  DeleteAutoScalingGroupCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+} from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { CreateLaunchTemplateCommand, EC2Client } from '@aws-sdk/client-ec2';
+import {
+  GetFunctionCommand,
+  GetFunctionConfigurationCommand,
+  GetFunctionEventInvokeConfigCommand,
+  LambdaClient,
+  ListFunctionsCommand,
+} from '@aws-sdk/client-lambda';
+import { GetTopicAttributesCommand, ListTopicsCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
+import { startMoto, type MotoFixture } from '../helpers/moto.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const group = 'web';
+const tagged = 'tagged-workers';
+const prefix = 'autoheal-status-check-';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let work: string;
+let moto: MotoFixture;
+let tfEnv: Record<string, string>;
+let example: string;
+/** The example's `terraform apply`, started in beforeAll so that the other tests run while SQS attributes propagate. */
+let applied: Promise<string>;
+
+/** Runs terraform in `cwd`; a missing binary rejects with how to get it. */
+function terraform(cwd: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('terraform', args, { cwd, env: tfEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', (error) => reject(new Error(`cannot run terraform (${error.message}); install Terraform >= 1.9 (it is on the project's machines)`)));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function terraformOk(cwd: string, args: string[]): Promise<string> {
+  const run = await terraform(cwd, args);
+  if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4_000)}`);
+  return run.stdout;
+}
+
+/** The error diagnostics of a `terraform plan -json` run, whitespace-normalized. */
+function errorsOf(run: Run): string[] {
+  return run.stdout
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { type?: string; diagnostic?: { severity?: string; summary?: string; detail?: string } })
+    .filter((m) => m.type === 'diagnostic' && m.diagnostic?.severity === 'error')
+    .map((m) => `${m.diagnostic?.summary ?? ''}: ${m.diagnostic?.detail ?? ''}`.replace(/\s+/g, ' ').replace(/ This was checked by the validation rule at .*$/, ''));
+}
+
+/** The repository layout the module expects (deploy/terraform, examples/terraform, dist/lambda.zip), in `dir`. */
+function layOut(dir: string): void {
+  cpSync(join(root, 'deploy/terraform'), join(dir, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
+  cpSync(join(root, 'examples/terraform'), join(dir, 'examples/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
+  mkdirSync(join(dir, 'dist'));
+  copyFileSync(join(root, 'dist/lambda.zip'), join(dir, 'dist/lambda.zip'));
+}
+
+/**
+ * Runs the Lambda bundle as Lambda does: dist/lambda.mjs alone in a folder of its own, imported
+ * by a fresh Node process whose environment is the deployed function's (plus moto's endpoint and
+ * test credentials, as Lambda adds the role's); returns what the handler returned.
+ */
+async function runBundle(environment: Record<string, string>, event: unknown): Promise<unknown> {
+  const dir = mkdtempSync(join(work, 'lambda-'));
+  copyFileSync(join(root, 'dist/lambda.mjs'), join(dir, 'lambda.mjs'));
+  writeFileSync(
+    join(dir, 'invoke.mjs'),
+    [
+      "import { handler } from './lambda.mjs';",
+      'const event = JSON.parse(process.env.TEST_EVENT);',
+      'const context = { awsRequestId: "local", getRemainingTimeInMillis: () => 30_000 };',
+      'process.stdout.write("\\nRESULT " + JSON.stringify(await handler(event, context)) + "\\n");',
+    ].join('\n'),
+  );
+  const env = { PATH: process.env.PATH ?? '', ...environment, ...moto.env, LOG_LEVEL: 'warn', TEST_EVENT: JSON.stringify(event) };
+  const run = await new Promise<Run>((resolve, reject) => {
+    const child = spawn(process.execPath, ['invoke.mjs'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  const result = /\nRESULT (.*)\n/.exec(run.stdout)?.[1];
+  if (run.code !== 0 || result === undefined) throw new Error(`the bundle failed (${run.code}):\n${run.stderr}\n${run.stdout}`);
+  return JSON.parse(result);
+}
+
+/** AWS API calls through boto3 against moto, in one child process: `[service, operation, params]` each. */
+async function boto(calls: Array<['events' | 'iam', string, Record<string, unknown>?]>): Promise<Array<Record<string, unknown>>> {
+  const script = [
+    'import boto3, json, os, sys',
+    'def call(service, operation, params):',
+    '    out = getattr(boto3.client(service, endpoint_url=os.environ["AWS_ENDPOINT_URL"], region_name=os.environ["AWS_REGION"]), operation)(**params)',
+    '    out.pop("ResponseMetadata", None)',
+    '    return out',
+    'print(json.dumps([call(s, o, p or {}) for s, o, p in json.loads(sys.argv[1])], default=str))',
+  ].join('\n');
+  const run = await new Promise<Run>((resolve, reject) => {
+    const env = { PATH: process.env.PATH ?? '', HOME: work, ...moto.env };
+    const child = spawn('python3', ['-c', script, JSON.stringify(calls.map(([s, o, p]) => [s, o, p ?? {}]))], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', (error) => reject(new Error(`cannot run python3 for boto3 (${error.message}); it comes with moto_server`)));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+  if (run.code !== 0) throw new Error(`boto3 ${JSON.stringify(calls)} failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout) as Array<Record<string, unknown>>;
+}
+
+interface Rule {
+  Name: string;
+  EventPattern?: string;
+  ScheduleExpression?: string;
+}
+
+/** Every action an IAM policy document allows (boto3 hands documents over parsed). */
+function allowedActions(document: unknown): string[] {
+  const doc = (typeof document === 'string' ? JSON.parse(decodeURIComponent(document)) : document) as {
+    Statement: Array<{ Effect: string; Action: string | string[] }>;
+  };
+  return doc.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => ([] as string[]).concat(s.Action));
+}
+
+/** The CDK construct, synthesized with `props` (default: what the example passes, the same group and every other prop at its default). */
+function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }): Template {
+  const bundleDir = mkdtempSync(join(work, 'cdk-bundle-'));
+  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  const app = new App({ outdir: mkdtempSync(join(work, 'cdk-out-')) });
+  const stack = new Stack(app, 'Cdk');
+  new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
+  return Template.fromStack(stack);
+}
+
+beforeAll(async () => {
+  for (const built of ['dist/lambda.zip', 'dist/lambda.mjs']) {
+    if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first (npm test does)`);
+  }
+  work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-'));
+  layOut(work);
+  example = join(work, 'examples/terraform');
+  // Only the provider mirror on this machine; no registry, no checkpoint call, no ~/.aws.
+  writeFileSync(
+    join(work, 'terraform.rc'),
+    'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n',
+  );
+  mkdirSync(join(work, 'plugin-cache'));
+  moto = await startMoto();
+  const config = await fetch(`${moto.endpoint}/moto-api/config`, { method: 'POST', body: JSON.stringify({ lambda: { use_docker: false } }) });
+  expect(await config.json()).toMatchObject({ lambda: { use_docker: false } });
+  tfEnv = {
+    PATH: process.env.PATH ?? '',
+    HOME: work,
+    TF_CLI_CONFIG_FILE: join(work, 'terraform.rc'),
+    TF_PLUGIN_CACHE_DIR: join(work, 'plugin-cache'),
+    TF_IN_AUTOMATION: '1',
+    CHECKPOINT_DISABLE: '1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...moto.env,
+  };
+  await terraformOk(example, ['init', '-input=false', '-no-color']);
+  applied = terraformOk(example, ['apply', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
+  // Awaited by the apply tests; a failure is reported there, not as an unhandled rejection here.
+  applied.catch(() => undefined);
+}, 60_000);
+
+afterAll(async () => {
+  await applied?.catch(() => undefined);
+  await moto?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('terraform validate', () => {
+  it('accepts the module and the example, formatted as terraform fmt writes them', async () => {
+    // Prepare
+    const module = join(work, 'deploy/terraform');
+    await terraformOk(module, ['init', '-input=false', '-no-color', '-backend=false']);
+
+    // Act
+    const results = await Promise.all([
+      terraform(module, ['validate', '-no-color']),
+      terraform(example, ['validate', '-no-color']),
+      terraform(root, ['fmt', '-check', '-recursive', '-no-color', 'deploy/terraform', 'examples/terraform']),
+    ]);
+
+    // Assess
+    for (const run of results) expect(run, run.stderr + run.stdout).toMatchObject({ code: 0 });
+    expect(results[0]?.stdout).toContain('Success! The configuration is valid.');
+    expect(results[1]?.stdout).toContain('Success! The configuration is valid.');
+  });
+});
+
+describe('the module variables', () => {
+  it('reject what the construct rejects, each with a message naming the variable', async () => {
+    // Prepare: one root with each single-variable mistake, one with the rules across variables
+    // (terraform checks those only once every variable is valid on its own).
+    const single = join(work, 'bad-single');
+    const cross = join(work, 'bad-cross');
+    const module = (body: string) => `module "autoheal" {\n  source = "../deploy/terraform"\n${body}}\n`;
+    mkdirSync(single);
+    writeFileSync(
+      join(single, 'main.tf'),
+      'provider "aws" {}\n' +
+        module(
+          [
+            '  group_names         = ["web", "web"]',
+            '  detection           = ["alarms", "ping"]',
+            '  max_unhealthy_share = 1.5',
+            '  notification_email  = "ops"',
+            '  legacy_queue        = { consumer = "sqs", max_receive_count = 0 }',
+            '  opt_in_tag          = { key = "a=b", value = "x" }',
+            '  timeout_seconds     = 960',
+            '  memory_size_mb      = 64',
+            '',
+          ].join('\n'),
+        ) +
+        'module "alarm" {\n  source = "../deploy/terraform"\n  alarm  = { period_seconds = 45, sync_interval_minutes = 0, prefix = "autoheal-" }\n}\n' +
+        'module "insights" {\n  source = "../deploy/terraform"\n  alarm  = { mode = "metrics-insights", period_seconds = 10, evaluation_periods = 0 }\n}\n',
+    );
+    mkdirSync(cross);
+    writeFileSync(
+      join(cross, 'main.tf'),
+      'provider "aws" {}\n' +
+        'module "alarm_without_alarms" {\n  source    = "../deploy/terraform"\n  detection = ["probe"]\n  alarm     = { mode = "metrics-insights" }\n}\n' +
+        'module "probe_without_probe" {\n  source = "../deploy/terraform"\n  name   = "p"\n  probe  = {}\n}\n' +
+        'module "unbuilt" {\n  source     = "../deploy/terraform"\n  name       = "u"\n  lambda_zip = "/nonexistent/lambda.zip"\n}\n',
+    );
+    await Promise.all([single, cross].map((dir) => terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false'])));
+
+    // Act
+    const [singleRun, crossRun] = await Promise.all([single, cross].map((dir) => terraform(dir, ['plan', '-input=false', '-json', '-lock=false'])));
+
+    // Assess
+    expect(singleRun?.code).toBe(1);
+    expect(errorsOf(singleRun as Run).sort()).toEqual(
+      [
+        'group_names: a group is named twice.',
+        'detection: unknown "ping"; known: "alarms", "probe".',
+        'max_unhealthy_share: must be > 0 and <= 1, got 1.5.',
+        'notification_email: "ops" is not an e-mail address.',
+        'legacy_queue.consumer: expected "lambda" or "bridge", got "sqs".',
+        'legacy_queue.max_receive_count: must be an integer from 1 to 1000, got 0.',
+        'opt_in_tag.key: must be non-empty and contain no "=", got "a=b".',
+        'timeout_seconds: must be from 10 to 900 seconds, got 960.',
+        'memory_size_mb: must be an integer from 128 to 10240 MB, got 64.',
+        'alarm.prefix: "autoheal-" overlaps the probe\'s alarm names "autoheal-probe-…".',
+        'alarm.period_seconds: must be 10, 20, 30 or a multiple of 60, got 45.',
+        'alarm.sync_interval_minutes: must be whole minutes from 1 to 1440, got 0.',
+        'alarm.period_seconds: must be a multiple of 60 in metrics-insights mode (Metrics Insights has no high-resolution data).',
+        'alarm.evaluation_periods: must be an integer >= 1, got 0.',
+      ]
+        .map((m) => `Invalid value for variable: ${m}`)
+        .sort(),
+    );
+    expect(crossRun?.code).toBe(1);
+    expect(errorsOf(crossRun as Run).sort()).toEqual(
+      [
+        'Invalid value for variable: alarm: settings given, but detection does not include "alarms".',
+        'Invalid value for variable: probe: settings given, but detection does not include "probe".',
+        'Resource precondition failed: lambda_zip: /nonexistent/lambda.zip not found (run "npm run build" in autoheal first).',
+      ].sort(),
+    );
+  });
+});
+
+describe('the module variants, planned', () => {
+  /** The construct's test stacks (test/cdk/auto-heal.test.ts) and the same props as module variables. */
+  const variants = {
+    insights: {
+      props: { groups: ['web', "o'neil"], detection: ['alarms', 'probe'], alarm: { mode: 'metrics-insights', evaluationPeriods: 3 }, notificationEmail: 'ops@example.com' },
+      hcl: 'group_names = ["web", "o\'neil"]\n  detection = ["alarms", "probe"]\n  alarm = { mode = "metrics-insights", evaluation_periods = 3 }\n  probe = { host_role_name = "probe-host" }\n  notification_email = "ops@example.com"',
+    },
+    legacy: {
+      props: { legacyQueue: true, optInTag: { key: 'team', value: 'workers' }, alarm: { syncInterval: Duration.minutes(30) } },
+      hcl: 'legacy_queue = {}\n  opt_in_tag = { key = "team", value = "workers" }\n  alarm = { sync_interval_minutes = 30 }',
+    },
+    bridge: {
+      props: { legacyQueue: { consumer: 'bridge', maxReceiveCount: 3 }, detection: ['probe'] },
+      hcl: 'legacy_queue = { consumer = "bridge", max_receive_count = 3 }\n  detection = ["probe"]',
+    },
+  } satisfies Record<string, { props: Omit<AutoHealProps, 'bundleDir'>; hcl: string }>;
+
+  interface Planned {
+    address: string;
+    type: string;
+    values: Record<string, unknown>;
+  }
+  let planned: Record<keyof typeof variants, Planned[]>;
+  let synthesized: Record<keyof typeof variants, Template>;
+
+  beforeAll(async () => {
+    const dir = join(work, 'variants');
+    mkdirSync(dir);
+    writeFileSync(
+      join(dir, 'main.tf'),
+      'provider "aws" {}\n' +
+        Object.entries(variants)
+          .map(([name, v]) => `module "${name}" {\n  source = "../deploy/terraform"\n  name = "${name}"\n  ${v.hcl}\n}\n`)
+          .join(''),
+    );
+    await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+    await terraformOk(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-out=plan.bin']);
+    const plan = JSON.parse(await terraformOk(dir, ['show', '-json', 'plan.bin'])) as {
+      planned_values: { root_module: { child_modules: Array<{ address: string; resources: Planned[] }> } };
+    };
+    planned = Object.fromEntries(
+      Object.keys(variants).map((name) => [name, plan.planned_values.root_module.child_modules.find((m) => m.address === `module.${name}`)?.resources ?? []]),
+    ) as typeof planned;
+    synthesized = Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, cdkTemplate(v.props)])) as typeof synthesized;
+  }, 60_000);
+
+  const ofType = (name: keyof typeof variants, type: string) => planned[name].filter((r) => r.type === type).map((r) => r.values);
+  const cfn = (name: keyof typeof variants, type: string) =>
+    Object.values(synthesized[name].findResources(type)).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
+
+  it('routes the same events and schedules to the healer as the construct, in every variant', () => {
+    for (const name of Object.keys(variants) as Array<keyof typeof variants>) {
+      // Assess
+      const rules = ofType(name, 'aws_cloudwatch_event_rule').map((v) => (v.event_pattern ? JSON.parse(v.event_pattern as string) : v.schedule_expression) as unknown);
+      const cdkRules = cfn(name, 'AWS::Events::Rule').map((p) => p.EventPattern ?? p.ScheduleExpression);
+      expect(rules, name).toEqual(expect.arrayContaining(cdkRules));
+      expect(rules, name).toHaveLength(cdkRules.length);
+    }
+  });
+
+  it('creates the construct\'s Metrics Insights group alarms, probe subscription, e-mail and prober host attachment', () => {
+    // Assess
+    const alarms = ofType('insights', 'aws_cloudwatch_metric_alarm');
+    const cdkAlarms = cfn('insights', 'AWS::CloudWatch::Alarm') as Array<{ AlarmName: string; Metrics: Array<{ Id: string; Expression: string; Period: number; ReturnData: boolean }> } & Record<string, unknown>>;
+    expect(alarms.map((a) => a.alarm_name).sort()).toEqual(cdkAlarms.map((a) => a.AlarmName).sort());
+    for (const cdkAlarm of cdkAlarms) {
+      const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName);
+      expect(alarm).toMatchObject({
+        alarm_description: cdkAlarm.AlarmDescription,
+        evaluation_periods: cdkAlarm.EvaluationPeriods,
+        threshold: cdkAlarm.Threshold,
+        comparison_operator: cdkAlarm.ComparisonOperator,
+        treat_missing_data: cdkAlarm.TreatMissingData,
+        metric_query: cdkAlarm.Metrics.map((m) => expect.objectContaining({ id: m.Id, expression: m.Expression, period: m.Period, return_data: m.ReturnData })),
+      });
+    }
+    const subscriptions = ofType('insights', 'aws_sns_topic_subscription');
+    const cdkLambdaSubscription = cfn('insights', 'AWS::SNS::Subscription').find((p) => p.Protocol === 'lambda');
+    const lambdaSubscription = subscriptions.find((v) => v.protocol === 'lambda');
+    expect(JSON.parse(lambdaSubscription?.filter_policy as string)).toEqual(cdkLambdaSubscription?.FilterPolicy);
+    expect(lambdaSubscription?.filter_policy_scope).toBe(cdkLambdaSubscription?.FilterPolicyScope);
+    expect(subscriptions.find((v) => v.protocol === 'email')?.endpoint).toBe('ops@example.com');
+    expect(ofType('insights', 'aws_iam_role_policy_attachment')).toEqual([expect.objectContaining({ role: 'probe-host' })]);
+  });
+
+  it('feeds the healer from the legacy queue as the construct does, and a bridge instead gets its policy', () => {
+    // Assess
+    const [mapping] = ofType('legacy', 'aws_lambda_event_source_mapping');
+    const [cdkMapping] = cfn('legacy', 'AWS::Lambda::EventSourceMapping');
+    expect(mapping).toMatchObject({ batch_size: cdkMapping?.BatchSize, function_response_types: cdkMapping?.FunctionResponseTypes });
+    const legacyQueue = ofType('legacy', 'aws_sqs_queue').find((q) => q.name === 'legacy-legacy');
+    const cdkQueue = cfn('legacy', 'AWS::SQS::Queue').find((q) => q.RedrivePolicy !== undefined);
+    expect(legacyQueue).toMatchObject({ visibility_timeout_seconds: cdkQueue?.VisibilityTimeout, message_retention_seconds: cdkQueue?.MessageRetentionPeriod });
+    expect(ofType('legacy', 'aws_sns_topic_subscription').map((v) => v.protocol)).toEqual(['sqs']);
+    expect(ofType('bridge', 'aws_lambda_event_source_mapping')).toEqual([]);
+    expect(ofType('bridge', 'aws_iam_policy').map((v) => v.name).sort()).toEqual(['bridge-bridge', 'bridge-prober']);
+    expect(ofType('bridge', 'aws_lambda_invocation')).toEqual([]);
+    expect(ofType('bridge', 'aws_sns_topic_subscription').map((v) => v.protocol)).toEqual(['sqs']);
+  });
+
+  it('gives the healer the construct\'s environment values for non-default props', () => {
+    for (const name of Object.keys(variants) as Array<keyof typeof variants>) {
+      // Prepare
+      const [fn] = ofType(name, 'aws_lambda_function') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+      const [cdkHealer] = cfn(name, 'AWS::Lambda::Function').filter((p) => p.Handler === 'lambda.handler') as Array<{
+        Environment: { Variables: Record<string, unknown> };
+        Timeout: number;
+        MemorySize: number;
+      }>;
+
+      // Assess: every literal value (the topic's ARN is known only after apply).
+      const literal = Object.entries(cdkHealer?.Environment.Variables ?? {}).filter(([, v]) => typeof v === 'string');
+      expect(Object.entries(fn?.environment[0]?.variables ?? {}).filter(([k]) => k !== 'AUTOHEAL_ALARM_TOPIC_ARN').sort(), name).toEqual(literal.sort());
+      expect(fn, name).toMatchObject({ timeout: cdkHealer?.Timeout, memory_size: cdkHealer?.MemorySize });
+    }
+  });
+});
+
+describe('terraform apply of examples/terraform against moto', () => {
+  const clients = () => ({
+    lambda: new LambdaClient(moto.clientConfig),
+    sns: new SNSClient(moto.clientConfig),
+    sqs: new SQSClient(moto.clientConfig),
+    asg: new AutoScalingClient(moto.clientConfig),
+    ec2: new EC2Client(moto.clientConfig),
+    cw: new CloudWatchClient(moto.clientConfig),
+    logs: new CloudWatchLogsClient(moto.clientConfig),
+  });
+  let aws: ReturnType<typeof clients>;
+  let outputs: Record<string, { value: string }>;
+  let environment: Record<string, string>;
+  let cdk: Template;
+  /** The input the module's aws_lambda_invocation sends (Terraform adds `tf`). */
+  let invocationInput: Record<string, unknown>;
+
+  beforeAll(async () => {
+    aws = clients();
+    cdk = cdkTemplate();
+    await applied;
+    outputs = JSON.parse(await terraformOk(example, ['output', '-json'])) as Record<string, { value: string }>;
+    const config = await aws.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: outputs.healer_function_name?.value }));
+    environment = config.Environment?.Variables ?? {};
+    const state = JSON.parse(readFileSync(join(example, 'terraform.tfstate'), 'utf8')) as {
+      resources: Array<{ type: string; instances: Array<{ attributes: { input: string } }> }>;
+    };
+    const invocation = state.resources.find((r) => r.type === 'aws_lambda_invocation');
+    invocationInput = JSON.parse(invocation?.instances[0]?.attributes.input ?? 'null') as Record<string, unknown>;
+  }, 120_000);
+
+  it('deploys the healer: the bundle archive, handler lambda.handler, nodejs22.x on arm64, retried then kept in the failure queue', async () => {
+    // Act
+    const fn = await aws.lambda.send(new GetFunctionCommand({ FunctionName: outputs.healer_function_name?.value }));
+    const invoke = await aws.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: outputs.healer_function_name?.value }));
+    const queues = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'autoheal-' }));
+    const failureQueue = queues.QueueUrls?.find((u) => u.endsWith('/autoheal-failures'));
+    const failureArn = failureQueue
+      ? (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: failureQueue, AttributeNames: ['QueueArn', 'Policy'] }))).Attributes
+      : undefined;
+
+    // Assess
+    expect(fn.Configuration).toMatchObject({ Handler: 'lambda.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 60, MemorySize: 256 });
+    expect(fn.Configuration?.CodeSha256).toBe(
+      (await import('node:crypto')).createHash('sha256').update(readFileSync(join(root, 'dist/lambda.zip'))).digest('base64'),
+    );
+    expect(failureArn?.QueueArn).toMatch(/:autoheal-failures$/);
+    expect(invoke).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: failureArn?.QueueArn } } });
+    expect(JSON.parse(failureArn?.Policy ?? '{}')).toMatchObject({
+      Statement: expect.arrayContaining([expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+    });
+    expect(outputs.healer_log_group_name?.value).toMatch(/^\/aws\/lambda\/autoheal-healer-/);
+  });
+
+  it('gives the healer exactly the environment names and values the construct gives it', () => {
+    // Prepare
+    const [cdkHealer] = Object.values(cdk.findResources('AWS::Lambda::Function', { Properties: { Handler: 'lambda.handler' } })) as Array<{
+      Properties: { Environment: { Variables: Record<string, unknown> } };
+    }>;
+    const cdkVariables = cdkHealer?.Properties.Environment.Variables ?? {};
+
+    // Assess: the names, so that a variable the construct gains fails here until the module sets it.
+    expect(Object.keys(environment).sort()).toEqual(Object.keys(cdkVariables).sort());
+    for (const [name, value] of Object.entries(cdkVariables)) {
+      // The topic is a reference in the template: compare it with the deployed topic.
+      expect(environment[name], name).toBe(typeof value === 'string' ? value : outputs.alert_topic_arn?.value);
+    }
+  });
+
+  it('routes the same events as the construct to the healer: alarm state changes of the prefix, launches and terminations, the sync schedule', async () => {
+    // Prepare
+    const [listed] = await boto([['events', 'list_rules', { NamePrefix: 'autoheal-' }]]);
+    const rules = listed?.Rules as Rule[];
+    const cdkRules = Object.values(cdk.findResources('AWS::Events::Rule')) as Array<{
+      Properties: { EventPattern?: unknown; ScheduleExpression?: string };
+    }>;
+    const healerArn = (await aws.lambda.send(new GetFunctionCommand({ FunctionName: outputs.healer_function_name?.value }))).Configuration?.FunctionArn;
+
+    // Assess
+    expect(rules.map((r) => r.EventPattern ? JSON.parse(r.EventPattern) as unknown : r.ScheduleExpression)).toEqual(
+      expect.arrayContaining(cdkRules.map((r) => r.Properties.EventPattern ?? r.Properties.ScheduleExpression)),
+    );
+    expect(rules).toHaveLength(cdkRules.length);
+    const targets = await boto(rules.map((rule) => ['events', 'list_targets_by_rule', { Rule: rule.Name }]));
+    for (const [n, rule] of rules.entries()) {
+      expect(targets[n]?.Targets, rule.Name).toEqual([
+        expect.objectContaining({ Arn: healerArn, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 } }),
+      ]);
+    }
+  });
+
+  it('creates the alert topic the alarms notify', async () => {
+    // Act
+    const topic = await aws.sns.send(new GetTopicAttributesCommand({ TopicArn: outputs.alert_topic_arn?.value }));
+
+    // Assess
+    expect(topic.Attributes).toMatchObject({ DisplayName: 'autoheal alerts' });
+    expect(environment.AUTOHEAL_ALARM_TOPIC_ARN).toBe(outputs.alert_topic_arn?.value);
+  });
+
+  it('grants no wildcard action in any role or policy it creates, and the healer exactly the construct healer\'s actions', async () => {
+    // Prepare
+    const [roleList, policyList] = await boto([['iam', 'list_roles'], ['iam', 'list_policies', { Scope: 'Local' }]]);
+    const roles = (roleList?.Roles as Array<{ RoleName: string }>).filter((r) => r.RoleName.startsWith('autoheal-'));
+    const policies = policyList?.Policies as Array<{ PolicyName: string; Arn: string; DefaultVersionId: string }>;
+    const [inlineLists, attachedLists, versions] = await Promise.all([
+      boto(roles.map(({ RoleName }) => ['iam', 'list_role_policies', { RoleName }])),
+      boto(roles.map(({ RoleName }) => ['iam', 'list_attached_role_policies', { RoleName }])),
+      boto(policies.map((p) => ['iam', 'get_policy_version', { PolicyArn: p.Arn, VersionId: p.DefaultVersionId }])),
+    ]);
+    const inline = roles.flatMap(({ RoleName }, n) => (inlineLists[n]?.PolicyNames as string[]).map((PolicyName) => ({ RoleName, PolicyName })));
+    const documents = await boto(inline.map((p) => ['iam', 'get_role_policy', p]));
+    const granted = new Map<string, string[]>();
+    inline.forEach(({ RoleName }, n) => granted.set(RoleName, [...(granted.get(RoleName) ?? []), ...allowedActions(documents[n]?.PolicyDocument)]));
+    policies.forEach((p, n) => granted.set(p.PolicyName, allowedActions((versions[n]?.PolicyVersion as { Document: unknown }).Document)));
+    roles.forEach(({ RoleName }, n) => expect(attachedLists[n]?.AttachedPolicies, `${RoleName} has no managed policy`).toEqual([]));
+    const cdkHealer = Object.values(cdk.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealHealerRole') } })) as Array<{
+      Properties: { PolicyDocument: { Statement: Array<{ Effect: string; Action: string | string[] }> } };
+    }>;
+    const cdkActions = cdkHealer.flatMap((p) => p.Properties.PolicyDocument.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => ([] as string[]).concat(s.Action)));
+
+    // Assess
+    expect(roles.map((r) => r.RoleName)).toEqual(['autoheal-healer']);
+    const all = [...granted.values()].flat();
+    expect(all.length).toBeGreaterThan(5);
+    expect(all.filter((a) => a.includes('*'))).toEqual([]);
+    expect(new Set(granted.get('autoheal-healer'))).toEqual(new Set(cdkActions));
+  });
+
+  it('heals an instance of a tagged group: the bundle, with the deployed environment, marks it Unhealthy on its alarm', async () => {
+    // Prepare: a group opted in by tag (not named), with three instances.
+    await aws.ec2.send(
+      new CreateLaunchTemplateCommand({ LaunchTemplateName: 'workers', LaunchTemplateData: { ImageId: 'ami-12c6146b', InstanceType: 't3.micro' } }),
+    );
+    await aws.asg.send(
+      new CreateAutoScalingGroupCommand({
+        AutoScalingGroupName: tagged,
+        LaunchTemplate: { LaunchTemplateName: 'workers' },
+        MinSize: 3,
+        MaxSize: 3,
+        DesiredCapacity: 3,
+        AvailabilityZones: [`${moto.region}a`],
+        Tags: [{ Key: 'autoheal:enabled', Value: 'true', PropagateAtLaunch: true, ResourceId: tagged, ResourceType: 'auto-scaling-group' }],
+      }),
+    );
+    const [asg] = (await aws.asg.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [tagged] }))).AutoScalingGroups ?? [];
+    const instanceId = asg?.Instances?.[0]?.InstanceId as string;
+    expect(asg?.Instances).toHaveLength(3);
+    // The project's sample of the event, about this instance's autoheal alarm entering ALARM now.
+    const sample = JSON.parse(readFileSync(join(root, 'test/fixtures/events/eventbridge.alarm-state-change.ok.json'), 'utf8')) as {
+      time: string;
+      region: string;
+      resources: string[];
+      detail: { alarmName: string; state: { value: string; timestamp: string }; configuration: { metrics: Array<{ metricStat: { metric: { dimensions: Record<string, string> } } }> } };
+    };
+    const alarmName = `${prefix}${instanceId}`;
+    const now = new Date().toISOString();
+    sample.time = now.replace(/\.\d+Z$/, 'Z');
+    sample.region = moto.region;
+    sample.resources = [`arn:aws:cloudwatch:${moto.region}:123456789012:alarm:${alarmName}`];
+    sample.detail.alarmName = alarmName;
+    sample.detail.state.value = 'ALARM';
+    sample.detail.state.timestamp = now.replace('Z', '+0000');
+    for (const m of sample.detail.configuration.metrics) m.metricStat.metric.dimensions.InstanceId = instanceId;
+
+    // Act
+    const result = await runBundle(environment, sample);
+
+    // Assess
+    expect(result).toMatchObject({ verdicts: [{ instanceId, group: tagged, action: 'mark' }] });
+    const [seen] = (await aws.asg.send(new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }))).AutoScalingInstances ?? [];
+    expect(seen?.HealthStatus?.toUpperCase()).toBe('UNHEALTHY');
+  });
+
+  it('syncs the alarms of the managed groups on Terraform\'s create, with the payload the module sends', async () => {
+    // Act: the input Terraform stored, with the key the provider adds (terraform_key "tf").
+    const result = await runBundle(environment, { ...invocationInput, tf: { action: 'create', prev_input: null } });
+
+    // Assess: the named group does not exist (skipped); the tagged group's three instances get their alarm.
+    expect(result).toMatchObject({ action: 'create', sync: { groups: [{ group: tagged, created: 3 }], missing: [group] } });
+    const alarms = (await aws.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: prefix }))).MetricAlarms ?? [];
+    expect(alarms).toHaveLength(3);
+    expect(alarms[0]).toMatchObject({ MetricName: 'StatusCheckFailed', AlarmActions: [outputs.alert_topic_arn?.value] });
+  });
+
+  it('deletes every alarm of the prefix on destroy, and terraform destroy leaves nothing of it but the retained log group', async () => {
+    // Prepare: on destroy the provider invokes the healer with the stored input and tf.action "delete";
+    // moto cannot run it, so the bundle runs that same payload here, as the healer would.
+    const cleanup = await runBundle(environment, { ...invocationInput, tf: { action: 'delete', prev_input: invocationInput } });
+
+    // Act
+    await terraformOk(example, ['destroy', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
+
+    // Assess
+    expect(cleanup).toEqual({ action: 'delete', deletedAlarms: 3 });
+    expect((await aws.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: prefix }))).MetricAlarms).toEqual([]);
+    expect((await aws.lambda.send(new ListFunctionsCommand({}))).Functions).toEqual([]);
+    const [rulesLeft, rolesLeft, policiesLeft] = await boto([
+      ['events', 'list_rules', { NamePrefix: 'autoheal-' }],
+      ['iam', 'list_roles'],
+      ['iam', 'list_policies', { Scope: 'Local' }],
+    ]);
+    expect(rulesLeft?.Rules).toEqual([]);
+    expect((await aws.sns.send(new ListTopicsCommand({}))).Topics ?? []).toEqual([]);
+    expect((await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'autoheal-' }))).QueueUrls ?? []).toEqual([]);
+    expect((rolesLeft?.Roles as Array<{ RoleName: string }>).filter((r) => r.RoleName.startsWith('autoheal-'))).toEqual([]);
+    expect(policiesLeft?.Policies).toEqual([]);
+    // Kept, as the construct keeps it (retain_log_group, RemovalPolicy.RETAIN): the healer's decisions outlive it.
+    const logGroups = (await aws.logs.send(new DescribeLogGroupsCommand({ logGroupNamePrefix: '/aws/lambda/autoheal-healer-' }))).logGroups ?? [];
+    expect(logGroups.map((g) => g.logGroupName)).toEqual([outputs.healer_log_group_name?.value]);
+    // The test's own group is not the module's: removed here so the fixture leaves nothing either.
+    await aws.asg.send(new DeleteAutoScalingGroupCommand({ AutoScalingGroupName: tagged, ForceDelete: true }));
+  }, 60_000);
+});
