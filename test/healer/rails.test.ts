@@ -3,6 +3,7 @@
  * a fleet whose calls take time (so decisions really interleave), a clock the test moves.
  */
 import { describe, expect, it } from 'vitest';
+import { toRemoteError } from '../../src/errors.js';
 import type { FleetPort } from '../../src/fleet/port.js';
 import { createHealer } from '../../src/healer/healer.js';
 import type { HealerOptions } from '../../src/healer/types.js';
@@ -193,3 +194,37 @@ function alarmMessage(instanceId: string) {
     Trigger: { MetricName: 'StatusCheckFailed', Namespace: 'AWS/EC2', Dimensions: [{ name: 'InstanceId', value: instanceId }] },
   };
 }
+
+describe('per-record isolation', () => {
+  it('a batch describe refused because of one id is retried per instance: only that record fails, the good ones are marked', async () => {
+    // Prepare: Auto Scaling refuses a whole DescribeAutoScalingInstances call when one id is invalid.
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(10) }]);
+    const poison = 'i-0000000000000dead';
+    const refusing: FleetPort = {
+      describeInstances: async (list) => {
+        if (list.includes(poison)) {
+          const sdkError = Object.assign(new Error(`The instance ID '${poison}' is malformed`), { name: 'ValidationError', $metadata: { httpStatusCode: 400 } });
+          throw toRemoteError('autoscaling:DescribeAutoScalingInstances', sdkError);
+        }
+        return fleet.describeInstances(list);
+      },
+      describeGroups: (names) => fleet.describeGroups(names),
+      setInstanceHealth: (id, status, options) => fleet.setInstanceHealth(id, status, options),
+    };
+    const h = healer(refusing);
+    const good = ids(3);
+
+    // Act
+    const records = await h.handleSignals([alarm(good[0] as string, t0), alarm(poison, t0), alarm(good[1] as string, t0), alarm(good[2] as string, t0)]);
+
+    // Assess
+    expect(records.map((r) => [r.signal.instanceId, r.verdict.reason, r.error !== undefined])).toEqual([
+      [good[0], 'unhealthy', false],
+      [poison, 'unavailable', true],
+      [good[1], 'unhealthy', false],
+      [good[2], 'unhealthy', false],
+    ]);
+    expect(records[1]?.retryable).toBe(false);
+    expect(fleet.setHealthCalls.map((c) => c.instanceId)).toEqual(good);
+  });
+});
