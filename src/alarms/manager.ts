@@ -161,7 +161,7 @@ class AlarmStore {
   async list(prefix: string, signal?: AbortSignal): Promise<MetricAlarm[]> {
     const alarms: MetricAlarm[] = [];
     const listing = pages((nextToken) =>
-      callAws('cloudwatch:DescribeAlarms', signal, () =>
+      callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
         this.client.send(
           new DescribeAlarmsCommand({
             AlarmNamePrefix: prefix,
@@ -169,7 +169,7 @@ class AlarmStore {
             MaxRecords: maxAlarmsPerPage,
             ...(nextToken ? { NextToken: nextToken } : {}),
           }),
-          { abortSignal: signal },
+          { abortSignal },
         ),
       ),
     );
@@ -178,8 +178,8 @@ class AlarmStore {
   }
 
   async put(input: PutMetricAlarmCommandInput, signal?: AbortSignal): Promise<void> {
-    await callAws('cloudwatch:PutMetricAlarm', signal, () =>
-      this.client.send(new PutMetricAlarmCommand(input), { abortSignal: signal }),
+    await callAws('cloudwatch:PutMetricAlarm', signal, (abortSignal) =>
+      this.client.send(new PutMetricAlarmCommand(input), { abortSignal }),
     );
   }
 
@@ -194,9 +194,9 @@ class AlarmStore {
         await this.deleteBatch(batch, signal);
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        const out = await callAws('cloudwatch:DescribeAlarms', signal, () =>
+        const out = await callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
           this.client.send(new DescribeAlarmsCommand({ AlarmNames: batch, MaxRecords: maxAlarmsPerPage }), {
-            abortSignal: signal,
+            abortSignal,
           }),
         );
         const remaining = (out.MetricAlarms ?? []).flatMap((a) => (a.AlarmName ? [a.AlarmName] : []));
@@ -207,8 +207,8 @@ class AlarmStore {
   }
 
   private async deleteBatch(batch: string[], signal?: AbortSignal): Promise<void> {
-    await callAws('cloudwatch:DeleteAlarms', signal, () =>
-      this.client.send(new DeleteAlarmsCommand({ AlarmNames: batch }), { abortSignal: signal }),
+    await callAws('cloudwatch:DeleteAlarms', signal, (abortSignal) =>
+      this.client.send(new DeleteAlarmsCommand({ AlarmNames: batch }), { abortSignal }),
     );
   }
 }

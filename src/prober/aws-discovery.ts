@@ -39,8 +39,8 @@ export async function describeGroupInstances(
   groupName: string,
   signal?: AbortSignal,
 ): Promise<DiscoveredInstance[]> {
-  const out = await callAws('autoscaling:DescribeAutoScalingGroups', signal, () =>
-    clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }), { abortSignal: signal }),
+  const out = await callAws('autoscaling:DescribeAutoScalingGroups', signal, (abortSignal) =>
+    clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }), { abortSignal }),
   );
   const group = out.AutoScalingGroups?.find((g) => g.AutoScalingGroupName === groupName);
   if (!group) throw new ConfigError(`Auto Scaling group "${groupName}" not found`);
@@ -55,9 +55,9 @@ export async function describeGroupInstances(
   // Never call DescribeInstances without ids: that lists every instance of the account.
   for (const batch of chunks(ids, instanceIdsPerDescribe)) {
     const listing = pages((nextToken) =>
-      callAws('ec2:DescribeInstances', signal, () =>
+      callAws('ec2:DescribeInstances', signal, (abortSignal) =>
         clients.ec2.send(new DescribeInstancesCommand({ InstanceIds: batch, ...(nextToken ? { NextToken: nextToken } : {}) }), {
-          abortSignal: signal,
+          abortSignal,
         }),
       ),
     );

@@ -110,9 +110,9 @@ function activityView(a: Activity): ActivityView {
 
 /** The newest activities of the group, newest first (the API returns them so). */
 async function readActivities(client: AutoScalingClient, group: string, signal?: AbortSignal): Promise<Activity[]> {
-  const out = await callAws('autoscaling:DescribeScalingActivities', signal, () =>
+  const out = await callAws('autoscaling:DescribeScalingActivities', signal, (abortSignal) =>
     client.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: group, MaxRecords: activitiesRead }), {
-      abortSignal: signal,
+      abortSignal,
     }),
   );
   return out.Activities ?? [];
