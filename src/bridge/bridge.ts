@@ -208,6 +208,9 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
   const releaseTimeoutMs = bridgeDefaults.releaseTimeoutSeconds * 1000;
   const retryFloorSeconds = queueInfo.redrivePolicy ? 0 : bridgeDefaults.minRetrySecondsWithoutDeadLetterQueue;
 
+  /** Aborted once the bridge has stopped: SQS calls still out are cancelled, so none keeps the process alive. */
+  const closing = new AbortController();
+
   /** Counts, logs and announces a stage that passed its bound. */
   function timedOut(stage: BridgeStage, action: string, timeoutMs: number, messageIds: string[], error: string): void {
     metrics.stageTimedOut(stage);
@@ -225,9 +228,9 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
     setBy = sqsCallSetBy,
   ): Promise<T> {
     try {
-      return await withDeadline(action, timeoutMs, work, { setBy });
+      return await withDeadline(action, timeoutMs, work, { setBy, signal: closing.signal });
     } catch (error) {
-      if (error instanceof DeadlineError) timedOut(stage, action, timeoutMs, messageIds, describeError(error));
+      if (error instanceof DeadlineError && !closing.signal.aborted) timedOut(stage, action, timeoutMs, messageIds, describeError(error));
       throw error;
     }
   }
@@ -650,6 +653,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
         await release(abandoned);
       }
       await Promise.all(releases);
+      closing.abort(new Error('the bridge stopped'));
       await server?.close();
       setState('stopped');
       const summary: BridgeSummary = { reason, unfinished, counts: { ...metrics.counts } };
