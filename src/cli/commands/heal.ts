@@ -10,7 +10,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
+import { awsClientSettings, awsTimeoutEnv } from '../../aws-config.js';
 import { AwsAlarmState } from '../../fleet/aws/alarm-state.js';
 import { AwsFleet } from '../../fleet/aws/fleet.js';
 import { createHealer } from '../../healer/healer.js';
@@ -149,7 +149,8 @@ export function register(program: Command): void {
           `JSON lines on stderr. Input: at most ${maxInputBytes} bytes.`,
         'Config order: flags > environment > defaults. Environment: the Lambda healer\'s ' +
           `${[lambdaEnv.maxUnhealthyShare, lambdaEnv.optInTag, lambdaEnv.groups, lambdaEnv.dryRun, lambdaEnv.respectGracePeriod, lambdaEnv.staleAfterMs, lambdaEnv.logLevel].join(', ')}. ` +
-          'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_CLOUDWATCH) apply as in every AWS SDK. ' +
+          'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_CLOUDWATCH) apply as in every AWS SDK; ' +
+          `${awsTimeoutEnv} bounds each AWS call (default 10000 ms per attempt, three times that with retries). ` +
           'IAM: autoscaling:DescribeAutoScalingInstances, autoscaling:DescribeAutoScalingGroups, ' +
           'autoscaling:SetInstanceHealth (not with --dry-run), cloudwatch:DescribeAlarms (stale evidence).',
         `Exit codes: ${ExitCode.ok} every signal was decided and every mark succeeded (skips count as handled); ` +
