@@ -24,8 +24,8 @@ export interface SoakOptions {
   kills?: number;
   /** --concurrency of the bridge; default 32. */
   concurrency?: number;
-  /** How long the queue may take to drain after the last restart; default 120 s. */
-  drainTimeoutMs?: number;
+  /** How long each phase (up to a kill, the drain after the last restart) may take; default 120 s, or 60 ms per message if more. */
+  phaseTimeoutMs?: number;
 }
 
 export interface SoakResult {
@@ -58,6 +58,7 @@ function instanceId(n: number): string {
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const poisonEvery = Math.round(1 / (options.poisonShare ?? 0.1));
   const kills = options.kills ?? 2;
+  const phaseTimeoutMs = options.phaseTimeoutMs ?? Math.max(120_000, options.messages * 60);
   const startedAt = Date.now();
   const q = await startFauxqs({ deadLetter: { maxReceiveCount: 5 }, visibilityTimeoutSeconds: 5 });
   const bodies: string[] = [];
@@ -108,7 +109,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     run = runBridgeCli(args, env);
     for (let k = 1; k <= kills; k++) {
       const at = Math.floor((goodIds.length * k) / (kills + 1));
-      await eventually(() => (marks(), marked.size >= at), `${at} marks before kill ${k}`, 120_000);
+      await eventually(() => (marks(), marked.size >= at), `${at} marks before kill ${k}`, phaseTimeoutMs);
       run.child.kill('SIGKILL');
       await run.exit;
       run = runBridgeCli(args, env);
@@ -121,7 +122,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         return depth.visible + depth.inFlight + depth.delayed === 0 && marked.size >= goodIds.length;
       },
       'the queue to drain',
-      options.drainTimeoutMs ?? 120_000,
+      phaseTimeoutMs,
     );
     last.child.kill('SIGTERM');
     lastExitCode = await last.exit;
