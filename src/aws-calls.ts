@@ -1,17 +1,42 @@
 /**
  * The SDK boundary, written once: every AWS call goes through {@link callAws}, so an abort is
- * honoured before the request and any failure becomes a RemoteError naming the IAM action;
+ * honoured, every call ends within its deadline, and any failure becomes a RemoteError naming the IAM action;
  * listing calls follow their pages with {@link pages}; id lists are cut to an API's limit with
  * {@link chunks}. The adapters (src/fleet/aws, src/alarms, src/prober/aws-discovery, the CLI)
  * stay thin: a command, its input, and what to keep of the answer.
  */
+import { awsTimeouts } from './aws-config.js';
+import { withDeadline } from './deadline.js';
 import { toRemoteError } from './errors.js';
 
-/** Runs one SDK call; its failure becomes a RemoteError for `action` (e.g. `autoscaling:SetInstanceHealth`). */
-export async function callAws<T>(action: string, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+/** Per-call options of {@link callAws}. */
+export interface CallOptions {
+  /**
+   * The bound of this call with its retries; default: the common one (3 × AUTOHEAL_AWS_TIMEOUT_MS,
+   * src/aws-config.ts). Calls that wait on purpose (a long poll, an invoke) pass their own.
+   */
+  timeoutMs?: number;
+  /** Named in the timeout's error when `timeoutMs` is given: the flag or variable that sets it. */
+  setBy?: string;
+}
+
+/**
+ * Runs one SDK call; its failure becomes a RemoteError for `action` (e.g. `autoscaling:SetInstanceHealth`).
+ * `call` is given the signal to pass to the SDK (`{ abortSignal }`): it aborts when `signal` does
+ * or the call's deadline passes, and then callAws fails at once with a DeadlineError, even if the
+ * request ignores the signal.
+ */
+export async function callAws<T>(
+  action: string,
+  signal: AbortSignal | undefined,
+  call: (signal: AbortSignal) => Promise<T>,
+  options: CallOptions = {},
+): Promise<T> {
   try {
-    signal?.throwIfAborted();
-    return await call();
+    const common = options.timeoutMs === undefined ? awsTimeouts() : undefined;
+    const timeoutMs = options.timeoutMs ?? common?.callTimeoutMs ?? Number.POSITIVE_INFINITY;
+    const setBy = options.setBy ?? common?.setBy;
+    return await withDeadline(action, timeoutMs, call, { signal, ...(setBy ? { setBy } : {}) });
   } catch (error) {
     throw toRemoteError(action, error);
   }

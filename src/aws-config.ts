@@ -1,18 +1,98 @@
 /**
  * The settings every AWS SDK v3 client of autoheal is built with. Standard SDK configuration
  * applies unchanged (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>);
- * this only adds adaptive retries for throttling. Each caller constructs its own client from
- * these settings, so a bundle (the Lambda) contains only the clients it really uses.
+ * this adds adaptive retries for throttling and timeouts, so that no call waits forever. Each
+ * caller constructs its own client from these settings, so a bundle (the Lambda) contains only
+ * the clients it really uses.
+ *
+ * The bounds, with the default AUTOHEAL_AWS_TIMEOUT_MS of 10000:
+ * - connecting (TCP and TLS): 3 s per attempt (never more than one attempt's bound);
+ * - one attempt, request sent to response: AUTOHEAL_AWS_TIMEOUT_MS (10 s) — the SDK's own default
+ *   is no bound at all, and a 15-minute idle socket timeout;
+ * - one call with its retries (adaptive, at most 5 attempts): 3 × AUTOHEAL_AWS_TIMEOUT_MS (30 s),
+ *   enforced by callAws (src/aws-calls.ts), which cancels the request and fails with a DeadlineError;
+ * - calls that wait on purpose get their own bound from their caller: ReceiveMessage
+ *   WaitTimeSeconds + one attempt; the bridge's Invoke its delivery deadline.
  */
+import { envReader } from './env.js';
+import { ConfigError } from './errors.js';
+
+/** The variable that sets the per-attempt bound of every AWS call, in milliseconds. */
+export const awsTimeoutEnv = 'AUTOHEAL_AWS_TIMEOUT_MS';
+
+/** Defaults and limits of the AWS call bounds (see the file comment). */
+export const awsTimeoutDefaults = {
+  attemptMs: 10_000,
+  connectionMs: 3_000,
+  /** A call with its retries gets this many attempts' worth of time. */
+  attemptsPerCall: 3,
+  minMs: 100,
+  maxMs: 900_000,
+} as const;
+
+/** How long an AWS call may take. */
+export interface AwsTimeouts {
+  /** Connecting, per attempt. */
+  connectionTimeoutMs: number;
+  /** One attempt: the request sent to the response's headers. */
+  attemptTimeoutMs: number;
+  /** One call with all its retries (what callAws bounds). */
+  callTimeoutMs: number;
+  /** Named in a timeout's error: where the bound comes from. */
+  setBy: string;
+}
+
+let cached: { raw: string | undefined; timeouts: AwsTimeouts } | undefined;
+
+/**
+ * The AWS call bounds from AUTOHEAL_AWS_TIMEOUT_MS (default 10000). Throws a {@link ConfigError}
+ * naming the variable when it is not an integer from 100 to 900000.
+ */
+export function awsTimeouts(env: NodeJS.ProcessEnv = process.env): AwsTimeouts {
+  const raw = env[awsTimeoutEnv];
+  if (env === process.env && cached !== undefined && cached.raw === raw) return cached.timeouts;
+  const problems: string[] = [];
+  const value = envReader(env, problems).number(awsTimeoutEnv);
+  const { minMs, maxMs } = awsTimeoutDefaults;
+  if (value !== undefined && !(Number.isInteger(value) && value >= minMs && value <= maxMs)) {
+    problems.push(`${awsTimeoutEnv}: expected whole milliseconds from ${minMs} to ${maxMs}, got "${raw?.trim()}"`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems.join('; '));
+  const attemptTimeoutMs = value ?? awsTimeoutDefaults.attemptMs;
+  const timeouts: AwsTimeouts = {
+    connectionTimeoutMs: Math.min(awsTimeoutDefaults.connectionMs, attemptTimeoutMs),
+    attemptTimeoutMs,
+    callTimeoutMs: attemptTimeoutMs * awsTimeoutDefaults.attemptsPerCall,
+    setBy: `${awsTimeoutEnv}=${attemptTimeoutMs} per attempt, ${awsTimeoutDefaults.attemptsPerCall} attempts' worth per call`,
+  };
+  if (env === process.env) cached = { raw, timeouts };
+  return timeouts;
+}
+
 export interface AwsClientSettings {
   region?: string;
   retryMode: 'adaptive';
   maxAttempts: number;
+  /** NodeHttpHandler options: the SDK builds its handler from them. */
+  requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true };
 }
 
-/** Common settings; `region` only when given (otherwise the SDK's own resolution applies). */
-export function awsClientSettings(region?: string): AwsClientSettings {
-  return { ...(region ? { region } : {}), retryMode: 'adaptive', maxAttempts: 5 };
+/**
+ * Common settings; `region` only when given (otherwise the SDK's own resolution applies).
+ * Throws a {@link ConfigError} when AUTOHEAL_AWS_TIMEOUT_MS is invalid.
+ */
+export function awsClientSettings(region?: string, timeouts: AwsTimeouts = awsTimeouts()): AwsClientSettings {
+  return {
+    ...(region ? { region } : {}),
+    retryMode: 'adaptive',
+    maxAttempts: 5,
+    requestHandler: {
+      connectionTimeout: timeouts.connectionTimeoutMs,
+      requestTimeout: timeouts.attemptTimeoutMs,
+      // Without it the SDK only logs a warning when requestTimeout passes, and keeps waiting.
+      throwOnRequestTimeout: true,
+    },
+  };
 }
 
 /**
@@ -21,7 +101,7 @@ export function awsClientSettings(region?: string): AwsClientSettings {
  * URLs like `http://sqs.us-east-1.localhost:4566/…` that do not resolve on every machine, so when
  * an endpoint is configured the queue URL must not override it.
  */
-export function sqsClientSettings(region?: string): AwsClientSettings & { useQueueUrlAsEndpoint?: boolean } {
+export function sqsClientSettings(region?: string, timeouts: AwsTimeouts = awsTimeouts()): AwsClientSettings & { useQueueUrlAsEndpoint?: boolean } {
   const endpointConfigured = Boolean(process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL);
-  return { ...awsClientSettings(region), ...(endpointConfigured ? { useQueueUrlAsEndpoint: false } : {}) };
+  return { ...awsClientSettings(region, timeouts), ...(endpointConfigured ? { useQueueUrlAsEndpoint: false } : {}) };
 }

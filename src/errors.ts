@@ -44,6 +44,20 @@ export class AccessDeniedError extends RemoteError {
   }
 }
 
+/**
+ * Nothing answered within a deadline: an AWS call, a delivery to the bridge's target, a stage of
+ * the bridge's loop. Always retryable (the other side may answer next time); `timeoutMs` is the
+ * bound that expired, and the message says which setting sets it.
+ */
+export class DeadlineError extends RemoteError {
+  override readonly name: string = 'DeadlineError';
+  readonly timeoutMs: number;
+  constructor(action: string, timeoutMs: number, setBy?: string) {
+    super(action, `${action}: no answer within ${timeoutMs} ms${setBy ? ` (${setBy})` : ''}`, { retryable: true });
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 const throttlingOrTransient = new Set([
   'ThrottlingException',
   'Throttling',

@@ -22,14 +22,14 @@ export interface GroupTag {
 export async function groupNamesWithTag(client: AutoScalingClient, tag: GroupTag, signal?: AbortSignal): Promise<string[]> {
   const names: string[] = [];
   const listing = pages((nextToken) =>
-    callAws('autoscaling:DescribeAutoScalingGroups', signal, () =>
+    callAws('autoscaling:DescribeAutoScalingGroups', signal, (abortSignal) =>
       client.send(
         new DescribeAutoScalingGroupsCommand({
           Filters: [{ Name: `tag:${tag.key}`, Values: [tag.value] }],
           MaxRecords: maxGroupsPerPage,
           ...(nextToken ? { NextToken: nextToken } : {}),
         }),
-        { abortSignal: signal },
+        { abortSignal },
       ),
     ),
   );

@@ -45,9 +45,9 @@ export async function signalsOfAlarmsInAlarm(
     // A Metrics Insights group alarm: each contributor in ALARM is an instance.
     try {
       const listing = pages((nextToken) =>
-        callAws('cloudwatch:DescribeAlarmContributors', signal, () =>
+        callAws('cloudwatch:DescribeAlarmContributors', signal, (abortSignal) =>
           client.send(new DescribeAlarmContributorsCommand({ AlarmName: name, ...(nextToken ? { NextToken: nextToken } : {}) }), {
-            abortSignal: signal,
+            abortSignal,
           }),
         ),
       );

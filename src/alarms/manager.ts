@@ -168,7 +168,7 @@ export async function listAlarms(
 ): Promise<MetricAlarm[]> {
   const alarms: MetricAlarm[] = [];
   const listing = pages((nextToken) =>
-    callAws('cloudwatch:DescribeAlarms', signal, () =>
+    callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
       client.send(
         new DescribeAlarmsCommand({
           AlarmNamePrefix: prefix,
@@ -177,7 +177,7 @@ export async function listAlarms(
           ...(filter.state ? { StateValue: filter.state } : {}),
           ...(nextToken ? { NextToken: nextToken } : {}),
         }),
-        { abortSignal: signal },
+        { abortSignal },
       ),
     ),
   );
@@ -198,8 +198,8 @@ class AlarmStore {
   }
 
   async put(input: PutMetricAlarmCommandInput, signal?: AbortSignal): Promise<void> {
-    await callAws('cloudwatch:PutMetricAlarm', signal, () =>
-      this.client.send(new PutMetricAlarmCommand(input), { abortSignal: signal }),
+    await callAws('cloudwatch:PutMetricAlarm', signal, (abortSignal) =>
+      this.client.send(new PutMetricAlarmCommand(input), { abortSignal }),
     );
   }
 
@@ -214,9 +214,9 @@ class AlarmStore {
         await this.deleteBatch(batch, signal);
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        const out = await callAws('cloudwatch:DescribeAlarms', signal, () =>
+        const out = await callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
           this.client.send(new DescribeAlarmsCommand({ AlarmNames: batch, MaxRecords: maxAlarmsPerPage }), {
-            abortSignal: signal,
+            abortSignal,
           }),
         );
         const remaining = (out.MetricAlarms ?? []).flatMap((a) => (a.AlarmName ? [a.AlarmName] : []));
@@ -227,8 +227,8 @@ class AlarmStore {
   }
 
   private async deleteBatch(batch: string[], signal?: AbortSignal): Promise<void> {
-    await callAws('cloudwatch:DeleteAlarms', signal, () =>
-      this.client.send(new DeleteAlarmsCommand({ AlarmNames: batch }), { abortSignal: signal }),
+    await callAws('cloudwatch:DeleteAlarms', signal, (abortSignal) =>
+      this.client.send(new DeleteAlarmsCommand({ AlarmNames: batch }), { abortSignal }),
     );
   }
 }

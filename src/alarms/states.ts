@@ -28,10 +28,10 @@ export async function describeAlarmStates(
   // Never call without names: that would list every alarm of the account.
   for (const batch of chunks(unique, maxAlarmsPerPage)) {
     const listing = pages((nextToken) =>
-      callAws('cloudwatch:DescribeAlarms', signal, () =>
+      callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
         client.send(
           new DescribeAlarmsCommand({ AlarmNames: batch, MaxRecords: maxAlarmsPerPage, ...(nextToken ? { NextToken: nextToken } : {}) }),
-          { abortSignal: signal },
+          { abortSignal },
         ),
       ),
     );

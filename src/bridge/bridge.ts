@@ -18,30 +18,47 @@
  * messages waiting for theirs): the loop never waits for a slow message before receiving the
  * next (unlike sqs-consumer, which waits for its whole batch and its deletes).
  *
+ * Every stage has a bound, and one that passes it is logged (a warning naming the stage), counted
+ * (autoheal_bridge_stage_timeouts_total{stage}) and recovered; nothing waits forever:
+ * - receive: the SQS adapter bounds a ReceiveMessage at waitSeconds + AUTOHEAL_AWS_TIMEOUT_MS (a
+ *   failed receive, retried with backoff); the watchdog restarts the loop when a receive has not
+ *   returned in waitSeconds + stallGraceSeconds anyway, or the loop ended without being stopped;
+ * - deliver: a target that has not answered within deliveryTimeoutSeconds is aborted; the unit's
+ *   messages fail (released with their backoff), its slot is freed, its visibility extension stops;
+ * - visibility and delete: each ChangeMessageVisibility and DeleteMessageBatch call gets
+ *   sqsCallTimeoutSeconds (default 3 × AUTOHEAL_AWS_TIMEOUT_MS); a hung backoff leaves the message
+ *   to come back after its visibility timeout, a hung extension is tried again at the next tick, a
+ *   hung delete is retried like a failed one (so consumption never stops behind it).
+ *
  * A unit ends one of three ways, and only the first two delete:
  * - succeeded: the target did the work; the message is deleted (DeleteMessageBatch, `Failed[]`
  *   entries retried) and counted only once SQS confirmed the delete;
  * - rejected: the message can never succeed (not JSON, not an alarm, with the local target);
  *   it is logged with the core's reason and deleted;
  * - failed: ChangeMessageVisibility hides it for a jittered exponential backoff by its
- *   ApproximateReceiveCount; after the queue's maxReceiveCount SQS moves it to the DLQ.
+ *   ApproximateReceiveCount (at least minRetrySecondsWithoutDeadLetterQueue when the queue has no
+ *   redrive policy, so a message that always fails is never a hot loop); after the queue's
+ *   maxReceiveCount SQS moves it to the DLQ. A failed mark is a failure, never a success.
  * While a unit runs longer than half the visibility timeout, its messages' visibility is
  * extended, so no second consumer gets them meanwhile.
  *
- * A watchdog checks the loop: when a receive has not returned within waitSeconds plus a grace,
- * or the loop ended without being stopped, the outstanding receives are abandoned and a fresh
- * loop started (counted in the metrics). On stop the loop stops receiving, in-flight work gets
+ * When the watchdog restarts the loop, the outstanding receives are abandoned and a fresh loop
+ * started (counted in the metrics). On stop the loop stops receiving, in-flight work gets
  * shutdownTimeoutSeconds to finish; work still unfinished then is aborted and its messages made
- * visible again, never deleted.
+ * visible again (releaseTimeoutSeconds at most), never deleted: stop() ends within
+ * shutdownTimeoutSeconds + releaseTimeoutSeconds whatever hangs.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { ConfigError, describeError } from '../errors.js';
+import { awsTimeouts } from '../aws-config.js';
+import { backoffMs } from '../backoff.js';
+import { withDeadline } from '../deadline.js';
+import { ConfigError, DeadlineError, describeError } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import { silentLogger, type Logger } from '../log.js';
 import { Deleter } from './deleter.js';
-import { BridgeMetricsRecorder, serveMetrics, type BridgeCounts, type BridgeMetrics } from './metrics.js';
-import { bridgeSettingsSchema, sqsLimits, type BridgeSettings, type BridgeSettingsInput } from './options.js';
+import { BridgeMetricsRecorder, serveMetrics, type BridgeCounts, type BridgeMetrics, type BridgeStage } from './metrics.js';
+import { bridgeDefaults, bridgeSettingsSchema, sqsLimits, type BridgeSettings, type BridgeSettingsInput } from './options.js';
 import { SqsQueue, type QueueInfo, type QueuePort, type ReceivedMessage } from './queue.js';
 import type { BridgeTarget, DeliveryOutcome } from './targets.js';
 
@@ -72,6 +89,8 @@ export interface BridgeEvents {
   'bridge:delete:failed': MessageEventBase & { error: string };
   'bridge:visibility:extended': { messageId: string; visibilityTimeoutSeconds: number };
   'bridge:visibility:failed': { messageId: string; error: string };
+  /** A stage did not finish within its bound; it was abandoned and recovered (see the top of this file). */
+  'bridge:stage:timedout': { stage: BridgeStage; action: string; timeoutMs: number; messageIds: string[] };
   /** The watchdog replaced a stalled or ended receive loop. */
   'bridge:loop:restarted': { reason: string; restarts: number };
   'bridge:stop:completed': BridgeSummary;
@@ -136,8 +155,19 @@ interface Poll {
 
 /** The longest pause between failed receives. */
 const maxReceiveBackoffMs = 20_000;
-/** Bound on the SQS calls that hand unfinished messages back at a forced shutdown. */
-const releaseTimeoutMs = 2_000;
+
+/** Serves the metrics; a port that cannot be had (in use, not allowed) is a start-up failure naming it. */
+async function startMetrics(metrics: BridgeMetricsRecorder, port: number, host: string): ReturnType<typeof serveMetrics> {
+  try {
+    return await serveMetrics(metrics.registry, port, host);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    const why = code === 'EADDRINUSE' ? 'the address is in use by another process' : code === 'EACCES' ? 'not allowed for this user' : describeError(error);
+    throw new ConfigError(`metrics port ${port} (--metrics-port) on ${host}: cannot listen: ${why}; pick a free port or stop what holds it`, {
+      cause: error,
+    });
+  }
+}
 
 /**
  * Checks the queue (GetQueueAttributes) and the target (GetFunction for Lambda), then starts
@@ -171,10 +201,54 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
   const events = new TypedEvents<BridgeEvents>((error, event) =>
     logger.warn({ event, error: describeError(error) }, 'bridge event listener failed'),
   );
-  const deleter = new Deleter(queue, settings.deleteAttempts, random);
-  const server = settings.metricsPort !== undefined ? await serveMetrics(metrics.registry, settings.metricsPort, settings.metricsHost) : undefined;
+  const server = settings.metricsPort !== undefined ? await startMetrics(metrics, settings.metricsPort, settings.metricsHost) : undefined;
+  const sqsCallTimeoutMs = (settings.sqsCallTimeoutSeconds ?? awsTimeouts().callTimeoutMs / 1000) * 1000;
+  const sqsCallSetBy = settings.sqsCallTimeoutSeconds === undefined ? awsTimeouts().setBy : 'sqsCallTimeoutSeconds';
+  const deliveryTimeoutMs = settings.deliveryTimeoutSeconds * 1000;
+  const releaseTimeoutMs = bridgeDefaults.releaseTimeoutSeconds * 1000;
+  const retryFloorSeconds = queueInfo.redrivePolicy ? 0 : bridgeDefaults.minRetrySecondsWithoutDeadLetterQueue;
+
+  /** Aborted once the bridge has stopped: SQS calls still out are cancelled, so none keeps the process alive. */
+  const closing = new AbortController();
+
+  /** Counts, logs and announces a stage that passed its bound. */
+  function timedOut(stage: BridgeStage, action: string, timeoutMs: number, messageIds: string[], error: string): void {
+    metrics.stageTimedOut(stage);
+    logger.warn({ stage, action, timeoutMs, messageIds, error }, `bridge stage timed out: ${stage}`);
+    events.emit('bridge:stage:timedout', { stage, action, timeoutMs, messageIds });
+  }
+
+  /** Runs one SQS call of `stage` with its bound; a timeout is reported by {@link timedOut} and rethrown. */
+  async function bounded<T>(
+    stage: BridgeStage,
+    action: string,
+    messageIds: string[],
+    work: (signal: AbortSignal) => Promise<T>,
+    timeoutMs = sqsCallTimeoutMs,
+    setBy = sqsCallSetBy,
+  ): Promise<T> {
+    try {
+      return await withDeadline(action, timeoutMs, work, { setBy, signal: closing.signal });
+    } catch (error) {
+      if (error instanceof DeadlineError && !closing.signal.aborted) timedOut(stage, action, timeoutMs, messageIds, describeError(error));
+      throw error;
+    }
+  }
+
+  /** The queue as the deleter sees it: each DeleteMessageBatch bounded. */
+  const boundedDeletes: QueuePort = {
+    url: queue.url,
+    describe: (signal) => queue.describe(signal),
+    receive: (request, signal) => queue.receive(request, signal),
+    changeVisibility: (handle, seconds, signal) => queue.changeVisibility(handle, seconds, signal),
+    deleteBatch: (handles) =>
+      bounded('delete', 'sqs:DeleteMessageBatch', handles.map(messageIdOf), (signal) => queue.deleteBatch(handles, signal)),
+  };
+  const deleter = new Deleter(boundedDeletes, settings.deleteAttempts, random);
 
   const units = new Set<Unit>();
+  /** Receipt handle to message id, for the messages in flight (log lines of the deleter's stage). */
+  const byHandle = new Map<string, string>();
   /** Messages at the target: what `concurrency` bounds. */
   let delivering = 0;
   /** Messages received and not finished (at the target, or their delete or backoff being sent). */
@@ -224,10 +298,19 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
   }
 
   function retryDelaySeconds(receiveCount: number): number {
-    const exponential = Math.min(settings.retryMaxSeconds, settings.retryBaseSeconds * 2 ** Math.max(0, receiveCount - 1));
-    // Equal jitter: at least half the delay, so retries never bunch at zero.
-    const jittered = exponential / 2 + random() * (exponential / 2);
-    return Math.min(sqsLimits.maxVisibilityTimeoutSeconds, Math.round(jittered));
+    const ms = backoffMs({
+      attempt: receiveCount,
+      baseMs: settings.retryBaseSeconds * 1000,
+      maxMs: settings.retryMaxSeconds * 1000,
+      minMs: retryFloorSeconds * 1000,
+      random,
+    });
+    return Math.min(sqsLimits.maxVisibilityTimeoutSeconds, Math.round(ms / 1000));
+  }
+
+  /** Receipt handles are opaque; the deleter knows only them, so the log finds the message id here. */
+  function messageIdOf(receiptHandle: string): string {
+    return byHandle.get(receiptHandle) ?? '';
   }
 
   function logOutcome(message: ReceivedMessage, outcome: string, ms: number, extra: Record<string, unknown> = {}): void {
@@ -253,14 +336,26 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
       unit.settled.add(message.messageId);
       const retryInSeconds = retryDelaySeconds(message.receiveCount);
       try {
-        await queue.changeVisibility(message.receiptHandle, retryInSeconds);
+        await bounded('visibility', 'sqs:ChangeMessageVisibility', [message.messageId], (signal) =>
+          queue.changeVisibility(message.receiptHandle, retryInSeconds, signal),
+        );
       } catch (error) {
         // The message still comes back, after the visibility timeout instead of the backoff.
         logger.warn({ messageId: message.messageId, error: describeError(error) }, 'could not set the retry backoff');
       }
       const event = { ...base(), error: outcome.error, retryInSeconds };
       metrics.outcome('failed', event.ms);
-      logOutcome(message, 'failed', event.ms, { error: outcome.error, retryInSeconds, target: target.description });
+      logOutcome(message, 'failed', event.ms, {
+        error: outcome.error,
+        retryInSeconds,
+        target: target.description,
+        ...(outcome.retryable === false
+          ? {
+              retryable: false,
+              hint: 'retrying cannot help until this is fixed (the error names the IAM action to allow); the queue dead-letters the message after maxReceiveCount',
+            }
+          : {}),
+      });
       events.emit('bridge:message:failed', event);
       return;
     }
@@ -285,19 +380,29 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 
   function extendVisibility(unit: Unit): NodeJS.Timeout | undefined {
     if (visibilityTimeoutSeconds < 2) return undefined;
+    const intervalMs = (visibilityTimeoutSeconds * 1000) / 2;
+    /** Messages whose extension is still out: no second one is sent meanwhile. */
+    const extending = new Set<string>();
     const timer = setInterval(() => {
       for (const message of unit.messages) {
-        if (unit.settled.has(message.messageId) || unit.abandoned) continue;
-        queue.changeVisibility(message.receiptHandle, visibilityTimeoutSeconds).then(
-          () => events.emit('bridge:visibility:extended', { messageId: message.messageId, visibilityTimeoutSeconds }),
-          (error: unknown) => {
-            const text = describeError(error);
-            logger.warn({ messageId: message.messageId, error: text }, 'could not extend the visibility timeout');
-            events.emit('bridge:visibility:failed', { messageId: message.messageId, error: text });
-          },
-        );
+        if (unit.settled.has(message.messageId) || unit.abandoned || unit.delivered || extending.has(message.messageId)) continue;
+        extending.add(message.messageId);
+        // Bounded by the tick too: an extension that lands after the next tick is useless.
+        bounded('visibility', 'sqs:ChangeMessageVisibility', [message.messageId], (signal) =>
+          queue.changeVisibility(message.receiptHandle, visibilityTimeoutSeconds, signal),
+          Math.min(sqsCallTimeoutMs, intervalMs),
+        )
+          .then(
+            () => events.emit('bridge:visibility:extended', { messageId: message.messageId, visibilityTimeoutSeconds }),
+            (error: unknown) => {
+              const text = describeError(error);
+              logger.warn({ messageId: message.messageId, error: text }, 'could not extend the visibility timeout');
+              events.emit('bridge:visibility:failed', { messageId: message.messageId, error: text });
+            },
+          )
+          .finally(() => extending.delete(message.messageId));
       }
-    }, (visibilityTimeoutSeconds * 1000) / 2);
+    }, intervalMs);
     timer.unref();
     return timer;
   }
@@ -305,10 +410,18 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
   async function work(unit: Unit): Promise<void> {
     const heartbeat = extendVisibility(unit);
     let outcomes: DeliveryOutcome[];
+    const messageIds = unit.messages.map((m) => m.messageId);
     try {
-      outcomes = await target.deliver(unit.messages, { queueArn: queueInfo.queueArn, signal: unit.controller.signal });
+      // The deadline aborts the target's signal and fails the delivery even if the target ignores it.
+      outcomes = await withDeadline(
+        `deliver to ${target.description}`,
+        deliveryTimeoutMs,
+        (signal) => target.deliver(unit.messages, { queueArn: queueInfo.queueArn, signal, timeoutMs: deliveryTimeoutMs }),
+        { signal: unit.controller.signal, setBy: '--delivery-timeout-seconds' },
+      );
     } catch (error) {
       const text = describeError(error);
+      if (error instanceof DeadlineError && !unit.abandoned) timedOut('deliver', `deliver to ${target.description}`, deliveryTimeoutMs, messageIds, text);
       outcomes = unit.messages.map((m) => ({ messageId: m.messageId, status: 'failed', error: text }));
     } finally {
       if (heartbeat) clearInterval(heartbeat);
@@ -342,6 +455,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
       done: Promise.resolve(),
     };
     units.add(unit);
+    for (const m of messages) byHandle.set(m.receiptHandle, m.messageId);
     delivering += messages.length;
     inFlight += messages.length;
     metrics.inFlight(messages.length);
@@ -350,6 +464,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
       .finally(() => {
         delivered(unit);
         units.delete(unit);
+        for (const m of messages) byHandle.delete(m.receiptHandle);
         inFlight -= messages.length;
         metrics.inFlight(-messages.length);
         wake();
@@ -358,10 +473,16 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
 
   /** Makes messages visible again at once (best effort): received during shutdown, or abandoned. */
   async function release(messages: readonly ReceivedMessage[]): Promise<void> {
-    const signal = AbortSignal.timeout(releaseTimeoutMs);
     await Promise.all(
       messages.map((m) =>
-        queue.changeVisibility(m.receiptHandle, 0, signal).catch((error: unknown) => {
+        bounded(
+          'visibility',
+          'sqs:ChangeMessageVisibility',
+          [m.messageId],
+          (signal) => queue.changeVisibility(m.receiptHandle, 0, signal),
+          releaseTimeoutMs,
+          'releaseTimeoutSeconds',
+        ).catch((error: unknown) => {
           logger.warn({ messageId: m.messageId, error: describeError(error) }, 'could not release the message; it returns after its visibility timeout');
         }),
       ),
@@ -413,9 +534,9 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
           done();
           if (stopping || poll.controller.signal.aborted) return;
           receiveFailures++;
-          const ceiling = Math.min(maxReceiveBackoffMs, 100 * 2 ** Math.min(receiveFailures, 10));
-          const retryInMs = Math.round(ceiling / 2 + random() * (ceiling / 2));
+          const retryInMs = Math.round(backoffMs({ attempt: receiveFailures + 1, baseMs: 100, maxMs: maxReceiveBackoffMs, random }));
           const text = describeError(error);
+          if (error instanceof DeadlineError) timedOut('receive', 'sqs:ReceiveMessage', error.timeoutMs, [], text);
           metrics.receiveFailed();
           logger.warn({ error: text, retryInMs }, 'receive failed');
           events.emit('bridge:receive:failed', { error: text, retryInMs });
@@ -489,7 +610,10 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
       const now = clock();
       let oldest = now;
       for (const poll of polls) oldest = Math.min(oldest, poll.startedAt);
-      if (now - oldest > stallMs) restart(`a receive did not return in ${now - oldest} ms`);
+      if (now - oldest > stallMs) {
+        timedOut('receive', 'sqs:ReceiveMessage', stallMs, [], `a receive did not return in ${now - oldest} ms`);
+        restart(`a receive did not return in ${now - oldest} ms`);
+      }
     },
     Math.max(10, Math.min(1000, stallMs / 4)),
   );
@@ -529,6 +653,7 @@ export async function startBridge(options: BridgeOptions): Promise<BridgeHandle>
         await release(abandoned);
       }
       await Promise.all(releases);
+      closing.abort(new Error('the bridge stopped'));
       await server?.close();
       setState('stopped');
       const summary: BridgeSummary = { reason, unfinished, counts: { ...metrics.counts } };

@@ -2,8 +2,11 @@
  * Deletes messages in DeleteMessageBatch calls of up to 10, coalescing the deletes that arrive
  * while a call is in progress. Each entry of `Failed[]` is retried with jittered backoff unless
  * SQS says the request itself was wrong (SenderFault); the caller learns per message whether it
- * was really deleted, so a message counts as processed only once it is gone.
+ * was really deleted, so a message counts as processed only once it is gone. A call that is not
+ * answered fails with the bound of the queue port it is given (the bridge gives it one with a
+ * deadline), and its entries are retried like any other failure: a hung call never stops deleting.
  */
+import { backoffMs } from '../backoff.js';
 import { describeError, isRetryable } from '../errors.js';
 import type { QueuePort } from './queue.js';
 
@@ -81,7 +84,7 @@ export class Deleter {
   }
 
   private retryLater(entry: Pending): void {
-    const baseMs = 100 * 2 ** (entry.attempts - 1);
+    const delayMs = backoffMs({ attempt: entry.attempts, baseMs: 100, maxMs: 5_000, random: this.random });
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       if (this.closed) {
@@ -90,7 +93,7 @@ export class Deleter {
       }
       this.pending.push(entry);
       void this.flush();
-    }, baseMs / 2 + this.random() * (baseMs / 2));
+    }, delayMs);
     this.timers.add(timer);
   }
 }

@@ -6,6 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** The stages of the bridge's work that each have a bound (see the top of bridge.ts). */
+export type BridgeStage = 'receive' | 'deliver' | 'visibility' | 'delete';
+
 /** Plain numbers of the same counters, readable synchronously (tests, the demo, the CLI's summary). */
 export interface BridgeCounts {
   received: number;
@@ -22,7 +25,19 @@ export interface BridgeCounts {
   inFlight: number;
   loopRestarts: number;
   receiveErrors: number;
+  /** Stages that did not finish within their bound, by stage (autoheal_bridge_stage_timeouts_total). */
+  receiveTimeouts: number;
+  deliveryTimeouts: number;
+  visibilityTimeouts: number;
+  deleteTimeouts: number;
 }
+
+const timeoutCount = {
+  receive: 'receiveTimeouts',
+  deliver: 'deliveryTimeouts',
+  visibility: 'visibilityTimeouts',
+  delete: 'deleteTimeouts',
+} as const satisfies Record<BridgeStage, keyof BridgeCounts>;
 
 export interface BridgeMetrics {
   readonly registry: Registry;
@@ -42,6 +57,10 @@ export class BridgeMetricsRecorder implements BridgeMetrics {
     inFlight: 0,
     loopRestarts: 0,
     receiveErrors: 0,
+    receiveTimeouts: 0,
+    deliveryTimeouts: 0,
+    visibilityTimeouts: 0,
+    deleteTimeouts: 0,
   };
   private readonly messages = new Counter({
     name: 'autoheal_bridge_messages_total',
@@ -64,6 +83,12 @@ export class BridgeMetricsRecorder implements BridgeMetrics {
     help: 'ReceiveMessage calls that failed.',
     registers: [this.registry],
   });
+  private readonly stageTimeouts = new Counter({
+    name: 'autoheal_bridge_stage_timeouts_total',
+    help: 'Stages that did not finish within their bound and were recovered: receive, deliver (the target), visibility (ChangeMessageVisibility), delete (DeleteMessageBatch).',
+    labelNames: ['stage'] as const,
+    registers: [this.registry],
+  });
   private readonly latency = new Histogram({
     name: 'autoheal_bridge_message_duration_seconds',
     help: 'From receipt to outcome (delivery, and the delete when it succeeded).',
@@ -71,6 +96,11 @@ export class BridgeMetricsRecorder implements BridgeMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
+
+  constructor() {
+    // Every stage shows in /metrics from the start, at 0, so that alerts can use rate() at once.
+    for (const stage of Object.keys(timeoutCount) as BridgeStage[]) this.stageTimeouts.inc({ stage }, 0);
+  }
 
   get counts(): Readonly<BridgeCounts> {
     return this.mutable;
@@ -96,6 +126,11 @@ export class BridgeMetricsRecorder implements BridgeMetrics {
   loopRestarted(): void {
     this.mutable.loopRestarts++;
     this.restarts.inc();
+  }
+
+  stageTimedOut(stage: BridgeStage): void {
+    this.mutable[timeoutCount[stage]]++;
+    this.stageTimeouts.inc({ stage });
   }
 
   receiveFailed(): void {

@@ -21,6 +21,19 @@ export const bridgeDefaults = {
   stallGraceSeconds: 15,
   /** Attempts per DeleteMessageBatch entry before the message is left to be redelivered. */
   deleteAttempts: 4,
+  /**
+   * A delivery the target has not answered in this long failed: it is released for redelivery with
+   * its backoff and its slot freed. The stack's healer function times out after 60 s; an invoke
+   * that waits for it needs that, plus Lambda's own overhead.
+   */
+  deliveryTimeoutSeconds: 90,
+  /**
+   * With no redrive policy a failing message would come back until its retention period ends: each
+   * retry waits at least this long then, whatever --retry-base-seconds says, so it is never a hot loop.
+   */
+  minRetrySecondsWithoutDeadLetterQueue: 10,
+  /** At a forced shutdown, the ChangeMessageVisibility calls that hand unfinished messages back get this long. */
+  releaseTimeoutSeconds: 2,
 } as const;
 
 /**
@@ -57,6 +70,13 @@ export const bridgeSettingsSchema = z
     stallGraceSeconds: z.number().gt(0).max(3600).default(bridgeDefaults.stallGraceSeconds),
     /** Attempts per message to delete it (DeleteMessageBatch `Failed[]` entries are retried). */
     deleteAttempts: z.number().int().min(1).max(10).default(bridgeDefaults.deleteAttempts),
+    /** A delivery not answered by the target within this is failed, released with its backoff and its slot freed. */
+    deliveryTimeoutSeconds: z.number().gt(0).max(sqsLimits.maxVisibilityTimeoutSeconds).default(bridgeDefaults.deliveryTimeoutSeconds),
+    /**
+     * Bound on each ChangeMessageVisibility and DeleteMessageBatch call; one not answered by then is
+     * abandoned (logged, counted, recovered). Default: the AWS call bound, 3 × AUTOHEAL_AWS_TIMEOUT_MS.
+     */
+    sqsCallTimeoutSeconds: z.number().gt(0).max(3600).optional(),
   })
   .strict()
   .refine((s) => s.retryBaseSeconds <= s.retryMaxSeconds, {

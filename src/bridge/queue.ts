@@ -12,6 +12,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { callAws } from '../aws-calls.js';
+import { awsTimeoutEnv, awsTimeouts, type AwsTimeouts } from '../aws-config.js';
 
 /** One received message, with the system attributes the bridge uses. */
 export interface ReceivedMessage {
@@ -61,21 +62,26 @@ export interface QueuePort {
   changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number, signal?: AbortSignal): Promise<void>;
 }
 
-/** The SQS adapter of {@link QueuePort}. */
+/**
+ * The SQS adapter of {@link QueuePort}. Every call has the common AWS bound (callAws) but
+ * ReceiveMessage, which waits on purpose: one attempt of WaitTimeSeconds plus
+ * AUTOHEAL_AWS_TIMEOUT_MS; the bridge retries a failed receive with its own backoff.
+ */
 export class SqsQueue implements QueuePort {
   constructor(
     private readonly client: SQSClient,
     readonly url: string,
+    private readonly timeouts: AwsTimeouts = awsTimeouts(),
   ) {}
 
   async describe(signal?: AbortSignal): Promise<QueueInfo> {
-    const out = await callAws('sqs:GetQueueAttributes', signal, () =>
+    const out = await callAws('sqs:GetQueueAttributes', signal, (abortSignal) =>
       this.client.send(
         new GetQueueAttributesCommand({
           QueueUrl: this.url,
           AttributeNames: ['QueueArn', 'VisibilityTimeout', 'RedrivePolicy'],
         }),
-        { abortSignal: signal },
+        { abortSignal },
       ),
     );
     const attributes = out.Attributes ?? {};
@@ -89,18 +95,23 @@ export class SqsQueue implements QueuePort {
   }
 
   async receive(request: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessage[]> {
-    const out = await callAws('sqs:ReceiveMessage', signal, () =>
-      this.client.send(
-        new ReceiveMessageCommand({
-          QueueUrl: this.url,
-          MaxNumberOfMessages: request.maxMessages,
-          WaitTimeSeconds: request.waitSeconds,
-          ...(request.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: request.visibilityTimeoutSeconds } : {}),
-          MessageSystemAttributeNames: ['All'],
-          MessageAttributeNames: ['All'],
-        }),
-        { abortSignal: signal },
-      ),
+    const timeoutMs = request.waitSeconds * 1000 + this.timeouts.attemptTimeoutMs;
+    const out = await callAws(
+      'sqs:ReceiveMessage',
+      signal,
+      (abortSignal) =>
+        this.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.url,
+            MaxNumberOfMessages: request.maxMessages,
+            WaitTimeSeconds: request.waitSeconds,
+            ...(request.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: request.visibilityTimeoutSeconds } : {}),
+            MessageSystemAttributeNames: ['All'],
+            MessageAttributeNames: ['All'],
+          }),
+          { abortSignal, requestTimeout: timeoutMs },
+        ),
+      { timeoutMs, setBy: `--wait-seconds + ${awsTimeoutEnv}` },
     );
     return (out.Messages ?? []).flatMap((m) => {
       if (!m.MessageId || !m.ReceiptHandle) return [];
@@ -124,8 +135,8 @@ export class SqsQueue implements QueuePort {
     if (receiptHandles.length === 0) return [];
     // Batch entry ids only need to be unique within the request; receipt handles are too long.
     const entries = receiptHandles.map((handle, i) => ({ Id: `e${i}`, ReceiptHandle: handle }));
-    const out = await callAws('sqs:DeleteMessage', signal, () =>
-      this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: entries }), { abortSignal: signal }),
+    const out = await callAws('sqs:DeleteMessage', signal, (abortSignal) =>
+      this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: entries }), { abortSignal }),
     );
     const failed: DeleteFailure[] = (out.Failed ?? []).map((f) => ({
       receiptHandle: entries.find((e) => e.Id === f.Id)?.ReceiptHandle ?? '',
@@ -144,14 +155,14 @@ export class SqsQueue implements QueuePort {
   }
 
   async changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number, signal?: AbortSignal): Promise<void> {
-    await callAws('sqs:ChangeMessageVisibility', signal, () =>
+    await callAws('sqs:ChangeMessageVisibility', signal, (abortSignal) =>
       this.client.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: this.url,
           ReceiptHandle: receiptHandle,
           VisibilityTimeout: visibilityTimeoutSeconds,
         }),
-        { abortSignal: signal },
+        { abortSignal },
       ),
     );
   }

@@ -5,7 +5,7 @@
  */
 import { GetFunctionCommand, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { callAws } from '../aws-calls.js';
-import { ConfigError, describeError } from '../errors.js';
+import { ConfigError, describeError, isRetryable } from '../errors.js';
 import type { Healer } from '../healer/types.js';
 import type { ReceivedMessage } from './queue.js';
 
@@ -13,16 +13,22 @@ import type { ReceivedMessage } from './queue.js';
 export type DeliveryOutcome =
   /** The work is done: delete the message. */
   | { messageId: string; status: 'succeeded' }
-  /** The work failed and may succeed later: leave the message for redelivery with backoff. */
-  | { messageId: string; status: 'failed'; error: string }
+  /**
+   * The work failed: leave the message for redelivery with backoff (the redrive policy dead-letters
+   * it after maxReceiveCount). `retryable: false` when only a change on the operator's side (an IAM
+   * permission) can make it succeed; it is still retried, and the log says what to change.
+   */
+  | { messageId: string; status: 'failed'; error: string; retryable?: boolean }
   /** The message can never succeed (not JSON, not an alarm): delete it, logging why. */
   | { messageId: string; status: 'rejected'; reason: string };
 
 /** Context a target may need to build its payload. */
 export interface DeliveryContext {
   queueArn: string;
-  /** Aborted when the bridge gives up on the work (forced shutdown); the outcome is then ignored. */
+  /** Aborted when the bridge gives up on the work (its delivery deadline, a forced shutdown); the outcome is then ignored. */
   signal: AbortSignal;
+  /** The delivery deadline: a call that waits for the work (an Invoke) may take up to this long. */
+  timeoutMs: number;
 }
 
 export interface BridgeTarget {
@@ -100,18 +106,24 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
   const invocationType = options.invocationType ?? 'RequestResponse';
   const payload = options.payload ?? 'body';
 
-  async function invoke(body: string, signal: AbortSignal): Promise<{ error?: string; payload?: Uint8Array }> {
+  async function invoke(body: string, context: DeliveryContext): Promise<{ error?: string; payload?: Uint8Array }> {
     let out;
     try {
-      out = await callAws('lambda:InvokeFunction', signal, () =>
-        client.send(
-          new InvokeCommand({
-            FunctionName: functionName,
-            InvocationType: invocationType,
-            Payload: Buffer.from(body, 'utf8'),
-          }),
-          { abortSignal: signal },
-        ),
+      // A RequestResponse invoke waits for the function: its bound is the delivery deadline, not
+      // the common AWS call bound.
+      out = await callAws(
+        'lambda:InvokeFunction',
+        context.signal,
+        (abortSignal) =>
+          client.send(
+            new InvokeCommand({
+              FunctionName: functionName,
+              InvocationType: invocationType,
+              Payload: Buffer.from(body, 'utf8'),
+            }),
+            { abortSignal, requestTimeout: context.timeoutMs },
+          ),
+        { timeoutMs: context.timeoutMs, setBy: '--delivery-timeout-seconds' },
       );
     } catch (error) {
       return { error: describeError(error) };
@@ -132,7 +144,7 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
 
     async check(signal) {
       try {
-        await callAws('lambda:GetFunction', signal, () => client.send(new GetFunctionCommand({ FunctionName: functionName }), { abortSignal: signal }));
+        await callAws('lambda:GetFunction', signal, (abortSignal) => client.send(new GetFunctionCommand({ FunctionName: functionName }), { abortSignal }));
       } catch (remote) {
         throw new ConfigError(`function "${functionName}" is not usable: ${describeError(remote)}`, { cause: remote });
       }
@@ -144,7 +156,7 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
         if (!message) return [];
         // Bodies go on unchanged, as the original did; a body the function cannot take fails and
         // reaches the dead-letter queue through the redrive policy.
-        const result = await invoke(message.body, context.signal);
+        const result = await invoke(message.body, context);
         return [
           result.error === undefined
             ? { messageId: message.messageId, status: 'succeeded' }
@@ -152,7 +164,7 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
         ];
       }
       const event = { Records: messages.map((m) => toLambdaSqsRecord(m, context.queueArn)) };
-      const result = await invoke(JSON.stringify(event), context.signal);
+      const result = await invoke(JSON.stringify(event), context);
       if (result.error !== undefined) {
         const error = result.error;
         return messages.map((m) => ({ messageId: m.messageId, status: 'failed', error }));
@@ -169,9 +181,12 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
 }
 
 /**
- * Runs the autoheal core in this process. A message is done when the healer's report asks for
- * no retry; a message that yields no signal and was rejected (not JSON, not an alarm) can never
- * succeed and is deleted with the core's reason.
+ * Runs the autoheal core in this process. A message is done only when every verdict of its
+ * report succeeded: a mark that failed — denied, throttled, timed out — fails the message, which
+ * the queue redelivers with backoff and finally dead-letters, whether or not the failure is
+ * retryable (a missing IAM permission can be added meanwhile; the log names it). A message that
+ * yields no signal and was rejected (not JSON, not an alarm) can never succeed and is deleted
+ * with the core's reason.
  */
 export function healerTarget(healer: Healer): BridgeTarget {
   return {
@@ -181,10 +196,15 @@ export function healerTarget(healer: Healer): BridgeTarget {
       const outcomes: DeliveryOutcome[] = [];
       for (const message of messages) {
         const report = await healer.handle(message.body, { signal: context.signal });
-        const failed = report.retry || report.failedRecordIds.includes(message.messageId);
-        if (failed) {
-          const errors = report.verdicts.flatMap((v) => (v.error ? [v.error] : []));
-          outcomes.push({ messageId: message.messageId, status: 'failed', error: errors.join('; ') || 'the healer asked for a retry' });
+        const failures = report.verdicts.filter((v) => v.error !== undefined);
+        if (failures.length > 0 || report.retry || report.failedRecordIds.length > 0) {
+          const errors = [...new Set(failures.map((v) => v.error as string))];
+          outcomes.push({
+            messageId: message.messageId,
+            status: 'failed',
+            error: errors.join('; ') || 'the healer asked for a retry',
+            retryable: failures.every((v) => v.retryable !== false),
+          });
         } else if (report.signals.length === 0 && report.lifecycle.length === 0 && report.rejected.length > 0) {
           outcomes.push({ messageId: message.messageId, status: 'rejected', reason: report.rejected.map((r) => r.reason).join('; ') });
         } else {
@@ -211,7 +231,7 @@ export function handlerTarget(
           await handler(message, context.signal);
           outcomes.push({ messageId: message.messageId, status: 'succeeded' });
         } catch (error) {
-          outcomes.push({ messageId: message.messageId, status: 'failed', error: describeError(error) });
+          outcomes.push({ messageId: message.messageId, status: 'failed', error: describeError(error), retryable: isRetryable(error) });
         }
       }
       return outcomes;

@@ -37,8 +37,8 @@ async function describeEc2Instances(client: EC2Client, ids: readonly string[], s
   // Never call DescribeInstances without ids: that lists every instance of the account.
   for (const batch of chunks([...ids], instanceIdsPerDescribe)) {
     const listing = pages((nextToken) =>
-      callAws('ec2:DescribeInstances', signal, () =>
-        client.send(new DescribeInstancesCommand({ InstanceIds: batch, ...(nextToken ? { NextToken: nextToken } : {}) }), { abortSignal: signal }),
+      callAws('ec2:DescribeInstances', signal, (abortSignal) =>
+        client.send(new DescribeInstancesCommand({ InstanceIds: batch, ...(nextToken ? { NextToken: nextToken } : {}) }), { abortSignal }),
       ),
     );
     for await (const page of listing) for (const reservation of page.Reservations ?? []) found.push(...(reservation.Instances ?? []));
@@ -71,8 +71,8 @@ export async function describeGroupInstances(
   groupName: string,
   signal?: AbortSignal,
 ): Promise<DiscoveredInstance[]> {
-  const out = await callAws('autoscaling:DescribeAutoScalingGroups', signal, () =>
-    clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }), { abortSignal: signal }),
+  const out = await callAws('autoscaling:DescribeAutoScalingGroups', signal, (abortSignal) =>
+    clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }), { abortSignal }),
   );
   const group = out.AutoScalingGroups?.find((g) => g.AutoScalingGroupName === groupName);
   if (!group) throw new ConfigError(`Auto Scaling group "${groupName}" not found`);

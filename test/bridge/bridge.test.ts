@@ -176,6 +176,8 @@ describe('bridge', () => {
     expect(handle.metrics.counts.loopRestarts).toBeGreaterThanOrEqual(1);
     const metrics = await handle.metrics.registry.metrics();
     expect(metrics).toMatch(/autoheal_bridge_loop_restarts_total [1-9]/);
+    expect(metrics).toMatch(/autoheal_bridge_stage_timeouts_total\{stage="receive"\} [1-9]/);
+    expect(handle.metrics.counts.receiveTimeouts).toBeGreaterThanOrEqual(1);
   });
 
   it('extends the visibility of work that runs longer than half the visibility timeout, so it is not redelivered', async () => {

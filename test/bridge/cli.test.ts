@@ -3,51 +3,15 @@
  * fake Lambda endpoint, reached only through standard SDK settings: AWS_ENDPOINT_URL for SQS
  * (whose queue URLs, `sqs.us-east-1.127.0.0.1:PORT`, do not resolve) and AWS_ENDPOINT_URL_LAMBDA.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeAutoScaling } from '../fleet/aws/fake-auto-scaling-server.js';
 import { statusCheckAlarmMessage } from '../helpers/events.js';
 import { eventually, startFauxqs, type FauxqsFixture } from '../helpers/fauxqs.js';
+import { requireBuiltCli, runBridgeCli } from './bridge-cli.js';
 import { startFakeLambda, type FakeInvokeResult, type FakeLambda, type Invocation } from './fake-lambda.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-interface Run {
-  child: ChildProcess;
-  /** stderr JSON log lines so far. */
-  logs: Array<Record<string, unknown>>;
-  stdout: () => string;
-  exit: Promise<number | null>;
-}
-
-function runCli(args: readonly string[], env: Record<string, string>): Run {
-  const child = spawn(process.execPath, [`${root}bin/autoheal.js`, 'bridge', ...args], {
-    cwd: root,
-    env: { ...process.env, AWS_ENDPOINT_URL_SQS: '', AWS_PROFILE: '', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: Array<Record<string, unknown>> = [];
-  let out = '';
-  let pending = '';
-  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => {
-    pending += chunk.toString();
-    const lines = pending.split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ text: line });
-      }
-    }
-  });
-  const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  children.push(child);
-  return { child, logs, stdout: () => out, exit };
-}
+const runCli = (args: readonly string[], env: Record<string, string>) => runBridgeCli(args, env, children);
 
 const children: ChildProcess[] = [];
 let q: FauxqsFixture;
@@ -58,9 +22,7 @@ function env(): Record<string, string> {
   return { ...q.env, AWS_ENDPOINT_URL_LAMBDA: lambda?.endpoint ?? 'http://127.0.0.1:9' };
 }
 
-beforeAll(() => {
-  if (!existsSync(`${root}dist/cli/commands/bridge.js`)) throw new Error('run `npm run build` first: this test runs the built CLI');
-});
+beforeAll(requireBuiltCli);
 
 beforeEach(async () => {
   q = await startFauxqs({ deadLetter: { maxReceiveCount: 5 }, visibilityTimeoutSeconds: 3, messageSpies: true });

@@ -6,7 +6,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Option, type Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
+import { awsClientSettings, awsTimeoutEnv } from '../../aws-config.js';
 import { createAlarmManager, type SyncReport } from '../../alarms/manager.js';
 import { defaultAlarmPrefix, type AlarmOptionsInput } from '../../alarms/options.js';
 import { ConfigError, describeError } from '../../errors.js';
@@ -76,7 +76,8 @@ export function register(program: Command): void {
         'Prints one JSON report per group on stdout: {group, dryRun, created, updated, deleted, unchanged}.',
         'IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DescribeAutoScalingInstances, cloudwatch:DescribeAlarms, ' +
           'and cloudwatch:PutMetricAlarm and cloudwatch:DeleteAlarms on arn:aws:cloudwatch:REGION:ACCOUNT:alarm:PREFIX*.',
-        `Exit codes: ${ExitCode.ok} done; ${ExitCode.usage} bad usage or the group does not exist; ${ExitCode.noResult} an AWS call failed.`,
+        `Exit codes: ${ExitCode.ok} done; ${ExitCode.usage} bad usage, ${awsTimeoutEnv}, or the group does not exist; ${ExitCode.noResult} an AWS call failed or ` +
+          `was not answered in time (${awsTimeoutEnv}, default 10000 ms per attempt, three times that with retries).`,
       ].join('\n\n'),
     )
     .requiredOption('--group <name...>', 'the Auto Scaling group(s) to sync')

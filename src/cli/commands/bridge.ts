@@ -11,7 +11,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { awsClientSettings, sqsClientSettings } from '../../aws-config.js';
+import { awsClientSettings, awsTimeoutEnv, sqsClientSettings } from '../../aws-config.js';
 import { resolveSettings } from '../../config.js';
 import { startBridge, type BridgeSummary } from '../../bridge/bridge.js';
 import { bridgeDefaults, bridgeSettingsSchema, sqsLimits, type BridgeSettingsInput } from '../../bridge/options.js';
@@ -46,6 +46,7 @@ interface Flags {
   waitSeconds?: string;
   visibilityTimeoutSeconds?: string;
   shutdownTimeoutSeconds?: string;
+  deliveryTimeoutSeconds?: string;
   retryBaseSeconds?: string;
   retryMaxSeconds?: string;
   once?: boolean;
@@ -128,6 +129,7 @@ export function resolveBridgeConfig(
     metricsPort: flags.metricsPort ?? fromEnv(bridgeEnv.metricsPort, env),
     visibilityTimeoutSeconds: flags.visibilityTimeoutSeconds,
     shutdownTimeoutSeconds: flags.shutdownTimeoutSeconds,
+    deliveryTimeoutSeconds: flags.deliveryTimeoutSeconds,
     retryBaseSeconds: flags.retryBaseSeconds,
     retryMaxSeconds: flags.retryMaxSeconds,
   };
@@ -195,14 +197,17 @@ export async function runBridgeCommand(flags: Flags): Promise<number> {
   const logger = createLogger({ component: 'bridge' });
   let config: ReturnType<typeof resolveBridgeConfig>;
   let built: ReturnType<typeof buildTarget>;
+  let sqsSettings: ReturnType<typeof sqsClientSettings>;
   try {
     config = resolveBridgeConfig(flags);
+    // Reads AUTOHEAL_AWS_TIMEOUT_MS first, so an invalid value is reported before anything starts.
+    sqsSettings = sqsClientSettings(config.command.region);
     built = buildTarget(config.command, logger);
   } catch (error) {
     process.stderr.write(`autoheal bridge: ${describeError(error)}\n`);
     return ExitCode.usage;
   }
-  const sqs = new SQSClient(sqsClientSettings(config.command.region));
+  const sqs = new SQSClient(sqsSettings);
   const closeClients = (): void => {
     sqs.destroy();
     built.close();
@@ -256,11 +261,18 @@ export function register(program: Command): void {
           'with --local the same AUTOHEAL_* variables as the Lambda (AUTOHEAL_MAX_UNHEALTHY_SHARE, ' +
           'AUTOHEAL_OPT_IN_TAG, AUTOHEAL_GROUPS, AUTOHEAL_DRY_RUN, ...). AWS_REGION, AWS_PROFILE and ' +
           'AWS_ENDPOINT_URL(_SQS|_LAMBDA) apply as in every AWS SDK.',
+        'Bounds: every AWS call has a timeout (AUTOHEAL_AWS_TIMEOUT_MS per attempt, default 10000; three ' +
+          'times that per call with its retries; ReceiveMessage --wait-seconds more); a delivery not answered ' +
+          'within --delivery-timeout-seconds fails and comes back with its backoff. A stage that passes its bound is ' +
+          'logged, counted (autoheal_bridge_stage_timeouts_total) and recovered. With no dead-letter queue a ' +
+          `retry waits at least ${bridgeDefaults.minRetrySecondsWithoutDeadLetterQueue} s.`,
         'Signals: SIGTERM or SIGINT stops receiving and lets in-flight work finish within ' +
-          '--shutdown-timeout-seconds (exit 0; unfinished messages are never deleted); a second signal ' +
+          `--shutdown-timeout-seconds, then hands what is unfinished back within ${bridgeDefaults.releaseTimeoutSeconds} s ` +
+          '(exit 0; unfinished messages are never deleted); a second signal ' +
           `exits at once (exit ${ExitCode.noResult}).`,
         `Exit codes: ${ExitCode.ok} stopped cleanly (or --once handled everything); ${ExitCode.noResult} --once left failed ` +
-          `messages; ${ExitCode.usage} bad flags, or the queue or function is missing or unreadable.`,
+          `messages (a failed, denied or timed-out mark is a failure); ${ExitCode.usage} bad flags or ${awsTimeoutEnv}, the queue or ` +
+          'function is missing or unreadable, or the metrics port cannot be had.',
       ].join('\n\n'),
     )
     .option('--queue-url <url>', 'the SQS queue to consume')
@@ -286,6 +298,10 @@ export function register(program: Command): void {
     .option('--wait-seconds <s>', `long-poll wait per receive, 0..${sqsLimits.maxWaitSeconds} (default: ${d.waitSeconds})`)
     .option('--visibility-timeout-seconds <s>', "visibility timeout per receive (default: the queue's own)")
     .option('--shutdown-timeout-seconds <s>', `time in-flight work gets to finish on stop (default: ${d.shutdownTimeoutSeconds})`)
+    .option(
+      '--delivery-timeout-seconds <s>',
+      `a delivery the target has not answered by then fails and comes back with its backoff (default: ${d.deliveryTimeoutSeconds})`,
+    )
     .option('--retry-base-seconds <s>', `first retry after about this long, doubling per receive (default: ${d.retryBaseSeconds})`)
     .option('--retry-max-seconds <s>', `longest retry backoff (default: ${d.retryMaxSeconds})`)
     .option('--once', 'drain what is on the queue now, then exit (pair with a small --wait-seconds)')

@@ -11,6 +11,7 @@
  * "Safety rails").
  */
 import type { Command } from 'commander';
+import { awsTimeoutEnv } from '../../aws-config.js';
 import { autohealEnv, resolveSettings, type Settings } from '../../config.js';
 import type { HealReport, VerdictRecord } from '../../healer/types.js';
 import { createLogger } from '../../log.js';
@@ -126,7 +127,8 @@ export function register(program: Command): void {
           `JSON lines on stderr. Input: at most ${maxInputBytes} bytes.`,
         'Config order: flags > environment > defaults. Environment: the Lambda healer\'s ' +
           `${[autohealEnv.maxUnhealthyShare, autohealEnv.optInTag, autohealEnv.groups, autohealEnv.dryRun, autohealEnv.respectGracePeriod, autohealEnv.staleAfterMs, autohealEnv.logLevel].join(', ')}. ` +
-          'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_CLOUDWATCH) apply as in every AWS SDK. ' +
+          'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_EC2|_CLOUDWATCH) apply as in every AWS SDK; ' +
+          `${awsTimeoutEnv} bounds each AWS call (default 10000 ms per attempt, three times that with retries). ` +
           'IAM: autoscaling:DescribeAutoScalingInstances, autoscaling:DescribeAutoScalingGroups, ' +
           'autoscaling:SetInstanceHealth (not with --dry-run), cloudwatch:DescribeAlarms (stale evidence).',
         `Exit codes: ${ExitCode.ok} every signal was decided and every mark succeeded (skips count as handled); ` +

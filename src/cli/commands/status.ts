@@ -20,7 +20,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { Option, type Command } from 'commander';
 import { Agent } from 'node:http';
-import { awsClientSettings } from '../../aws-config.js';
+import { awsClientSettings, awsTimeoutEnv } from '../../aws-config.js';
 import { alarmNameFor, groupAlarmNameFor } from '../../alarms/manager.js';
 import { defaultAlarmPrefix } from '../../alarms/options.js';
 import { describeAlarmStates, type AlarmStateView } from '../../alarms/states.js';
@@ -110,9 +110,9 @@ function activityView(a: Activity): ActivityView {
 
 /** The newest activities of the group, newest first (the API returns them so). */
 async function readActivities(client: AutoScalingClient, group: string, signal?: AbortSignal): Promise<Activity[]> {
-  const out = await callAws('autoscaling:DescribeScalingActivities', signal, () =>
+  const out = await callAws('autoscaling:DescribeScalingActivities', signal, (abortSignal) =>
     client.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: group, MaxRecords: activitiesRead }), {
-      abortSignal: signal,
+      abortSignal,
     }),
   );
   return out.Activities ?? [];
@@ -297,7 +297,8 @@ export function register(program: Command): void {
         'IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DescribeScalingActivities, ec2:DescribeInstances, ' +
           'cloudwatch:DescribeAlarms. --json prints {group, alarmPrefix, groupAlarm, probed, instances: [{instanceId, ' +
           'privateIp, lifecycleState, healthStatus, alarm, probe, lastAction}], replacedByHealthCheck}.',
-        `Exit codes: ${ExitCode.ok} printed; ${ExitCode.noResult} an AWS call failed; ${ExitCode.usage} bad flags or the group does not exist.`,
+        `Exit codes: ${ExitCode.ok} printed; ${ExitCode.noResult} an AWS call failed or was not answered in time (${awsTimeoutEnv}, default 10000 ms per attempt, ` +
+          `three times that with retries); ${ExitCode.usage} bad flags or ${awsTimeoutEnv}, or the group does not exist.`,
       ].join('\n\n'),
     )
     .requiredOption('--group <name>', 'the Auto Scaling group')

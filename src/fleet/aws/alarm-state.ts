@@ -12,9 +12,9 @@ export class AwsAlarmState implements AlarmStatePort {
   constructor(private readonly client: CloudWatchClient) {}
 
   async alarmState(alarmName: string, signal?: AbortSignal): Promise<AlarmState | undefined> {
-    const out = await callAws('cloudwatch:DescribeAlarms', signal, () =>
+    const out = await callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
       this.client.send(new DescribeAlarmsCommand({ AlarmNames: [alarmName], AlarmTypes: ['MetricAlarm', 'CompositeAlarm'] }), {
-        abortSignal: signal,
+        abortSignal,
       }),
     );
     const state = out.MetricAlarms?.[0]?.StateValue ?? out.CompositeAlarms?.[0]?.StateValue;

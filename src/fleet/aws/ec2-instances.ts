@@ -55,7 +55,7 @@ export function ec2InstanceFacts(client: AutoScalingClient): InstanceFactsReader
     const facts = new Map<string, InstanceFacts>();
     const config = client.config;
     for (const batch of chunks([...new Set(instanceIds)], idsPerCall)) {
-      await callAws('ec2:DescribeInstances', signal, async () => {
+      await callAws('ec2:DescribeInstances', signal, async (abortSignal) => {
         const region = await config.region();
         const url = endpointOf(region);
         const form = new URLSearchParams({ Action: 'DescribeInstances', Version: apiVersion });
@@ -71,7 +71,7 @@ export function ec2InstanceFacts(client: AutoScalingClient): InstanceFactsReader
         });
         const signer = new SignatureV4({ credentials: config.credentials, region, service: 'ec2', sha256: config.sha256 });
         const signed = await signer.sign(request);
-        const { response } = await config.requestHandler.handle(signed as HttpRequest, signal ? { abortSignal: signal } : {});
+        const { response } = await config.requestHandler.handle(signed as HttpRequest, { abortSignal });
         const bytes = await config.streamCollector(response.body);
         const body = parseXML(new TextDecoder().decode(bytes)) as Xml;
         if (response.statusCode >= 300) throw ec2Error(response.statusCode, body);

@@ -68,14 +68,14 @@ export class AwsFleet implements FleetPort {
     const ids = [...new Set(instanceIds)];
     for (const batch of chunks(ids, this.options.instanceIdsPerCall)) {
       const listing = pages((nextToken) =>
-        callAws('autoscaling:DescribeAutoScalingInstances', signal, () =>
+        callAws('autoscaling:DescribeAutoScalingInstances', signal, (abortSignal) =>
           this.client.send(
             new DescribeAutoScalingInstancesCommand({
               InstanceIds: batch,
               MaxRecords: maxInstanceIdsPerCall,
               ...(nextToken ? { NextToken: nextToken } : {}),
             }),
-            { abortSignal: signal },
+            { abortSignal },
           ),
         ),
       );
@@ -109,14 +109,14 @@ export class AwsFleet implements FleetPort {
     const names = [...new Set(groupNames)];
     for (const batch of chunks(names, this.options.groupNamesPerCall)) {
       const listing = pages((nextToken) =>
-        callAws('autoscaling:DescribeAutoScalingGroups', signal, () =>
+        callAws('autoscaling:DescribeAutoScalingGroups', signal, (abortSignal) =>
           this.client.send(
             new DescribeAutoScalingGroupsCommand({
               AutoScalingGroupNames: batch,
               MaxRecords: this.options.groupNamesPerCall,
               ...(nextToken ? { NextToken: nextToken } : {}),
             }),
-            { abortSignal: signal },
+            { abortSignal },
           ),
         ),
       );
@@ -147,14 +147,14 @@ export class AwsFleet implements FleetPort {
   }
 
   async setInstanceHealth(instanceId: string, status: HealthStatus, options: SetHealthOptions): Promise<void> {
-    await callAws('autoscaling:SetInstanceHealth', options.signal, () =>
+    await callAws('autoscaling:SetInstanceHealth', options.signal, (abortSignal) =>
       this.client.send(
         new SetInstanceHealthCommand({
           InstanceId: instanceId,
           HealthStatus: status,
           ShouldRespectGracePeriod: options.respectGracePeriod,
         }),
-        { abortSignal: options.signal },
+        { abortSignal },
       ),
     );
   }

@@ -2,8 +2,8 @@
  * A tiny local stand-in for the EC2 Auto Scaling query API (and CloudWatch DescribeAlarms), for
  * tests and benchmarks that run the real SDK in another process through AWS_ENDPOINT_URL.
  * It answers DescribeAutoScalingInstances, DescribeAutoScalingGroups and SetInstanceHealth from
- * one in-memory group (and EC2 DescribeInstances with each instance's launch time and tags), and
- * records every action it was asked for. Binds 127.0.0.1 on port 0.
+ * in-memory groups (one, or many for load tests), with EC2 DescribeInstances answering each instance's
+ * launch time and tags, and records every action it was asked for. Binds 127.0.0.1 on port 0.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,11 +39,34 @@ export interface FakeOptions {
   fail?: Record<string, { code: string; message: string; status?: number }>;
 }
 
-/** Starts the fake with one group. */
-export async function startFakeAutoScaling(group: FakeGroup, options: FakeOptions = {}): Promise<FakeAutoScaling> {
+/** Starts the fake with one group, or several (each instance in one of them). */
+export async function startFakeAutoScaling(groups: FakeGroup | readonly FakeGroup[], options: FakeOptions = {}): Promise<FakeAutoScaling> {
   const { alarmState = 'ALARM', applyHealth = true, fail = {} } = options;
   const requests: FakeAutoScaling['requests'] = [];
-  const health = new Map(group.instances.map((i) => [i.instanceId, i.healthStatus ?? 'Healthy']));
+  const all: readonly FakeGroup[] = Array.isArray(groups) ? groups : [groups as FakeGroup];
+  const byName = new Map(all.map((g) => [g.name, g]));
+  const instanceGroup = new Map(all.flatMap((g) => g.instances.map((i) => [i.instanceId, { group: g, instance: i }] as const)));
+  const health = new Map(all.flatMap((g) => g.instances.map((i) => [i.instanceId, i.healthStatus ?? 'Healthy'] as const)));
+
+  const groupXml = (group: FakeGroup): string => {
+    const tags = Object.entries(group.tags)
+      .map(([k, v]) => `<member><Key>${esc(k)}</Key><Value>${esc(v)}</Value></member>`)
+      .join('');
+    const instances = group.instances
+      .map(
+        (i) =>
+          `<member><InstanceId>${esc(i.instanceId)}</InstanceId><AvailabilityZone>us-east-1a</AvailabilityZone>` +
+          `<LifecycleState>${i.lifecycleState ?? 'InService'}</LifecycleState><HealthStatus>${health.get(i.instanceId) ?? 'Healthy'}</HealthStatus>` +
+          `<ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`,
+      )
+      .join('');
+    return (
+      `<member><AutoScalingGroupName>${esc(group.name)}</AutoScalingGroupName><MinSize>0</MinSize><MaxSize>100</MaxSize>` +
+      `<DesiredCapacity>${group.desiredCapacity}</DesiredCapacity><DefaultCooldown>300</DefaultCooldown>` +
+      `<HealthCheckType>EC2</HealthCheckType><HealthCheckGracePeriod>${group.healthCheckGracePeriodSeconds ?? 0}</HealthCheckGracePeriod>` +
+      `<CreatedTime>2024-01-01T00:00:00Z</CreatedTime><Tags>${tags}</Tags><Instances>${instances}</Instances></member>`
+    );
+  };
 
   const answer = (action: string, params: Record<string, string>): string => {
     const ids = Object.entries(params)
@@ -51,10 +74,13 @@ export async function startFakeAutoScaling(group: FakeGroup, options: FakeOption
       .map(([, v]) => v);
     switch (action) {
       case 'DescribeAutoScalingInstances': {
-        const members = group.instances
-          .filter((i) => ids.includes(i.instanceId))
+        const members = ids
+          .flatMap((id) => {
+            const found = instanceGroup.get(id);
+            return found ? [{ ...found.instance, group: found.group }] : [];
+          })
           .map(
-            (i) =>
+            ({ group, ...i }) =>
               `<member><InstanceId>${esc(i.instanceId)}</InstanceId><AutoScalingGroupName>${esc(group.name)}</AutoScalingGroupName>` +
               `<AvailabilityZone>us-east-1a</AvailabilityZone><LifecycleState>${i.lifecycleState ?? 'InService'}</LifecycleState>` +
               `<HealthStatus>${(health.get(i.instanceId) ?? 'Healthy').toUpperCase()}</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`,
@@ -66,31 +92,21 @@ export async function startFakeAutoScaling(group: FakeGroup, options: FakeOption
         const names = Object.entries(params)
           .filter(([k]) => k.startsWith('AutoScalingGroupNames.member.'))
           .map(([, v]) => v);
-        const tags = Object.entries(group.tags)
-          .map(([k, v]) => `<member><Key>${esc(k)}</Key><Value>${esc(v)}</Value></member>`)
-          .join('');
-        const instances = group.instances
-          .map(
-            (i) =>
-              `<member><InstanceId>${esc(i.instanceId)}</InstanceId><AvailabilityZone>us-east-1a</AvailabilityZone>` +
-              `<LifecycleState>${i.lifecycleState ?? 'InService'}</LifecycleState><HealthStatus>${health.get(i.instanceId) ?? 'Healthy'}</HealthStatus>` +
-              `<ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>`,
-          )
-          .join('');
-        const member = names.includes(group.name)
-          ? `<member><AutoScalingGroupName>${esc(group.name)}</AutoScalingGroupName><MinSize>0</MinSize><MaxSize>100</MaxSize>` +
-            `<DesiredCapacity>${group.desiredCapacity}</DesiredCapacity><DefaultCooldown>300</DefaultCooldown>` +
-            `<HealthCheckType>EC2</HealthCheckType><HealthCheckGracePeriod>${group.healthCheckGracePeriodSeconds ?? 0}</HealthCheckGracePeriod>` +
-            `<CreatedTime>2024-01-01T00:00:00Z</CreatedTime><Tags>${tags}</Tags><Instances>${instances}</Instances></member>`
-          : '';
-        return respond(action, `<AutoScalingGroups>${member}</AutoScalingGroups>`);
+        const member = names.flatMap((name) => {
+          const group = byName.get(name);
+          return group ? [groupXml(group)] : [];
+        });
+        return respond(action, `<AutoScalingGroups>${member.join('')}</AutoScalingGroups>`);
       }
       case 'DescribeInstances': {
         const wanted = Object.entries(params)
           .filter(([k]) => k.startsWith('InstanceId.'))
           .map(([, v]) => v);
-        const items = group.instances
-          .filter((i) => wanted.includes(i.instanceId))
+        const items = wanted
+          .flatMap((id) => {
+            const found = instanceGroup.get(id);
+            return found ? [found.instance] : [];
+          })
           .map((i) => {
             const tags = Object.entries(i.tags ?? {})
               .map(([k, v]) => `<item><key>${esc(k)}</key><value>${esc(v)}</value></item>`)
