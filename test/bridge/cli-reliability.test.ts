@@ -91,6 +91,7 @@ describe('autoheal bridge when an edge does not answer', () => {
     const run = runCli(['--queue-url', q.queueUrl, '--local', '--once', '--wait-seconds', '1', '--retry-base-seconds', '60'], {
       ...env(),
       AWS_ENDPOINT_URL_AUTO_SCALING: silent.url,
+      AWS_ENDPOINT_URL_EC2: silent.url,
       AWS_ENDPOINT_URL_CLOUDWATCH: silent.url,
       AUTOHEAL_AWS_TIMEOUT_MS: '200',
     });
@@ -116,6 +117,7 @@ describe('autoheal bridge when an edge does not answer', () => {
     const run = runCli(['--queue-url', q.queueUrl, '--local', '--once', '--wait-seconds', '1', '--retry-base-seconds', '60'], {
       ...env(),
       AWS_ENDPOINT_URL_AUTO_SCALING: fake.url,
+      AWS_ENDPOINT_URL_EC2: fake.url,
       AWS_ENDPOINT_URL_CLOUDWATCH: fake.url,
     });
     const code = await run.exit;

@@ -96,8 +96,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const env = {
     ...q.env,
     AWS_ENDPOINT_URL_AUTO_SCALING: autoScaling.url,
+    AWS_ENDPOINT_URL_EC2: autoScaling.url,
     AWS_ENDPOINT_URL_CLOUDWATCH: autoScaling.url,
     AUTOHEAL_MAX_UNHEALTHY_SHARE: '1',
+    // Every instance of each group fails here: no freeze (a share of 1 never trips).
+    AUTOHEAL_SUSPICION_SHARE: '1',
     // One line per message would be 10,000 lines: warnings (rejections, failures, stalls) only.
     LOG_LEVEL: 'warn',
   };
