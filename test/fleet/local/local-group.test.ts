@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { LocalGroup, localGroupOptionsSchema, type LocalGroupEvents } from '../../../src/fleet/local/local-group.js';
+import { Reaper } from '../../../src/fleet/local/reaper.js';
 import { eventually } from '../../helpers/fauxqs.js';
+import { running } from '../../helpers/processes.js';
 
 const groups: LocalGroup[] = [];
 function group(options: ConstructorParameters<typeof LocalGroup>[0]): LocalGroup {
@@ -20,7 +23,7 @@ function alive(pid: number): boolean {
 
 function record(g: LocalGroup): string[] {
   const seen: string[] = [];
-  const names: Array<keyof LocalGroupEvents> = [
+  const names: Array<Exclude<keyof LocalGroupEvents, 'group:reaper:started'>> = [
     'group:instance:launched',
     'group:instance:in-service',
     'group:instance:terminating',
@@ -203,11 +206,56 @@ describe('LocalGroup', () => {
     // Assess
     const [instance] = good.instances();
     expect(await (await fetch(`http://127.0.0.1:${instance?.port}/`)).text()).toBe('ok');
-    expect(failures[0]).toMatch(/exited before its port answered/);
+    expect(failures[0]).toMatch(/^exited with code 3 before it listened on 127\.0\.0\.1:\d+$/);
   });
 
   it('rejects unknown options with the option named', () => {
     expect(() => localGroupOptionsSchema.parse({ desiredCapacty: 3 })).toThrow(/desiredCapacty/);
     expect(() => localGroupOptionsSchema.parse({ desiredCapacity: 500 })).toThrow(/at most 200/);
+  });
+  it('has a reaper that SIGKILLs every listed process group when its input ends, frozen ones included, and spares the unlisted', async () => {
+    // Prepare: three process groups of their own; one frozen; one listed then unlisted.
+    const sleeper = (): number => {
+      const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
+      return child.pid as number;
+    };
+    const [frozen, plain, unlisted] = [sleeper(), sleeper(), sleeper()];
+    process.kill(-frozen, 'SIGSTOP');
+    const started: number[] = [];
+    const reaper = new Reaper({ started: (pid) => started.push(pid) });
+    reaper.add(frozen);
+    reaper.add(plain);
+    reaper.add(unlisted);
+    reaper.remove(unlisted);
+
+    try {
+      // Act: what the kernel does when the group's process dies (its end of the pipe closes).
+      reaper.close();
+
+      // Assess
+      await eventually(() => !running(frozen) && !running(plain), 'the listed groups killed', 10_000);
+      await eventually(() => started.every((pid) => !running(pid)), 'the reaper exited', 10_000);
+      expect(started).toHaveLength(1);
+      expect(running(unlisted)).toBe(true);
+    } finally {
+      process.kill(-unlisted, 'SIGKILL');
+    }
+  });
+
+  it('starts its reaper with the first instance and ends it when the group stops', async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 1 });
+    const reapers: number[] = [];
+    g.events.on('group:reaper:started', (e) => reapers.push(e.pid));
+
+    // Act
+    g.start();
+    await g.whenSettled();
+    const pid = g.reaperPid;
+    await g.stop();
+
+    // Assess
+    expect(reapers).toEqual([pid]);
+    await eventually(() => !running(pid as number), 'the reaper exited', 10_000);
   });
 });
