@@ -203,6 +203,8 @@ export class LocalGroup implements FleetPort {
       started: (pid) => this.events.emit('group:reaper:started', { pid, atMs: Date.now() }),
       exited: (code, signal) =>
         this.logger.warn({ code, signal }, 'local group: the reaper exited; starting another so that no instance can outlive this process'),
+      failed: (error) =>
+        this.logger.warn({ error: describeError(error) }, 'local group: the reaper could not start; instances may outlive this process if it is killed'),
     });
   }
 

@@ -84,11 +84,13 @@ export class Reaper {
   /**
    * @param on.started called with the pid of each reaper process started.
    * @param on.exited called when the reaper exits while it should still be running.
+   * @param on.failed called when the reaper process cannot be started at all.
    */
   constructor(
     private readonly on: {
       started?: (pid: number) => void;
       exited?: (code: number | null, signal: NodeJS.Signals | null) => void;
+      failed?: (error: Error) => void;
     } = {},
   ) {}
 
@@ -127,7 +129,7 @@ export class Reaper {
     const child = spawn(file, args, { detached: true, stdio: ['pipe', 'ignore', 'inherit'] });
     this.child = child;
     child.stdin?.on('error', () => {});
-    child.once('error', () => {});
+    child.once('error', (error) => this.on.failed?.(error));
     if (child.pid !== undefined) this.on.started?.(child.pid);
     child.once('exit', (code, signal) => {
       this.child = undefined;
