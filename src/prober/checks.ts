@@ -7,11 +7,11 @@
  * Bounds, so that one bad target cannot cost the others anything but its own slot for
  * `timeoutMs`: the deadline covers everything (connect, request, status line and headers);
  * the HTTP check reads the status line and at most {@link maxHeaderBytes} of headers, never
- * the body (no check rule looks at it), and closes its connection as soon as it has the status,
+ * the body (no check rule looks at it), and resets its connection as soon as it has the status,
  * so a body streamed forever or a 1 GiB body costs one socket for an instant, not one per check.
  */
 import { request, type Agent } from 'node:http';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 
 /** The most a check reads of a response's status line and headers; more fails the check. */
 export const maxHeaderBytes = 16 * 1024;
@@ -25,6 +25,18 @@ export interface CheckResult {
   status?: number;
 }
 
+/**
+ * Ends a check's connection at once. A connected socket is reset (RST) rather than closed with a
+ * FIN: closing first would leave this side's port in TIME_WAIT for a minute, and at a thousand
+ * checks a second that exhausts the ephemeral ports (connect() then slows down and the schedule
+ * slips). A socket still connecting is only destroyed: a reset would wait for the connection.
+ */
+function endConnection(socket: Socket | null | undefined): void {
+  if (!socket || socket.destroyed) return;
+  if (socket.readyState === 'open') socket.resetAndDestroy();
+  else socket.destroy();
+}
+
 function errorCode(error: unknown): string {
   if (typeof error === 'object' && error !== null) {
     const e = error as { code?: unknown; message?: unknown };
@@ -36,7 +48,7 @@ function errorCode(error: unknown): string {
 
 /**
  * GET http://host:port/path; ok when the status is `expectedStatus`. Only the status line and
- * headers are read: the connection is destroyed once they arrived, the body never read.
+ * headers are read: the connection is reset once they arrived, the body never read.
  */
 export function httpCheck(
   target: { host: string; port: number; path: string; expectedStatus: number },
@@ -61,14 +73,14 @@ export function httpCheck(
       clearTimeout(timer);
       // Every outcome closes the connection: an unread body (or a hanging server) would
       // otherwise keep the socket, and the agent's slot, for as long as the server likes.
+      endConnection(req.socket);
       req.destroy();
       resolve(result);
     };
     const timer = setTimeout(() => finish({ ok: false, error: `timeout after ${timeoutMs} ms` }), timeoutMs);
     req.once('response', (res) => {
-      // The destroy below aborts the body; that abort is expected, not an error to report.
+      // Ending the connection (in finish) aborts the body; that abort is expected, not an error.
       res.on('error', () => {});
-      res.destroy();
       const status = res.statusCode ?? 0;
       finish(status === target.expectedStatus ? { ok: true, status } : { ok: false, status, error: `status ${status}` });
     });
@@ -87,7 +99,7 @@ export function tcpCheck(target: { host: string; port: number }, timeoutMs: numb
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      socket.destroy();
+      endConnection(socket);
       resolve(result);
     };
     const timer = setTimeout(() => finish({ ok: false, error: `timeout after ${timeoutMs} ms` }), timeoutMs);
