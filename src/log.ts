@@ -31,3 +31,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /** A logger that writes nothing, for tests and library use. */
 export const silentLogger: Logger = pino({ level: 'silent' });
+
+/**
+ * The most items of one list (rejections, skipped verdicts) that one event writes to a log or
+ * an output; the rest are counted, not listed. A body of a million tiny records then costs
+ * this many lines and one count, not a million lines (or a Lambda response past its 6 MB limit).
+ */
+export const maxItemsPerEvent = 100;
+
+/** The first `max` items of `items`, and how many were left out: for logs and outputs that must stay bounded. */
+export function capList<T>(items: readonly T[], max: number = maxItemsPerEvent): { items: T[]; omitted: number } {
+  if (items.length <= max) return { items: [...items], omitted: 0 };
+  return { items: items.slice(0, Math.max(0, max)), omitted: items.length - Math.max(0, max) };
+}

@@ -47,6 +47,11 @@ export const demoDefaults = {
   /** EC2's shutdown, shortened: long enough that a mass failure visibly heals in waves. */
   shutdownMs: 300,
   roundTimeoutMs: 30_000,
+  /**
+   * An instance that has not listened on its port by then failed to start, and so did the demo:
+   * a `--command` that never listens is reported after this, not retried.
+   */
+  startTimeoutMs: 10_000,
 } as const;
 
 /** Options of {@link runDemo}. */
@@ -69,6 +74,7 @@ export const demoOptionsSchema = z
     /** How long a Terminating instance keeps running (the local group's `shutdownDelayMs`). */
     shutdownMs: z.number().int().min(0).max(60_000).default(demoDefaults.shutdownMs),
     roundTimeoutMs: z.number().int().positive().default(demoDefaults.roundTimeoutMs),
+    startTimeoutMs: z.number().int().positive().default(demoDefaults.startTimeoutMs),
     /** A shell command to run as each instance instead of the built-in server (given $PORT). */
     command: z.string().min(1).optional(),
   })
@@ -187,7 +193,21 @@ function figures(values: number[]): StageFigures {
   return { p50: Math.round(percentile(values, 50)), p95: Math.round(percentile(values, 95)), count: values.length };
 }
 
-/** Runs the demo; never leaves anything running behind. Rejects only when the chain cannot start. */
+/**
+ * What the demo says when an instance could not start: which instance, what ran, what happened,
+ * and what a `--command` must do.
+ */
+function startFailure(options: DemoOptions, instanceId: string, error: string): ConfigError {
+  const what = options.command ? `--command ${JSON.stringify(options.command)}` : 'the built-in instance server';
+  const hint = options.command ? '; the command must serve HTTP on 127.0.0.1:$PORT' : '';
+  return new ConfigError(`the demo's instances could not start: ${what} (instance ${instanceId}) ${error}${hint}`);
+}
+
+/**
+ * Runs the demo; never leaves anything running behind. Rejects only when the chain cannot start,
+ * also when an instance fails to start (exits, or does not listen within `startTimeoutMs`):
+ * the first such failure ends the demo at once with a ConfigError that says what happened.
+ */
 export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): Promise<DemoResult> {
   const parsed = demoOptionsSchema.safeParse(input);
   if (!parsed.success) throw new ConfigError(`demo options: ${z.prettifyError(parsed.error)}`);
@@ -198,6 +218,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
   const launched: DemoInstance[] = [];
   let endpoint: string | undefined;
 
+  const stopIfAborted = (): void => hooks.signal?.throwIfAborted();
   try {
     // The emulator, on loopback only.
     const app = buildApp({ logger: false, defaultRegion: region });
@@ -240,11 +261,19 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
         exitNoticeDelayMs: options.exitNoticeMs,
         shutdownDelayMs: options.shutdownMs,
         stopTimeoutMs: 1_000,
+        startTimeoutMs: options.startTimeoutMs,
         ...(options.command ? { command: options.command } : {}),
       },
       { logger },
     );
     cleanups.push(() => group.stop());
+    group.events.on('group:reaper:started', (e) => logger.info({ pid: e.pid }, 'demo: reaper started'));
+    // Until the group first settles, a launch failure ends the demo (the group would retry forever).
+    let rejectStart!: (error: Error) => void;
+    const startFailed = new Promise<never>((_resolve, reject) => (rejectStart = reject));
+    startFailed.catch(() => {});
+    const offStartFailure = group.events.on('group:launch:failed', (e) => rejectStart(startFailure(options, e.instanceId, e.error)));
+    cleanups.push(offStartFailure);
     group.events.on('group:instance:launched', (e) => {
       launched.push({ instanceId: e.instanceId, pid: e.pid, port: e.port, ...(e.replaces ? { replaces: e.replaces } : {}) });
       logger.info({ instanceId: e.instanceId, pid: e.pid, port: e.port }, 'demo: instance launched');
@@ -252,6 +281,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     const killOnExit = (): void => group.killNow();
     process.once('exit', killOnExit);
     cleanups.push(() => process.off('exit', killOnExit));
+    stopIfAborted();
     group.start();
 
     // One prober here: its verdicts mark alone (quorum 1), as `autoheal probe` with AUTOHEAL_PROBE_QUORUM=1 would.
@@ -273,6 +303,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
       const ids = parseEvent(body).signals.filter((s) => s.state === 'unhealthy').map((s) => s.instanceId);
       timeline.noteMessage(ids);
     };
+    stopIfAborted();
     const bridge = await startBridge({
       queueUrl,
       sqs,
@@ -284,7 +315,16 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     });
     cleanups.push(() => bridge.stop());
 
-    await group.whenSettled(30_000, hooks.signal);
+    stopIfAborted();
+    // The wait ends with the race: its timer must not keep the process alive once start-up failed.
+    const settling = new AbortController();
+    try {
+      const signal = hooks.signal ? AbortSignal.any([hooks.signal, settling.signal]) : settling.signal;
+      await Promise.race([group.whenSettled(30_000, signal), startFailed]);
+    } finally {
+      settling.abort();
+    }
+    offStartFailure();
     hooks.onReady?.({ group, prober, bridge, timeline, endpoint, topicArn, queueUrl }, options);
 
     rounds.push(

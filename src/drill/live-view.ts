@@ -33,7 +33,7 @@ function instanceLine(i: LocalInstance, parts: DemoParts, nowMs: number): string
     ? `${last.ok ? 'ok  ' : 'FAIL'} ${Math.round(last.ms)} ms${last.error ? ` (${last.error})` : ''}, ${((nowMs - last.atMs) / 1000).toFixed(1)} s ago`
     : '-';
   const replaces = i.replaces ? ` replaces ${i.replaces}` : '';
-  return `  ${pad(i.instanceId, 13)} ${pad(i.lifecycleState, 12)} ${pad(i.healthStatus, 10)} ${pad(`${i.pid ?? '-'}:${i.port}`, 13)} ${probe}${replaces}`;
+  return `  ${pad(i.instanceId, 19)} ${pad(i.lifecycleState, 12)} ${pad(i.healthStatus, 10)} ${pad(`${i.pid ?? '-'}:${i.port}`, 13)} ${probe}${replaces}`;
 }
 
 /** Creates the view writing to `out`; `tty` redraws the group in place. */
@@ -48,7 +48,7 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
     const now = Date.now();
     const shown = parts.group.instances().filter((i) => i.lifecycleState !== 'Terminated' || now - (i.terminatedAt?.getTime() ?? 0) < 3_000);
     return [
-      `  ${pad('instance', 13)} ${pad('lifecycle', 12)} ${pad('health', 10)} ${pad('pid:port', 13)} last probe`,
+      `  ${pad('instance', 19)} ${pad('lifecycle', 12)} ${pad('health', 10)} ${pad('pid:port', 13)} last probe`,
       ...shown.map((i) => instanceLine(i, parts as DemoParts, now)),
     ];
   };
@@ -92,7 +92,7 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
         const line = (what: string) => (e: { instanceId: string }) => {
           const i = parts?.group.instance(e.instanceId);
           if (i?.terminationReason === 'group stopped') return;
-          print(`  group: ${pad(e.instanceId, 13)} ${what}${i?.replaces && what === 'InService' ? ` (replaces ${i.replaces})` : ''}`);
+          print(`  group: ${pad(e.instanceId, 19)} ${what}${i?.replaces && what === 'InService' ? ` (replaces ${i.replaces})` : ''}`);
         };
         offs.push(
           p.group.events.on('group:instance:launched', line('Pending')),
@@ -119,10 +119,10 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
           if (stage === 'marked' && v.markedBy === 'group') text += " (by the group's own check)";
           if (stage === 'marked' && many && v.wave !== undefined) text += ` (wave ${v.wave})`;
           if (stage === 'replacementInService' && v.replacementId) text += ` (${v.replacementId})`;
-          rows.push({ ms: at, text: `${many ? `${pad(v.instanceId, 13)} ` : ''}${text}` });
+          rows.push({ ms: at, text: `${many ? `${pad(v.instanceId, 19)} ` : ''}${text}` });
         }
         for (const s of v.skipped) {
-          rows.push({ ms: s.ms, text: `${many ? `${pad(v.instanceId, 13)} ` : ''}skipped: ${s.reason}${s.count > 1 ? ` (x${s.count})` : ''}${s.detail ? `, ${s.detail}` : ''}` });
+          rows.push({ ms: s.ms, text: `${many ? `${pad(v.instanceId, 19)} ` : ''}skipped: ${s.reason}${s.count > 1 ? ` (x${s.count})` : ''}${s.detail ? `, ${s.detail}` : ''}` });
         }
       }
       rows.sort((a, b) => a.ms - b.ms);

@@ -18,7 +18,7 @@
 import { describeError, isRetryable } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import type { GroupView, InstanceView } from '../fleet/port.js';
-import { silentLogger } from '../log.js';
+import { capList, maxItemsPerEvent, silentLogger } from '../log.js';
 import { budgetInUse } from '../policy/budget.js';
 import { decide, isOptedIn, isStale, type DecideInput } from '../policy/decide.js';
 import { agreeingObservers, recordVote, type Votes } from '../policy/quorum.js';
@@ -195,7 +195,8 @@ export function createHealer(options: HealerOptions): Healer {
     return record(verdict);
   }
 
-  function report(r: VerdictRecord): void {
+  /** Logs and emits one record; a skip is only emitted (not logged) when `quiet`. */
+  function report(r: VerdictRecord, quiet = false): void {
     const line = {
       instanceId: r.signal.instanceId,
       group: r.groupName ?? null,
@@ -213,7 +214,7 @@ export function createHealer(options: HealerOptions): Healer {
       logger.error({ ...line, error: r.error, retryable: r.retryable }, 'verdict: work failed');
       events.emit('healer:mark:failed', r);
     } else {
-      logger.info(line, 'verdict');
+      if (!quiet) logger.info(line, 'verdict');
       events.emit(r.verdict.action === 'mark' ? 'healer:verdict:marked' : 'healer:verdict:skipped', r);
     }
   }
@@ -221,6 +222,9 @@ export function createHealer(options: HealerOptions): Healer {
   async function handleSignals(signals: readonly HealthSignal[], opts: { signal?: AbortSignal } = {}): Promise<VerdictRecord[]> {
     const views = await readViews(signals, opts.signal);
     const records: VerdictRecord[] = [];
+    // Marks and failures are always logged; skips up to maxItemsPerEvent per call, then counted by reason.
+    let skipsLogged = 0;
+    const skipsOmitted: Record<string, number> = {};
     // In order, one at a time, each under its group's lock: every mark is known before the next decision.
     for (const s of signals) {
       let r: VerdictRecord;
@@ -231,9 +235,14 @@ export function createHealer(options: HealerOptions): Healer {
         // A bug, not a remote failure: still a record, never an exception out of the healer.
         r = { signal: s, verdict: { action: 'skip', reason: 'unavailable' }, dryRun: false, error: describeError(error), retryable: true, ms: 0 };
       }
-      report(r);
+      const quiet = r.verdict.action === 'skip' && r.error === undefined && skipsLogged >= maxItemsPerEvent;
+      if (quiet) skipsOmitted[r.verdict.reason] = (skipsOmitted[r.verdict.reason] ?? 0) + 1;
+      else if (r.verdict.action === 'skip' && r.error === undefined) skipsLogged++;
+      report(r, quiet);
       records.push(r);
     }
+    const omitted = Object.values(skipsOmitted).reduce((a, b) => a + b, 0);
+    if (omitted > 0) logger.info({ omitted, byReason: skipsOmitted }, 'verdicts: more skips, not logged one by one');
     return records;
   }
 
@@ -244,7 +253,12 @@ export function createHealer(options: HealerOptions): Healer {
     } catch (error) {
       parsed = { signals: [], lifecycle: [], rejected: [{ reason: `unparseable: ${describeError(error)}` }] };
     }
-    for (const rejection of parsed.rejected) logger.warn({ ...rejection }, 'rejected: no signal in this input');
+    // Bounded: a body of a million bad records writes a hundred lines and a count, not a million.
+    const rejections = capList(parsed.rejected);
+    for (const rejection of rejections.items) logger.warn({ ...rejection }, 'rejected: no signal in this input');
+    if (rejections.omitted > 0) {
+      logger.warn({ omitted: rejections.omitted, total: parsed.rejected.length }, 'rejected: more records with no signal, not logged one by one');
+    }
 
     const verdicts = await handleSignals(parsed.signals, opts);
     const failed = new Set<string>();

@@ -40,7 +40,7 @@ import { awsClientSettings } from '../aws-config.js';
 import { resolveSettings, type Settings } from '../config.js';
 import { AutohealError, describeError } from '../errors.js';
 import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';
-import { createLogger, type Logger } from '../log.js';
+import { capList, createLogger, type Logger } from '../log.js';
 import type { InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
 import { createAwsHealer } from '../runtime/aws.js';
 
@@ -57,8 +57,12 @@ export interface SqsBatchResponse {
 
 /** What a non-SQS invocation returns: one line per verdict, and the rejections. */
 export interface HealSummary {
+  /** At most maxItemsPerEvent (100); `verdictsOmitted` counts the rest. */
   verdicts: Array<{ instanceId: string; group?: string; action: string; reason: string; error?: string }>;
+  verdictsOmitted?: number;
+  /** At most maxItemsPerEvent (100); `rejectedOmitted` counts the rest. */
   rejected: string[];
+  rejectedOmitted?: number;
 }
 
 export type LifecycleHandler = NonNullable<HealerOptions['onLifecycle']>;
@@ -116,15 +120,20 @@ export function terraformAction(event: unknown): 'create' | 'update' | 'delete' 
 }
 
 function summarize(report: HealReport): HealSummary {
+  // Bounded: a batch of a million records must not answer with a 29 MB summary.
+  const verdicts = capList(report.verdicts);
+  const rejected = capList(report.rejected);
   return {
-    verdicts: report.verdicts.map((v) => ({
+    verdicts: verdicts.items.map((v) => ({
       instanceId: v.signal.instanceId,
       ...(v.groupName ? { group: v.groupName } : {}),
       action: v.dryRun ? 'mark (dry-run)' : v.verdict.action,
       reason: v.verdict.reason,
       ...(v.error !== undefined ? { error: v.error } : {}),
     })),
-    rejected: report.rejected.map((r) => r.reason),
+    ...(verdicts.omitted > 0 ? { verdictsOmitted: verdicts.omitted } : {}),
+    rejected: rejected.items.map((r) => r.reason),
+    ...(rejected.omitted > 0 ? { rejectedOmitted: rejected.omitted } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import type { Collector, Place } from './context.js';
 import { probeAlarmPrefix } from './alarm-message.js';
-import { arr, instanceIdFromName, isoTime, isRecord, quote, rec, regionFromArn, shortReason, str } from './read.js';
+import { arr, instanceIdFromName, isEc2InstanceId, isoTime, isRecord, notAnInstanceId, quote, rec, regionFromArn, shortReason, str } from './read.js';
 import { regionFromName } from './regions.js';
 import type { HealthSignal, InstanceIdOrigin, SignalSource } from './types.js';
 
@@ -49,9 +49,11 @@ function stateOf(facts: AlarmFacts, col: Collector, at: Place): HealthSignal['st
 /** The single instance named by a list of candidate ids, or a reason why not. */
 function single(ids: Set<string>, from: InstanceIdOrigin): Found | string | undefined {
   if (ids.size === 0) return undefined;
-  if (ids.size > 1) return `several instances (${[...ids].slice(0, 5).join(', ')}), cannot tell which one`;
+  if (ids.size > 1) return `several instances (${[...ids].slice(0, 5).map((id) => quote(id, 30)).join(', ')}), cannot tell which one`;
   const [instanceId] = ids;
-  return instanceId === undefined ? undefined : { instanceId, from };
+  if (instanceId === undefined) return undefined;
+  // Checked here, at parse time: one malformed id must not make Auto Scaling refuse a whole batch.
+  return isEc2InstanceId(instanceId) ? { instanceId, from } : notAnInstanceId(instanceId);
 }
 
 function emit(col: Collector, at: Place, facts: AlarmFacts, found: Found | string | undefined, missingField: string, missingText: string): void {

@@ -1,5 +1,5 @@
 import type { Collector, Place } from './context.js';
-import { isoTime, quote, str } from './read.js';
+import { isEc2InstanceId, isoTime, notAnInstanceId, quote, str } from './read.js';
 import type { LifecycleSignal } from './types.js';
 
 const notificationChanges: Readonly<Record<string, LifecycleSignal['change']>> = {
@@ -19,6 +19,7 @@ function emit(
   prefix: string,
 ): void {
   if (fields.instanceId === undefined) return col.reject(at, `${prefix}EC2InstanceId`, 'missing');
+  if (!isEc2InstanceId(fields.instanceId)) return col.reject(at, `${prefix}EC2InstanceId`, notAnInstanceId(fields.instanceId));
   if (fields.groupName === undefined) return col.reject(at, `${prefix}AutoScalingGroupName`, 'missing');
   const observedAt = isoTime(fields.time) ?? at.envelopeTime;
   if (observedAt === undefined) return col.reject(at, fields.timeField, 'not an ISO 8601 timestamp');

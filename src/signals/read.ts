@@ -67,6 +67,11 @@ export function isEc2InstanceId(id: string): boolean {
   return id.length <= 19 && instanceIdShape.test(id);
 }
 
+/** The rejection text for an id that is not EC2-shaped: the id quoted (short), and what was expected. */
+export function notAnInstanceId(id: string): string {
+  return `${quote(id, 30)} is not an EC2 instance id (i- and 8 or 17 hex digits)`;
+}
+
 /**
  * The instance id an alarm name ends with (`StatusCheckFailed-Alarm-for-i-0abc12345`),
  * when it is preceded by a separator or is the whole name.

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createConnection } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DemoResult } from '../../src/drill/demo.js';
 import { failureModes } from '../../src/drill/inject.js';
 import { stages } from '../../src/drill/timeline.js';
 import { eventually } from '../helpers/fauxqs.js';
+import { groupMembers, refused, running } from '../helpers/processes.js';
 
 // Spawns the built CLI (`npm run build` first, as `npm test` does): real instance processes,
 // fauxqs, prober, bridge and core, exactly as a user runs `autoheal demo`.
@@ -21,10 +21,10 @@ interface Run {
   done: Promise<{ code: number | null; stdout: string; stderr: string }>;
 }
 
-const running: ChildProcessWithoutNullStreams[] = [];
+const demos: ChildProcessWithoutNullStreams[] = [];
 afterEach(() => {
-  // A failed test must not leave a demo behind (the demo's instances exit with it: stdin pipe).
-  for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  // A failed test must not leave a demo behind (its reaper ends the instances with it).
+  for (const child of demos.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
 function demo(args: string[], env: Record<string, string> = {}): Run {
@@ -32,7 +32,7 @@ function demo(args: string[], env: Record<string, string> = {}): Run {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
   });
-  running.push(child);
+  demos.push(child);
   const logs: Array<Record<string, unknown>> = [];
   let stdout = '';
   let stderr = '';
@@ -58,34 +58,28 @@ function demo(args: string[], env: Record<string, string> = {}): Run {
   return { child, logs, done };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-function refused(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
-  });
-}
-
-/** Every pid is gone (ESRCH) and every port refuses connections. */
-async function nothingLeft(pids: number[], ports: number[]): Promise<void> {
-  await eventually(() => pids.every((pid) => !alive(pid)), `no process left of ${pids.join(', ')}`, 5_000);
+/**
+ * Every pid is gone, every process group too (an instance and whatever its command started), and
+ * every port refuses connections. Each instance leads its own process group (pgid = its pid).
+ */
+async function nothingLeft(pids: number[], ports: number[], groups: number[] = pids): Promise<void> {
+  await eventually(
+    () => pids.every((pid) => !running(pid)) && groups.every((pgid) => groupMembers(pgid).length === 0),
+    `no process left of ${pids.join(', ')}`,
+    10_000,
+  );
   for (const port of ports) expect(await refused(port), `port ${port} closed`).toBe(true);
 }
 
 const launchedPids = (logs: Array<Record<string, unknown>>): number[] =>
   logs.filter((l) => l.msg === 'demo: instance launched').map((l) => l.pid as number);
+const launchedPorts = (logs: Array<Record<string, unknown>>): number[] =>
+  logs.filter((l) => l.msg === 'demo: instance launched').map((l) => l.port as number);
+const reaperPids = (logs: Array<Record<string, unknown>>): number[] =>
+  logs.filter((l) => l.msg === 'demo: reaper started').map((l) => l.pid as number);
+
+/** A `--command` instance: a Node HTTP server on 127.0.0.1:$PORT, started by the shell. */
+const serverCommand = `${JSON.stringify(process.execPath)} -e "require('http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT,'127.0.0.1')"`;
 
 describe('autoheal demo (built CLI, real processes)', () => {
   it.each(failureModes)('heals a %s instance; --json carries every stage, the ids and healed; nothing is left behind', async (failure) => {
@@ -136,8 +130,8 @@ describe('autoheal demo (built CLI, real processes)', () => {
 
     // Assess: what people see
     expect(t.code).toBe(0);
-    expect(t.stdout).toMatch(/i-local\d{4} +skipped: budgetSpent/);
-    expect(t.stdout).toMatch(/healed in \d waves: 1\) i-local\d{4}/);
+    expect(t.stdout).toMatch(/i-10ca1\d{12} +skipped: budgetSpent/);
+    expect(t.stdout).toMatch(/healed in \d waves: 1\) i-10ca1\d{12}/);
     expect(t.stdout).toMatch(/summary: 1\/1 rounds healed/);
     await nothingLeft([...result.instances.map((i) => i.pid), ...launchedPids(text.logs)], result.instances.map((i) => i.port));
   });
@@ -160,5 +154,71 @@ describe('autoheal demo (built CLI, real processes)', () => {
     expect(pids.length).toBeGreaterThanOrEqual(2);
     expect(result.instances.map((i) => i.pid).sort()).toEqual([...pids].sort());
     await nothingLeft(pids, result.instances.map((i) => i.port));
+  });
+  it.each([
+    ['built-in', []],
+    ['--command', ['--command', serverCommand]],
+  ])('leaves no %s instance behind when SIGKILLed in the middle of a round with a frozen instance', async (_kind, extra) => {
+    // Prepare
+    const run = demo([...lean, '--rounds', '20', '--failure', 'freeze', ...extra]);
+    await eventually(() => run.logs.some((l) => l.msg === 'demo: round started'), 'a round started', 30_000);
+    const pids = launchedPids(run.logs);
+    const ports = launchedPorts(run.logs);
+    const reapers = reaperPids(run.logs);
+    const runningBefore = pids.filter((pid) => groupMembers(pid).length > 0);
+
+    // Act
+    run.child.kill('SIGKILL');
+    await run.done;
+
+    // Assess
+    expect(pids.length).toBeGreaterThanOrEqual(2);
+    expect(reapers).toHaveLength(1);
+    expect(runningBefore.length, 'instances running when the demo was killed').toBeGreaterThanOrEqual(2);
+    await nothingLeft([...pids, ...reapers], ports, pids);
+  });
+
+  it('stops promptly on Ctrl-C during the start-up of 30 instances, leaving nothing behind', async () => {
+    // Prepare
+    const run = demo(['--instances', '30', '--json']);
+    await eventually(() => launchedPids(run.logs).length >= 1, 'the first instance launched', 30_000);
+
+    // Act
+    run.child.kill('SIGINT');
+    const { code, stdout, stderr } = await run.done;
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/SIGINT: stopping/);
+    expect(JSON.parse(stdout)).toMatchObject({ healed: false, aborted: true, rounds: [] });
+    await nothingLeft([...launchedPids(run.logs), ...reaperPids(run.logs)], launchedPorts(run.logs), launchedPids(run.logs));
+  });
+
+  it('says at once, with exit code 2 and no stack trace, that a --command exited before it listened', async () => {
+    // Act
+    const run = demo(['--instances', '2', '--command', 'exit 3']);
+    const { code, stdout, stderr } = await run.done;
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(
+      /autoheal: the demo's instances could not start: --command "exit 3" \(instance i-10ca1\d{12}\) exited with code 3 before it listened on 127\.0\.0\.1:\d+; the command must serve HTTP on 127\.0\.0\.1:\$PORT\n$/,
+    );
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says, with exit code 2 and no stack trace, that a --command did not listen within --start-timeout-ms, and leaves it not running', async () => {
+    // Act
+    const run = demo(['--instances', '1', '--command', 'sleep 600', '--start-timeout-ms', '1000']);
+    const { code, stderr } = await run.done;
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--command "sleep 600" \(instance i-10ca1000000000001\) did not listen on 127\.0\.0\.1:\d+ within 1000 ms; the command must serve HTTP/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+    const pids = launchedPids(run.logs);
+    expect(pids).toHaveLength(1);
+    await nothingLeft([...pids, ...reaperPids(run.logs)], [], pids);
   });
 });

@@ -264,14 +264,14 @@ describe('createHealer', () => {
   });
 
   it('handles a plain CloudWatch alarm message end to end', async () => {
-    // Prepare
-    const fleet = five();
+    // Prepare: EC2-shaped ids, as every parsed event must name.
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ['i-0000000000000001', 'i-0000000000000002', 'i-0000000000000003'] }]);
     const alarm = {
-      AlarmName: 'autoheal-status-check-i-1',
+      AlarmName: 'autoheal-status-check-i-0000000000000001',
       NewStateValue: 'ALARM',
       NewStateReason: 'Threshold Crossed',
       StateChangeTime: new Date(nowMs - 5_000).toISOString(),
-      Trigger: { MetricName: 'StatusCheckFailed', Namespace: 'AWS/EC2', Dimensions: [{ name: 'InstanceId', value: 'i-1' }] },
+      Trigger: { MetricName: 'StatusCheckFailed', Namespace: 'AWS/EC2', Dimensions: [{ name: 'InstanceId', value: 'i-0000000000000001' }] },
     };
 
     // Act
@@ -280,7 +280,7 @@ describe('createHealer', () => {
     // Assess
     expect(report.verdicts.map((v) => v.verdict.reason)).toEqual(['unhealthy']);
     expect(report).toMatchObject({ failedRecordIds: [], retry: false });
-    expect(fleet.setHealthCalls.map((c) => c.instanceId)).toEqual(['i-1']);
+    expect(fleet.setHealthCalls.map((c) => c.instanceId)).toEqual(['i-0000000000000001']);
   });
 
   it('never throws on garbage', async () => {

@@ -106,6 +106,26 @@ describe('the rails on the AWS path (moto)', () => {
     expect(lines.filter((l) => l.msg === 'held work re-evaluated').map((l) => l.marked)).toEqual([0, 4]);
   });
 
+  it('a poison record among good ones: an SQS batch of 9 good alarms and one 22-character InstanceId marks the 9 and fails none', async () => {
+    // Prepare: a budget and no freeze that let all nine be marked.
+    const group = await createMotoGroup(moto, { name: 'workers', size: 10 });
+    const { handler, lines } = handlerUnderTest({ AUTOHEAL_MAX_UNHEALTHY_SHARE: '1', AUTOHEAL_SUSPICION_SHARE: '1' });
+    const good = group.instanceIds.slice(0, 9);
+    const bodies = [...good.map((id) => statusCheckAlarmMessage(id)), statusCheckAlarmMessage('i-0123456789abcdef01234')];
+    const event = { Records: bodies.map((body, n) => ({ messageId: `m-${n}`, eventSource: 'aws:sqs', body })) };
+
+    // Act
+    const out = await handler(event);
+
+    // Assess
+    expect(out).toEqual({ batchItemFailures: [] });
+    expect((await unhealthy(group.instanceIds)).sort()).toEqual([...good].sort());
+    expect(lines.find((l) => l.msg === 'rejected: no signal in this input')).toMatchObject({
+      recordId: 'm-9',
+      reason: expect.stringContaining('"i-0123456789abcdef01234" is not an EC2 instance id'),
+    });
+  });
+
   it('an ALARM for an instance launched moments ago, in a group with a 3600 s grace period, is a skip naming the grace period', async () => {
     // Prepare: moto stamps LaunchTime at creation; EC2 DescribeInstances carries it.
     const group = await createMotoGroup(moto, { name: 'fresh', size: 2, gracePeriodSeconds: 3600 });

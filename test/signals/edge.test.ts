@@ -62,7 +62,17 @@ const rejections: Array<[string, unknown, string]> = [
         ],
       },
     }),
-    'Trigger.Metrics: several instances (i-0abc1234, i-0def5678), cannot tell which one',
+    'Trigger.Metrics: several instances ("i-0abc1234", "i-0def5678"), cannot tell which one',
+  ],
+  [
+    'an InstanceId of 22 characters (not EC2-shaped)',
+    alarm({ Trigger: { Dimensions: [{ name: 'InstanceId', value: 'i-0123456789abcdef01234' }] } }),
+    'Trigger.Dimensions: "i-0123456789abcdef01234" is not an EC2 instance id (i- and 8 or 17 hex digits)',
+  ],
+  [
+    'an InstanceId of 5,000 characters',
+    alarm({ Trigger: { Dimensions: [{ name: 'InstanceId', value: `i-${'a'.repeat(4998)}` }] } }),
+    `Trigger.Dimensions: "i-${'a'.repeat(28)}…" is not an EC2 instance id (i- and 8 or 17 hex digits)`,
   ],
   ['odd dimensions', alarm({ AlarmName: 'cpu', Trigger: { Dimensions: ['x', { name: 'InstanceId', value: '  ' }, { name: 'Other', value: 'i-0abc1234' }] } }), 'Trigger.Dimensions: no InstanceId'],
   ['an alarm name too long to search', alarm({ AlarmName: `${'x'.repeat(300)}-i-0abc1234`, Trigger: {} }), 'Trigger.Dimensions: no InstanceId'],

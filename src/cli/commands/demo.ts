@@ -42,6 +42,7 @@ interface Flags {
   exitNoticeMs: number;
   shutdownMs: number;
   roundTimeoutMs: number;
+  startTimeoutMs: number;
   command?: string;
   json: boolean;
 }
@@ -54,7 +55,8 @@ export function register(program: Command): void {
       [
         'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Each round injects a failure and prints the recovery timeline stage by stage; a summary follows.',
         'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason "budget spent", and the group heals in waves.',
-        'Ctrl-C stops cleanly (no process or port is left behind); a second Ctrl-C kills every instance at once.',
+        'Ctrl-C stops cleanly (no process or port is left behind), also during start-up; a second Ctrl-C kills every instance at once. No instance outlives the demo even when it is killed with SIGKILL: a reaper process kills them all, frozen ones and --command ones included.',
+        'An instance that exits, or does not listen within --start-timeout-ms, before the group first stands ends the demo at once with a message naming the command and what happened (exit code 2).',
         'Exit codes: 0 every round healed, 1 a round did not heal or the demo was interrupted, 2 bad usage or start-up failure.',
       ].join('\n\n'),
     )
@@ -73,6 +75,7 @@ export function register(program: Command): void {
     .option('--exit-notice-ms <ms>', "how long the group's own check takes to notice an exited process", integer(0, 3_600_000), demoDefaults.exitNoticeMs)
     .option('--shutdown-ms <ms>', 'how long a Terminating instance keeps running (EC2 shutdown, shortened)', integer(0, 60_000), demoDefaults.shutdownMs)
     .option('--round-timeout-ms <ms>', 'a round not healed by then counts as not healed', integer(1_000, 3_600_000), demoDefaults.roundTimeoutMs)
+    .option('--start-timeout-ms <ms>', 'an instance not listening on its port by then failed to start', integer(100, 600_000), demoDefaults.startTimeoutMs)
     .option('--command <cmd>', 'run this shell command as each instance instead of the built-in server (listen on 127.0.0.1:$PORT)')
     .option('--json', 'print one JSON document on stdout: every round with each stage in ms, the instance ids, healed', false)
     .action(async (flags: Flags) => {
@@ -99,6 +102,7 @@ export function register(program: Command): void {
         exitNoticeMs: flags.exitNoticeMs,
         shutdownMs: flags.shutdownMs,
         roundTimeoutMs: flags.roundTimeoutMs,
+        startTimeoutMs: flags.startTimeoutMs,
         ...(flags.mass !== undefined ? { mass: flags.mass } : {}),
         ...(flags.probeTimeoutMs !== undefined ? { probeTimeoutMs: flags.probeTimeoutMs } : {}),
         ...(flags.command !== undefined ? { command: flags.command } : {}),

@@ -14,7 +14,7 @@ import type { Command } from 'commander';
 import { awsTimeoutEnv } from '../../aws-config.js';
 import { autohealEnv, resolveSettings, type Settings } from '../../config.js';
 import type { HealReport, VerdictRecord } from '../../healer/types.js';
-import { createLogger } from '../../log.js';
+import { capList, createLogger, maxItemsPerEvent } from '../../log.js';
 import { openAwsHealer } from '../../runtime/aws.js';
 import { ExitCode } from '../exit-codes.js';
 import { maxInputBytes, readEventText } from '../input.js';
@@ -82,12 +82,18 @@ function verdictOutput(v: VerdictRecord): HealVerdictOutput {
   };
 }
 
-/** The JSON `heal` prints for one report, and its exit code. */
+/**
+ * The JSON `heal` prints for one report, and its exit code. Every verdict is listed (each is an
+ * action or a decision about one instance); at most {@link maxItemsPerEvent} rejections are,
+ * and `rejectedOmitted` counts the rest.
+ */
 export function renderHealReport(report: HealReport): { output: string; exitCode: number } {
+  const rejected = capList(report.rejected);
   const out = {
     verdicts: report.verdicts.map(verdictOutput),
     ...(report.lifecycle.length > 0 ? { lifecycle: report.lifecycle } : {}),
-    rejected: report.rejected,
+    rejected: rejected.items,
+    ...(rejected.omitted > 0 ? { rejectedOmitted: rejected.omitted } : {}),
   };
   const failed = report.verdicts.some((v) => v.error !== undefined);
   return {
@@ -123,7 +129,8 @@ export function register(program: Command): void {
           'stale evidence re-checked in CloudWatch, the unhealthy budget), and marks it Unhealthy with ' +
           'SetInstanceHealth unless --dry-run. Prints JSON {"verdicts":[...],"rejected":[...]} on stdout ' +
           '(each verdict: instanceId, group, action, reason, detail, source, eventId, dryRun, error?, ms); ' +
-          '"lifecycle" is added for launch/terminate events, which are listed but not acted on. Logs are ' +
+          '"lifecycle" is added for launch/terminate events, which are listed but not acted on. At most ' +
+          `${maxItemsPerEvent} rejections are listed; "rejectedOmitted" counts the others. Logs are ` +
           `JSON lines on stderr. Input: at most ${maxInputBytes} bytes.`,
         'Config order: flags > environment > defaults. Environment: the Lambda healer\'s ' +
           `${[autohealEnv.maxUnhealthyShare, autohealEnv.optInTag, autohealEnv.groups, autohealEnv.dryRun, autohealEnv.respectGracePeriod, autohealEnv.staleAfterMs, autohealEnv.logLevel].join(', ')}. ` +

@@ -24,7 +24,7 @@ export function register(program: Command): void {
     .option('--port <port>', 'TCP port on 127.0.0.1 (0: any free port)', port, Number(process.env.PORT ?? 0))
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--health-path <path>', 'the health endpoint', '/health')
-    .option('--instance-id <id>', 'written in every answer', process.env.AUTOHEAL_INSTANCE_ID ?? 'i-local')
+    .option('--instance-id <id>', 'written in every answer', process.env.AUTOHEAL_INSTANCE_ID ?? 'i-10ca1000000000000')
     .option('--exit-with-parent', 'exit when stdin closes', false)
     .action(async (opts: { port: number; host: string; healthPath: string; instanceId: string; exitWithParent: boolean }) => {
       await runInstanceServer({

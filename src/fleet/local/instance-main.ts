@@ -8,7 +8,7 @@ import { runInstanceServer } from './instance-server.js';
 
 await runInstanceServer({
   port: Number(process.env.PORT ?? 0),
-  instanceId: process.env.AUTOHEAL_INSTANCE_ID ?? 'i-local',
+  instanceId: process.env.AUTOHEAL_INSTANCE_ID ?? 'i-10ca1000000000000',
   healthPath: process.env.AUTOHEAL_HEALTH_PATH ?? '/health',
   exitWithParent: true,
 });

@@ -23,7 +23,7 @@ export const instanceServerOptionsSchema = z
     /** The path that answers 200 while well and 503 while sick. */
     healthPath: z.string().startsWith('/').default('/health'),
     /** Written in every answer, so a probe can tell which instance answered. */
-    instanceId: z.string().default('i-local'),
+    instanceId: z.string().default('i-10ca1000000000000'),
     /** Exit when stdin closes (the parent is gone). */
     exitWithParent: z.boolean().default(false),
   })

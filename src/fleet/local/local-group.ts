@@ -21,8 +21,11 @@
  *   a mass failure heals in waves here as it does on AWS.
  * - `stop()` ends every child: SIGCONT (a frozen child cannot act on SIGTERM), SIGTERM, then
  *   SIGKILL after `stopTimeoutMs`. Each child runs in its own process group, so a `command`'s
- *   own children go too; built-in instances also exit when their stdin pipe closes, so even a
- *   group killed with SIGKILL leaves none of them behind.
+ *   own children go too.
+ * - Nothing outlives the process that runs the group, even when it is SIGKILLed: a reaper
+ *   process (reaper.ts) lists every instance's process group and SIGKILLs them all once this
+ *   process is gone, frozen instances and user commands included. Built-in instances also exit
+ *   when their stdin pipe closes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
@@ -32,9 +35,13 @@ import { describeError, RemoteError } from '../../errors.js';
 import { TypedEvents } from '../../events.js';
 import { silentLogger, type Logger } from '../../log.js';
 import type { FleetPort, GroupView, HealthStatus, InstanceView, SetHealthOptions } from '../port.js';
+import { Reaper } from './reaper.js';
 
 /** The most instances one local group runs: each is a process on this machine. */
 export const maxLocalInstances = 200;
+
+/** Local instance ids are `i-10ca1` and a 12-digit number: EC2-shaped, as every parser requires. */
+export const localIdPrefix = 'i-10ca1';
 
 /** Options of a local group. */
 export const localGroupOptionsSchema = z
@@ -70,8 +77,8 @@ export const localGroupOptionsSchema = z
     exitNoticeDelayMs: z.number().int().min(0).default(0),
     /** The group's tags; the default opts it in to autoheal. */
     tags: z.record(z.string(), z.string()).default({ 'autoheal:enabled': 'true' }),
-    /** Instance ids are `${idPrefix}0001`, `${idPrefix}0002`, … */
-    idPrefix: z.string().min(1).default('i-local'),
+    /** Instance ids are `${idPrefix}000000000001`, `${idPrefix}000000000002`, … */
+    idPrefix: z.string().min(1).default(localIdPrefix),
     /** Extra environment for every instance. */
     env: z.record(z.string(), z.string()).default({}),
   })
@@ -107,6 +114,8 @@ export interface LocalGroupEvents {
   'group:instance:terminating': { instanceId: string; reason: string; atMs: number };
   'group:instance:terminated': { instanceId: string; code: number | null; signal: string | null; atMs: number };
   'group:launch:failed': { instanceId: string; error: string; atMs: number };
+  /** The reaper process started (it kills every instance if this process dies). */
+  'group:reaper:started': { pid: number; atMs: number };
 }
 
 interface Member extends LocalInstance {
@@ -183,6 +192,8 @@ export class LocalGroup implements FleetPort {
   private launchBlockedUntilMs = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped: Promise<void> | undefined;
+  private readonly reaper: Reaper;
+  private spawnQueue: Promise<void> = Promise.resolve();
 
   constructor(options: LocalGroupOptionsInput = {}, deps: { logger?: Logger } = {}) {
     this.options = localGroupOptionsSchema.parse(options);
@@ -191,6 +202,13 @@ export class LocalGroup implements FleetPort {
     this.events = new TypedEvents<LocalGroupEvents>((error, event) =>
       this.logger.warn({ event, error: describeError(error) }, 'local group event listener failed'),
     );
+    this.reaper = new Reaper({
+      started: (pid) => this.events.emit('group:reaper:started', { pid, atMs: Date.now() }),
+      exited: (code, signal) =>
+        this.logger.warn({ code, signal }, 'local group: the reaper exited; starting another so that no instance can outlive this process'),
+      failed: (error) =>
+        this.logger.warn({ error: describeError(error) }, 'local group: the reaper could not start; instances may outlive this process if it is killed'),
+    });
   }
 
   get name(): string {
@@ -264,6 +282,8 @@ export class LocalGroup implements FleetPort {
         timeoutMs,
       );
       for (const event of ['group:instance:in-service', 'group:instance:terminated'] as const) offs.push(this.events.on(event, check));
+      // An 'abort' listener added to a signal that aborted already is never called.
+      if (signal?.aborted) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       check();
     });
@@ -330,7 +350,7 @@ export class LocalGroup implements FleetPort {
       }
       waits.push(m.gone);
     }
-    this.stopped = Promise.all(waits).then(() => undefined);
+    this.stopped = Promise.all(waits).then(() => this.reaper.close());
     return this.stopped;
   }
 
@@ -339,6 +359,12 @@ export class LocalGroup implements FleetPort {
     this.stopping = true;
     clearTimeout(this.retryTimer);
     for (const m of this.members.values()) if (!m.exited) signalGroup(m.pid, 'SIGKILL');
+    this.reaper.close();
+  }
+
+  /** The reaper's pid while it runs (it starts with the first instance). */
+  get reaperPid(): number | undefined {
+    return this.reaper.pid;
   }
 
   // ── internals ──────────────────────────────────────────────────────────────
@@ -430,7 +456,9 @@ export class LocalGroup implements FleetPort {
   }
 
   private launch(replaces: string | undefined): void {
-    const instanceId = `${this.options.idPrefix}${String(this.nextId++).padStart(4, '0')}`;
+    // With the default prefix: `i-10ca1` and 12 digits, 17 hex digits in all — an EC2-shaped id, which
+    // every parser of autoheal checks ("10ca1" reads "local").
+    const instanceId = `${this.options.idPrefix}${String(this.nextId++).padStart(12, '0')}`;
     let markGone!: () => void;
     const gone = new Promise<void>((resolve) => (markGone = resolve));
     const m: Member = {
@@ -455,6 +483,7 @@ export class LocalGroup implements FleetPort {
     const used = new Set([...this.members.values()].filter((o) => !o.exited).map((o) => o.port));
     let port = await freePort(host);
     for (let tries = 0; used.has(port) && tries < 5; tries++) port = await freePort(host);
+    await this.spawnTurn();
     if (this.stopping || m.lifecycleState !== 'Pending') {
       this.finishTermination(m);
       return;
@@ -475,6 +504,8 @@ export class LocalGroup implements FleetPort {
     const child = spawn(file, args, { env, detached: true, stdio: ['pipe', 'ignore', 'inherit'] });
     m.child = child;
     m.pid = child.pid;
+    // Listed before anything else can happen: from now on it dies with this process.
+    if (m.pid !== undefined) this.reaper.add(m.pid);
     child.stdin?.on('error', () => {});
     child.once('error', (error) => {
       // A spawn that failed outright has no pid and will not emit 'exit'.
@@ -512,11 +543,22 @@ export class LocalGroup implements FleetPort {
         return;
       }
       if (Date.now() > deadline) {
-        this.launchFailed(m, new Error(`port ${m.port} did not answer within ${this.options.startTimeoutMs} ms`));
+        this.launchFailed(m, new Error(`did not listen on ${host}:${m.port} within ${this.options.startTimeoutMs} ms`));
         return;
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
+  }
+
+  /**
+   * Resolves when this launch may spawn: one spawn per turn of the event loop. spawn() blocks
+   * for 10–100 ms on a busy machine; thirty in one go would keep a Ctrl-C from being handled
+   * (and the group from stopping the rest) for seconds.
+   */
+  private spawnTurn(): Promise<void> {
+    const turn = this.spawnQueue.then(() => new Promise<void>((resolve) => setImmediate(resolve)));
+    this.spawnQueue = turn;
+    return turn;
   }
 
   private launchFailed(m: Member, error: unknown): void {
@@ -537,6 +579,7 @@ export class LocalGroup implements FleetPort {
     m.exitSignal = signal;
     // The leader is gone; take whatever it left in its process group with it.
     signalGroup(m.pid, 'SIGKILL');
+    if (m.pid !== undefined) this.reaper.remove(m.pid);
     clearTimeout(m.killTimer);
     clearTimeout(m.shutdownTimer);
     if (m.lifecycleState === 'Terminating' || this.stopping) {
@@ -546,7 +589,8 @@ export class LocalGroup implements FleetPort {
     const atMs = Date.now();
     this.events.emit('group:instance:exited', { instanceId: m.instanceId, code, signal, atMs });
     if (m.lifecycleState === 'Pending') {
-      this.launchFailed(m, new Error(`exited before its port answered (code ${code}, signal ${signal})`));
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      this.launchFailed(m, new Error(`${how} before it listened on ${host}:${m.port}`));
       return;
     }
     const notice = (): void => {

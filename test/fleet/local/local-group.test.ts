@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { LocalGroup, localGroupOptionsSchema, type LocalGroupEvents } from '../../../src/fleet/local/local-group.js';
+import { Reaper } from '../../../src/fleet/local/reaper.js';
 import { eventually } from '../../helpers/fauxqs.js';
+import { running } from '../../helpers/processes.js';
 
 const groups: LocalGroup[] = [];
 function group(options: ConstructorParameters<typeof LocalGroup>[0]): LocalGroup {
@@ -20,7 +23,7 @@ function alive(pid: number): boolean {
 
 function record(g: LocalGroup): string[] {
   const seen: string[] = [];
-  const names: Array<keyof LocalGroupEvents> = [
+  const names: Array<Exclude<keyof LocalGroupEvents, 'group:reaper:started'>> = [
     'group:instance:launched',
     'group:instance:in-service',
     'group:instance:terminating',
@@ -45,15 +48,15 @@ describe('LocalGroup', () => {
 
     // Assess
     const instances = g.instances();
-    expect(instances.map((i) => i.instanceId)).toEqual(['i-local0001', 'i-local0002']);
+    expect(instances.map((i) => i.instanceId)).toEqual(['i-10ca1000000000001', 'i-10ca1000000000002']);
     for (const i of instances) {
       const res = await fetch(`http://127.0.0.1:${i.port}/health`);
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ status: 'ok', instanceId: i.instanceId });
     }
-    const views = await g.describeInstances(['i-local0001', 'i-nope']);
-    expect([...views.keys()]).toEqual(['i-local0001']);
-    expect(views.get('i-local0001')).toMatchObject({ groupName: 'web', lifecycleState: 'InService', healthStatus: 'Healthy' });
+    const views = await g.describeInstances(['i-10ca1000000000001', 'i-nope']);
+    expect([...views.keys()]).toEqual(['i-10ca1000000000001']);
+    expect(views.get('i-10ca1000000000001')).toMatchObject({ groupName: 'web', lifecycleState: 'InService', healthStatus: 'Healthy' });
     const [view] = await g.describeGroups(['web', 'other']);
     expect(view).toMatchObject({ name: 'web', desiredCapacity: 2, healthCheckGracePeriodSeconds: 30, tags: { 'autoheal:enabled': 'true' } });
     expect(view?.instances).toHaveLength(2);
@@ -66,23 +69,23 @@ describe('LocalGroup', () => {
     g.start();
     await g.whenSettled();
     const seen = record(g);
-    const oldPid = g.pidOf('i-local0001') as number;
+    const oldPid = g.pidOf('i-10ca1000000000001') as number;
 
     // Act
     const replaced = g.events.once('group:instance:in-service');
-    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: true });
+    await g.setInstanceHealth('i-10ca1000000000001', 'Unhealthy', { respectGracePeriod: true });
     const inService = await replaced;
 
     // Assess
-    expect(inService).toMatchObject({ instanceId: 'i-local0002', replaces: 'i-local0001' });
+    expect(inService).toMatchObject({ instanceId: 'i-10ca1000000000002', replaces: 'i-10ca1000000000001' });
     expect(seen).toEqual([
-      'terminating i-local0001',
-      'terminated i-local0001',
-      'launched i-local0002',
-      'in-service i-local0002',
+      'terminating i-10ca1000000000001',
+      'terminated i-10ca1000000000001',
+      'launched i-10ca1000000000002',
+      'in-service i-10ca1000000000002',
     ]);
     expect(alive(oldPid)).toBe(false);
-    expect((await g.describeInstances(['i-local0001'])).size).toBe(0);
+    expect((await g.describeInstances(['i-10ca1000000000001'])).size).toBe(0);
   });
 
   it('keeps a Terminating instance running for shutdownDelayMs, and stops it at once when the group stops', async () => {
@@ -90,17 +93,17 @@ describe('LocalGroup', () => {
     const g = group({ desiredCapacity: 1, shutdownDelayMs: 60_000 });
     g.start();
     await g.whenSettled();
-    const pid = g.pidOf('i-local0001') as number;
+    const pid = g.pidOf('i-10ca1000000000001') as number;
 
     // Act
-    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: false });
+    await g.setInstanceHealth('i-10ca1000000000001', 'Unhealthy', { respectGracePeriod: false });
 
     // Assess: still Terminating, still running (counts against the budget as on AWS)
-    expect(g.instance('i-local0001')?.lifecycleState).toBe('Terminating');
-    expect((await g.describeGroups(['local']))[0]?.instances).toMatchObject([{ instanceId: 'i-local0001', healthStatus: 'Unhealthy' }]);
+    expect(g.instance('i-10ca1000000000001')?.lifecycleState).toBe('Terminating');
+    expect((await g.describeGroups(['local']))[0]?.instances).toMatchObject([{ instanceId: 'i-10ca1000000000001', healthStatus: 'Unhealthy' }]);
     expect(alive(pid)).toBe(true);
     await g.stop();
-    expect(g.instance('i-local0001')?.lifecycleState).toBe('Terminated');
+    expect(g.instance('i-10ca1000000000001')?.lifecycleState).toBe('Terminated');
     await eventually(() => !alive(pid), 'the process gone', 5_000);
   });
 
@@ -113,16 +116,16 @@ describe('LocalGroup', () => {
 
     // Act
     const terminated = g.events.once('group:instance:terminated');
-    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: false });
+    await g.setInstanceHealth('i-10ca1000000000001', 'Unhealthy', { respectGracePeriod: false });
     await terminated;
     await g.whenSettled();
 
     // Assess
     expect(seen).toEqual([
-      'launched i-local0002',
-      'in-service i-local0002',
-      'terminating i-local0001',
-      'terminated i-local0001',
+      'launched i-10ca1000000000002',
+      'in-service i-10ca1000000000002',
+      'terminating i-10ca1000000000001',
+      'terminated i-10ca1000000000001',
     ]);
   });
 
@@ -134,12 +137,12 @@ describe('LocalGroup', () => {
     const marked = g.events.once('group:instance:marked');
 
     // Act
-    process.kill(g.pidOf('i-local0001') as number, 'SIGKILL');
+    process.kill(g.pidOf('i-10ca1000000000001') as number, 'SIGKILL');
     const replacement = await g.events.once('group:instance:in-service');
 
     // Assess
-    expect(await marked).toMatchObject({ instanceId: 'i-local0001', status: 'Unhealthy', by: 'exit' });
-    expect(replacement.replaces).toBe('i-local0001');
+    expect(await marked).toMatchObject({ instanceId: 'i-10ca1000000000001', status: 'Unhealthy', by: 'exit' });
+    expect(replacement.replaces).toBe('i-10ca1000000000001');
   });
 
   it('ignores a mark during the grace period when asked to respect it, and accepts it otherwise', async () => {
@@ -150,16 +153,16 @@ describe('LocalGroup', () => {
     const ignored = g.events.once('group:instance:mark-ignored');
 
     // Act
-    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: true });
+    await g.setInstanceHealth('i-10ca1000000000001', 'Unhealthy', { respectGracePeriod: true });
 
     // Assess
-    expect(await ignored).toMatchObject({ instanceId: 'i-local0001', reason: 'in grace period' });
-    expect(g.instance('i-local0001')).toMatchObject({ lifecycleState: 'InService', healthStatus: 'Healthy' });
+    expect(await ignored).toMatchObject({ instanceId: 'i-10ca1000000000001', reason: 'in grace period' });
+    expect(g.instance('i-10ca1000000000001')).toMatchObject({ lifecycleState: 'InService', healthStatus: 'Healthy' });
     const [view] = await g.describeGroups(['local']);
     expect(view?.instances[0]?.launchedAt).toBeInstanceOf(Date);
 
-    await g.setInstanceHealth('i-local0001', 'Unhealthy', { respectGracePeriod: false });
-    expect(g.instance('i-local0001')?.lifecycleState).toBe('Terminating');
+    await g.setInstanceHealth('i-10ca1000000000001', 'Unhealthy', { respectGracePeriod: false });
+    expect(g.instance('i-10ca1000000000001')?.lifecycleState).toBe('Terminating');
   });
 
   it('rejects a mark for an instance it does not have, as not retryable', async () => {
@@ -203,11 +206,56 @@ describe('LocalGroup', () => {
     // Assess
     const [instance] = good.instances();
     expect(await (await fetch(`http://127.0.0.1:${instance?.port}/`)).text()).toBe('ok');
-    expect(failures[0]).toMatch(/exited before its port answered/);
+    expect(failures[0]).toMatch(/^exited with code 3 before it listened on 127\.0\.0\.1:\d+$/);
   });
 
   it('rejects unknown options with the option named', () => {
     expect(() => localGroupOptionsSchema.parse({ desiredCapacty: 3 })).toThrow(/desiredCapacty/);
     expect(() => localGroupOptionsSchema.parse({ desiredCapacity: 500 })).toThrow(/at most 200/);
+  });
+  it('has a reaper that SIGKILLs every listed process group when its input ends, frozen ones included, and spares the unlisted', async () => {
+    // Prepare: three process groups of their own; one frozen; one listed then unlisted.
+    const sleeper = (): number => {
+      const child = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
+      return child.pid as number;
+    };
+    const [frozen, plain, unlisted] = [sleeper(), sleeper(), sleeper()];
+    process.kill(-frozen, 'SIGSTOP');
+    const started: number[] = [];
+    const reaper = new Reaper({ started: (pid) => started.push(pid) });
+    reaper.add(frozen);
+    reaper.add(plain);
+    reaper.add(unlisted);
+    reaper.remove(unlisted);
+
+    try {
+      // Act: what the kernel does when the group's process dies (its end of the pipe closes).
+      reaper.close();
+
+      // Assess
+      await eventually(() => !running(frozen) && !running(plain), 'the listed groups killed', 10_000);
+      await eventually(() => started.every((pid) => !running(pid)), 'the reaper exited', 10_000);
+      expect(started).toHaveLength(1);
+      expect(running(unlisted)).toBe(true);
+    } finally {
+      process.kill(-unlisted, 'SIGKILL');
+    }
+  });
+
+  it('starts its reaper with the first instance and ends it when the group stops', async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 1 });
+    const reapers: number[] = [];
+    g.events.on('group:reaper:started', (e) => reapers.push(e.pid));
+
+    // Act
+    g.start();
+    await g.whenSettled();
+    const pid = g.reaperPid;
+    await g.stop();
+
+    // Assess
+    expect(reapers).toEqual([pid]);
+    await eventually(() => !running(pid as number), 'the reaper exited', 10_000);
   });
 });
