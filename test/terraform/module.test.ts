@@ -16,9 +16,12 @@
  * alarm, the destroy-time clean-up) by running dist/lambda.mjs in a child process with the
  * deployed function's environment and the very payloads Terraform sends.
  *
- * Speed: every terraform run that does not need the apply (validate, the refused variables, the
- * plan of the variants) starts in the first beforeAll beside the example's apply, which mostly
- * waits on moto; the tests then await what they read.
+ * Speed: the example's apply mostly waits (the provider checks each new SQS queue's attributes
+ * for about 25 s, whatever the endpoint), so the plans that need no apply — the refused variables
+ * and the variants (Metrics Insights with probe, legacy queue with its intake, bridge, rails) —
+ * start beside it in the first beforeAll, and the tests await what they read. The variants are
+ * planned, not applied: their values are compared with the construct synthesized with the same
+ * props. EventBridge and IAM are read with the AWS SDK clients, as everything else.
  */
 import {
   AutoScalingClient,
