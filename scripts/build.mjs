@@ -1,13 +1,14 @@
 // Builds dist/: the library and CLI with tsc, and the Lambda handler as one esbuild bundle
-// (dist/lambda.mjs) so the function ships without node_modules and starts cold fast, and the
-// same bundle zipped (dist/lambda.zip, lambda.mjs at its root) for the Terraform module.
+// (dist/lambda.mjs) so the function ships without node_modules and starts cold fast, and for the
+// Terraform module the same bundle zipped (dist/lambda.zip, lambda.mjs at its root) and the legacy
+// queue's intake (dist/intake.zip, index.js: the construct's inline intakeHandlerSource).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { zipSync } from 'fflate';
+import { strToU8, zipSync } from 'fflate';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -79,3 +80,7 @@ for (const out of bundled.outputFiles) writeFileSync(out.path, out.contents);
 const lambdaOut = bundled.outputFiles.find((out) => out.path.endsWith('lambda.mjs'));
 const entry = { mtime: new Date(1980, 0, 1, 0, 0, 0), level: 9, os: 3, attrs: 0o100644 << 16 };
 writeFileSync(join(root, 'dist/lambda.zip'), zipSync({ 'lambda.mjs': [lambdaOut.contents, entry] }));
+// The intake's code is the construct's inline source, read from the library tsc just compiled, so
+// the two deployments run the same text; index.js, CommonJS, as Lambda runs inline code.
+const { intakeHandlerSource } = await import(pathToFileURL(join(root, 'dist/cdk/cleanup-handler.js')).href);
+writeFileSync(join(root, 'dist/intake.zip'), zipSync({ 'index.js': [strToU8(intakeHandlerSource), entry] }));

@@ -121,5 +121,5 @@ resource "aws_lambda_invocation" "alarm_lifecycle" {
     alarm         = local.alarm
   })
   # Its grants outlive it: the clean-up at destroy needs DeleteAlarms.
-  depends_on = [aws_iam_role_policy.healer, aws_lambda_function_event_invoke_config.healer]
+  depends_on = [aws_iam_role_policy.healer, aws_iam_role_policy.healer_logs, aws_lambda_function_event_invoke_config.healer]
 }

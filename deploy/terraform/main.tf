@@ -1,7 +1,8 @@
 /**
  * autoheal on AWS with Terraform: what the CDK construct (src/cdk/auto-heal.ts) deploys, with the
  * same choices and defaults. The healer Lambda runs the project's own bundle (dist/lambda.zip,
- * written by `npm run build`); everything that feeds it evidence is in the files beside this one:
+ * written by `npm run build`), one at a time (reserved concurrency 1); everything that feeds it
+ * evidence is in the files beside this one:
  * alarms.tf (the alarm rules, the schedule, the deploy-time sync and destroy-time clean-up),
  * probe.tf (probe verdicts from the alert topic), legacy.tf (the original topic → queue path).
  */
@@ -38,10 +39,18 @@ locals {
   topic_arn = "arn:${local.partition}:sns:${local.region}:${local.account}:${var.name}-alerts"
 
   lambda_zip = var.lambda_zip != null ? var.lambda_zip : "${path.module}/../../dist/lambda.zip"
+  healer_arn = "arn:${local.partition}:lambda:${local.region}:${local.account}:function:${var.name}-healer"
 
-  # Exactly the names and values the construct sets (src/lambda/config.ts lambdaEnv, src/alarms/env.ts alarmEnv).
+  # Exactly the names and values the construct sets (src/config.ts autohealEnv, src/alarms/env.ts alarmEnv).
   healer_environment = {
-    AUTOHEAL_MAX_UNHEALTHY_SHARE      = tostring(var.max_unhealthy_share)
+    AUTOHEAL_MAX_UNHEALTHY_SHARE = tostring(var.max_unhealthy_share)
+    AUTOHEAL_MARK_RATE_WINDOW_MS = tostring(var.rails.mark_rate_window_seconds * 1000)
+    AUTOHEAL_SUSPICION_SHARE     = tostring(var.rails.suspicion_share)
+    AUTOHEAL_FREEZE_MS           = tostring(var.rails.freeze_seconds * 1000)
+    AUTOHEAL_LOOP_MARKS          = tostring(var.rails.loop_marks)
+    AUTOHEAL_PROBE_QUORUM        = tostring(var.rails.probe_quorum)
+    # Empty: twice the group's budget (the healer reads an empty variable as unset).
+    AUTOHEAL_MAX_MARKS_PER_WINDOW     = var.rails.max_marks_per_window == null ? "" : tostring(var.rails.max_marks_per_window)
     AUTOHEAL_OPT_IN_TAG               = local.opt_in_tag
     AUTOHEAL_GROUPS                   = join(",", var.group_names)
     AUTOHEAL_DRY_RUN                  = tostring(var.dry_run)
@@ -107,7 +116,23 @@ resource "aws_iam_role" "healer" {
   })
 }
 
-# Exactly the construct's healer statements; no AWSLambdaBasicExecutionRole: logs go to its log group only.
+# Exactly the construct's healer statements, in two documents: its log group's ARN is known only
+# after apply (a generated name), every other resource here is computed, so the plan shows these
+# grants. No AWSLambdaBasicExecutionRole: logs go to its log group only.
+resource "aws_iam_role_policy" "healer_logs" {
+  name = "healer-logs"
+  role = aws_iam_role.healer.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid      = "WriteOwnLogs"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = "${aws_cloudwatch_log_group.healer.arn}:*"
+    }]
+  })
+}
+
 resource "aws_iam_role_policy" "healer" {
   name = "healer"
   role = aws_iam_role.healer.id
@@ -116,16 +141,18 @@ resource "aws_iam_role_policy" "healer" {
     Statement = concat(
       [
         {
-          Sid      = "WriteOwnLogs"
-          Effect   = "Allow"
-          Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-          Resource = "${aws_cloudwatch_log_group.healer.arn}:*"
-        },
-        {
           Sid    = "ReadGroups"
           Effect = "Allow"
           # Describe calls of Auto Scaling support no resource-level permissions.
           Action   = ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances"]
+          Resource = "*"
+        },
+        {
+          Sid    = "ReadInstances"
+          Effect = "Allow"
+          # Launch times (grace period, loop breaker) and instance tags (suppression); DescribeInstances
+          # supports no resource-level permissions.
+          Action   = "ec2:DescribeInstances"
           Resource = "*"
         },
         {
@@ -155,18 +182,19 @@ resource "aws_iam_role_policy" "healer" {
         Action   = ["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"]
         Resource = local.alarm_arns
       }] : [],
+      local.alarms_enabled && !local.per_instance ? [{
+        Sid    = "ReadAlarmContributors"
+        Effect = "Allow"
+        # The scheduled run re-decides the group alarms' contributors still in ALARM (held work).
+        Action   = "cloudwatch:DescribeAlarmContributors"
+        Resource = local.alarm_arns
+      }] : [],
       [{
         Sid      = "SendToFailureQueue"
         Effect   = "Allow"
         Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"]
-        Resource = aws_sqs_queue.failures.arn
+        Resource = local.queue_arns.failures
       }],
-      local.legacy_lambda ? [{
-        Sid      = "ConsumeLegacyQueue"
-        Effect   = "Allow"
-        Action   = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-        Resource = aws_sqs_queue.legacy[0].arn
-      }] : [],
     )
   })
 }
@@ -192,8 +220,12 @@ resource "aws_lambda_function" "healer" {
     variables = local.healer_environment
   }
 
+  # One healer at a time: decide-and-mark is serialized inside it, so one instance keeps every
+  # group's budget, rate limit and holds across all invocations (README: "Safety rails").
+  reserved_concurrent_executions = 1
+
   # The role's policy is in place before the first invocation, the topic before the first alarm.
-  depends_on = [aws_iam_role_policy.healer, aws_sns_topic.alerts]
+  depends_on = [aws_iam_role_policy.healer, aws_iam_role_policy.healer_logs, aws_sns_topic.alerts]
 
   lifecycle {
     precondition {
@@ -203,10 +235,13 @@ resource "aws_lambda_function" "healer" {
   }
 }
 
-# An invocation that failed every retry is kept in the failure queue, not lost.
+# Asynchronous events that arrive while the single healer runs wait in Lambda's queue, retried for
+# up to six hours: never dropped, never dead-lettered for a throttle. An invocation that failed
+# every retry is kept in the failure queue, not lost.
 resource "aws_lambda_function_event_invoke_config" "healer" {
-  function_name          = aws_lambda_function.healer.function_name
-  maximum_retry_attempts = 2
+  function_name                = aws_lambda_function.healer.function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 21600
   destination_config {
     on_failure {
       destination = aws_sqs_queue.failures.arn

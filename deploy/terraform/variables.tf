@@ -175,8 +175,56 @@ variable "dry_run" {
   nullable    = false
 }
 
+variable "rails" {
+  description = <<-EOT
+    The core's safety rails (README "Safety rails": what each bounds and why its default); every
+    value is written into the healer's environment. Every attribute is optional:
+    max_marks_per_window (marks per group per rate window; default null: twice the group's budget),
+    mark_rate_window_seconds (600), suspicion_share (0.8; share of a group, or of one zone of it,
+    reported down at once that freezes the group, 0 < x <= 1), freeze_seconds (600; how long a
+    freeze lasts), loop_marks (3; replacements failing soon after launch, within 30 minutes, that
+    hold the group), probe_quorum (2; observers that must agree before a probe verdict marks, 1 to 9).
+  EOT
+  type = object({
+    max_marks_per_window     = optional(number)
+    mark_rate_window_seconds = optional(number, 600)
+    suspicion_share          = optional(number, 0.8)
+    freeze_seconds           = optional(number, 600)
+    loop_marks               = optional(number, 3)
+    probe_quorum             = optional(number, 2)
+  })
+  default  = {}
+  nullable = false
+  # The limits of the healer's own schema (policyOptionsSchema in src/policy/options.ts).
+  validation {
+    condition     = var.rails.max_marks_per_window == null || try(floor(var.rails.max_marks_per_window) == var.rails.max_marks_per_window && var.rails.max_marks_per_window >= 1, false)
+    error_message = "rails.max_marks_per_window: must be an integer >= 1 (or unset for twice the group's budget), got ${var.rails.max_marks_per_window == null ? "null" : var.rails.max_marks_per_window}."
+  }
+  validation {
+    condition     = var.rails.mark_rate_window_seconds > 0 && floor(var.rails.mark_rate_window_seconds * 1000) == var.rails.mark_rate_window_seconds * 1000
+    error_message = "rails.mark_rate_window_seconds: must be > 0 (whole milliseconds), got ${var.rails.mark_rate_window_seconds}."
+  }
+  validation {
+    condition     = var.rails.suspicion_share > 0 && var.rails.suspicion_share <= 1
+    error_message = "rails.suspicion_share: must be > 0 and <= 1, got ${var.rails.suspicion_share}."
+  }
+  validation {
+    condition     = var.rails.freeze_seconds > 0 && floor(var.rails.freeze_seconds * 1000) == var.rails.freeze_seconds * 1000
+    error_message = "rails.freeze_seconds: must be > 0 (whole milliseconds), got ${var.rails.freeze_seconds}."
+  }
+  validation {
+    # One young replacement failing is bad luck; the breaker needs a pattern.
+    condition     = floor(var.rails.loop_marks) == var.rails.loop_marks && var.rails.loop_marks >= 2
+    error_message = "rails.loop_marks: must be an integer >= 2, got ${var.rails.loop_marks}."
+  }
+  validation {
+    condition     = floor(var.rails.probe_quorum) == var.rails.probe_quorum && var.rails.probe_quorum >= 1 && var.rails.probe_quorum <= 9
+    error_message = "rails.probe_quorum: must be an integer from 1 to 9, got ${var.rails.probe_quorum}."
+  }
+}
+
 variable "legacy_queue" {
-  description = "The original SNS → SQS path with a dead-letter queue (default: none). consumer: \"lambda\" (the healer, through an SQS event source with partial batch responses) or \"bridge\" (`autoheal bridge` on a host you run; output bridge_policy_arn); max_receive_count: receives before a message moves to the dead-letter queue (5)."
+  description = "The original SNS → SQS path with a dead-letter queue (default: none). consumer: \"lambda\" (an intake function, the queue's event source with partial batch responses, that hands each record to the healer as an asynchronous invocation) or \"bridge\" (`autoheal bridge` on a host you run; output bridge_policy_arn); max_receive_count: receives before a message moves to the dead-letter queue (5)."
   type = object({
     consumer          = optional(string, "lambda")
     max_receive_count = optional(number, 5)
@@ -245,6 +293,12 @@ variable "memory_size_mb" {
 
 variable "lambda_zip" {
   description = "The healer's archive, written by `npm run build` (default: dist/lambda.zip of the autoheal package this module belongs to)."
+  type        = string
+  default     = null
+}
+
+variable "intake_zip" {
+  description = "The legacy queue intake's archive (index.js, the construct's inline intake), written by `npm run build`; only with legacy_queue.consumer \"lambda\" (default: dist/intake.zip of the autoheal package this module belongs to)."
   type        = string
   default     = null
 }
