@@ -19,6 +19,8 @@ import { callAws, chunks } from '../../aws-calls.js';
 export interface InstanceFacts {
   launchedAt?: Date;
   tags: Record<string, string>;
+  /** The primary private IPv4 address, when it has one (`autoheal status --port` probes it). */
+  privateIp?: string;
 }
 
 /** Reads the facts of the given instances; ids EC2 does not know are absent. */
@@ -81,12 +83,17 @@ export function ec2InstanceFacts(client: AutoScalingClient): InstanceFactsReader
             const id = text(node(instance, 'instanceId'));
             if (id === undefined) continue;
             const launched = text(node(instance, 'launchTime'));
+            const privateIp = text(node(instance, 'privateIpAddress'));
             const tags: Record<string, string> = {};
             for (const tag of list(node(node(instance, 'tagSet'), 'item'))) {
               const key = text(node(tag, 'key'));
               if (key !== undefined) tags[key] = text(node(tag, 'value')) ?? '';
             }
-            facts.set(id, { ...(launched && !Number.isNaN(Date.parse(launched)) ? { launchedAt: new Date(launched) } : {}), tags });
+            facts.set(id, {
+              ...(launched && !Number.isNaN(Date.parse(launched)) ? { launchedAt: new Date(launched) } : {}),
+              tags,
+              ...(privateIp ? { privateIp } : {}),
+            });
           }
         }
       });
