@@ -11,6 +11,7 @@ import { register as bridge } from './commands/bridge.js';
 import { register as demo } from './commands/demo.js';
 import { register as explain } from './commands/explain.js';
 import { register as heal } from './commands/heal.js';
+import { register as history } from './commands/history.js';
 import { register as instance } from './commands/instance.js';
 import { register as probe } from './commands/probe.js';
 import { register as status } from './commands/status.js';
@@ -31,7 +32,7 @@ const program = new Command('autoheal')
   .exitOverride();
 
 // Each command module registers itself; keep this list in pipeline order.
-const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, probe, status, instance, demo];
+const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, probe, status, history, instance, demo];
 for (const register of commands) register(program);
 
 try {

@@ -117,6 +117,7 @@ export function register(program: Command): void {
         view?.close();
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else view?.summary(result);
+        if (!flags.json && result.decisionsFile) process.stdout.write(`\nevery decision: autoheal history --file ${result.decisionsFile}\n`);
         process.exitCode = result.healed ? ExitCode.ok : ExitCode.noResult;
       } finally {
         view?.close();
