@@ -142,4 +142,34 @@ describe('autoheal status against moto', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/Auto Scaling group "nope" not found/);
   }, 60_000);
+
+  it('pause and resume write the tags the healer reads; status shows them and the verdicts follow', async () => {
+    // Prepare: 'workers' from the first test.
+    const env = { ...process.env, ...moto.env };
+
+    // Act
+    const paused = await runCli(['pause', 'workers', '--for', '2h'], { env });
+    const whilePaused = await runCli(['status', '--group', 'workers', '--json'], { env });
+    const resumed = await runCli(['resume', 'workers'], { env });
+    const afterResume = await runCli(['status', '--group', 'workers', '--json'], { env });
+    const missing = await runCli(['pause', 'nope'], { env });
+    const badFor = await runCli(['pause', 'workers', '--for', 'soon'], { env });
+
+    // Assess
+    expect([paused.code, resumed.code]).toEqual([0, 0]);
+    expect(paused.stdout).toMatch(/^paused workers: autoheal:paused=\d{4}-\d\d-\d\dT/);
+    type G = { paused: boolean; pausedUntil: string | null; rails: { resumedAt: string | null }; instances: Array<{ healthStatus: string; verdict: { reason: string } }> };
+    const [during] = (JSON.parse(whilePaused.stdout) as { groups: G[] }).groups;
+    expect(during?.paused).toBe(true);
+    expect(Date.parse(during?.pausedUntil ?? '') - Date.now()).toBeGreaterThan(3_600_000);
+    expect(new Set(during?.instances.map((i) => i.verdict.reason))).toEqual(new Set(['paused']));
+    const [after] = (JSON.parse(afterResume.stdout) as { groups: G[] }).groups;
+    expect(after).toMatchObject({ paused: false, pausedUntil: null });
+    expect(after?.rails.resumedAt).toEqual(expect.any(String));
+    expect(new Set(after?.instances.filter((i) => i.healthStatus === 'Healthy').map((i) => i.verdict.reason))).toEqual(new Set(['budgetSpent']));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/Auto Scaling group "nope" not found/);
+    expect(badFor.code).toBe(2);
+    expect(badFor.stderr).toMatch(/--for: expected a duration such as 30m/);
+  }, 60_000);
 });
