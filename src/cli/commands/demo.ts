@@ -53,7 +53,7 @@ export function register(program: Command): void {
     .description(
       [
         'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Each round injects a failure and prints the recovery timeline stage by stage; a summary follows.',
-        'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason "budget spent", and the group heals in waves.',
+        'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason budgetSpent, and the group heals in waves.',
         'Ctrl-C stops cleanly (no process or port is left behind); a second Ctrl-C kills every instance at once.',
         'Exit codes: 0 every round healed, 1 a round did not heal or the demo was interrupted, 2 bad usage or start-up failure.',
       ].join('\n\n'),
