@@ -10,7 +10,8 @@
  *   on autoheal/ObserverHeartbeat entering ALARM, whoever created it) to the healer, which turns
  *   them into notices;
  * - alarms on the stack's own health: messages in the failure queue (invocations and rule deliveries
- *   that failed every retry) and in the legacy dead-letter queue, healer errors and throttles. They
+ *   that failed every retry) and in the legacy dead-letter queue, healer errors and throttles, failed
+ *   decisions (the healer's metric: a failed mark in an SQS batch fails no invocation). They
  *   notify a topic of their own, e-mailed unfiltered: a notice about a broken healer cannot depend on
  *   the healer, and the alert topic's e-mail filter would drop a raw alarm;
  * - a dashboard: marks and skips by reason and decision latency (the healer's EMF metrics,
@@ -53,6 +54,7 @@ export class Monitoring extends Construct {
   readonly legacyDeadLetterAlarm?: cloudwatch.Alarm;
   readonly healerErrorsAlarm: cloudwatch.Alarm;
   readonly healerThrottlesAlarm: cloudwatch.Alarm;
+  readonly failedDecisionsAlarm: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
   /** The rule that sends heartbeat alarms to the healer, with observers. */
   readonly heartbeatRule?: events.Rule;
@@ -128,6 +130,14 @@ export class Monitoring extends Construct {
       'the healer was throttled (reserved concurrency or the account limit): events wait for retries, then land in the failure queue.',
     );
 
+    // A mark that failed (AccessDenied, a throttled call out of retries) need not fail the invocation:
+    // an SQS batch reports it as an item failure. The healer's own metric catches it.
+    this.failedDecisionsAlarm = fnAlarm(
+      'FailedDecisionsAlarm',
+      new cloudwatch.Metric({ namespace: metricsNamespace, metricName: decisionMetric.count, dimensionsMap: { [decisionMetric.action]: 'failed' }, period: Duration.minutes(5), statistic: 'Sum' }),
+      'a decision failed (the fleet could not be read, or SetInstanceHealth was refused). `autoheal history --since 1h` lists it with the error.',
+    );
+
     // The dashboard: what autoheal decided, how fast, and whether anything waits.
     const region = Stack.of(this).region;
     const search = (filter: string, metric: string, stat: string, label: string): cloudwatch.MathExpression =>
@@ -164,7 +174,7 @@ export class Monitoring extends Construct {
             width: 8,
           }),
         ],
-        [new cloudwatch.AlarmStatusWidget({ title: 'Stack alarms', alarms: [this.failureQueueAlarm, this.healerErrorsAlarm, this.healerThrottlesAlarm, ...(this.legacyDeadLetterAlarm ? [this.legacyDeadLetterAlarm] : [])], width: 24 })],
+        [new cloudwatch.AlarmStatusWidget({ title: 'Stack alarms', alarms: [this.failureQueueAlarm, this.healerErrorsAlarm, this.healerThrottlesAlarm, this.failedDecisionsAlarm, ...(this.legacyDeadLetterAlarm ? [this.legacyDeadLetterAlarm] : [])], width: 24 })],
       ],
     });
   }

@@ -2,7 +2,8 @@
  * The healer's decision metrics, one set of names everywhere:
  * - in Lambda, CloudWatch embedded metric format (EMF) lines on stdout, which CloudWatch Logs turns
  *   into metrics with no API call: namespace `autoheal`, metric `Decisions` (Count) and `DecisionMs`
- *   (Milliseconds), dimensions `Action` (mark, skip, failed) and `Reason` (the reason key);
+ *   (Milliseconds), dimensions `Action` (mark, skip, failed) and `Reason` (the reason key), and
+ *   `Action` alone;
  * - in long-running commands (`bridge --local`), the same as Prometheus metrics
  *   (./decision-metrics.ts): `autoheal_decisions_total{action, reason}` and `autoheal_decision_ms{action, reason}`.
  * This file imports nothing heavy: it is in the Lambda bundle.
@@ -26,7 +27,8 @@ export function emfDecision(r: VerdictRecord, nowMs: number): Record<string, unk
       CloudWatchMetrics: [
         {
           Namespace: metricsNamespace,
-          Dimensions: [[decisionMetric.action, decisionMetric.reason]],
+          // By action and reason (the dashboard), and by action alone (an alarm on failed decisions).
+          Dimensions: [[decisionMetric.action, decisionMetric.reason], [decisionMetric.action]],
           Metrics: [
             { Name: decisionMetric.count, Unit: 'Count' },
             { Name: decisionMetric.latency, Unit: 'Milliseconds' },

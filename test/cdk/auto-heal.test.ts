@@ -393,9 +393,9 @@ describe('AutoHeal with the legacy queue', () => {
 describe('AutoHeal with Metrics Insights alarms', () => {
   it('creates one alarm per named group with the alarm manager\'s query and settings, notifying the topic', () => {
     // Assess
-    // Two group alarms (Metrics Insights queries), and monitoring's three about the stack itself.
+    // Two group alarms (Metrics Insights queries), and monitoring's four about the stack itself.
     expect(Object.keys(insights.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))).toHaveLength(2);
-    insights.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    insights.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     insights.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'autoheal-status-check-group-web',
       Metrics: [
@@ -441,9 +441,9 @@ describe('AutoHeal with Metrics Insights alarms', () => {
     // Assess
     Annotations.fromStack(insightsTagged).hasNoWarning('*', Match.anyValue());
     const template = Template.fromStack(insightsTagged);
-    // Only monitoring's alarms about the stack itself (failure queue, healer errors and throttles).
+    // Only monitoring's alarms about the stack itself (failure queue, healer errors and throttles, failed decisions).
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))).toHaveLength(0);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
   });
 });

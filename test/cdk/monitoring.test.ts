@@ -37,7 +37,7 @@ function idOf(template: Template, type: string, pattern: RegExp): string {
 }
 
 describe('monitoring', () => {
-  it('alarms on messages in the failure queue and on healer errors and throttles, notifying the stack-health topic', () => {
+  it('alarms on messages in the failure queue, healer errors and throttles and failed decisions, notifying the stack-health topic', () => {
     const failureQueue = idOf(plain, 'AWS::SQS::Queue', /FailureQueue/);
     const healer = idOf(plain, 'AWS::Lambda::Function', /^AutoHealHealer[0-9A-F]{8}$/);
     const stackTopic = idOf(plain, 'AWS::SNS::Topic', /StackAlarmTopic/);
@@ -58,7 +58,13 @@ describe('monitoring', () => {
       });
     }
     // Without a legacy queue there is no dead-letter queue to watch; with one, it is watched.
-    plain.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    plain.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'autoheal',
+      MetricName: 'Decisions',
+      Dimensions: [{ Name: 'Action', Value: 'failed' }],
+      AlarmActions: [{ Ref: stackTopic }],
+    });
+    plain.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     const dlq = idOf(legacy, 'AWS::SQS::Queue', /LegacyDeadLetterQueue/);
     legacy.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',

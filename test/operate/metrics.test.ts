@@ -39,7 +39,7 @@ describe('decision metrics', () => {
       CloudWatchMetrics: [
         {
           Namespace: 'autoheal',
-          Dimensions: [['Action', 'Reason']],
+          Dimensions: [['Action', 'Reason'], ['Action']],
           Metrics: [
             { Name: 'Decisions', Unit: 'Count' },
             { Name: 'DecisionMs', Unit: 'Milliseconds' },
