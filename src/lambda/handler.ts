@@ -76,7 +76,7 @@ export interface HandlerDeps {
   logger: Logger;
   /** Where launch/terminate signals go; default: the alarm manager's lifecycle handler. */
   onLifecycle?: LifecycleHandler;
-  /** Where notices go; default: SNS to config.noticeTopicArn (none without it). */
+  /** Where notices go; default: SNS Publish to config.noticeTopicArn (none without it), signed with the Auto Scaling client. */
   publishNotice?: NoticePublisher;
   /** Where the EMF metric lines go; default: stdout, which CloudWatch Logs reads. */
   writeMetrics?: (line: string) => void;
@@ -168,7 +168,7 @@ export function createHandler(deps: HandlerDeps) {
   });
   // Decisions as metrics (EMF on stdout, no API call) and as notices to a person (marks, holds).
   emitEmfDecisions(healer.events, deps.writeMetrics ?? ((line) => process.stdout.write(line)));
-  const notifier = lambdaNotifier(config.noticeTopicArn, logger, deps.publishNotice);
+  const notifier = lambdaNotifier(config.noticeTopicArn, deps.autoScaling, logger, deps.publishNotice);
   notifier?.attach(healer.events);
 
   /** Held work first (it heals), then the alarm sync (it repairs). */

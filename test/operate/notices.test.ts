@@ -7,7 +7,7 @@
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { SubscribeCommand } from '@aws-sdk/client-sns';
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TypedEvents } from '../../src/events.js';
 import { createHealer } from '../../src/healer/healer.js';
 import type { HealerEvents } from '../../src/healer/types.js';
@@ -58,6 +58,7 @@ describe('notices on the alert topic', () => {
     );
   });
   afterEach(async () => {
+    vi.unstubAllEnvs();
     await q.stop();
   });
 
@@ -65,7 +66,10 @@ describe('notices on the alert topic', () => {
     // Prepare
     const fleet = new MemoryFleet([{ name: 'workers', instances: ids }]);
     const healer = createHealer({ fleet, policy: policyOptionsSchema.parse({}) });
-    const notifier = createNotifier({ publish: snsNoticePublisher(q.sns, q.topicArn) });
+    // The Lambda's publisher: one signed Query call over an Auto Scaling client's parts, to fauxqs by the standard variable.
+    vi.stubEnv('AWS_ENDPOINT_URL_SNS', q.endpoint);
+    const signing = new AutoScalingClient({ region: q.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const notifier = createNotifier({ publish: snsNoticePublisher(signing, q.topicArn) });
     notifier.attach(healer.events);
 
     // Act: 8 alarms at once; then a raw alarm and a probe verdict published to the same topic.
@@ -78,6 +82,7 @@ describe('notices on the alert topic', () => {
     // Assess: 4 marks, 4 held; two notices published, six held back by the window.
     expect(records.map((r) => r.verdict.reason)).toEqual([...Array(4).fill('unhealthy'), ...Array(4).fill('budgetSpent')]);
     expect(notifier.counts).toEqual({ published: 2, deduplicated: 6, failed: 0 });
+    signing.destroy();
     const mail = await q.receive(mailUrl, 10);
     const bodies = mail.map((m) => JSON.parse(m.Body ?? '{}') as { Subject: string; Message: string; MessageAttributes: Record<string, { Value: string }> });
     expect(bodies.map((b) => b.Subject).sort()).toEqual([`autoheal: HOLD budgetSpent workers`, `autoheal: marked ${ids[0]} in workers`]);
@@ -87,6 +92,19 @@ describe('notices on the alert topic', () => {
     expect(hold?.Message).toMatch(/What to do: /);
     // The unfiltered subscription saw everything: the two notices, the raw alarm, the probe verdict.
     expect((await q.receive(q.queueUrl, 10)).length).toBe(4);
+  });
+
+  it('a publish SNS refuses (no such topic) is an error naming sns:Publish and SNS\'s code', async () => {
+    // Prepare
+    vi.stubEnv('AWS_ENDPOINT_URL_SNS', q.endpoint);
+    const signing = new AutoScalingClient({ region: q.region, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+
+    // Act
+    const publish = snsNoticePublisher(signing, `${q.topicArn}-missing`)(holdNotice('g', 'paused', undefined));
+
+    // Assess
+    await expect(publish).rejects.toMatchObject({ action: 'sns:Publish', cause: expect.objectContaining({ name: expect.stringMatching(/NotFound/) }) });
+    signing.destroy();
   });
 
   it('the next notice of a key after the window says how many were held back; a failed publish is logged, never thrown', async () => {
