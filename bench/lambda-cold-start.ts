@@ -67,7 +67,7 @@ writeFileSync(
    const event = JSON.parse(process.argv[3]);
    const out = await handler(event, { getRemainingTimeInMillis: () => 30000, awsRequestId: 'bench' });
    const t2 = performance.now();
-   process.stdout.write(JSON.stringify({ initMs: t1 - t0, eventMs: t2 - t1, out }));`,
+   process.stdout.write('\\n' + JSON.stringify({ initMs: t1 - t0, eventMs: t2 - t1, out }));`,
 );
 
 const alarm = statusCheckAlarm(instanceId, { region: 'US East (N. Virginia)' });
@@ -114,7 +114,8 @@ async function once(file: string): Promise<Sample> {
   const started = performance.now();
   const { stdout } = await run(process.execPath, [runner, file, JSON.stringify(event)], { env });
   const wallMs = performance.now() - started;
-  const parsed = JSON.parse(stdout) as { initMs: number; eventMs: number; out: unknown };
+  // The last line: the handler writes its own lines (EMF metrics) to stdout before it.
+  const parsed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '') as { initMs: number; eventMs: number; out: unknown };
   if (JSON.stringify(parsed.out).includes('error')) throw new Error(`the handler failed: ${stdout}`);
   return { initMs: parsed.initMs, eventMs: parsed.eventMs, wallMs };
 }

@@ -51,6 +51,8 @@ export const autohealEnv = {
   alarmPrefix: 'AUTOHEAL_ALARM_PREFIX',
   /** The SNS topic the per-instance alarms notify (used by the alarm manager). */
   alarmTopicArn: 'AUTOHEAL_ALARM_TOPIC_ARN',
+  /** The SNS topic notices go to (marks, holds that need a person, silent observers); unset: no notices. */
+  noticeTopicArn: 'AUTOHEAL_NOTICE_TOPIC_ARN',
   /** pino level: fatal, error, warn, info (default), debug, trace or silent. */
   logLevel: 'LOG_LEVEL',
 } as const;
@@ -80,6 +82,7 @@ export interface Settings {
   respectGracePeriod: boolean;
   alarmPrefix: string;
   alarmTopicArn?: string;
+  noticeTopicArn?: string;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -160,6 +163,11 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     problems.push(`${autohealEnv.alarmTopicArn}: expected an SNS topic ARN (arn:aws:sns:…), got "${alarmTopicArn}"`);
   }
 
+  const noticeTopicArn = read(autohealEnv.noticeTopicArn);
+  if (noticeTopicArn !== undefined && !noticeTopicArn.startsWith('arn:')) {
+    problems.push(`${autohealEnv.noticeTopicArn}: expected an SNS topic ARN (arn:aws:sns:…), got "${noticeTopicArn}"`);
+  }
+
   if (problems.length > 0 || !policy.success || !logLevel.success) {
     throw new ConfigError(`invalid settings:\n  ${problems.join('\n  ')}`);
   }
@@ -169,6 +177,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     respectGracePeriod,
     alarmPrefix: read(autohealEnv.alarmPrefix) ?? defaultAlarmPrefix,
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
+    ...(noticeTopicArn ? { noticeTopicArn } : {}),
     logLevel: logLevel.data,
   };
 }

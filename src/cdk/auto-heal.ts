@@ -47,6 +47,7 @@ import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import { cleanupHandlerSource, intakeHandlerSource, syncTriggerHandlerSource } from './cleanup-handler.js';
+import { Monitoring } from './monitoring.js';
 
 /** How autoheal learns that an instance is unhealthy. */
 export type Detection = 'alarms' | 'probe';
@@ -363,6 +364,10 @@ export class AutoHeal extends Construct {
   readonly legacyQueue?: sqs.Queue;
   /** The prober host's managed policy, with detection `probe`. */
   readonly proberPolicy?: iam.ManagedPolicy;
+  /** The legacy queue's dead-letter queue, when `legacyQueue` is set. */
+  readonly legacyDeadLetterQueue?: sqs.Queue;
+  /** Notices, the stack's own alarms and its dashboard (./monitoring.ts). */
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: AutoHealProps = {}) {
     super(scope, id);
@@ -372,7 +377,6 @@ export class AutoHeal extends Construct {
     const alarmArns = stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${config.alarm.prefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 
     this.alertTopic = new sns.Topic(this, 'AlertTopic', { displayName: 'autoheal alerts' });
-    if (props.notificationEmail) this.alertTopic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', { retentionPeriod: Duration.days(14), enforceSSL: true });
 
@@ -556,6 +560,7 @@ export class AutoHeal extends Construct {
 
     if (config.legacy) {
       const dlq = new sqs.Queue(this, 'LegacyDeadLetterQueue', { retentionPeriod: Duration.days(14), enforceSSL: true });
+      this.legacyDeadLetterQueue = dlq;
       this.legacyQueue = new sqs.Queue(this, 'LegacyQueue', {
         // Lambda's SQS trigger needs at least the function timeout; six times lets retries finish.
         visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
@@ -583,6 +588,18 @@ export class AutoHeal extends Construct {
       }
       new CfnOutput(this, 'LegacyQueueUrl', { value: this.legacyQueue.queueUrl });
     }
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      healer: this.healer,
+      alertTopic: this.alertTopic,
+      failureQueue: this.failureQueue,
+      ...(this.legacyQueue ? { legacyQueue: this.legacyQueue } : {}),
+      ...(this.legacyDeadLetterQueue ? { legacyDeadLetterQueue: this.legacyDeadLetterQueue } : {}),
+      ...(props.notificationEmail ? { notificationEmail: props.notificationEmail } : {}),
+      healerTarget: this.target(),
+      observers: config.probe,
+    });
+    this.monitoring.heartbeatRule?.node.addDependency(cleanup);
 
     new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
     new CfnOutput(this, 'HealerFunctionName', { value: this.healer.functionName });

@@ -11,7 +11,9 @@ import { register as bridge } from './commands/bridge.js';
 import { register as demo } from './commands/demo.js';
 import { register as explain } from './commands/explain.js';
 import { register as heal } from './commands/heal.js';
+import { register as history } from './commands/history.js';
 import { register as instance } from './commands/instance.js';
+import { register as pause } from './commands/pause.js';
 import { register as probe } from './commands/probe.js';
 import { register as status } from './commands/status.js';
 import { ExitCode } from './exit-codes.js';
@@ -31,7 +33,7 @@ const program = new Command('autoheal')
   .exitOverride();
 
 // Each command module registers itself; keep this list in pipeline order.
-const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, probe, status, instance, demo];
+const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, probe, status, history, pause, instance, demo];
 for (const register of commands) register(program);
 
 try {

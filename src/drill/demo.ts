@@ -11,6 +11,9 @@
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { awsClientSettings } from '../aws-config.js';
 import { startBridge, healerTarget, type BridgeHandle } from '../bridge/index.js';
@@ -21,6 +24,7 @@ import { silentLogger, type Logger } from '../log.js';
 import type { ProberOptionsInput } from '../prober/options.js';
 import { startProber, type Prober } from '../prober/prober.js';
 import { snsSink } from '../prober/sinks.js';
+import { recordDecisions } from '../operate/history.js';
 import { createLocalHealer } from '../runtime/local.js';
 import { parseEvent } from '../signals/index.js';
 import { followGroup, runDrill } from './drill.js';
@@ -112,6 +116,8 @@ export interface DemoResult {
   endpoint?: string;
   /** Every instance process launched, in launch order (all stopped when the demo returns). */
   instances: DemoInstance[];
+  /** Every decision of the healer, one JSON line each: `autoheal history --file <this>`. */
+  decisionsFile?: string;
   rounds: RoundTimeline[];
   summary: {
     rounds: number;
@@ -217,6 +223,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
   const rounds: RoundTimeline[] = [];
   const launched: DemoInstance[] = [];
   let endpoint: string | undefined;
+  let decisionsFile: string | undefined;
 
   const stopIfAborted = (): void => hooks.signal?.throwIfAborted();
   try {
@@ -286,6 +293,9 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
 
     // One prober here: its verdicts mark alone (quorum 1), as `autoheal probe` with AUTOHEAL_PROBE_QUORUM=1 would.
     const healer = createLocalHealer({ group, policy: { maxUnhealthyShare: options.maxUnhealthyShare, probeQuorum: 1 }, logger });
+    decisionsFile = join(mkdtempSync(join(tmpdir(), 'autoheal-demo-')), 'decisions.jsonl');
+    writeFileSync(decisionsFile, '');
+    cleanups.push(recordDecisions(healer.events, decisionsFile));
     const prober = startProber(
       drillProberOptions(
         options.intervalMs,
@@ -362,6 +372,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     options,
     ...(endpoint ? { endpoint } : {}),
     instances: launched,
+    ...(decisionsFile ? { decisionsFile } : {}),
     rounds,
     summary: {
       rounds: rounds.length,

@@ -43,6 +43,9 @@ import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.
 import { capList, createLogger, type Logger } from '../log.js';
 import type { InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
 import { createAwsHealer } from '../runtime/aws.js';
+import { emitEmfDecisions } from '../operate/emf.js';
+import { observerSilentNotice, silentObserverOf, type NoticePublisher } from '../operate/notices.js';
+import { lambdaNotifier } from './notices.js';
 
 /** The part of the Lambda context the handler uses. */
 export interface LambdaContext {
@@ -84,6 +87,10 @@ export interface HandlerDeps {
   logger: Logger;
   /** Where launch/terminate signals go; default: the alarm manager's lifecycle handler. */
   onLifecycle?: LifecycleHandler;
+  /** Where notices go; default: SNS Publish to config.noticeTopicArn (none without it), signed with the Auto Scaling client. */
+  publishNotice?: NoticePublisher;
+  /** Where the EMF metric lines go; default: stdout, which CloudWatch Logs reads. */
+  writeMetrics?: (line: string) => void;
 }
 
 /** What a scheduled invocation returns: the held work decided again, and per synced group the alarm counts. */
@@ -197,6 +204,10 @@ export function createHandler(deps: HandlerDeps) {
     onLifecycle,
     logger,
   });
+  // Decisions as metrics (EMF on stdout, no API call) and as notices to a person (marks, holds).
+  emitEmfDecisions(healer.events, deps.writeMetrics ?? ((line) => process.stdout.write(line)));
+  const notifier = lambdaNotifier(config.noticeTopicArn, deps.autoScaling, logger, deps.publishNotice);
+  notifier?.attach(healer.events);
 
   /** Held work first (it heals), then the alarm sync (it repairs). */
   async function scheduled(signal?: AbortSignal): Promise<ScheduledSummary> {
@@ -208,14 +219,18 @@ export function createHandler(deps: HandlerDeps) {
     return { ...(await parts.reconcile(signal)), reevaluated };
   }
 
-  return async function handler(
-    event: unknown,
-    context?: LambdaContext,
-  ): Promise<SqsBatchResponse | HealSummary | ScheduledSummary | TerraformSummary> {
+  async function handle(event: unknown, context?: LambdaContext): Promise<SqsBatchResponse | HealSummary | ScheduledSummary | TerraformSummary | { notice: string }> {
     const remainingMs = context?.getRemainingTimeInMillis?.();
     const signal = remainingMs !== undefined ? AbortSignal.timeout(Math.max(1, remainingMs - timeoutReserveMs)) : undefined;
     // Not health signals: handled here, so they never reach the parser as rejections.
     if (isScheduledEvent(event)) return scheduled(signal);
+    // An observer's heartbeat alarm (EventBridge rule): a notice for a person, not evidence about an instance.
+    const silent = silentObserverOf(event);
+    if (silent) {
+      logger.warn({ observer: silent.observer, alarmName: silent.alarmName, reason: 'observerSilent' }, 'observer silent');
+      await notifier?.notify(observerSilentNotice(silent.observer, silent.alarmName, silent.reason));
+      return { notice: 'observerSilent' };
+    }
     const tfAction = terraformAction(event);
     if (tfAction !== undefined) return (await cloudWatch()).terraform(tfAction, signal);
     const report = await healer.handle(event, signal ? { signal } : {});
@@ -224,6 +239,15 @@ export function createHandler(deps: HandlerDeps) {
       throw new AutohealError(`some work failed and may succeed on retry: ${report.verdicts.filter((v) => v.error).map((v) => v.error).join('; ')}`);
     }
     return summarize(report);
+  }
+
+  return async function handler(event: unknown, context?: LambdaContext): Promise<SqsBatchResponse | HealSummary | ScheduledSummary | TerraformSummary | { notice: string }> {
+    try {
+      return await handle(event, context);
+    } finally {
+      // Lambda freezes the process once the handler returns: notices go out before.
+      await notifier?.flush();
+    }
   };
 }
 

@@ -95,9 +95,12 @@ describe('AutoHeal with alarms and probe', () => {
     // Assess
     for (const [type, count] of Object.entries({
       'AWS::Lambda::Function': 3,
-      'AWS::Events::Rule': 3,
-      'AWS::SNS::Topic': 1,
-      'AWS::SNS::Subscription': 2,
+      // Alarm state, lifecycle, sync, and (monitoring) heartbeat alarms.
+      'AWS::Events::Rule': 4,
+      // The alert topic and (monitoring) the stack-health topic.
+      'AWS::SNS::Topic': 2,
+      // The healer's probe subscription, and (monitoring) the e-mail on both topics.
+      'AWS::SNS::Subscription': 3,
       'AWS::SQS::Queue': 1,
       'AWS::Logs::LogGroup': 3,
       'AWS::IAM::ManagedPolicy': 1,
@@ -190,6 +193,8 @@ describe('AutoHeal with alarms and probe', () => {
         Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealFailureQueue/), 'Arn'] },
       },
+      // Notices (monitoring): publish to the alert topic only.
+      { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^AutoHealAlertTopic/) } },
     ]);
   });
 
@@ -398,7 +403,9 @@ describe('AutoHeal with the legacy queue', () => {
   it('with a bridge consumer creates its policy instead of an event source, and no alarm writes without alarms', () => {
     // Assess
     bridge.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
-    bridge.resourceCountIs('AWS::Events::Rule', 0);
+    // Only monitoring's heartbeat-alarm rule (observers run with detection probe): no evidence reaches the healer directly.
+    bridge.resourceCountIs('AWS::Events::Rule', 1);
+    bridge.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ detail: Match.objectLike({ configuration: Match.anyValue() }) }) });
     bridge.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }) });
     bridge.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       PolicyDocument: {
@@ -418,7 +425,9 @@ describe('AutoHeal with the legacy queue', () => {
 describe('AutoHeal with Metrics Insights alarms', () => {
   it('creates one alarm per named group with the alarm manager\'s query and settings, notifying the topic', () => {
     // Assess
-    insights.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+    // Two group alarms (Metrics Insights queries), and monitoring's four about the stack itself.
+    expect(Object.keys(insights.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))).toHaveLength(2);
+    insights.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     insights.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'autoheal-status-check-group-web',
       Metrics: [
@@ -455,7 +464,7 @@ describe('AutoHeal with Metrics Insights alarms', () => {
       },
     });
     const [cleanupId] = Object.keys(insights.findResources('Custom::AutohealAlarmCleanup'));
-    for (const alarm of Object.values(insights.findResources('AWS::CloudWatch::Alarm'))) {
+    for (const alarm of Object.values(insights.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))) {
       expect((alarm as { DependsOn?: string[] }).DependsOn).toContain(cleanupId);
     }
   });
@@ -464,7 +473,9 @@ describe('AutoHeal with Metrics Insights alarms', () => {
     // Assess
     Annotations.fromStack(insightsTagged).hasNoWarning('*', Match.anyValue());
     const template = Template.fromStack(insightsTagged);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    // Only monitoring's alarms about the stack itself (failure queue, healer errors and throttles, failed decisions).
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))).toHaveLength(0);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
   });
 });
@@ -540,7 +551,7 @@ describe('examples/cdk-app', () => {
       const template = Template.fromJSON(example.synth().getStackByName(stack.stackName).template as Record<string, unknown>);
 
       // Assess
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 2);
+      expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))).toHaveLength(2);
       template.hasResourceProperties('AWS::Lambda::Function', {
         Environment: { Variables: Match.objectLike({ AUTOHEAL_GROUPS: 'a,b', AUTOHEAL_MAX_UNHEALTHY_SHARE: '0.25', AUTOHEAL_ALARM_MODE: 'metrics-insights' }) },
       });

@@ -1,30 +1,36 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeScalingActivitiesCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { CloudWatchClient, DescribeAlarmsCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { mockClient } from 'aws-sdk-client-mock';
-import { Command } from 'commander';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { collectStatus, register, renderStatusTable } from '../../src/cli/commands/status.js';
+import { collectStatus, renderStatusTable, runStatus, type StatusClients } from '../../src/cli/commands/status.js';
+import type { InstanceFacts } from '../../src/fleet/aws/ec2-instances.js';
+import { resolveSettings } from '../../src/config.js';
 
 const asg = mockClient(AutoScalingClient);
-const ec2 = mockClient(EC2Client);
 const cw = mockClient(CloudWatchClient);
-const clients = {
-  autoscaling: new AutoScalingClient({ region: 'eu-west-1' }),
-  ec2: new EC2Client({ region: 'eu-west-1' }),
-  cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
-};
 const a = 'i-0000000000000000a';
 const b = 'i-0000000000000000b';
 const gone = 'i-0000000000000000c';
+// EC2's facts (read with the Auto Scaling client's signer, outside aws-sdk-client-mock's reach): a fake reader.
+const facts = new Map<string, InstanceFacts>([
+  [a, { privateIp: '127.0.0.2', tags: {}, launchedAt: new Date('2026-05-14T19:00:02Z') }],
+  [b, { privateIp: '127.0.0.3', tags: {}, launchedAt: new Date('2026-05-14T19:00:02Z') }],
+]);
+const clients: StatusClients = {
+  autoscaling: new AutoScalingClient({ region: 'eu-west-1' }),
+  cloudwatch: new CloudWatchClient({ region: 'eu-west-1' }),
+  instanceFacts: async (ids) => new Map(ids.flatMap((id) => (facts.has(id) ? [[id, facts.get(id) as InstanceFacts] as const] : []))),
+};
+const settings = resolveSettings({ groups: 'web' }, {});
+const nowMs = Date.parse('2026-05-14T20:12:30Z');
 let servers: Server[] = [];
 
 beforeEach(() => {
   asg.reset();
-  ec2.reset();
   cw.reset();
+  cw.on(ListMetricsCommand).resolves({ Metrics: [] });
   asg.on(DescribeAutoScalingGroupsCommand).resolves({
     AutoScalingGroups: [
       {
@@ -42,9 +48,6 @@ beforeEach(() => {
         ],
       },
     ],
-  });
-  ec2.on(DescribeInstancesCommand).resolves({
-    Reservations: [{ Instances: [{ InstanceId: a, PrivateIpAddress: '127.0.0.2' }, { InstanceId: b, PrivateIpAddress: '127.0.0.3' }] }],
   });
   cw.on(DescribeAlarmsCommand).resolves({
     MetricAlarms: [
@@ -94,33 +97,43 @@ afterEach(async () => {
 describe('autoheal status', () => {
   it('joins the group, its alarms and its scaling activities per instance, asking each source exactly', async () => {
     // Act
-    const status = await collectStatus(clients, { group: 'web' });
+    const [status] = (await collectStatus(clients, { group: 'web' }, { settings, nowMs })).groups;
 
-    // Assess
-    expect(status.instances).toEqual([
+    // Assess: b was marked 37 s ago (the activity's cause): the budget of 1 is in use, a is held by it.
+    expect(status).toMatchObject({ name: 'web', managed: true, managedBy: 'byName', paused: false, budget: { limit: 1, inUse: 1 } });
+    expect(status?.rails).toMatchObject({ marksInWindow: 1, markLimit: 2, rateLimited: false, hold: null });
+    expect(status?.instances).toEqual([
       {
         instanceId: a,
         privateIp: '127.0.0.2',
+        availabilityZone: 'eu-west-1a',
+        launchedAt: '2026-05-14T19:00:02.000Z',
         lifecycleState: 'InService',
         healthStatus: 'Healthy',
+        evidence: 'healthy',
         alarm: { name: `autoheal-status-check-${a}`, state: 'OK' },
         probe: null,
         lastAction: null,
+        verdict: { action: 'skip', reason: 'budgetSpent', detail: '1 of budget 1 Unhealthy or not yet replaced (0.4 of desired 2)' },
       },
       {
         instanceId: b,
         privateIp: '127.0.0.3',
+        availabilityZone: 'eu-west-1a',
+        launchedAt: '2026-05-14T19:00:02.000Z',
         lifecycleState: 'Terminating',
         healthStatus: 'Unhealthy',
+        evidence: 'unhealthy',
         alarm: expect.objectContaining({ state: 'ALARM', reason: expect.stringMatching(/^Threshold Crossed/) }),
         probe: null,
         lastAction: expect.objectContaining({ kind: 'terminate', status: 'InProgress', byUserHealthCheck: true }),
+        verdict: { action: 'skip', reason: 'notInService', detail: 'lifecycle state Terminating' },
       },
     ]);
-    expect(status.replacedByHealthCheck).toEqual([
+    expect(status?.replacedByHealthCheck).toEqual([
       expect.objectContaining({ instanceId: gone, kind: 'terminate', startedAt: '2026-05-14T18:59:31.000Z', byUserHealthCheck: true }),
     ]);
-    expect(status.groupAlarm).toBeNull();
+    expect(status?.groupAlarm).toBeNull();
     expect(cw.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
       AlarmNames: ['autoheal-status-check-group-web', `autoheal-status-check-${a}`, `autoheal-status-check-${b}`],
       MaxRecords: 100,
@@ -137,45 +150,50 @@ describe('autoheal status', () => {
     await new Promise<void>((resolve) => sick.listen(port, '127.0.0.3', () => resolve()));
 
     // Act
-    const status = await collectStatus(clients, { group: 'web', port: String(port), path: '/health', timeoutMs: '1000' });
+    const report = await collectStatus(clients, { group: 'web', port: String(port), path: '/health', timeoutMs: '1000' }, { settings, nowMs });
+    const [status] = report.groups;
 
     // Assess
-    expect(status.probed).toEqual({ port, check: 'http', path: '/health' });
-    expect(status.instances.map((i) => i.probe)).toEqual([
+    expect(status?.probed).toEqual({ port, check: 'http', path: '/health' });
+    expect(status?.instances.map((i) => i.probe)).toEqual([
       { ok: true, status: 200 },
       { ok: false, status: 503, error: 'status 503' },
     ]);
-    expect(renderStatusTable(status)).toMatch(/FAIL status 503/);
+    expect(status?.instances.map((i) => i.evidence)).toEqual(['healthy', 'unhealthy']);
+    expect(renderStatusTable(report)).toMatch(/FAIL status 503/);
   });
 
-  it('prints one table with the alarm reason and the replaced instances, and JSON with --json', async () => {
+  it('prints one table with the group header, the alarm reason, the held instance and the replaced ones, and JSON with --json', async () => {
     // Prepare
-    const program = new Command('autoheal').exitOverride();
-    register(program);
     const out: string[] = [];
     const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-    process.exitCode = undefined;
+    cw.on(DescribeAlarmsCommand).resolves({
+      MetricAlarms: [
+        { AlarmName: `autoheal-status-check-${a}`, StateValue: 'ALARM', StateReason: 'Threshold Crossed: 2 datapoints', StateUpdatedTimestamp: new Date(nowMs - 60_000) },
+      ],
+    });
     try {
       // Act
-      await program.parseAsync(['node', 'autoheal', 'status', '--group', 'web', '--region', 'eu-west-1']);
+      const tableExit = await runStatus({ group: 'web', groups: 'web' }, clients);
       const table = out.join('');
-      const tableExit = process.exitCode;
       out.length = 0;
-      await program.parseAsync(['node', 'autoheal', 'status', '--group', 'web', '--json', '--region', 'eu-west-1']);
+      const jsonExit = await runStatus({ group: 'web', groups: 'web', json: true }, clients);
 
       // Assess
-      expect(tableExit).toBe(0);
+      expect([tableExit, jsonExit]).toEqual([0, 0]);
       const lines = table.split('\n');
-      expect(lines[1]).toMatch(/^INSTANCE\s+PRIVATE IP\s+LIFECYCLE\s+HEALTH\s+ALARM\s+PROBE\s+LAST ACTION$/);
-      expect(lines[3]).toMatch(
-        new RegExp(`^${b}\\s+127\\.0\\.0\\.3\\s+Terminating\\s+Unhealthy\\s+ALARM\\s+-\\s+2026-05-14T20:11:54Z terminate \\[InProgress\\]: marked Unhealthy: user health-check \\(autoheal\\)$`),
+      expect(lines[0]).toMatch(/^group web: managed \(byName\); budget 1 of 1 in use \(SPENT\); desired 2; 2 instances$/);
+      expect(lines[2]).toBe('  observers: none publish heartbeats');
+      expect(lines[4]).toMatch(/^INSTANCE\s+PRIVATE IP\s+LIFECYCLE\s+HEALTH\s+ALARM\s+PROBE\s+IF DOWN NOW\s+LAST ACTION$/);
+      expect(lines[6]).toMatch(
+        new RegExp(`^${b}\\s+127\\.0\\.0\\.3\\s+Terminating\\s+Unhealthy\\s+none\\s+-\\s+skip notInService\\s+2026-05-14T20:11:54Z terminate \\[InProgress\\]: marked Unhealthy: user health-check \\(autoheal\\)$`),
       );
-      expect(table).toContain(`${b} alarm: Threshold Crossed`);
+      expect(table).toContain(`${a} held: budgetSpent (1 of budget 1 Unhealthy or not yet replaced (0.4 of desired 2))`);
+      expect(table).toContain(`${a} alarm: Threshold Crossed`);
       expect(table).toContain(`  ${gone}  2026-05-14T18:59:31Z terminate: marked Unhealthy: user health-check (autoheal)`);
-      expect(JSON.parse(out.join(''))).toMatchObject({ group: 'web', instances: [{ instanceId: a }, { instanceId: b }] });
+      expect(JSON.parse(out.join(''))).toMatchObject({ groups: [{ name: 'web', instances: [{ instanceId: a, verdict: { reason: 'budgetSpent' } }, { instanceId: b }] }] });
     } finally {
       stdout.mockRestore();
-      process.exitCode = undefined;
     }
   });
 
@@ -184,7 +202,7 @@ describe('autoheal status', () => {
     asg.on(DescribeAutoScalingGroupsCommand).resolves({ AutoScalingGroups: [] });
 
     // Act / Assess
-    await expect(collectStatus(clients, { group: 'web' })).rejects.toThrow(/Auto Scaling group "web" not found/);
-    await expect(collectStatus(clients, { group: 'web', path: '/x' })).rejects.toThrow(/--path: only with --port/);
+    await expect(collectStatus(clients, { group: 'web' }, { settings })).rejects.toThrow(/Auto Scaling group "web" not found/);
+    await expect(collectStatus(clients, { group: 'web', path: '/x' }, { settings })).rejects.toThrow(/--path: only with --port/);
   });
 });

@@ -16,6 +16,8 @@ import { resolveSettings } from '../../config.js';
 import { startBridge, type BridgeSummary } from '../../bridge/bridge.js';
 import { bridgeDefaults, bridgeSettingsSchema, sqsLimits, type BridgeSettingsInput } from '../../bridge/options.js';
 import { healerTarget, lambdaTarget, type BridgeTarget } from '../../bridge/targets.js';
+import type { Healer } from '../../healer/types.js';
+import { recordPrometheusDecisions } from '../../operate/decision-metrics.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { createLogger, type Logger } from '../../log.js';
 import { openAwsHealer } from '../../runtime/aws.js';
@@ -169,7 +171,7 @@ export function resolveBridgeConfig(
 }
 
 /** Builds the target: a Lambda function, or the core with the AWS fleet (same configuration as the Lambda). */
-function buildTarget(command: CommandConfig, logger: Logger): { target: BridgeTarget; close(): void } {
+function buildTarget(command: CommandConfig, logger: Logger): { target: BridgeTarget; close(): void; healer?: Healer } {
   const aws = awsClientSettings(command.region);
   if (command.target.kind === 'lambda') {
     const client = new LambdaClient(aws);
@@ -189,7 +191,7 @@ function buildTarget(command: CommandConfig, logger: Logger): { target: BridgeTa
     ...(local.groups !== undefined ? { groups: local.groups } : {}),
   });
   const { healer, close } = openAwsHealer(settings, { ...(command.region ? { region: command.region } : {}), logger: logger.child({ component: 'healer' }) });
-  return { target: healerTarget(healer), close };
+  return { target: healerTarget(healer), close, healer };
 }
 
 /** Runs the bridge until it drains (--once) or a signal stops it; resolves with the exit code. */
@@ -216,6 +218,8 @@ export async function runBridgeCommand(flags: Flags): Promise<number> {
   let handle;
   try {
     handle = await startBridge({ ...config.settings, sqs, target: built.target, logger });
+    // With --local the decisions are made here: the Lambda's metrics, in the bridge's Prometheus registry.
+    if (built.healer) recordPrometheusDecisions(built.healer.events, handle.metrics.registry);
   } catch (error) {
     closeClients();
     process.stderr.write(`autoheal bridge: ${describeError(error)}\n`);

@@ -54,7 +54,7 @@ export function register(program: Command): void {
     .description(
       [
         'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Each round injects a failure and prints the recovery timeline stage by stage; a summary follows.',
-        'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason "budget spent", and the group heals in waves.',
+        'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason budgetSpent, and the group heals in waves.',
         'Ctrl-C stops cleanly (no process or port is left behind), also during start-up; a second Ctrl-C kills every instance at once. No instance outlives the demo even when it is killed with SIGKILL: a reaper process kills them all, frozen ones and --command ones included.',
         'An instance that exits, or does not listen within --start-timeout-ms, before the group first stands ends the demo at once with a message naming the command and what happened (exit code 2).',
         'Exit codes: 0 every round healed, 1 a round did not heal or the demo was interrupted, 2 bad usage or start-up failure.',
@@ -121,6 +121,7 @@ export function register(program: Command): void {
         view?.close();
         if (flags.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
         else view?.summary(result);
+        if (!flags.json && result.decisionsFile) process.stdout.write(`\nevery decision: autoheal history --file ${result.decisionsFile}\n`);
         process.exitCode = result.healed ? ExitCode.ok : ExitCode.noResult;
       } finally {
         view?.close();

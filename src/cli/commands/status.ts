@@ -1,46 +1,55 @@
 /**
- * `autoheal status --group NAME [--json] [--port P [--path /health]]`: one table of a group's
- * instances. Every column comes from a real source, read now:
+ * `autoheal status [--group a,b] [--json] [--port P [--path /health]]`: the operator's view of one
+ * group, several, or every managed group (opt-in tag, or AUTOHEAL_GROUPS / --groups). Every field
+ * comes from a real source, read now:
  *
- * - lifecycle and health: DescribeAutoScalingGroups; private IP: EC2 DescribeInstances;
- * - alarm: autoheal's alarm of the instance (`${prefix}${instanceId}`) through DescribeAlarms,
- *   with CloudWatch's state reason; in metrics-insights mode the group alarm is shown above;
- * - probe: with --port, each instance is checked once now, exactly as `autoheal probe` checks it
- *   (src/prober/checks.ts); without --port the column is empty (autoheal keeps no probe history);
- * - last action: the group's scaling activities (DescribeScalingActivities, the newest 100, six
- *   weeks at most). An instance autoheal marked shows Auto Scaling's own record, "an instance was
- *   taken out of service in response to a user health-check" (SetInstanceHealth, which is what
- *   autoheal calls). Instances already replaced that way are listed below the table.
+ * - the group: DescribeAutoScalingGroups (desired capacity, grace period, tags, suspended
+ *   processes, instances with lifecycle and health); managed, paused and the budget follow from
+ *   them and the settings (the Lambda's AUTOHEAL_* environment, or flags);
+ * - per instance: EC2 DescribeInstances (private IP, launch time, tags: grace and suppression),
+ *   autoheal's alarm (`${prefix}${instanceId}`, DescribeAlarms, with CloudWatch's reason), a probe
+ *   made now with --port (src/prober/checks.ts), and the last scaling activity about it;
+ * - rails (rate limit, freeze, loop breaker): replayed from the scaling activities that name a user
+ *   health-check (autoheal's SetInstanceHealth) and the times the alarms entered ALARM
+ *   (src/operate/group-state.ts) — this process has none of the Lambda's memory;
+ * - observers: their heartbeats (ListMetrics + one GetMetricData, src/operate/heartbeats.ts);
+ * - verdict: what the policy (the real decide()) would decide now, were the instance's evidence to
+ *   say it is down — e.g. `{ action: "skip", reason: "budgetSpent", detail }` while the budget is spent.
  *
- * What autoheal decided and skipped (budget spent, grace period, …) is in the healer's log
- * group; the README gives the Logs Insights query.
+ * What autoheal decided earlier is `autoheal history`.
  */
 import { AutoScalingClient, DescribeScalingActivitiesCommand, type Activity } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { Option, type Command } from 'commander';
 import { Agent } from 'node:http';
 import { awsClientSettings, awsTimeoutEnv } from '../../aws-config.js';
+import { groupNamesWithTag } from '../../alarms/groups.js';
 import { alarmNameFor, groupAlarmNameFor } from '../../alarms/manager.js';
-import { defaultAlarmPrefix } from '../../alarms/options.js';
 import { describeAlarmStates, type AlarmStateView } from '../../alarms/states.js';
 import { callAws } from '../../aws-calls.js';
+import { resolveSettings, listOf, type Settings } from '../../config.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { describeGroupInstances } from '../../prober/aws-discovery.js';
+import { ec2InstanceFacts, type InstanceFactsReader } from '../../fleet/aws/ec2-instances.js';
+import { AwsFleet } from '../../fleet/aws/fleet.js';
+import type { GroupView } from '../../fleet/port.js';
+import { readHeartbeats, type ObserverHeartbeat } from '../../operate/heartbeats.js';
+import { groupState, type GroupState, type RecordedMark } from '../../operate/group-state.js';
+import type { Verdict } from '../../policy/types.js';
 import { httpCheck, tcpCheck, type CheckResult } from '../../prober/checks.js';
 import { proberOptionsSchema } from '../../prober/options.js';
 import { ExitCode } from '../exit-codes.js';
 
 /** Auto Scaling's cause text when SetInstanceHealth (autoheal, or any custom check) marked an instance. */
 export const userHealthCheckCause = 'in response to a user health-check';
-/** Scaling activities read per status: DescribeScalingActivities' page size. */
+/** Scaling activities read per group: DescribeScalingActivities' page size. */
 export const activitiesRead = 100;
 /** Checks in flight at once when --port is given. */
 const probeConcurrency = 32;
 
 /** The flags as commander hands them over. */
 export interface StatusFlags {
-  group: string;
+  /** One group or several, comma-separated; absent: every managed group. */
+  group?: string;
   json?: boolean;
   port?: string;
   path?: string;
@@ -48,6 +57,10 @@ export interface StatusFlags {
   timeoutMs?: string;
   prefix?: string;
   region?: string;
+  /** Settings as the healer has them (default: the AUTOHEAL_* environment). */
+  maxUnhealthyShare?: string;
+  optInTag?: string;
+  groups?: string;
 }
 
 /** One scaling activity about an instance. */
@@ -62,21 +75,37 @@ export interface ActivityView {
   byUserHealthCheck: boolean;
 }
 
-/** One row of the table. */
+/** One instance. */
 export interface InstanceStatus {
   instanceId: string;
   privateIp: string | null;
+  availabilityZone: string | null;
+  launchedAt: string | null;
   lifecycleState: string;
   healthStatus: string;
+  /** What the evidence says now: the alarm (ALARM: unhealthy) or, with --port, the probe. */
+  evidence: 'unhealthy' | 'healthy' | 'none';
   alarm: AlarmStateView | null;
   /** The check made now with --port; null without it, or when the instance has no private IP. */
   probe: CheckResult | null;
   lastAction: ActivityView | null;
+  /** What the policy decides now were this instance's evidence to say it is down. */
+  verdict: Verdict;
 }
 
-/** Everything `status` prints. */
+/** One group. */
 export interface GroupStatus {
-  group: string;
+  name: string;
+  managed: boolean;
+  managedBy: GroupState['managedBy'];
+  paused: boolean;
+  pausedUntil: string | null;
+  budget: { limit: number; inUse: number };
+  desiredCapacity: number;
+  suspendedProcesses: string[];
+  rails: GroupState['rails'];
+  /** The stack's observers (heartbeats carry no group) and their newest heartbeat. */
+  observers: ObserverHeartbeat[];
   alarmPrefix: string;
   /** The group's Metrics Insights alarm (alarm mode `metrics-insights`), when it exists. */
   groupAlarm: AlarmStateView | null;
@@ -86,14 +115,22 @@ export interface GroupStatus {
   replacedByHealthCheck: Array<{ instanceId: string } & ActivityView>;
 }
 
+/** Everything `status` prints. */
+export interface StatusReport {
+  at: string;
+  groups: GroupStatus[];
+}
+
 /** The clients `status` uses. */
 export interface StatusClients {
   autoscaling: AutoScalingClient;
-  ec2: EC2Client;
   cloudwatch: CloudWatchClient;
+  /** EC2 facts of the instances (IP, launch time, tags); default: EC2 DescribeInstances with the Auto Scaling client's settings. */
+  instanceFacts?: InstanceFactsReader;
 }
 
 const instanceIdInText = /\b(i-[0-9a-f]{8,17})\b/;
+const causeTime = /^At (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/;
 
 function activityView(a: Activity): ActivityView {
   const description = a.Description ?? '';
@@ -116,6 +153,26 @@ async function readActivities(client: AutoScalingClient, group: string, signal?:
     }),
   );
   return out.Activities ?? [];
+}
+
+/** Marks recorded in the activities: the time the cause names ("At …Z an instance was taken out of service…"), else the start. */
+export function marksOfActivities(activities: readonly Activity[], launchedAtMs: (instanceId: string) => number | undefined): RecordedMark[] {
+  const launches = new Map<string, number>();
+  for (const a of activities) {
+    const id = instanceIdInText.exec(a.Description ?? '')?.[1];
+    if (id && /^Launching/i.test(a.Description ?? '') && a.StartTime) launches.set(id, a.StartTime.getTime());
+  }
+  const marks: RecordedMark[] = [];
+  for (const a of activities) {
+    const id = instanceIdInText.exec(a.Description ?? '')?.[1];
+    if (!id || !(a.Cause ?? '').includes(userHealthCheckCause)) continue;
+    const named = causeTime.exec(a.Cause ?? '')?.[1];
+    const atMs = named ? Date.parse(named) : a.StartTime?.getTime();
+    if (atMs === undefined || Number.isNaN(atMs)) continue;
+    const launched = launchedAtMs(id) ?? launches.get(id);
+    marks.push({ instanceId: id, atMs, ...(launched !== undefined ? { launchedAtMs: launched } : {}) });
+  }
+  return marks;
 }
 
 /** Runs `work` over `items`, at most `limit` at once, keeping the order of results. */
@@ -156,53 +213,152 @@ function probeSettings(flags: StatusFlags): { port: number; check: 'http' | 'tcp
   return { port, check: parsed.data.check, path: parsed.data.path, timeoutMs: parsed.data.timeoutMs, expectedStatus: parsed.data.expectedStatus };
 }
 
-/** Reads the group's status from its sources (see the file comment). A missing group is a ConfigError. */
-export async function collectStatus(clients: StatusClients, flags: StatusFlags, signal?: AbortSignal): Promise<GroupStatus> {
-  const prefix = flags.prefix ?? defaultAlarmPrefix;
+
+/** The settings status decides with: flags over the AUTOHEAL_* environment over the defaults, as the healer resolves them. */
+export function statusSettings(flags: StatusFlags, env: NodeJS.ProcessEnv = process.env): Settings {
+  return resolveSettings(
+    {
+      ...(flags.maxUnhealthyShare !== undefined ? { maxUnhealthyShare: flags.maxUnhealthyShare } : {}),
+      ...(flags.optInTag !== undefined ? { optInTag: flags.optInTag } : {}),
+      ...(flags.groups !== undefined ? { groups: flags.groups } : {}),
+    },
+    env,
+  );
+}
+
+/** The groups asked for: --group's names, or every managed group (opt-in tag, and the named ones), sorted. */
+async function groupNames(clients: StatusClients, flags: StatusFlags, settings: Settings, signal?: AbortSignal): Promise<string[]> {
+  if (flags.group !== undefined) {
+    const names = listOf(flags.group);
+    if (names.length === 0) throw new ConfigError('--group: name at least one Auto Scaling group (or leave --group out for every managed group)');
+    return [...new Set(names)];
+  }
+  const tagged = await groupNamesWithTag(clients.autoscaling, { key: settings.policy.optInTagKey, value: settings.policy.optInTagValue }, signal);
+  return [...new Set([...tagged, ...settings.policy.groups])].sort();
+}
+
+/** The evidence of an instance now: a failing probe or an alarm in ALARM says unhealthy. */
+function evidenceOf(alarm: AlarmStateView | undefined, probe: CheckResult | null): InstanceStatus['evidence'] {
+  if (probe && !probe.ok) return 'unhealthy';
+  if (alarm?.state === 'ALARM') return 'unhealthy';
+  if (probe?.ok || alarm?.state === 'OK') return 'healthy';
+  return 'none';
+}
+
+/** Reads the status of the groups from their sources (see the file comment). A named group that does not exist is a ConfigError. */
+export async function collectStatus(clients: StatusClients, flags: StatusFlags, options: { settings?: Settings; nowMs?: number; signal?: AbortSignal } = {}): Promise<StatusReport> {
+  const { signal } = options;
+  const settings = options.settings ?? statusSettings(flags);
+  const prefix = flags.prefix ?? settings.alarmPrefix;
   const probe = probeSettings(flags);
-  const instances = await describeGroupInstances(clients, flags.group, signal);
-  const groupAlarmName = groupAlarmNameFor(prefix, flags.group);
-  const [alarms, activities] = await Promise.all([
-    describeAlarmStates(clients.cloudwatch, [groupAlarmName, ...instances.map((i) => alarmNameFor(prefix, i.instanceId))], signal),
-    readActivities(clients.autoscaling, flags.group, signal),
+  const names = await groupNames(clients, flags, settings, signal);
+  const fleet = new AwsFleet(clients.autoscaling);
+  const groups = names.length === 0 ? [] : await fleet.describeGroups(names, signal);
+  const missing = names.filter((n) => !groups.some((g) => g.name === n));
+  if (missing.length > 0) throw new ConfigError(`Auto Scaling group${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found`);
+  groups.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
+
+  const ids = groups.flatMap((g) => g.instances.map((i) => i.instanceId));
+  const facts = ids.length === 0 ? new Map() : await (clients.instanceFacts ?? ec2InstanceFacts(clients.autoscaling))(ids, signal);
+  for (const g of groups) {
+    for (const i of g.instances) {
+      const f = facts.get(i.instanceId);
+      if (f?.launchedAt) i.launchedAt = f.launchedAt;
+      if (f) i.tags = f.tags;
+    }
+  }
+  const alarmNames = groups.flatMap((g) => [groupAlarmNameFor(prefix, g.name), ...g.instances.map((i) => alarmNameFor(prefix, i.instanceId))]);
+  const [alarms, activities, observers] = await Promise.all([
+    alarmNames.length === 0 ? new Map<string, AlarmStateView>() : describeAlarmStates(clients.cloudwatch, alarmNames, signal),
+    Promise.all(groups.map((g) => readActivities(clients.autoscaling, g.name, signal))),
+    readHeartbeats(clients.cloudwatch, options.nowMs ?? Date.now(), signal),
   ]);
+  // Read everything first, then take the time: the verdicts see the freshest clock.
+  const nowMs = options.nowMs ?? Date.now();
+
+  let checks = new Map<string, CheckResult | null>();
+  if (probe) {
+    const agent = new Agent({ keepAlive: false, maxSockets: probeConcurrency });
+    const targets = groups.flatMap((g) => g.instances);
+    try {
+      const results = await mapLimited(targets, probeConcurrency, async (i) => {
+        const ip = facts.get(i.instanceId)?.privateIp;
+        if (ip === undefined) return null;
+        return probe.check === 'http'
+          ? httpCheck({ host: ip, port: probe.port, path: probe.path, expectedStatus: probe.expectedStatus }, probe.timeoutMs, agent)
+          : tcpCheck({ host: ip, port: probe.port }, probe.timeoutMs);
+      });
+      checks = new Map(targets.map((t, n) => [t.instanceId, results[n] ?? null]));
+    } finally {
+      agent.destroy();
+    }
+  }
+
+  return {
+    at: new Date(nowMs).toISOString(),
+    groups: groups.map((g, n) => groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts })),
+  };
+}
+
+function groupStatus(
+  g: GroupView,
+  activities: readonly Activity[],
+  ctx: {
+    alarms: Map<string, AlarmStateView>;
+    checks: Map<string, CheckResult | null>;
+    observers: ObserverHeartbeat[];
+    prefix: string;
+    probe: ReturnType<typeof probeSettings>;
+    settings: Settings;
+    nowMs: number;
+    facts: Map<string, { privateIp?: string }>;
+  },
+): GroupStatus {
+  const launched = new Map(g.instances.flatMap((i) => (i.launchedAt ? [[i.instanceId, i.launchedAt.getTime()] as const] : [])));
+  const marks = marksOfActivities(activities, (id) => launched.get(id));
+  const reports = g.instances.flatMap((i) => {
+    const alarm = ctx.alarms.get(alarmNameFor(ctx.prefix, i.instanceId));
+    return alarm?.state === 'ALARM' && alarm.updatedAt ? [{ instanceId: i.instanceId, atMs: alarm.updatedAt.getTime() }] : [];
+  });
+  const state = groupState(g, marks, reports, ctx.settings.policy, ctx.nowMs);
 
   const latest = new Map<string, ActivityView>();
   for (const a of activities) {
     const id = instanceIdInText.exec(a.Description ?? '')?.[1];
     if (id !== undefined && !latest.has(id)) latest.set(id, activityView(a));
   }
-
-  let checks: Array<CheckResult | null> = instances.map(() => null);
-  if (probe) {
-    const agent = new Agent({ keepAlive: false, maxSockets: probeConcurrency });
-    try {
-      checks = await mapLimited(instances, probeConcurrency, async (i) => {
-        if (i.privateIp === undefined) return null;
-        return probe.check === 'http'
-          ? httpCheck({ host: i.privateIp, port: probe.port, path: probe.path, expectedStatus: probe.expectedStatus }, probe.timeoutMs, agent)
-          : tcpCheck({ host: i.privateIp, port: probe.port }, probe.timeoutMs);
-      });
-    } finally {
-      agent.destroy();
-    }
-  }
-
-  const inGroup = new Set(instances.map((i) => i.instanceId));
+  const inGroup = new Set(g.instances.map((i) => i.instanceId));
   return {
-    group: flags.group,
-    alarmPrefix: prefix,
-    groupAlarm: alarms.get(groupAlarmName) ?? null,
-    probed: probe ? { port: probe.port, check: probe.check, path: probe.path } : null,
-    instances: instances.map((i, n) => ({
-      instanceId: i.instanceId,
-      privateIp: i.privateIp ?? null,
-      lifecycleState: i.lifecycleState,
-      healthStatus: i.healthStatus,
-      alarm: alarms.get(alarmNameFor(prefix, i.instanceId)) ?? null,
-      probe: checks[n] ?? null,
-      lastAction: latest.get(i.instanceId) ?? null,
-    })),
+    name: g.name,
+    managed: state.managed,
+    managedBy: state.managedBy,
+    paused: state.paused,
+    pausedUntil: state.pausedUntil,
+    budget: state.budget,
+    desiredCapacity: g.desiredCapacity,
+    suspendedProcesses: g.suspendedProcesses,
+    rails: state.rails,
+    observers: ctx.observers,
+    alarmPrefix: ctx.prefix,
+    groupAlarm: ctx.alarms.get(groupAlarmNameFor(ctx.prefix, g.name)) ?? null,
+    probed: ctx.probe ? { port: ctx.probe.port, check: ctx.probe.check, path: ctx.probe.path } : null,
+    instances: g.instances.map((i) => {
+      const alarm = ctx.alarms.get(alarmNameFor(ctx.prefix, i.instanceId));
+      const probe = ctx.checks.get(i.instanceId) ?? null;
+      return {
+        instanceId: i.instanceId,
+        privateIp: ctx.facts.get(i.instanceId)?.privateIp ?? null,
+        availabilityZone: i.availabilityZone ?? null,
+        launchedAt: i.launchedAt?.toISOString() ?? null,
+        lifecycleState: i.lifecycleState,
+        healthStatus: i.healthStatus,
+        evidence: evidenceOf(alarm, probe),
+        alarm: alarm ?? null,
+        probe,
+        lastAction: latest.get(i.instanceId) ?? null,
+        verdict: state.verdicts.get(i.instanceId) ?? { action: 'skip', reason: 'notInGroup' },
+      };
+    }),
     replacedByHealthCheck: [...latest]
       .filter(([id, a]) => !inGroup.has(id) && a.byUserHealthCheck)
       .map(([instanceId, a]) => ({ instanceId, ...a })),
@@ -231,41 +387,74 @@ function probeText(p: CheckResult | null, probed: boolean): string {
   return p.ok ? `ok${p.status !== undefined ? ` ${p.status}` : ''}` : `FAIL ${p.error ?? ''}`.trim();
 }
 
-/** The table `status` prints without --json. */
-export function renderStatusTable(status: GroupStatus): string {
-  const header = ['INSTANCE', 'PRIVATE IP', 'LIFECYCLE', 'HEALTH', 'ALARM', 'PROBE', 'LAST ACTION'];
-  const rows = status.instances.map((i) => [
-    i.instanceId,
-    i.privateIp ?? '-',
-    i.lifecycleState,
-    i.healthStatus,
-    i.alarm?.state ?? 'none',
-    probeText(i.probe, status.probed !== null),
-    actionText(i.lastAction),
-  ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
-  const line = (cells: string[]): string => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c] as number))).join('  ');
+function verdictText(v: Verdict): string {
+  return v.action === 'mark' ? 'mark' : `skip ${v.reason}`;
+}
+
+function ago(iso: string, nowMs: number): string {
+  const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
+  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+
+/** The header lines of one group: managed, paused, budget, rails, observers. */
+function groupHeader(g: GroupStatus, nowMs: number): string[] {
+  const r = g.rails;
   const lines = [
-    `group ${status.group}: ${status.instances.length} instances; alarms ${status.alarmPrefix}INSTANCE_ID` +
-      (status.groupAlarm ? `; group alarm ${status.groupAlarm.name} ${status.groupAlarm.state}` : '') +
-      (status.probed ? `; probed now: ${status.probed.check} :${status.probed.port}${status.probed.check === 'http' ? status.probed.path : ''}` : ''),
-    line(header),
-    ...rows.map(line),
+    `group ${g.name}: ${g.managed ? `managed (${g.managedBy})` : 'NOT managed (no opt-in tag, not named)'}` +
+      `${g.paused ? `; PAUSED${g.pausedUntil ? ` until ${g.pausedUntil}` : ' until the tag is removed'}` : ''}` +
+      `; budget ${g.budget.inUse} of ${g.budget.limit} in use${g.budget.inUse >= g.budget.limit ? ' (SPENT)' : ''}` +
+      `; desired ${g.desiredCapacity}; ${g.instances.length} instances`,
+    `  rails: ${r.marksInWindow} of ${r.markLimit} marks in ${r.rateWindowMinutes} min${r.rateLimited ? ' (RATE LIMITED)' : ''}` +
+      `${r.hold ? `; HELD ${r.hold.reason} until ${r.hold.until}: ${r.hold.detail}` : '; no hold'}` +
+      `${r.resumedAt ? `; resumed at ${r.resumedAt}` : ''}` +
+      `${g.suspendedProcesses.length > 0 ? `; suspended ${g.suspendedProcesses.join(', ')}` : ''} (${r.derivedFrom})`,
+    `  observers: ${g.observers.length === 0 ? 'none publish heartbeats' : g.observers.map((o) => `${o.name} ${o.lastHeartbeat ? ago(o.lastHeartbeat, nowMs) : 'no heartbeat in 3 h'}${o.silent ? ' (SILENT)' : ''}`).join(', ')}`,
+    `  alarms ${g.alarmPrefix}INSTANCE_ID` +
+      (g.groupAlarm ? `; group alarm ${g.groupAlarm.name} ${g.groupAlarm.state}` : '') +
+      (g.probed ? `; probed now: ${g.probed.check} :${g.probed.port}${g.probed.check === 'http' ? g.probed.path : ''}` : ''),
   ];
-  for (const i of status.instances) {
-    if (i.alarm?.state === 'ALARM' && i.alarm.reason) lines.push(`${i.instanceId} alarm: ${i.alarm.reason}`);
+  return lines;
+}
+
+/** The tables `status` prints without --json: per group a header and one row per instance. */
+export function renderStatusTable(report: StatusReport): string {
+  const nowMs = Date.parse(report.at);
+  if (report.groups.length === 0) return 'no managed group found (opt-in tag or AUTOHEAL_GROUPS)\n';
+  const out: string[] = [];
+  for (const g of report.groups) {
+    const header = ['INSTANCE', 'PRIVATE IP', 'LIFECYCLE', 'HEALTH', 'ALARM', 'PROBE', 'IF DOWN NOW', 'LAST ACTION'];
+    const rows = g.instances.map((i) => [
+      i.instanceId,
+      i.privateIp ?? '-',
+      i.lifecycleState,
+      i.healthStatus,
+      i.alarm?.state ?? 'none',
+      probeText(i.probe, g.probed !== null),
+      verdictText(i.verdict),
+      actionText(i.lastAction),
+    ]);
+    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] as string).length)));
+    const line = (cells: string[]): string => cells.map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c] as number))).join('  ');
+    const lines = [...groupHeader(g, nowMs), line(header), ...rows.map(line)];
+    for (const i of g.instances) {
+      if (i.evidence === 'unhealthy' && i.verdict.action === 'skip' && i.verdict.reason !== 'alreadyUnhealthy') {
+        lines.push(`${i.instanceId} held: ${i.verdict.reason}${i.verdict.detail ? ` (${i.verdict.detail})` : ''}`);
+      }
+      if (i.alarm?.state === 'ALARM' && i.alarm.reason) lines.push(`${i.instanceId} alarm: ${i.alarm.reason}`);
+    }
+    if (g.replacedByHealthCheck.length > 0) {
+      lines.push('', 'replaced after a user health-check (autoheal), newest first:');
+      for (const r of g.replacedByHealthCheck) lines.push(`  ${r.instanceId}  ${actionText(r)}`);
+    }
+    out.push(lines.join('\n'));
   }
-  if (status.replacedByHealthCheck.length > 0) {
-    lines.push('', 'replaced after a user health-check (autoheal), newest first:');
-    for (const r of status.replacedByHealthCheck) lines.push(`  ${r.instanceId}  ${actionText(r)}`);
-  }
-  return `${lines.join('\n')}\n`;
+  return `${out.join('\n\n')}\n`;
 }
 
 /** Reads and prints; resolves with the exit code. */
 export async function runStatus(flags: StatusFlags, clients?: StatusClients): Promise<number> {
   const aws = awsClientSettings(flags.region);
-  const used: StatusClients = clients ?? { autoscaling: new AutoScalingClient(aws), ec2: new EC2Client(aws), cloudwatch: new CloudWatchClient(aws) };
+  const used: StatusClients = clients ?? { autoscaling: new AutoScalingClient(aws), cloudwatch: new CloudWatchClient(aws) };
   try {
     const status = await collectStatus(used, flags);
     process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatusTable(status));
@@ -274,7 +463,10 @@ export async function runStatus(flags: StatusFlags, clients?: StatusClients): Pr
     process.stderr.write(`autoheal status: ${describeError(error)}\n`);
     return error instanceof ConfigError ? ExitCode.usage : ExitCode.noResult;
   } finally {
-    if (!clients) for (const c of Object.values(used)) c.destroy();
+    if (!clients) {
+      used.autoscaling.destroy();
+      used.cloudwatch.destroy();
+    }
   }
 }
 
@@ -282,32 +474,37 @@ export function register(program: Command): void {
   const d = proberOptionsSchema.parse({});
   program
     .command('status')
-    .summary("one table of a group's instances: lifecycle, health, alarm, probe, autoheal's last action")
+    .summary('the operator\'s view of managed groups: managed, paused, budget, rails, observers, and per instance what autoheal would do now')
     .description(
       [
-        "Prints one row per instance of the group: lifecycle and health (DescribeAutoScalingGroups), private IP " +
-          "(EC2 DescribeInstances), the state of autoheal's alarm for it (DescribeAlarms on PREFIX + instance id; " +
-          'ALARM rows add CloudWatch\'s reason), a probe result, and the last scaling activity about it ' +
-          `(DescribeScalingActivities, the newest ${activitiesRead}, six weeks at most). An instance autoheal marked ` +
-          `shows Auto Scaling's own cause "${userHealthCheckCause}" (SetInstanceHealth); instances already replaced ` +
-          'that way are listed below the table.',
-        'The probe column: with --port, each instance is checked once now at PRIVATE_IP:PORT, as `autoheal probe` ' +
-          'checks it; without --port it is "-" (autoheal keeps no probe history). What the healer decided and ' +
-          'skipped (budget spent, grace period, ...) is in its log group (stack output HealerLogGroupName).',
+        'For one group, several (--group a,b) or every managed group (the opt-in tag, and AUTOHEAL_GROUPS): whether ' +
+          'autoheal manages it (byTag or byName), whether it is paused (autoheal:paused, until when), the unhealthy ' +
+          'budget {limit, inUse}, the rate limit and any hold (frozen, loopBreaker), and the observers\' newest heartbeats.',
+        'Per instance: lifecycle and health, the alarm (ALARM rows add CloudWatch\'s reason), a probe made now with ' +
+          '--port, the last scaling activity, and the verdict: what the policy decides now were the instance reported ' +
+          'down (e.g. skip budgetSpent while the budget is spent; "held:" lines explain the instances in ALARM not marked).',
+        'This process has none of the Lambda\'s memory: the rails are replayed from the scaling activities that name a ' +
+          `user health-check (autoheal's SetInstanceHealth, the newest ${activitiesRead}) and the times the alarms entered ` +
+          'ALARM. Settings come from the AUTOHEAL_* environment as the healer\'s do, or the flags below. What autoheal ' +
+          'decided earlier: `autoheal history`.',
         'IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DescribeScalingActivities, ec2:DescribeInstances, ' +
-          'cloudwatch:DescribeAlarms. --json prints {group, alarmPrefix, groupAlarm, probed, instances: [{instanceId, ' +
-          'privateIp, lifecycleState, healthStatus, alarm, probe, lastAction}], replacedByHealthCheck}.',
+          'cloudwatch:DescribeAlarms, cloudwatch:ListMetrics, cloudwatch:GetMetricData. --json prints {at, groups: [{name, ' +
+          'managed, managedBy, paused, pausedUntil, budget: {limit, inUse}, rails, observers, instances: [{instanceId, ' +
+          'lifecycleState, healthStatus, evidence, alarm, probe, lastAction, verdict: {action, reason, detail}}], ...}]}.',
         `Exit codes: ${ExitCode.ok} printed; ${ExitCode.noResult} an AWS call failed or was not answered in time (${awsTimeoutEnv}, default 10000 ms per attempt, ` +
-          `three times that with retries); ${ExitCode.usage} bad flags or ${awsTimeoutEnv}, or the group does not exist.`,
+          `three times that with retries); ${ExitCode.usage} bad flags or ${awsTimeoutEnv}, or a named group does not exist.`,
       ].join('\n\n'),
     )
-    .requiredOption('--group <name>', 'the Auto Scaling group')
-    .option('--json', 'print JSON instead of the table')
+    .option('--group <names>', 'the Auto Scaling group, or several comma-separated (default: every managed group)')
+    .option('--json', 'print JSON instead of the tables')
     .option('--port <port>', 'probe each instance once now at PRIVATE_IP:PORT (default: no probe)')
     .option('--path <path>', `with --port: HTTP path to GET (default: ${d.path})`)
     .addOption(new Option('--check <kind>', `with --port: http or tcp (default: ${d.check})`).choices(['http', 'tcp']))
     .option('--timeout-ms <ms>', `with --port: a check not answered within this failed (default: ${d.timeoutMs})`)
-    .option('--prefix <prefix>', `autoheal's alarm-name prefix (default: ${defaultAlarmPrefix})`)
+    .option('--prefix <prefix>', "autoheal's alarm-name prefix (default: AUTOHEAL_ALARM_PREFIX, or autoheal-status-check-)")
+    .option('--max-unhealthy-share <share>', 'the budget share, as the healer has it (default: AUTOHEAL_MAX_UNHEALTHY_SHARE, or 0.4)')
+    .option('--opt-in-tag <key=value>', 'the opt-in tag (default: AUTOHEAL_OPT_IN_TAG, or autoheal:enabled=true)')
+    .option('--groups <names>', 'groups managed by name (default: AUTOHEAL_GROUPS)')
     .option('--region <region>', "AWS region (default: the SDK's: AWS_REGION, the profile)")
     .action(async (flags: StatusFlags) => {
       process.exitCode = await runStatus(flags);

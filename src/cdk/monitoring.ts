@@ -1,0 +1,181 @@
+/**
+ * The stack watches itself, and tells a person what autoheal did. Built by {@link AutoHeal} with one
+ * call; what it adds, and why:
+ *
+ * - notices: the healer publishes them to the alert topic (env AUTOHEAL_NOTICE_TOPIC_ARN, IAM
+ *   sns:Publish on that topic only); the e-mail subscription to the alert topic has the filter
+ *   policy `{"autoheal_notice": [{"exists": true}]}`, so it receives notices only — never the raw
+ *   alarm notifications and probe verdicts that share the topic (they carry no attribute);
+ * - a silent observer (with detection `probe`): an EventBridge rule sends the state changes of heartbeat alarms (any alarm
+ *   on autoheal/ObserverHeartbeat entering ALARM, whoever created it) to the healer, which turns
+ *   them into notices;
+ * - alarms on the stack's own health: messages in the failure queue (invocations and rule deliveries
+ *   that failed every retry) and in the legacy dead-letter queue, healer errors and throttles, failed
+ *   decisions (the healer's metric: a failed mark in an SQS batch fails no invocation). They
+ *   notify a topic of their own, e-mailed unfiltered: a notice about a broken healer cannot depend on
+ *   the healer, and the alert topic's e-mail filter would drop a raw alarm;
+ * - a dashboard: marks and skips by reason and decision latency (the healer's EMF metrics,
+ *   namespace autoheal), queue depths, and the healer's invocations, errors and throttles.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { autohealEnv } from '../config.js';
+import { heartbeatMetric } from '../operate/heartbeats.js';
+import { noticeAttribute } from '../operate/notices.js';
+import { decisionMetric, metricsNamespace } from '../operate/emf.js';
+
+export interface MonitoringProps {
+  readonly healer: lambda.Function;
+  /** The topic notices go to (the alert topic). */
+  readonly alertTopic: sns.ITopic;
+  readonly failureQueue: sqs.IQueue;
+  readonly legacyQueue?: sqs.IQueue;
+  readonly legacyDeadLetterQueue?: sqs.IQueue;
+  /** Subscribed to the notices (filtered) and to the stack's own alarms. */
+  readonly notificationEmail?: string;
+  /** How the heartbeat-alarm rule reaches the healer (retried, dead-lettered). */
+  readonly healerTarget: events.IRuleTarget;
+  /** Observers run (detection `probe`): their heartbeat alarms become notices. */
+  readonly observers: boolean;
+}
+
+/** Alarms, the notice wiring and the dashboard of one AutoHeal stack. */
+export class Monitoring extends Construct {
+  /** The topic the stack's own alarms notify (e-mailed unfiltered). */
+  readonly stackAlarmTopic: sns.Topic;
+  readonly failureQueueAlarm: cloudwatch.Alarm;
+  readonly legacyDeadLetterAlarm?: cloudwatch.Alarm;
+  readonly healerErrorsAlarm: cloudwatch.Alarm;
+  readonly healerThrottlesAlarm: cloudwatch.Alarm;
+  readonly failedDecisionsAlarm: cloudwatch.Alarm;
+  readonly dashboard: cloudwatch.Dashboard;
+  /** The rule that sends heartbeat alarms to the healer, with observers. */
+  readonly heartbeatRule?: events.Rule;
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+    const { healer } = props;
+
+    // Notices: the healer publishes them; the e-mail takes notices only.
+    healer.addEnvironment(autohealEnv.noticeTopicArn, props.alertTopic.topicArn);
+    props.alertTopic.grantPublish(healer);
+    this.stackAlarmTopic = new sns.Topic(this, 'StackAlarmTopic', { displayName: 'autoheal stack health' });
+    if (props.notificationEmail) {
+      props.alertTopic.addSubscription(
+        new subscriptions.EmailSubscription(props.notificationEmail, {
+          filterPolicy: { [noticeAttribute]: sns.SubscriptionFilter.existsFilter() },
+        }),
+      );
+      this.stackAlarmTopic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
+    }
+
+    // A silent observer: its heartbeat alarm's state change reaches the healer, which sends the notice.
+    if (props.observers) {
+      this.heartbeatRule = new events.Rule(this, 'HeartbeatAlarmRule', {
+        description: 'autoheal: observer heartbeat alarms entering ALARM, for the healer to send a notice',
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          detail: {
+            state: { value: ['ALARM'] },
+            configuration: { metrics: { metricStat: { metric: { namespace: [heartbeatMetric.namespace], name: [heartbeatMetric.metricName] } } } },
+          },
+        },
+        targets: [props.healerTarget],
+      });
+    }
+
+    const notify = new actions.SnsAction(this.stackAlarmTopic);
+    const queueAlarm = (alarmId: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm => {
+      const alarm = queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }).createAlarm(this, alarmId, {
+        alarmDescription: `autoheal: ${what}. Read them (the message says what failed), fix the cause, then redrive or delete them.`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(notify);
+      return alarm;
+    };
+    this.failureQueueAlarm = queueAlarm('FailureQueueAlarm', props.failureQueue, 'healer invocations or rule deliveries failed every retry and wait in the failure queue');
+    if (props.legacyDeadLetterQueue) {
+      this.legacyDeadLetterAlarm = queueAlarm('LegacyDeadLetterAlarm', props.legacyDeadLetterQueue, 'messages of the legacy queue could not be handled and wait in its dead-letter queue');
+    }
+    const fnAlarm = (alarmId: string, metric: cloudwatch.Metric, what: string): cloudwatch.Alarm => {
+      const alarm = metric.createAlarm(this, alarmId, {
+        alarmDescription: `autoheal: ${what}`,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(notify);
+      return alarm;
+    };
+    this.healerErrorsAlarm = fnAlarm(
+      'HealerErrorsAlarm',
+      healer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      'the healer failed (an invocation threw). Its log group has the error ("verdict: work failed" lines name the instance).',
+    );
+    this.healerThrottlesAlarm = fnAlarm(
+      'HealerThrottlesAlarm',
+      healer.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+      'the healer was throttled (reserved concurrency or the account limit): events wait for retries, then land in the failure queue.',
+    );
+
+    // A mark that failed (AccessDenied, a throttled call out of retries) need not fail the invocation:
+    // an SQS batch reports it as an item failure. The healer's own metric catches it.
+    this.failedDecisionsAlarm = fnAlarm(
+      'FailedDecisionsAlarm',
+      new cloudwatch.Metric({ namespace: metricsNamespace, metricName: decisionMetric.count, dimensionsMap: { [decisionMetric.action]: 'failed' }, period: Duration.minutes(5), statistic: 'Sum' }),
+      'a decision failed (the fleet could not be read, or SetInstanceHealth was refused). `autoheal history --since 1h` lists it with the error.',
+    );
+
+    // The dashboard: what autoheal decided, how fast, and whether anything waits.
+    const region = Stack.of(this).region;
+    const search = (filter: string, metric: string, stat: string, label: string): cloudwatch.MathExpression =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${metricsNamespace},${decisionMetric.action},${decisionMetric.reason}} MetricName="${metric}" ${filter}', '${stat}', 300)`,
+        label,
+        period: Duration.minutes(5),
+        searchRegion: region,
+      });
+    const queues: Array<[string, sqs.IQueue | undefined]> = [
+      ['failure queue', props.failureQueue],
+      ['legacy queue', props.legacyQueue],
+      ['legacy dead-letter queue', props.legacyDeadLetterQueue],
+    ];
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.hours(12),
+      widgets: [
+        [
+          new cloudwatch.GraphWidget({ title: 'Marks by reason', left: [search(`${decisionMetric.action}="mark"`, decisionMetric.count, 'Sum', '')], stacked: true, width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Skips by reason', left: [search(`${decisionMetric.action}="skip"`, decisionMetric.count, 'Sum', '')], stacked: true, width: 8 }),
+          new cloudwatch.GraphWidget({ title: 'Failed decisions', left: [search(`${decisionMetric.action}="failed"`, decisionMetric.count, 'Sum', '')], width: 8 }),
+        ],
+        [
+          new cloudwatch.GraphWidget({ title: 'Decision latency p95 (ms)', left: [search('', decisionMetric.latency, 'p95', '')], width: 8 }),
+          new cloudwatch.GraphWidget({
+            title: 'Queue depths (visible)',
+            left: queues.flatMap(([label, q]) => (q ? [q.metricApproximateNumberOfMessagesVisible({ label, period: Duration.minutes(5), statistic: 'Maximum' })] : [])),
+            width: 8,
+          }),
+          new cloudwatch.GraphWidget({
+            title: 'Healer',
+            left: [healer.metricInvocations({ statistic: 'Sum' }), healer.metricErrors({ statistic: 'Sum' }), healer.metricThrottles({ statistic: 'Sum' })],
+            right: [healer.metricDuration({ statistic: 'p95' })],
+            width: 8,
+          }),
+        ],
+        [new cloudwatch.AlarmStatusWidget({ title: 'Stack alarms', alarms: [this.failureQueueAlarm, this.healerErrorsAlarm, this.healerThrottlesAlarm, this.failedDecisionsAlarm, ...(this.legacyDeadLetterAlarm ? [this.legacyDeadLetterAlarm] : [])], width: 24 })],
+      ],
+    });
+  }
+}

@@ -1,0 +1,15 @@
+/**
+ * The Lambda's notifier: notices to AUTOHEAL_NOTICE_TOPIC_ARN, published with the healer's Auto
+ * Scaling client's parts (no SNS client in the bundle: src/operate/sns-notices.ts).
+ */
+import type { SigningClient } from '../aws-query.js';
+import type { Logger } from '../log.js';
+import { createNotifier, type NoticePublisher, type Notifier } from '../operate/notices.js';
+import { snsNoticePublisher } from '../operate/sns-notices.js';
+
+/** The notifier of the Lambda, or undefined without a topic (and without an injected publisher). */
+export function lambdaNotifier(topicArn: string | undefined, client: SigningClient, logger: Logger, publish?: NoticePublisher): Notifier | undefined {
+  if (publish !== undefined) return createNotifier({ publish, logger });
+  if (topicArn === undefined) return undefined;
+  return createNotifier({ publish: snsNoticePublisher(client, topicArn), logger });
+}

@@ -1,0 +1,235 @@
+/**
+ * Notices: what a person must hear about, as readable messages on the alert topic. Every mark, every
+ * hold that stops healing of a group until something changes (`noticeReasons`: budgetSpent, frozen,
+ * loopBreaker, paused, rateLimited) and an observer gone silent. Each notice carries the SNS message
+ * attribute `autoheal_notice` (`mark`, `hold`, `observerSilent`), so the e-mail subscription takes
+ * notices only with the filter policy `{"autoheal_notice": [{"exists": true}]}` — CloudWatch's alarm
+ * notifications and the prober's verdicts carry no such attribute.
+ *
+ * At most one notice per group, per reason, per window (default 30 min): a mass failure sends one
+ * e-mail, not a hundred, and a hold re-decided on every scheduled run (10 min) mails once per window; the next notice of that key says how many were held back. The notifier
+ * listens to the healer's typed events (a listener that throws cannot break the healer) and never
+ * throws itself: a failed publish is logged and counted, the healer's work stands.
+ */
+import { describeError } from '../errors.js';
+import type { TypedEvents } from '../events.js';
+import type { HealerEvents, VerdictRecord } from '../healer/types.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { Hold } from '../policy/rails.js';
+import { noticeReasons, Reason, type ReasonKey } from '../policy/types.js';
+import { heartbeatMetric } from './heartbeats.js';
+
+/** The message attribute every notice carries, and its values. */
+export const noticeAttribute = 'autoheal_notice';
+export type NoticeKind = 'mark' | 'hold' | 'observerSilent';
+
+/** The default de-duplication window. */
+export const noticeWindowMs = 30 * 60 * 1000;
+
+/** One notice as it goes to the topic. */
+export interface Notice {
+  kind: NoticeKind;
+  /** The group, or the observer for `observerSilent`. */
+  subjectOf: string;
+  /** A reason key (src/policy/types.ts), or `observerSilent`. */
+  reason: ReasonKey | 'observerSilent';
+  /** At most 100 characters (SNS's limit), starting `autoheal: ` so a mail rule can filter on it. */
+  subject: string;
+  /** What happened, why, what to do. */
+  body: string;
+  /** SNS message attributes (String): autoheal_notice, group or observer, reason. */
+  attributes: Record<string, string>;
+}
+
+/** Sends one notice; the SNS implementation is ./sns-notices.ts. */
+export type NoticePublisher = (notice: Notice, signal?: AbortSignal) => Promise<void>;
+
+/** What to do about each hold, in the words of the README's "Operate it" section. */
+const whatToDo: Record<(typeof noticeReasons)[number], string> = {
+  budgetSpent:
+    'The instances already marked are being replaced; the held ones are decided again on the next scheduled run. If the group cannot replace them (launch failures, capacity), fix that first. Many instances failing at once may be a broken observer, not a broken fleet: check before raising the share.',
+  frozen:
+    'Most of the group (or a zone) was reported down at once, which smells like a broken observer or network, not broken instances. Check the observers and the instances. When you are sure the instances are really down, lift the hold: `autoheal resume GROUP` (tag autoheal:resumed-at); it lifts by itself when the freeze ends.',
+  loopBreaker:
+    'Replacements keep failing soon after they launch: the launch template, the image or a dependency is likely broken. Fix it, then `autoheal resume GROUP` (tag autoheal:resumed-at); the hold lifts by itself when the window passes.',
+  paused:
+    'Healing of the group is paused by its autoheal:paused tag (true, or an ISO time). Remove the tag (`autoheal resume GROUP`) to heal again.',
+  rateLimited:
+    'The group reached its limit of marks in the rate window; held instances are decided again once older marks leave the window. Many marks in a row may mean the checks, not the instances, are wrong.',
+};
+
+// SNS subjects: printable ASCII, at most 100 characters.
+const cut = (text: string, max: number): string => {
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length <= max ? ascii : `${ascii.slice(0, max - 3)}...`;
+};
+
+function attributes(kind: NoticeKind, key: string, value: string, reason: string): Record<string, string> {
+  return { [noticeAttribute]: kind, [key]: value, reason };
+}
+
+/** The notice of a mark. */
+export function markNotice(r: VerdictRecord): Notice {
+  const group = r.groupName ?? 'unknown group';
+  const verb = r.dryRun ? 'would mark (dry run)' : 'marked';
+  return {
+    kind: 'mark',
+    subjectOf: group,
+    reason: 'unhealthy',
+    subject: cut(`autoheal: ${verb} ${r.signal.instanceId} in ${group}`, 100),
+    body: [
+      `autoheal ${verb} instance ${r.signal.instanceId} of Auto Scaling group ${group} Unhealthy${r.dryRun ? '' : '; the group replaces it'}.`,
+      `Why: ${r.verdict.detail ?? Reason.unhealthy} (reason "unhealthy").`,
+      `Evidence: ${r.signal.source}${r.signal.observer ? ` from observer ${r.signal.observer}` : ''}${r.signal.alarmName ? `, alarm ${r.signal.alarmName}` : ''}: ${r.signal.reason}`,
+      'What to do: nothing, unless marks keep coming. `autoheal status --group ' + group + '` shows the group; `autoheal history --group ' + group + '` what autoheal decided.',
+    ].join('\n\n'),
+    attributes: attributes('mark', 'group', group, 'unhealthy'),
+  };
+}
+
+/** The notice of a hold (a skip for one of `noticeReasons`, or a hold that started). */
+export function holdNotice(group: string, reason: (typeof noticeReasons)[number], detail: string | undefined, instanceId?: string): Notice {
+  return {
+    kind: 'hold',
+    subjectOf: group,
+    reason,
+    subject: cut(`autoheal: HOLD ${reason} ${group}`, 100),
+    body: [
+      `autoheal is holding back marks in Auto Scaling group ${group}${instanceId ? ` (instance ${instanceId} reported down was not marked)` : ''}.`,
+      `Why: ${Reason[reason]} (reason "${reason}")${detail ? `: ${detail}` : ''}.`,
+      `What to do: ${whatToDo[reason]}`,
+      `\`autoheal status --group ${group}\` shows the budget, rails and each instance's verdict now.`,
+    ].join('\n\n'),
+    attributes: attributes('hold', 'group', group, reason),
+  };
+}
+
+/** The notice of an observer whose heartbeat alarm went to ALARM. */
+export function observerSilentNotice(observer: string, alarmName: string, reason: string): Notice {
+  return {
+    kind: 'observerSilent',
+    subjectOf: observer,
+    reason: 'observerSilent',
+    subject: cut(`autoheal: OBSERVER SILENT ${observer}`, 100),
+    body: [
+      `Observer ${observer} stopped publishing its heartbeat (alarm ${alarmName}: ${reason}).`,
+      'Why it matters: probe verdicts need a quorum of observers; with one silent, instances that stop answering may not be marked.',
+      'What to do: check the observer (its function or host, its logs, its network path to the instances); `autoheal status` lists every observer\'s last heartbeat.',
+    ].join('\n\n'),
+    attributes: attributes('observerSilent', 'observer', observer, 'observerSilent'),
+  };
+}
+
+/**
+ * The observer an EventBridge "CloudWatch Alarm State Change" event is about, when the alarm watches
+ * a heartbeat (namespace autoheal, metric ObserverHeartbeat, dimension Observer) and entered ALARM;
+ * undefined for every other event. Recognized by the metric, not the alarm's name, so it holds
+ * whatever the observers' stack names its alarms.
+ */
+export function silentObserverOf(event: unknown): { observer: string; alarmName: string; reason: string } | undefined {
+  const e = event as { source?: unknown; 'detail-type'?: unknown; detail?: Record<string, unknown> } | null;
+  if (typeof e !== 'object' || e === null || e.source !== 'aws.cloudwatch' || e['detail-type'] !== 'CloudWatch Alarm State Change') return undefined;
+  const detail = e.detail ?? {};
+  const state = detail.state as { value?: unknown; reason?: unknown } | undefined;
+  const metrics = (detail.configuration as { metrics?: unknown } | undefined)?.metrics;
+  if (!Array.isArray(metrics)) return undefined;
+  for (const m of metrics) {
+    const metric = (m as { metricStat?: { metric?: { namespace?: unknown; name?: unknown; dimensions?: Record<string, unknown> } } }).metricStat?.metric;
+    const observer = metric?.dimensions?.[heartbeatMetric.dimension];
+    if (metric?.namespace === heartbeatMetric.namespace && metric.name === heartbeatMetric.metricName && typeof observer === 'string') {
+      if (state?.value !== 'ALARM') return undefined;
+      return { observer, alarmName: String(detail.alarmName ?? ''), reason: typeof state.reason === 'string' ? state.reason : 'no heartbeat' };
+    }
+  }
+  return undefined;
+}
+
+export interface NotifierOptions {
+  publish: NoticePublisher;
+  /** At most one notice per group (or observer) and reason within this window. Default 30 min. */
+  windowMs?: number;
+  clock?: () => number;
+  logger?: Logger;
+}
+
+/** Counts, for tests and the summary. */
+export interface NotifierCounts {
+  published: number;
+  /** Held back by the window. */
+  deduplicated: number;
+  failed: number;
+}
+
+export interface Notifier {
+  /** Subscribes to the healer's events; returns the function that unsubscribes. */
+  attach(events: TypedEvents<HealerEvents>): () => void;
+  /** Sends a notice (subject to the window). Never throws; resolves once it was published or failed. */
+  notify(notice: Notice): Promise<void>;
+  /** Resolves when every publish started so far has finished (a Lambda must wait before it returns). */
+  flush(): Promise<void>;
+  readonly counts: Readonly<NotifierCounts>;
+}
+
+const isNoticeReason = (reason: ReasonKey): reason is (typeof noticeReasons)[number] => (noticeReasons as readonly string[]).includes(reason);
+
+/** Creates a notifier over a publisher. */
+export function createNotifier(options: NotifierOptions): Notifier {
+  const windowMs = options.windowMs ?? noticeWindowMs;
+  const clock = options.clock ?? Date.now;
+  const logger = options.logger ?? silentLogger;
+  const counts: NotifierCounts = { published: 0, deduplicated: 0, failed: 0 };
+  /** Per `subjectOf|reason`: when the last notice went, and how many were held back since. */
+  const sent = new Map<string, { atMs: number; held: number }>();
+  const pending = new Set<Promise<void>>();
+
+  function notify(notice: Notice): Promise<void> {
+    const key = `${notice.subjectOf}|${notice.reason}`;
+    const nowMs = clock();
+    const last = sent.get(key);
+    if (last && nowMs - last.atMs < windowMs) {
+      last.held++;
+      counts.deduplicated++;
+      return Promise.resolve();
+    }
+    const held = last?.held ?? 0;
+    sent.set(key, { atMs: nowMs, held: 0 });
+    // Bounded: keys older than the window are forgotten.
+    if (sent.size > 1_000) for (const [k, v] of sent) if (nowMs - v.atMs >= windowMs) sent.delete(k);
+    const out: Notice = held > 0 ? { ...notice, body: `${notice.body}\n\n${held} similar notice${held > 1 ? 's' : ''} (${notice.reason}, ${notice.subjectOf}) held back in the previous ${Math.round(windowMs / 60_000)} min.` } : notice;
+    const work = options.publish(out).then(
+      () => {
+        counts.published++;
+        logger.info({ notice: out.kind, group: out.attributes.group, observer: out.attributes.observer, reason: out.reason, subject: out.subject }, 'notice published');
+      },
+      (error: unknown) => {
+        counts.failed++;
+        // Not sent: the next notice of the key may go at once.
+        sent.delete(key);
+        logger.error({ notice: out.kind, reason: out.reason, subject: out.subject, error: describeError(error) }, 'notice not published');
+      },
+    );
+    pending.add(work);
+    void work.finally(() => pending.delete(work));
+    return work;
+  }
+
+  function attach(events: TypedEvents<HealerEvents>): () => void {
+    const offs = [
+      events.on('healer:verdict:marked', (r) => void notify(markNotice(r))),
+      events.on('healer:verdict:skipped', (r) => {
+        if (r.groupName !== undefined && isNoticeReason(r.verdict.reason)) void notify(holdNotice(r.groupName, r.verdict.reason, r.verdict.detail, r.signal.instanceId));
+      }),
+      events.on('healer:hold:started', ({ groupName, hold }: { groupName: string; hold: Hold }) => void notify(holdNotice(groupName, hold.reason, hold.detail))),
+    ];
+    return () => offs.forEach((off) => off());
+  }
+
+  return {
+    attach,
+    notify,
+    flush: async () => {
+      while (pending.size > 0) await Promise.all([...pending]);
+    },
+    counts,
+  };
+}
