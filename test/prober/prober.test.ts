@@ -72,10 +72,11 @@ describe('prober', () => {
       instanceId: 'i-0abc',
       source: 'probe',
       instanceIdFrom: 'probe-target',
-      eventId: 'probe:i-0abc:1',
+      eventId: 'probe:observer:i-0abc:1',
+      observer: 'observer',
     });
     expect(signals[0]?.reason).toContain(`http://127.0.0.1:${t.port}/health: 2 consecutive failures: status 503`);
-    expect(signals[1]?.eventId).toBe('probe:i-0abc:2');
+    expect(signals[1]?.eventId).toBe('probe:observer:i-0abc:2');
   });
 
   it('sees a target that accepts connections but never answers, through the timeout', async () => {
