@@ -39,35 +39,43 @@ const zodSubset = {
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], {
   stdio: 'inherit',
 });
-const bundled = await build({
-  entryPoints: [`${root}src/lambda/handler.ts`],
-  outfile: `${root}dist/lambda.mjs`,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  // ESM bundles of CommonJS dependencies need a real `require`.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'warning',
-  plugins: [zodSubset],
-  metafile: true,
-  absWorkingDir: root,
-  // Written below, after the check: a failed build leaves no half-working bundle behind.
-  write: false,
-});
-// Types (erased) and prettifyError (exported beside the builders) are not builders.
-const notBuilders = new Set(['input', 'output', 'infer', 'prettifyError']);
-const missing = new Set();
-for (const file of Object.keys(bundled.metafile.inputs).filter((f) => f.startsWith('src/'))) {
-  for (const [, name] of readFileSync(join(root, file), 'utf8').matchAll(/\bz\s*\.\s*([A-Za-z_$][\w$]*)/g)) {
-    if (!notBuilders.has(name) && !zodBuilders.includes(name)) missing.add(`z.${name} (${file})`);
+// Two single-file bundles: the healer (dist/lambda.mjs) and the observer the construct runs per
+// Availability Zone (dist/observer.mjs, src/observer/handler.ts).
+const bundles = [
+  { entry: 'src/lambda/handler.ts', out: 'dist/lambda.mjs' },
+  { entry: 'src/observer/handler.ts', out: 'dist/observer.mjs' },
+];
+for (const { entry, out } of bundles) {
+  const bundled = await build({
+    entryPoints: [`${root}${entry}`],
+    outfile: `${root}${out}`,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    // ESM bundles of CommonJS dependencies need a real `require`.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'warning',
+    plugins: [zodSubset],
+    metafile: true,
+    absWorkingDir: root,
+    // Written below, after the check: a failed build leaves no half-working bundle behind.
+    write: false,
+  });
+  // Types (erased) and prettifyError (exported beside the builders) are not builders.
+  const notBuilders = new Set(['input', 'output', 'infer', 'prettifyError']);
+  const missing = new Set();
+  for (const file of Object.keys(bundled.metafile.inputs).filter((f) => f.startsWith('src/'))) {
+    for (const [, name] of readFileSync(join(root, file), 'utf8').matchAll(/\bz\s*\.\s*([A-Za-z_$][\w$]*)/g)) {
+      if (!notBuilders.has(name) && !zodBuilders.includes(name)) missing.add(`z.${name} (${file})`);
+    }
   }
+  if (missing.size > 0) {
+    console.error(`${out}: add to zodBuilders in scripts/build.mjs: ${[...missing].join(', ')}`);
+    process.exit(1);
+  }
+  for (const file of bundled.outputFiles) writeFileSync(file.path, file.contents);
 }
-if (missing.size > 0) {
-  console.error(`dist/lambda.mjs: add to zodBuilders in scripts/build.mjs: ${[...missing].join(', ')}`);
-  process.exit(1);
-}
-for (const out of bundled.outputFiles) writeFileSync(out.path, out.contents);

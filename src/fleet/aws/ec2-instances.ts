@@ -18,6 +18,8 @@ import { callAws, chunks } from '../../aws-calls.js';
 /** What EC2 says of one instance. */
 export interface InstanceFacts {
   launchedAt?: Date;
+  /** The primary private IPv4 address (what an observer in the VPC probes). */
+  privateIp?: string;
   tags: Record<string, string>;
 }
 
@@ -86,7 +88,12 @@ export function ec2InstanceFacts(client: AutoScalingClient): InstanceFactsReader
               const key = text(node(tag, 'key'));
               if (key !== undefined) tags[key] = text(node(tag, 'value')) ?? '';
             }
-            facts.set(id, { ...(launched && !Number.isNaN(Date.parse(launched)) ? { launchedAt: new Date(launched) } : {}), tags });
+            const privateIp = text(node(instance, 'privateIpAddress'));
+            facts.set(id, {
+              ...(launched && !Number.isNaN(Date.parse(launched)) ? { launchedAt: new Date(launched) } : {}),
+              ...(privateIp ? { privateIp } : {}),
+              tags,
+            });
           }
         }
       });
