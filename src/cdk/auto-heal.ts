@@ -47,6 +47,7 @@ import { ConfigError } from '../errors.js';
 import { autohealEnv } from '../config.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import { cleanupHandlerSource, syncTriggerHandlerSource } from './cleanup-handler.js';
+import { Observers, type ObserverSubnet, type ObserversSettings } from './observers.js';
 
 /** How autoheal learns that an instance is unhealthy. */
 export type Detection = 'alarms' | 'probe';
@@ -85,8 +86,16 @@ export interface AlarmSettings {
   readonly syncInterval?: Duration;
 }
 
-/** The prober (detection `probe`). It runs on a host you operate in the groups' VPC. */
-export interface ProbeSettings {
+/**
+ * The prober (detection `probe`): observers the construct deploys (give `subnets`, see
+ * src/cdk/observers.ts), and/or `autoheal probe` on a host you operate in the groups' VPC.
+ */
+export interface ProbeSettings extends Omit<ObserversSettings, 'subnets'> {
+  /**
+   * One observer (a looping Lambda function) per subnet: at least two, in different Availability
+   * Zones. @default - none: no observers are deployed; run `autoheal probe` yourself
+   */
+  readonly subnets?: readonly ObserverSubnet[];
   /**
    * The role of the host that runs `autoheal probe … --publish <AlertTopicArn>`; the construct
    * attaches the prober's managed policy to it.
@@ -298,6 +307,8 @@ export class AutoHeal extends Construct {
   readonly legacyQueue?: sqs.Queue;
   /** The prober host's managed policy, with detection `probe`. */
   readonly proberPolicy?: iam.ManagedPolicy;
+  /** The observers, with detection `probe` and `probe.subnets`. */
+  readonly observers?: Observers;
 
   constructor(scope: Construct, id: string, props: AutoHealProps = {}) {
     super(scope, id);
@@ -459,10 +470,27 @@ export class AutoHeal extends Construct {
             resources: ['*'],
           }),
           new iam.PolicyStatement({ sid: 'PublishVerdicts', actions: ['sns:Publish'], resources: [this.alertTopic.topicArn] }),
+          // The host's heartbeat; PutMetricData has no resources, the namespace condition narrows it.
+          new iam.PolicyStatement({
+            sid: 'PublishHeartbeat',
+            actions: ['cloudwatch:PutMetricData'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'cloudwatch:namespace': 'autoheal' } },
+          }),
         ],
         ...(props.probe?.hostRole ? { roles: [props.probe.hostRole] } : {}),
       });
       new CfnOutput(this, 'ProberPolicyArn', { value: this.proberPolicy.managedPolicyArn });
+      if (props.probe?.subnets) {
+        const { hostRole: _hostRole, subnets, ...settings } = props.probe;
+        this.observers = new Observers(this, 'Observers', {
+          ...settings,
+          subnets,
+          groupNames: config.groupNames,
+          alertTopic: this.alertTopic,
+          bundleDir: config.bundleDir,
+        });
+      }
     }
 
     if (config.legacy) {
