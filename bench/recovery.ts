@@ -44,6 +44,8 @@ const longTimeoutMs = Math.floor(intervalMs * 0.8);
 const shutdownMs = 100;
 const instances = 3;
 const floor = detectionFloorMs(intervalMs, unhealthyThreshold);
+/** Every round replaces an instance seconds old on purpose: the loop breaker must not hold the drill. */
+const drillLoopMarks = 10_000;
 // The SDK's notice that it will need Node 22 from 2027 (the CLI hides it the same way).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -59,6 +61,7 @@ function fullChain(observers: number, partition = 0) {
       shutdownMs,
       observers,
       partition,
+      loopMarks: drillLoopMarks,
     });
     return result.rounds;
   };
@@ -68,7 +71,7 @@ function fullChain(observers: number, partition = 0) {
 async function inProcess(probeTimeoutMs: number): Promise<RoundTimeline[]> {
   const group = new LocalGroup({ desiredCapacity: instances, exitNoticeDelayMs: 60_000, shutdownDelayMs: shutdownMs, stopTimeoutMs: 1_000 });
   // One observer in-process: quorum 1, as `autoheal probe` healing in-process runs.
-  const healer = createHealer({ fleet: group, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 0.4, probeQuorum: 1 }) });
+  const healer = createHealer({ fleet: group, policy: policyOptionsSchema.parse({ maxUnhealthyShare: 0.4, probeQuorum: 1, loopMarks: drillLoopMarks }) });
   const prober = startProber(drillProberOptions(intervalMs, unhealthyThreshold, probeTimeoutMs), { sink: healerSink(healer) });
   const unfollow = followGroup(group, prober);
   const timeline = new Timeline({ group, prober, healer });
@@ -195,7 +198,7 @@ for (const selfCheck of [false, true]) {
 
 console.log('\nmass failure: 8 of 10 frozen at once (budget 4), 3 observers, quorum 2; baseline: 1 of 10 frozen');
 const heal = async (mass: number | undefined) => {
-  const r = await runDemo({ instances: 10, observers: 3, failure: 'freeze', rounds: 3, intervalMs, shutdownMs: 300, ...(mass !== undefined ? { mass } : {}) });
+  const r = await runDemo({ instances: 10, observers: 3, failure: 'freeze', rounds: 3, intervalMs, shutdownMs: 300, loopMarks: drillLoopMarks, ...(mass !== undefined ? { mass } : {}) });
   const durations = r.rounds.map((x) => x.durationMs);
   const waves = r.rounds.map((x) => Math.max(0, ...x.victims.map((v) => v.wave ?? 0)));
   return { p50: percentile(durations, 50), waves: percentile(waves, 50), healed: r.rounds.filter((x) => x.healed).length, falseMarks: r.falseMarkCount };
@@ -207,7 +210,7 @@ console.log(`  8 of 10: healed ${mass.healed}/3 rounds, p50 ${Math.round(mass.p5
 
 console.log('\nfalse marks: 30 instances, 3 observers, 2 rounds of crash; baseline unloaded, then beside a child burning a core');
 const thirty = async () => {
-  const r = await runDemo({ instances: 30, observers: 3, failure: 'crash', rounds: 2, intervalMs, shutdownMs, roundTimeoutMs: 30_000 });
+  const r = await runDemo({ instances: 30, observers: 3, failure: 'crash', rounds: 2, intervalMs, shutdownMs, roundTimeoutMs: 30_000, loopMarks: drillLoopMarks });
   return { falseMarks: r.falseMarkCount, healed: r.rounds.filter((x) => x.healed).length, p95: percentile(r.rounds.flatMap((x) => x.victims.flatMap((v) => (v.stagesMs.marked !== undefined ? [v.stagesMs.marked] : []))), 95) };
 };
 const unloaded = await thirty();

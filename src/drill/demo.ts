@@ -78,6 +78,12 @@ export const demoOptionsSchema = z
     partition: z.number().int().min(0).max(4).default(0),
     /** The observers' self-check (false: only the core's rails stand between a cut observer and the group). */
     selfCheck: z.boolean().default(true),
+    /**
+     * The core's loop breaker (marks of young instances before it holds the group). A drill
+     * replaces instances seconds old on purpose, round after round; the benchmark raises this so
+     * its 20 rounds measure detection, not the breaker. Default: the core's.
+     */
+    loopMarks: z.number().int().min(2).optional(),
     /** How long observer-partition runs. */
     partitionMs: z.number().int().min(1_000).max(600_000).default(demoDefaults.partitionMs),
     rounds: z.number().int().min(1).max(1000).default(demoDefaults.rounds),
@@ -359,7 +365,11 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     // N observers, each its own prober with its own name, all publishing to the topic; the
     // healer marks when `quorum` of them agree. A single observer marks alone (quorum 1).
     const quorum = Math.min(2, options.observers);
-    const healer = createLocalHealer({ group, policy: { maxUnhealthyShare: options.maxUnhealthyShare, probeQuorum: quorum }, logger });
+    const healer = createLocalHealer({
+      group,
+      policy: { maxUnhealthyShare: options.maxUnhealthyShare, probeQuorum: quorum, ...(options.loopMarks !== undefined ? { loopMarks: options.loopMarks } : {}) },
+      logger,
+    });
     const names = Array.from({ length: options.observers }, (_, k) => `observer-${k + 1}`);
     const cut = new Set<string>();
     const probeTimeoutMs = options.probeTimeoutMs ?? Math.max(10, Math.min(demoDefaults.probeTimeoutMs, Math.floor(options.intervalMs * 0.8)));
