@@ -85,9 +85,11 @@ export const demoOptionsSchema = z
      * Relax the two rails that count a drill's own failures over minutes: the loop breaker
      * (marks of instances seconds old) and the suspicion window (distinct instances reported down
      * within 2 min). A drill fails a fresh instance round after round on purpose; the benchmark
-     * sets this so its 20 rounds measure detection, not those rails. Default: the core's rails.
+     * sets this so its 20 rounds measure detection, not those rails. Default: relaxed for rounds
+     * of instance failures (a 3-instance group failing 3 fresh instances within 2 minutes would
+     * otherwise freeze by round 3), the core's own rails for observer-partition (which shows them).
      */
-    drillRails: z.boolean().default(false),
+    drillRails: z.boolean().optional(),
     /** How long observer-partition runs. */
     partitionMs: z.number().int().min(1_000).max(600_000).default(demoDefaults.partitionMs),
     rounds: z.number().int().min(1).max(1000).default(demoDefaults.rounds),
@@ -371,7 +373,7 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     const quorum = Math.min(2, options.observers);
     const healer = createLocalHealer({
       group,
-      policy: { maxUnhealthyShare: options.maxUnhealthyShare, probeQuorum: quorum, ...(options.drillRails ? drillRails : {}) },
+      policy: { maxUnhealthyShare: options.maxUnhealthyShare, probeQuorum: quorum, ...((options.drillRails ?? options.failure !== 'observer-partition') ? drillRails : {}) },
       logger,
     });
     const names = Array.from({ length: options.observers }, (_, k) => `observer-${k + 1}`);
