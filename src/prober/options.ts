@@ -47,7 +47,7 @@ export const proberOptionsSchema = z
     observer: z.string().min(1).max(255).regex(/^[\w.:@/-]+$/, 'letters, digits and . _ : @ / - only').default('observer'),
     /**
      * The self-check (see self-check.ts): lateness beyond which the observer counts itself
-     * degraded (default: half an interval, at least 100 ms), the fewest targets for "all failing
+     * degraded (default: one interval, at least 250 ms), the fewest targets for "all failing
      * means cut off" (default 2), and how long the condition must stay clear before it speaks
      * again (default: intervalMs × (healthyThreshold + 1)).
      */

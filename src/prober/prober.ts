@@ -351,10 +351,14 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     }
   }
 
-  /** A failed check the observer cannot vouch for: it started late, or its own timeout fired late. */
-  function lateBy(result: CheckResult, latenessMs: number, ms: number): number {
-    const overrunMs = result.error?.startsWith('timeout') ? ms - options.timeoutMs : 0;
-    return Math.max(latenessMs, overrunMs);
+  /**
+   * How late a timed-out check's own timer fired. Beyond half the timeout (at least 20 ms) the
+   * observer cannot vouch for it: the answer may have sat unread in the socket while the loop was
+   * busy, so the check is inconclusive and counts neither way.
+   */
+  const maxOverrunMs = Math.max(20, options.timeoutMs / 2);
+  function overrunOf(result: CheckResult, ms: number): number {
+    return result.error?.startsWith('timeout') ? Math.max(0, ms - options.timeoutMs) : 0;
   }
 
   async function runCheck(s: TargetState, dueMs: number): Promise<void> {
@@ -371,14 +375,14 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     if (latenessMs > 100) stats.lateOver100Ms++;
     if (s.removed || mode !== 'running') return;
     const atMs = Date.now();
-    const late = result.ok ? 0 : lateBy(result, latenessMs, ms);
-    worstLatenessMs = Math.max(worstLatenessMs, late);
+    const overrunMs = result.ok ? 0 : overrunOf(result, ms);
+    worstLatenessMs = Math.max(worstLatenessMs, latenessMs, overrunMs);
     s.last = { ok: result.ok, atMs, ms, ...(result.error ? { error: result.error } : {}) };
     s.failingNow = !result.ok;
     const outcome: CheckOutcome = result.ok
       ? { kind: 'ok' }
-      : late > selfOptions.maxLatenessMs
-        ? { kind: 'inconclusive', why: `observer late by ${Math.round(late)} ms` }
+      : overrunMs > maxOverrunMs
+        ? { kind: 'inconclusive', why: `the check's timer fired ${Math.round(overrunMs)} ms late` }
         : { kind: 'failed', error: result.error ?? 'failed' };
     if (!result.ok) stats.failures++;
     if (outcome.kind === 'inconclusive') stats.inconclusive++;

@@ -81,8 +81,9 @@ export function stepSelfCheck(
 /** The default settings for a prober's interval and thresholds. */
 export function selfCheckDefaults(p: { intervalMs: number; timeoutMs: number; healthyThreshold: number }): SelfCheckOptions {
   return {
-    // Half an interval late (at least 100 ms): the next check would already be skipped.
-    maxLatenessMs: Math.max(100, Math.floor(p.intervalMs / 2)),
+    // A whole interval late (at least 250 ms): the loop itself stalls, not one slow answer. A single
+    // check whose own timer fired late is judged on its own (inconclusive, see the prober).
+    maxLatenessMs: Math.max(250, p.intervalMs),
     cutOffMinTargets: 2,
     // A target needs healthyThreshold successes to turn healthy again; one interval more of slack.
     recoverAfterMs: p.intervalMs * (p.healthyThreshold + 1),

@@ -138,8 +138,8 @@ describe('observer self-check', () => {
   });
 
   it.each([
-    { intervalMs: 5_000, timeoutMs: 2_000, healthyThreshold: 2, want: { maxLatenessMs: 2_500, cutOffMinTargets: 2, recoverAfterMs: 15_000 } },
-    { intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, want: { maxLatenessMs: 100, cutOffMinTargets: 2, recoverAfterMs: 300 } },
+    { intervalMs: 5_000, timeoutMs: 2_000, healthyThreshold: 2, want: { maxLatenessMs: 5_000, cutOffMinTargets: 2, recoverAfterMs: 15_000 } },
+    { intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, want: { maxLatenessMs: 250, cutOffMinTargets: 2, recoverAfterMs: 300 } },
   ])('defaults for an interval of $intervalMs ms', ({ want, ...p }) => {
     expect(selfCheckDefaults(p)).toEqual(want);
   });
