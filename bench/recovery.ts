@@ -45,7 +45,7 @@ const shutdownMs = 100;
 const instances = 3;
 const floor = detectionFloorMs(intervalMs, unhealthyThreshold);
 /** In-process baseline: the rails a repeated drill relaxes (see the demo's drillRails). */
-const drillRailsPolicy = { loopMarks: 1_000_000, suspicionWindowMs: 1_000 };
+const drillRailsPolicy = { loopMarks: 1_000_000, maxMarksPerWindow: 1_000_000, suspicionWindowMs: 1_000 };
 // The SDK's notice that it will need Node 22 from 2027 (the CLI hides it the same way).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 

@@ -56,7 +56,7 @@ export const demoDefaults = {
 } as const;
 
 /** The rails a repeated drill relaxes ({@link demoOptionsSchema} `drillRails`): only the suspicion window's one round, no loop breaker. */
-const drillRails = { loopMarks: 1_000_000, suspicionWindowMs: 1_000 } as const;
+const drillRails = { loopMarks: 1_000_000, maxMarksPerWindow: 1_000_000, suspicionWindowMs: 1_000 } as const;
 
 /** What the demo can break: an instance (inject.ts), or an observer's view of the whole group. */
 export const demoFailures = [...failureModes, 'observer-partition'] as const;
@@ -82,8 +82,8 @@ export const demoOptionsSchema = z
     /** The observers' self-check (false: only the core's rails stand between a cut observer and the group). */
     selfCheck: z.boolean().default(true),
     /**
-     * Relax the two rails that count a drill's own failures over minutes: the loop breaker
-     * (marks of instances seconds old) and the suspicion window (distinct instances reported down
+     * Relax the three rails that count a drill's own failures over minutes: the loop breaker
+     * (marks of instances seconds old), the rate limit (2 × budget per 10 min) and the suspicion window (distinct instances reported down
      * within 2 min). A drill fails a fresh instance round after round on purpose; the benchmark
      * sets this so its 20 rounds measure detection, not those rails. Default: relaxed for rounds
      * of instance failures (a 3-instance group failing 3 fresh instances within 2 minutes would

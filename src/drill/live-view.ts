@@ -85,7 +85,7 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
         options.failure === 'observer-partition'
           ? `  observer-partition: ${Math.max(1, options.partition)} observer(s) cut off from the healthy group for ${options.partitionMs} ms (cut: ${cutMethod}); unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`
           : `  ${options.rounds} round(s) of "${options.failure}"${mass}${options.partition > 0 ? ` with ${options.partition} observer(s) cut off (cut: ${cutMethod})` : ''}; unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`,
-        `  observers: ${options.observers} (${p.probers.map((x) => x.options.observer).join(', ')}), quorum ${Math.min(2, options.observers)}${options.observers === 1 ? ' (one observer marks alone)' : ''}; self-check ${options.selfCheck ? 'on' : 'OFF'}; rails: ${(options.drillRails ?? options.failure !== 'observer-partition') ? 'loop breaker and suspicion window relaxed for the drill (--strict-rails keeps them)' : "the core's defaults"}`,
+        `  observers: ${options.observers} (${p.probers.map((x) => x.options.observer).join(', ')}), quorum ${Math.min(2, options.observers)}${options.observers === 1 ? ' (one observer marks alone)' : ''}; self-check ${options.selfCheck ? 'on' : 'OFF'}; rails: ${(options.drillRails ?? options.failure !== 'observer-partition') ? 'loop breaker, rate limit and suspicion window relaxed for the drill (--strict-rails keeps them)' : "the core's defaults"}`,
         '',
       );
       if (tty) {

@@ -73,7 +73,7 @@ export function register(program: Command): void {
     .option('--partition <k>', 'cut k observers off from the group during the failure (at most observers - 1)', integer(0, 4))
     .option('--partition-ms <ms>', 'how long --failure observer-partition runs', integer(1_000, 600_000), demoDefaults.partitionMs)
     .option('--no-self-check', "turn the observers' self-check off (to see the core's rails alone)")
-    .option('--strict-rails', "keep the core's loop breaker and suspicion window as they are (by default a drill of instance failures relaxes them: it fails fresh instances round after round on purpose)")
+    .option('--strict-rails', "keep the core's loop breaker, rate limit and suspicion window as they are (by default a drill of instance failures relaxes them: it fails fresh instances round after round on purpose)")
     .option('--rounds <n>', 'rounds of inject-and-heal', integer(1, 1000), demoDefaults.rounds)
     .option('--interval-ms <ms>', 'probe interval', integer(50, 60_000), demoDefaults.intervalMs)
     .option('--probe-timeout-ms <ms>', 'a probe not answered within this failed (default: 80, or 80% of a shorter interval)', integer(10, 60_000))
