@@ -112,7 +112,7 @@ describe('autoheal demo (built CLI, real processes)', () => {
     await nothingLeft(pids, [...result.instances.map((i) => i.port), emulatorPort]);
   });
 
-  it('keeps a mass failure within the unhealthy budget: the rest are skipped "budget spent", healing in waves', async () => {
+  it('keeps a mass failure within the unhealthy budget: the rest are skipped budgetSpent, healing in waves', async () => {
     // Prepare: 4 of 5 frozen; budget max(1, floor(0.4 × 5)) = 2.
     const args = ['--instances', '5', '--rounds', '1', '--interval-ms', '100', '--shutdown-ms', '1000', '--failure', 'freeze', '--mass', '0.8'];
 
@@ -127,7 +127,7 @@ describe('autoheal demo (built CLI, real processes)', () => {
     const victims = result.rounds[0]?.victims ?? [];
     expect(victims).toHaveLength(4);
     expect(result.healed).toBe(true);
-    expect(victims.flatMap((v) => v.skipped.map((s) => s.reason))).toContain('budget spent');
+    expect(victims.flatMap((v) => v.skipped.map((s) => s.reason))).toContain('budgetSpent');
     expect(result.summary.skippedBudgetSpent).toBeGreaterThan(0);
     const perWave = new Map<number, number>();
     for (const v of victims) perWave.set(v.wave ?? 0, (perWave.get(v.wave ?? 0) ?? 0) + 1);
@@ -136,7 +136,7 @@ describe('autoheal demo (built CLI, real processes)', () => {
 
     // Assess: what people see
     expect(t.code).toBe(0);
-    expect(t.stdout).toMatch(/i-local\d{4} +skipped: budget spent/);
+    expect(t.stdout).toMatch(/i-local\d{4} +skipped: budgetSpent/);
     expect(t.stdout).toMatch(/healed in \d waves: 1\) i-local\d{4}/);
     expect(t.stdout).toMatch(/summary: 1\/1 rounds healed/);
     await nothingLeft([...result.instances.map((i) => i.pid), ...launchedPids(text.logs)], result.instances.map((i) => i.port));
