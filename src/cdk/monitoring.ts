@@ -93,9 +93,10 @@ export class Monitoring extends Construct {
     }
 
     const notify = new actions.SnsAction(this.stackAlarmTopic);
-    const queueAlarm = (alarmId: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm => {
-      const alarm = queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }).createAlarm(this, alarmId, {
-        alarmDescription: `autoheal: ${what}. Read them (the message says what failed), fix the cause, then redrive or delete them.`,
+    // Every alarm of the stack's own: one or more in a period raises it, no data is fine.
+    const alarmOn = (alarmId: string, metric: cloudwatch.Metric, description: string): cloudwatch.Alarm => {
+      const alarm = metric.createAlarm(this, alarmId, {
+        alarmDescription: description,
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -104,21 +105,17 @@ export class Monitoring extends Construct {
       alarm.addAlarmAction(notify);
       return alarm;
     };
+    const queueAlarm = (alarmId: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm =>
+      alarmOn(
+        alarmId,
+        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        `autoheal: ${what}. Read them (the message says what failed), fix the cause, then redrive or delete them.`,
+      );
     this.failureQueueAlarm = queueAlarm('FailureQueueAlarm', props.failureQueue, 'healer invocations or rule deliveries failed every retry and wait in the failure queue');
     if (props.legacyDeadLetterQueue) {
       this.legacyDeadLetterAlarm = queueAlarm('LegacyDeadLetterAlarm', props.legacyDeadLetterQueue, 'messages of the legacy queue could not be handled and wait in its dead-letter queue');
     }
-    const fnAlarm = (alarmId: string, metric: cloudwatch.Metric, what: string): cloudwatch.Alarm => {
-      const alarm = metric.createAlarm(this, alarmId, {
-        alarmDescription: `autoheal: ${what}`,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarm.addAlarmAction(notify);
-      return alarm;
-    };
+    const fnAlarm = (alarmId: string, metric: cloudwatch.Metric, what: string): cloudwatch.Alarm => alarmOn(alarmId, metric, `autoheal: ${what}`);
     this.healerErrorsAlarm = fnAlarm(
       'HealerErrorsAlarm',
       healer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
