@@ -28,7 +28,7 @@ import {
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingInstancesCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand, ListDashboardsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
@@ -166,6 +166,78 @@ function cdkActions(template: Template, policyPrefix: string): string[] {
   return policies.flatMap((p) => p.Properties.PolicyDocument.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => ([] as string[]).concat(s.Action)));
 }
 
+/** Where a module call deploys: its `name` (every resource is `<name>-…`), region and account. */
+interface Deployed {
+  name: string;
+  region: string;
+  account: string;
+}
+
+/**
+ * A reference of the construct's monitoring (Ref, Fn::GetAtt), as the module names the same
+ * resource: the queues, the healer, the stack's own alarms (`MonitoringFailureQueueAlarm…` is
+ * `<name>-failure-queue`), the region. Anything else fails, naming the reference.
+ */
+function moduleValueOf(reference: unknown, { name, region, account }: Deployed): string {
+  const text = JSON.stringify(reference);
+  const queues: Record<string, string> = { FailureQueue: 'failures', LegacyQueue: 'legacy', LegacyDeadLetterQueue: 'legacy-dead-letters' };
+  const queue = /^\{"Fn::GetAtt":\["AutoHeal(\w+Queue)[0-9A-F]{8}","QueueName"\]\}$/.exec(text)?.[1];
+  const alarm = /^\{"Fn::GetAtt":\["AutoHealMonitoring(\w+)Alarm[0-9A-F]{8}","Arn"\]\}$/.exec(text)?.[1];
+  if (text === '{"Ref":"AWS::Region"}') return region;
+  if (/^\{"Ref":"AutoHealHealer[0-9A-F]{8}"\}$/.test(text)) return `${name}-healer`;
+  if (queue && queues[queue]) return `${name}-${queues[queue]}`;
+  if (alarm) return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}-${alarm.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
+  throw new Error(`the test knows no module name for the construct's reference ${text}`);
+}
+
+/** A template value with the construct's references replaced by the module's names (Fn::Join joined). */
+function asDeployed(value: unknown, deployed: Deployed): unknown {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map((part) => (typeof part === 'string' ? part : moduleValueOf(part, deployed))).join(join[0]);
+  return moduleValueOf(value, deployed);
+}
+
+interface CdkAlarm {
+  AlarmDescription: string;
+  AlarmActions: unknown[];
+  Namespace: string;
+  MetricName: string;
+  Statistic: string;
+  Period: number;
+  EvaluationPeriods: number;
+  Threshold: number;
+  ComparisonOperator: string;
+  TreatMissingData: string;
+  Dimensions: Array<{ Name: string; Value: unknown }>;
+}
+
+/** The construct's own alarms (on one metric each; its group alarms have Metrics) and its stack-health topic's logical id. */
+function cdkMonitoring(template: Template): { alarms: CdkAlarm[]; stackTopic: string; dashboardBody: unknown } {
+  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+    .map((r) => (r as { Properties: CdkAlarm }).Properties)
+    .filter((a) => a.MetricName !== undefined);
+  const [stackTopic] = Object.keys(template.findResources('AWS::SNS::Topic', { Properties: { DisplayName: 'autoheal stack health' } }));
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{ Properties: { DashboardBody: unknown } }>;
+  return { alarms, stackTopic: stackTopic as string, dashboardBody: dashboard?.Properties.DashboardBody };
+}
+
+/** The alarm a module created for one of the construct's: same description, metric, statistic, thresholds, dimensions, action. */
+function expectSameAlarm(alarm: Record<string, unknown> | undefined, cdkAlarm: CdkAlarm, deployed: Deployed, label: string): void {
+  expect(alarm, label).toMatchObject({
+    namespace: cdkAlarm.Namespace,
+    metric_name: cdkAlarm.MetricName,
+    statistic: cdkAlarm.Statistic,
+    period: cdkAlarm.Period,
+    evaluation_periods: cdkAlarm.EvaluationPeriods,
+    threshold: cdkAlarm.Threshold,
+    comparison_operator: cdkAlarm.ComparisonOperator,
+    treat_missing_data: cdkAlarm.TreatMissingData,
+    dimensions: Object.fromEntries(cdkAlarm.Dimensions.map((d) => [d.Name, asDeployed(d.Value, deployed)])),
+    alarm_actions: [`arn:aws:sns:${deployed.region}:${deployed.account}:${deployed.name}-stack-health`],
+  });
+}
+
 /** Base64 SHA-256 of a file, as Lambda's CodeSha256 and Terraform's filebase64sha256. */
 function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('base64');
@@ -224,6 +296,16 @@ interface Planned {
   values: Record<string, unknown>;
 }
 
+/**
+ * `terraform init` of a root that is only planned. The example's lock file first: without one,
+ * terraform (>= 1.4) does not trust the plugin cache and installs the provider into it again, and
+ * roots initialized side by side then race on the cache's directory ("mkdir …: file exists").
+ */
+async function initPlanRoot(dir: string): Promise<void> {
+  copyFileSync(join(example, '.terraform.lock.hcl'), join(dir, '.terraform.lock.hcl'));
+  await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+}
+
 /** Plans every variant in one root: the resources each module call would create. */
 async function planVariants(): Promise<Record<Variant, Planned[]>> {
   const dir = join(work, 'variants');
@@ -235,7 +317,7 @@ async function planVariants(): Promise<Record<Variant, Planned[]>> {
         .map(([name, v]) => `module "${name}" {\n  source = "../deploy/terraform"\n  name = "${name}"\n  ${v.hcl}\n}\n`)
         .join(''),
   );
-  await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+  await initPlanRoot(dir);
   await terraformOk(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
   const plan = JSON.parse(await terraformOk(dir, ['show', '-json', 'plan.bin'])) as {
     planned_values: { root_module: { child_modules: Array<{ address: string; resources: Planned[] }> } };
@@ -287,7 +369,7 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
   );
   const [variablesRun, crossRun] = await Promise.all(
     [variables, cross].map(async (dir) => {
-      await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+      await initPlanRoot(dir);
       return terraform(dir, ['plan', '-input=false', '-json', '-lock=false', '-refresh=false']);
     }),
   );
@@ -410,6 +492,7 @@ describe('the module variants, planned', () => {
   }, 120_000);
 
   const ofType = (name: Variant, type: string) => planned[name].filter((r) => r.type === type).map((r) => r.values);
+  const at = (name: Variant, address: string) => planned[name].find((r) => r.address === `module.${name}.${address}`)?.values;
   const cfn = (name: Variant, type: string) =>
     Object.values(synthesized[name].findResources(type)).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
 
@@ -425,8 +508,8 @@ describe('the module variants, planned', () => {
 
   it('creates the construct\'s Metrics Insights group alarms, probe subscription, e-mail and prober host attachment', () => {
     // Assess
-    const alarms = ofType('insights', 'aws_cloudwatch_metric_alarm');
-    const cdkAlarms = cfn('insights', 'AWS::CloudWatch::Alarm') as Array<{ AlarmName: string; Metrics: Array<{ Id: string; Expression: string; Period: number; ReturnData: boolean }> } & Record<string, unknown>>;
+    const alarms = ofType('insights', 'aws_cloudwatch_metric_alarm').filter((a) => (a.metric_query as unknown[]).length > 0);
+    const cdkAlarms = cfn('insights', 'AWS::CloudWatch::Alarm').filter((a) => a.Metrics !== undefined) as Array<{ AlarmName: string; Metrics: Array<{ Id: string; Expression: string; Period: number; ReturnData: boolean }> } & Record<string, unknown>>;
     expect(alarms.map((a) => a.alarm_name).sort()).toEqual(cdkAlarms.map((a) => a.AlarmName).sort());
     for (const cdkAlarm of cdkAlarms) {
       const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName);
@@ -439,13 +522,53 @@ describe('the module variants, planned', () => {
         metric_query: cdkAlarm.Metrics.map((m) => expect.objectContaining({ id: m.Id, expression: m.Expression, period: m.Period, return_data: m.ReturnData })),
       });
     }
+    expect(alarms).toHaveLength(2);
     const subscriptions = ofType('insights', 'aws_sns_topic_subscription');
     const cdkLambdaSubscription = cfn('insights', 'AWS::SNS::Subscription').find((p) => p.Protocol === 'lambda');
     const lambdaSubscription = subscriptions.find((v) => v.protocol === 'lambda');
     expect(JSON.parse(lambdaSubscription?.filter_policy as string)).toEqual(cdkLambdaSubscription?.FilterPolicy);
     expect(lambdaSubscription?.filter_policy_scope).toBe(cdkLambdaSubscription?.FilterPolicyScope);
-    expect(subscriptions.find((v) => v.protocol === 'email')?.endpoint).toBe('ops@example.com');
     expect(ofType('insights', 'aws_iam_role_policy_attachment')).toEqual([expect.objectContaining({ role: 'probe-host' })]);
+  });
+
+  it('watches itself as the construct does, in every variant: its alarms on their own topic, the e-mail of notices only, the dashboard', () => {
+    for (const name of Object.keys(variants) as Variant[]) {
+      // Prepare: where this module call deploys, read from the healer's environment (the plan knows it).
+      const [fn] = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'lambda.handler') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+      const [, region, account] = /^arn:aws:sns:([^:]+):(\d{12}):/.exec(fn?.environment[0]?.variables.AUTOHEAL_NOTICE_TOPIC_ARN ?? '') ?? [];
+      const deployed = { name, region: region as string, account: account as string };
+      const cdk = cdkMonitoring(synthesized[name]);
+      const alarms = ofType(name, 'aws_cloudwatch_metric_alarm').filter((a) => typeof a.metric_name === 'string');
+      const [dashboard] = ofType(name, 'aws_cloudwatch_dashboard');
+
+      // Assess: the stack's alarms, each on the stack-health topic (the construct's: its own topic).
+      expect(alarms.map((a) => a.alarm_description).sort(), name).toEqual(cdk.alarms.map((a) => a.AlarmDescription).sort());
+      for (const cdkAlarm of cdk.alarms) {
+        expect(cdkAlarm.AlarmActions, name).toEqual([{ Ref: cdk.stackTopic }]);
+        expectSameAlarm(alarms.find((a) => a.alarm_description === cdkAlarm.AlarmDescription), cdkAlarm, deployed, `${name}: ${cdkAlarm.AlarmDescription}`);
+      }
+      expect(at(name, 'aws_sns_topic.stack_health'), name).toMatchObject({ name: `${name}-stack-health`, display_name: cfn(name, 'AWS::SNS::Topic').find((t) => t.DisplayName === 'autoheal stack health')?.DisplayName });
+      // The dashboard, widget for widget, with the module's names where the construct has references.
+      expect(JSON.parse(dashboard?.dashboard_body as string), name).toEqual(JSON.parse(asDeployed(cdk.dashboardBody, deployed) as string));
+      expect(dashboard?.dashboard_name, name).toBe(name);
+    }
+    expect(cdkMonitoring(synthesized.legacy).alarms).toHaveLength(5);
+
+    // The e-mail: notices only from the alert topic (filter policy), everything from the stack-health topic.
+    const emails = cfn('insights', 'AWS::SNS::Subscription').filter((p) => p.Protocol === 'email');
+    const { stackTopic } = cdkMonitoring(synthesized.insights);
+    const cdkNotices = emails.find((p) => JSON.stringify(p.TopicArn) !== JSON.stringify({ Ref: stackTopic }));
+    const cdkStackHealth = emails.find((p) => JSON.stringify(p.TopicArn) === JSON.stringify({ Ref: stackTopic }));
+    const notices = at('insights', 'aws_sns_topic_subscription.email[0]');
+    const stackHealth = at('insights', 'aws_sns_topic_subscription.stack_health_email[0]');
+    expect(emails).toHaveLength(2);
+    expect(cdkNotices?.FilterPolicy).toEqual({ autoheal_notice: [{ exists: true }] });
+    expect(notices).toMatchObject({ protocol: 'email', endpoint: cdkNotices?.Endpoint });
+    expect(JSON.parse(notices?.filter_policy as string)).toEqual(cdkNotices?.FilterPolicy);
+    expect(cdkStackHealth).toMatchObject({ Endpoint: 'ops@example.com' });
+    expect(cdkStackHealth?.FilterPolicy).toBeUndefined();
+    expect(stackHealth).toMatchObject({ protocol: 'email', endpoint: cdkStackHealth?.Endpoint, filter_policy: null });
+    for (const name of ['legacy', 'bridge', 'rails'] as const) expect(ofType(name, 'aws_sns_topic_subscription').filter((v) => v.protocol === 'email'), name).toEqual([]);
   });
 
   it('feeds the healer from the legacy queue through the construct\'s intake, invoked asynchronously, and a bridge instead gets its policy', () => {
@@ -498,9 +621,14 @@ describe('the module variants, planned', () => {
         MemorySize: number;
       }>;
 
-      // Assess: every literal value (the topic's ARN is known only after apply).
-      const literal = Object.entries(cdkHealer?.Environment.Variables ?? {}).filter(([, v]) => typeof v === 'string');
-      expect(Object.entries(fn?.environment[0]?.variables ?? {}).filter(([k]) => k !== 'AUTOHEAL_ALARM_TOPIC_ARN').sort(), name).toEqual(literal.sort());
+      // Assess: every literal value, and the names the construct sets to the alert topic's reference.
+      const cdkVariables = Object.entries(cdkHealer?.Environment.Variables ?? {});
+      const literal = cdkVariables.filter(([, v]) => typeof v === 'string');
+      const references = cdkVariables.filter(([, v]) => typeof v !== 'string').map(([k]) => k);
+      const variables = Object.entries(fn?.environment[0]?.variables ?? {});
+      expect(variables.filter(([k]) => !references.includes(k)).sort(), name).toEqual(literal.sort());
+      expect(references.sort(), name).toEqual(['AUTOHEAL_ALARM_TOPIC_ARN', 'AUTOHEAL_NOTICE_TOPIC_ARN']);
+      for (const key of references) expect(fn?.environment[0]?.variables[key], `${name} ${key}`).toMatch(new RegExp(`^arn:aws:sns:[^:]+:\\d{12}:${name}-alerts$`));
       expect(fn, name).toMatchObject({ timeout: cdkHealer?.Timeout, memory_size: cdkHealer?.MemorySize });
     }
   });
@@ -636,6 +764,39 @@ describe('terraform apply of examples/terraform against moto', () => {
     expect(environment.AUTOHEAL_ALARM_TOPIC_ARN).toBe(outputs.alert_topic_arn?.value);
   });
 
+  it('watches itself as the construct does: its alarms notify the stack-health topic, and its dashboard', async () => {
+    // Prepare
+    const deployed = { name: 'autoheal', region: moto.region, account: outputs.alert_topic_arn?.value.split(':')[4] as string };
+    const { alarms: cdkAlarms, dashboardBody } = cdkMonitoring(cdk);
+
+    // Act
+    const alarms = ((await aws.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'autoheal-' }))).MetricAlarms ?? []).filter((a) => !a.AlarmName?.startsWith(prefix));
+    const topic = await aws.sns.send(new GetTopicAttributesCommand({ TopicArn: outputs.stack_health_topic_arn?.value }));
+    const dashboard = await aws.cw.send(new GetDashboardCommand({ DashboardName: outputs.dashboard_name?.value }));
+
+    // Assess
+    expect(topic.Attributes).toMatchObject({ DisplayName: 'autoheal stack health' });
+    expect(outputs.stack_health_topic_arn?.value).toBe(`arn:aws:sns:${deployed.region}:${deployed.account}:autoheal-stack-health`);
+    expect(alarms.map((a) => a.AlarmDescription).sort()).toEqual(cdkAlarms.map((a) => a.AlarmDescription).sort());
+    for (const cdkAlarm of cdkAlarms) {
+      const alarm = alarms.find((a) => a.AlarmDescription === cdkAlarm.AlarmDescription);
+      const asPlanned = alarm && {
+        namespace: alarm.Namespace,
+        metric_name: alarm.MetricName,
+        statistic: alarm.Statistic,
+        period: alarm.Period,
+        evaluation_periods: alarm.EvaluationPeriods,
+        threshold: alarm.Threshold,
+        comparison_operator: alarm.ComparisonOperator,
+        treat_missing_data: alarm.TreatMissingData,
+        dimensions: Object.fromEntries((alarm.Dimensions ?? []).map((d) => [d.Name, d.Value])),
+        alarm_actions: alarm.AlarmActions,
+      };
+      expectSameAlarm(asPlanned, cdkAlarm, deployed, cdkAlarm.AlarmDescription);
+    }
+    expect(JSON.parse(dashboard.DashboardBody ?? 'null')).toEqual(JSON.parse(asDeployed(dashboardBody, deployed) as string));
+  });
+
   it('grants no wildcard action in any role or policy it creates, and the healer exactly the construct healer\'s actions', async () => {
     // Prepare
     const roles = ((await aws.iam.send(new ListRolesCommand({}))).Roles ?? []).filter((r) => r.RoleName?.startsWith('autoheal-'));
@@ -715,7 +876,8 @@ describe('terraform apply of examples/terraform against moto', () => {
 
     // Assess
     expect(cleanup).toEqual({ action: 'delete', deletedAlarms: 3 });
-    expect((await aws.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: prefix }))).MetricAlarms).toEqual([]);
+    expect((await aws.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual([]);
+    expect((await aws.cw.send(new ListDashboardsCommand({}))).DashboardEntries ?? []).toEqual([]);
     expect((await aws.lambda.send(new ListFunctionsCommand({}))).Functions).toEqual([]);
     expect((await aws.events.send(new ListRulesCommand({ NamePrefix: 'autoheal-' }))).Rules).toEqual([]);
     expect((await aws.sns.send(new ListTopicsCommand({}))).Topics ?? []).toEqual([]);
