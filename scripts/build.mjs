@@ -42,44 +42,51 @@ const zodSubset = {
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], {
   stdio: 'inherit',
 });
-const bundled = await build({
-  entryPoints: [`${root}src/lambda/handler.ts`],
-  outfile: `${root}dist/lambda.mjs`,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  minify: true,
-  sourcemap: false,
-  legalComments: 'none',
-  // ESM bundles of CommonJS dependencies need a real `require`.
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'warning',
-  plugins: [zodSubset],
-  metafile: true,
-  absWorkingDir: root,
-  // Written below, after the check: a failed build leaves no half-working bundle behind.
-  write: false,
-});
-// Types (erased) and prettifyError (exported beside the builders) are not builders.
-const notBuilders = new Set(['input', 'output', 'infer', 'prettifyError']);
-const missing = new Set();
-for (const file of Object.keys(bundled.metafile.inputs).filter((f) => f.startsWith('src/'))) {
-  for (const [, name] of readFileSync(join(root, file), 'utf8').matchAll(/\bz\s*\.\s*([A-Za-z_$][\w$]*)/g)) {
-    if (!notBuilders.has(name) && !zodBuilders.includes(name)) missing.add(`z.${name} (${file})`);
+// Two single-file bundles: the healer (dist/lambda.mjs) and the observer the construct runs per
+// Availability Zone (dist/observer.mjs, src/observer/handler.ts).
+const bundles = [
+  { entry: 'src/lambda/handler.ts', out: 'dist/lambda.mjs' },
+  { entry: 'src/observer/handler.ts', out: 'dist/observer.mjs' },
+];
+for (const { entry, out } of bundles) {
+  const bundled = await build({
+    entryPoints: [`${root}${entry}`],
+    outfile: `${root}${out}`,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    minify: true,
+    sourcemap: false,
+    legalComments: 'none',
+    // ESM bundles of CommonJS dependencies need a real `require`.
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+    logLevel: 'warning',
+    plugins: [zodSubset],
+    metafile: true,
+    absWorkingDir: root,
+    // Written below, after the check: a failed build leaves no half-working bundle behind.
+    write: false,
+  });
+  // Types (erased) and prettifyError (exported beside the builders) are not builders.
+  const notBuilders = new Set(['input', 'output', 'infer', 'prettifyError']);
+  const missing = new Set();
+  for (const file of Object.keys(bundled.metafile.inputs).filter((f) => f.startsWith('src/'))) {
+    for (const [, name] of readFileSync(join(root, file), 'utf8').matchAll(/\bz\s*\.\s*([A-Za-z_$][\w$]*)/g)) {
+      if (!notBuilders.has(name) && !zodBuilders.includes(name)) missing.add(`z.${name} (${file})`);
+    }
   }
+  if (missing.size > 0) {
+    console.error(`${out}: add to zodBuilders in scripts/build.mjs: ${[...missing].join(', ')}`);
+    process.exit(1);
+  }
+  for (const file of bundled.outputFiles) writeFileSync(file.path, file.contents);
 }
-if (missing.size > 0) {
-  console.error(`dist/lambda.mjs: add to zodBuilders in scripts/build.mjs: ${[...missing].join(', ')}`);
-  process.exit(1);
-}
-for (const out of bundled.outputFiles) writeFileSync(out.path, out.contents);
 // The archive the Terraform module deploys. A fixed mtime (the zip format's earliest date) and a
 // fixed compression level make it byte-identical for the same bundle, so Terraform's
 // source_code_hash changes only when the code does. Unix mode 0644, so Lambda can read the file.
-const lambdaOut = bundled.outputFiles.find((out) => out.path.endsWith('lambda.mjs'));
 const entry = { mtime: new Date(1980, 0, 1, 0, 0, 0), level: 9, os: 3, attrs: 0o100644 << 16 };
-writeFileSync(join(root, 'dist/lambda.zip'), zipSync({ 'lambda.mjs': [lambdaOut.contents, entry] }));
+writeFileSync(join(root, 'dist/lambda.zip'), zipSync({ 'lambda.mjs': [readFileSync(join(root, 'dist/lambda.mjs')), entry] }));
 // The intake's code is the construct's inline source, read from the library tsc just compiled, so
 // the two deployments run the same text; index.js, CommonJS, as Lambda runs inline code.
 const { intakeHandlerSource } = await import(pathToFileURL(join(root, 'dist/cdk/cleanup-handler.js')).href);

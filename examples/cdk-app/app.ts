@@ -4,8 +4,10 @@
  *   npx cdk deploy -c group=my-workers [-c email=ops@example.com] [-c detection=alarms,probe]
  *     [-c alarmMode=metrics-insights] [-c maxUnhealthyShare=0.25] [-c dryRun=true] [-c legacyQueue=lambda|bridge]
  *     [-c stackName=AutoHeal] [-c bundleDir=PATH]
+ *     [-c subnets=SUBNET_ID:AZ,SUBNET_ID:AZ] [-c probePort=80] [-c vpc=VPC_ID] [-c instanceSecurityGroup=SG_ID]
  *
- * `group` may name several groups, comma-separated.
+ * `group` may name several groups, comma-separated. With detection `probe`, `subnets` deploys one
+ * observer per subnet (at least two Availability Zones).
  *
  * It is environment-agnostic (no account or region is looked up), so `npx cdk synth -c group=x`
  * runs with no credentials and no network. In your own app, import the construct from the package:
@@ -13,6 +15,23 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { AutoHeal, type AutoHealProps, type Detection } from '../../src/cdk/index.js';
+import type { ObserverSubnet } from '../../src/cdk/observers.js';
+
+/** `subnet-0aaa:us-east-1a,subnet-0bbb:us-east-1b`, strictly: anything else is an error saying what to write. */
+export function parseSubnets(text: string): ObserverSubnet[] {
+  const usage = 'write -c subnets=SUBNET_ID:AZ,SUBNET_ID:AZ (e.g. subnet-0aaa:us-east-1a,subnet-0bbb:us-east-1b)';
+  return text.split(',').map((item, i) => {
+    const match = /^(subnet-[0-9a-f]+):([a-z]{2}(?:-[a-z]+)+-\d[a-z])$/.exec(item.trim());
+    if (!match) throw new Error(`-c subnets: item ${i + 1} "${item}" is not SUBNET_ID:AZ; ${usage}`);
+    return { subnetId: match[1] as string, availabilityZone: match[2] as string };
+  });
+}
+
+function port(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > 65_535) throw new Error(`-c probePort: an integer from 1 to 65535, got "${text}"`);
+  return n;
+}
 
 /** Builds the app from CDK context; exported so tests synthesize it in-process. */
 export function buildApp(app: App = new App()): { app: App; stack: Stack } {
@@ -34,6 +53,8 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
   const legacy = context('legacyQueue');
   const mode = context('alarmMode');
   const share = context('maxUnhealthyShare');
+  const subnets = context('subnets');
+  const probePort = context('probePort');
   const props: AutoHealProps = {
     groups: group.split(',').map((g) => g.trim()),
     detection: (context('detection') ?? 'alarms').split(',') as Detection[],
@@ -44,6 +65,16 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
     ...(share ? { maxUnhealthyShare: Number(share) } : {}),
     // The construct rejects a consumer other than lambda or bridge, naming it.
     ...(legacy ? { legacyQueue: { consumer: legacy as 'lambda' | 'bridge' } } : {}),
+    ...(subnets
+      ? {
+          probe: {
+            subnets: parseSubnets(subnets),
+            ...(probePort ? { port: port(probePort) } : {}),
+            ...(context('vpc') ? { vpcId: context('vpc') } : {}),
+            ...(context('instanceSecurityGroup') ? { instanceSecurityGroupId: context('instanceSecurityGroup') } : {}),
+          },
+        }
+      : {}),
     // Where the Lambda bundle is; default: this package's dist/ (run `npm run build` first).
     ...(context('bundleDir') ? { bundleDir: context('bundleDir') } : {}),
   };

@@ -48,6 +48,7 @@ import { autohealEnv, resolveSettings } from '../config.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import { cleanupHandlerSource, intakeHandlerSource, syncTriggerHandlerSource } from './cleanup-handler.js';
 import { Monitoring } from './monitoring.js';
+import { Observers, type ObserverSubnet, type ObserversSettings } from './observers.js';
 
 /** How autoheal learns that an instance is unhealthy. */
 export type Detection = 'alarms' | 'probe';
@@ -86,8 +87,16 @@ export interface AlarmSettings {
   readonly syncInterval?: Duration;
 }
 
-/** The prober (detection `probe`). It runs on a host you operate in the groups' VPC. */
-export interface ProbeSettings {
+/**
+ * The prober (detection `probe`): observers the construct deploys (give `subnets`, see
+ * src/cdk/observers.ts), and/or `autoheal probe` on a host you operate in the groups' VPC.
+ */
+export interface ProbeSettings extends Omit<ObserversSettings, 'subnets'> {
+  /**
+   * One observer (a looping Lambda function) per subnet: at least two, in different Availability
+   * Zones. @default - none: no observers are deployed; run `autoheal probe` yourself
+   */
+  readonly subnets?: readonly ObserverSubnet[];
   /**
    * The role of the host that runs `autoheal probe … --publish <AlertTopicArn>`; the construct
    * attaches the prober's managed policy to it.
@@ -368,6 +377,8 @@ export class AutoHeal extends Construct {
   readonly legacyDeadLetterQueue?: sqs.Queue;
   /** Notices, the stack's own alarms and its dashboard (./monitoring.ts). */
   readonly monitoring: Monitoring;
+  /** The observers, with detection `probe` and `probe.subnets`. */
+  readonly observers?: Observers;
 
   constructor(scope: Construct, id: string, props: AutoHealProps = {}) {
     super(scope, id);
@@ -552,10 +563,27 @@ export class AutoHeal extends Construct {
             resources: ['*'],
           }),
           new iam.PolicyStatement({ sid: 'PublishVerdicts', actions: ['sns:Publish'], resources: [this.alertTopic.topicArn] }),
+          // The host's heartbeat; PutMetricData has no resources, the namespace condition narrows it.
+          new iam.PolicyStatement({
+            sid: 'PublishHeartbeat',
+            actions: ['cloudwatch:PutMetricData'],
+            resources: ['*'],
+            conditions: { StringEquals: { 'cloudwatch:namespace': 'autoheal' } },
+          }),
         ],
         ...(props.probe?.hostRole ? { roles: [props.probe.hostRole] } : {}),
       });
       new CfnOutput(this, 'ProberPolicyArn', { value: this.proberPolicy.managedPolicyArn });
+      if (props.probe?.subnets) {
+        const { hostRole: _hostRole, subnets, ...settings } = props.probe;
+        this.observers = new Observers(this, 'Observers', {
+          ...settings,
+          subnets,
+          groupNames: config.groupNames,
+          alertTopic: this.alertTopic,
+          bundleDir: config.bundleDir,
+        });
+      }
     }
 
     if (config.legacy) {

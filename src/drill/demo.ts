@@ -22,7 +22,9 @@ import { LocalGroup, maxLocalInstances } from '../fleet/local/local-group.js';
 import type { Healer } from '../healer/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { ProberOptionsInput } from '../prober/options.js';
-import { startProber, type Prober } from '../prober/prober.js';
+import { runDefaultCheck, startProber, type Prober, type ProberDeps } from '../prober/prober.js';
+import type { DegradedReason } from '../prober/self-check.js';
+import { unhealthyBudget } from '../policy/budget.js';
 import { snsSink } from '../prober/sinks.js';
 import { recordDecisions } from '../operate/history.js';
 import { createLocalHealer } from '../runtime/local.js';
@@ -56,13 +58,49 @@ export const demoDefaults = {
    * a `--command` that never listens is reported after this, not retried.
    */
   startTimeoutMs: 10_000,
+  /** Observers probing the group; the healer marks when 2 of them agree (1 with a single observer). */
+  observers: 3,
+  /** How long `--failure observer-partition` keeps one observer cut off. */
+  partitionMs: 20_000,
 } as const;
+
+/** The rails a repeated drill relaxes ({@link demoOptionsSchema} `drillRails`): only the suspicion window's one round, no loop breaker. */
+const drillRails = { loopMarks: 1_000_000, maxMarksPerWindow: 1_000_000, suspicionWindowMs: 1_000 } as const;
+
+/** What the demo can break: an instance (inject.ts), or an observer's view of the whole group. */
+export const demoFailures = [...failureModes, 'observer-partition'] as const;
+export type DemoFailure = (typeof demoFailures)[number];
+
+/**
+ * How an observer is cut off here: an injected black hole (its checks to the group time out, as
+ * dropped SYNs would). A cut with `ip netns` needs the observer in a process of its own (a
+ * network namespace belongs to a process, and the instances listen on this namespace's loopback);
+ * the demo's observers share this process, so the black hole is what runs, and the output says so.
+ */
+export const cutMethod = 'black-hole' as const;
 
 /** Options of {@link runDemo}. */
 export const demoOptionsSchema = z
   .object({
     instances: z.number().int().min(1).max(maxLocalInstances).default(demoDefaults.instances),
-    failure: z.enum(failureModes).default(demoDefaults.failure),
+    failure: z.enum(demoFailures).default(demoDefaults.failure),
+    /** Observers (in-process probers, each with its own name) publishing to the topic. */
+    observers: z.number().int().min(1).max(5).default(demoDefaults.observers),
+    /** Observers cut off from the group during the rounds (observer-partition: 1 unless given). */
+    partition: z.number().int().min(0).max(4).default(0),
+    /** The observers' self-check (false: only the core's rails stand between a cut observer and the group). */
+    selfCheck: z.boolean().default(true),
+    /**
+     * Relax the three rails that count a drill's own failures over minutes: the loop breaker
+     * (marks of instances seconds old), the rate limit (2 × budget per 10 min) and the suspicion window (distinct instances reported down
+     * within 2 min). A drill fails a fresh instance round after round on purpose; the benchmark
+     * sets this so its 20 rounds measure detection, not those rails. Default: relaxed for rounds
+     * of instance failures (a 3-instance group failing 3 fresh instances within 2 minutes would
+     * otherwise freeze by round 3), the core's own rails for observer-partition (which shows them).
+     */
+    drillRails: z.boolean().optional(),
+    /** How long observer-partition runs. */
+    partitionMs: z.number().int().min(1_000).max(600_000).default(demoDefaults.partitionMs),
     rounds: z.number().int().min(1).max(1000).default(demoDefaults.rounds),
     intervalMs: z.number().int().min(50).max(60_000).default(demoDefaults.intervalMs),
     unhealthyThreshold: z.number().int().min(1).max(10).default(demoDefaults.unhealthyThreshold),
@@ -86,7 +124,8 @@ export const demoOptionsSchema = z
   .refine((o) => o.probeTimeoutMs === undefined || o.probeTimeoutMs <= o.intervalMs, {
     path: ['probeTimeoutMs'],
     message: 'probeTimeoutMs must be at most intervalMs',
-  });
+  })
+  .refine((o) => o.partition < o.observers, { path: ['partition'], message: 'partition must leave at least one observer connected (less than observers)' });
 
 export type DemoOptions = z.output<typeof demoOptionsSchema>;
 export type DemoOptionsInput = z.input<typeof demoOptionsSchema>;
@@ -106,6 +145,31 @@ export interface DemoInstance {
   replaces?: string;
 }
 
+/** One thing an observer did that the timeline shows: degraded, recovered, withheld or sent a verdict. */
+export interface ObserverNote {
+  ms: number;
+  observer: string;
+  event: 'degraded' | 'recovered' | 'withheld' | 'sent';
+  instanceId?: string;
+  state?: 'healthy' | 'unhealthy';
+  reasons?: DegradedReason[];
+}
+
+/** One decision of the healer about an unhealthy verdict. */
+export interface DecisionNote {
+  ms: number;
+  instanceId: string;
+  action: 'marked' | 'skipped';
+  reason: string;
+  detail?: string;
+}
+
+/** An instance the healer marked that the demo never failed. */
+export interface FalseMark {
+  instanceId: string;
+  ms: number;
+}
+
 /** What the demo did. */
 export interface DemoResult {
   healed: boolean;
@@ -119,6 +183,37 @@ export interface DemoResult {
   /** Every decision of the healer, one JSON line each: `autoheal history --file <this>`. */
   decisionsFile?: string;
   rounds: RoundTimeline[];
+  observers: {
+    count: number;
+    quorum: number;
+    names: string[];
+    /** Observers cut off from the group, and how. */
+    cut: string[];
+    cutMethod?: typeof cutMethod;
+    selfCheck: boolean;
+    note: string;
+  };
+  /** With observer-partition: what happened while one observer was cut off from a healthy group. */
+  partition?: {
+    durationMs: number;
+    budget: number;
+    marked: string[];
+    /** Unhealthy verdicts the cut observer(s) withheld (self-check). */
+    withheld: number;
+    /** Verdicts the healer skipped as awaitingQuorum (outvoted). */
+    outvoted: number;
+    /** Verdicts skipped because marking froze (suspicion). */
+    frozen: number;
+    /** No more marked than allowed: none with a quorum, at most the budget with one observer. */
+    held: boolean;
+  };
+  /** Instances the healer marked that the demo never failed (should always be empty). */
+  falseMarks: FalseMark[];
+  falseMarkCount: number;
+  /** Observer events from the start, capped at {@link noteCap}. */
+  observerLog: ObserverNote[];
+  /** The healer's decisions on unhealthy verdicts from the start, capped at {@link noteCap}. */
+  decisions: DecisionNote[];
   summary: {
     rounds: number;
     healedRounds: number;
@@ -129,10 +224,15 @@ export interface DemoResult {
   };
 }
 
+/** Observer and decision notes kept, at most (a long run must not grow without bound). */
+export const noteCap = 2_000;
+
 /** The running parts, handed to the display while the demo runs. */
 export interface DemoParts {
   group: LocalGroup;
+  /** The first observer (the live view shows its checks). */
   prober: Prober;
+  probers: Prober[];
   bridge: BridgeHandle;
   timeline: Timeline;
   endpoint: string;
@@ -224,6 +324,20 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
   const launched: DemoInstance[] = [];
   let endpoint: string | undefined;
   let decisionsFile: string | undefined;
+  const observerLog: ObserverNote[] = [];
+  const decisions: DecisionNote[] = [];
+  const falseMarks: FalseMark[] = [];
+  /** Every instance the demo failed on purpose. */
+  const failed = new Set<string>();
+  let partition: DemoResult['partition'];
+  let observersInfo: DemoResult['observers'] = {
+    count: options.observers,
+    quorum: Math.min(2, options.observers),
+    names: [],
+    cut: [],
+    selfCheck: options.selfCheck,
+    note: '',
+  };
 
   const stopIfAborted = (): void => hooks.signal?.throwIfAborted();
   try {
@@ -291,23 +405,76 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     stopIfAborted();
     group.start();
 
-    // One prober here: its verdicts mark alone (quorum 1), as `autoheal probe` with AUTOHEAL_PROBE_QUORUM=1 would.
-    const healer = createLocalHealer({ group, policy: { maxUnhealthyShare: options.maxUnhealthyShare, probeQuorum: 1 }, logger });
+    // N observers, each its own prober with its own name, all publishing to the topic; the
+    // healer marks when `quorum` of them agree. A single observer marks alone (quorum 1).
+    const quorum = Math.min(2, options.observers);
+    const healer = createLocalHealer({
+      group,
+      policy: { maxUnhealthyShare: options.maxUnhealthyShare, probeQuorum: quorum, ...((options.drillRails ?? options.failure !== 'observer-partition') ? drillRails : {}) },
+      logger,
+    });
     decisionsFile = join(mkdtempSync(join(tmpdir(), 'autoheal-demo-')), 'decisions.jsonl');
     writeFileSync(decisionsFile, '');
     cleanups.push(recordDecisions(healer.events, decisionsFile));
-    const prober = startProber(
-      drillProberOptions(
-        options.intervalMs,
-        options.unhealthyThreshold,
-        options.probeTimeoutMs ?? Math.max(10, Math.min(demoDefaults.probeTimeoutMs, Math.floor(options.intervalMs * 0.8))),
-      ),
-      { sink: snsSink({ client: sns, topicArn, accountId }), region, logger },
-    );
-    cleanups.push(() => prober.stop());
-    cleanups.push(followGroup(group, prober));
+    const names = Array.from({ length: options.observers }, (_, k) => `observer-${k + 1}`);
+    const cut = new Set<string>();
+    const probeTimeoutMs = options.probeTimeoutMs ?? Math.max(10, Math.min(demoDefaults.probeTimeoutMs, Math.floor(options.intervalMs * 0.8)));
+    const probers = names.map((observer) => {
+      // The black hole: while cut, a check waits its timeout and fails as a dropped SYN would.
+      const check: NonNullable<ProberDeps['check']> = (target, timeoutMs, agent) =>
+        cut.has(observer)
+          ? new Promise((resolve) => setTimeout(() => resolve({ ok: false, error: `timeout after ${timeoutMs} ms` }), timeoutMs))
+          : runDefaultCheck(target, timeoutMs, agent);
+      const prober = startProber(
+        {
+          ...drillProberOptions(options.intervalMs, options.unhealthyThreshold, probeTimeoutMs),
+          observer,
+          // Without the self-check, nothing in the observer stops it: the core's rails alone.
+          ...(options.selfCheck ? {} : { maxLatenessMs: 3_600_000, cutOffMinTargets: 1_000_000 }),
+        },
+        { sink: snsSink({ client: sns, topicArn, accountId }), region, logger, check },
+      );
+      cleanups.push(() => prober.stop());
+      cleanups.push(followGroup(group, prober));
+      return prober;
+    });
+    const prober = probers[0] as Prober;
+    const startedMs = Date.now();
+    const note = <T>(list: T[], item: T): void => {
+      if (list.length < noteCap) list.push(item);
+    };
+    for (const p of probers) {
+      const observer = p.options.observer;
+      p.events.on('prober:observer:degraded', (e) => note(observerLog, { ms: e.atMs - startedMs, observer, event: 'degraded', reasons: e.reasons }));
+      p.events.on('prober:observer:recovered', (e) => note(observerLog, { ms: e.atMs - startedMs, observer, event: 'recovered' }));
+      p.events.on('prober:signal:withheld', (e) =>
+        note(observerLog, { ms: e.atMs - startedMs, observer, event: 'withheld', instanceId: e.instanceId, reasons: e.reasons }),
+      );
+      p.events.on('prober:signal:sent', (e) =>
+        note(observerLog, { ms: e.atMs - startedMs, observer, event: 'sent', instanceId: e.signal.instanceId, state: e.signal.state }),
+      );
+    }
+    const recordDecision = (action: 'marked' | 'skipped') => (r: { signal: { instanceId: string; state: string }; verdict: { reason: string; detail?: string } }) => {
+      if (r.signal.state !== 'unhealthy') return;
+      const ms = Date.now() - startedMs;
+      note(decisions, { ms, instanceId: r.signal.instanceId, action, reason: r.verdict.reason, ...(r.verdict.detail ? { detail: r.verdict.detail } : {}) });
+      if (action === 'marked' && !failed.has(r.signal.instanceId)) falseMarks.push({ instanceId: r.signal.instanceId, ms });
+    };
+    healer.events.on('healer:verdict:marked', recordDecision('marked'));
+    healer.events.on('healer:verdict:skipped', recordDecision('skipped'));
+    observersInfo = {
+      count: options.observers,
+      quorum,
+      names,
+      cut: [],
+      selfCheck: options.selfCheck,
+      note:
+        quorum === 1
+          ? 'one observer: quorum 1, its verdicts mark alone (only its self-check and the core rails stand in the way)'
+          : `${options.observers} observers, quorum ${quorum}: one observer alone can report, never mark`,
+    };
 
-    const timeline = new Timeline({ group, prober, healer });
+    const timeline = new Timeline({ group, prober: probers, healer });
     cleanups.push(() => timeline.dispose());
     const noteMessage = (body: unknown): void => {
       const ids = parseEvent(body).signals.filter((s) => s.state === 'unhealthy').map((s) => s.instanceId);
@@ -335,12 +502,36 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
       settling.abort();
     }
     offStartFailure();
-    hooks.onReady?.({ group, prober, bridge, timeline, endpoint, topicArn, queueUrl }, options);
+    hooks.onReady?.({ group, prober, probers, bridge, timeline, endpoint, topicArn, queueUrl }, options);
 
-    rounds.push(
+    const cutCount = options.failure === 'observer-partition' ? Math.max(1, options.partition) : options.partition;
+    for (const name of names.slice(0, cutCount)) cut.add(name);
+    if (cut.size > 0) {
+      observersInfo.cut = [...cut];
+      observersInfo.cutMethod = cutMethod;
+      logger.warn({ cut: [...cut], cutMethod }, 'demo: observer(s) cut off from the group');
+    }
+    if (options.failure === 'observer-partition') {
+      // The instances stay healthy: whatever is marked now is a false mark.
+      const from = decisions.length;
+      await abortableDelay(options.partitionMs, hooks.signal);
+      const during = decisions.slice(from);
+      const marked = [...new Set(during.filter((d) => d.action === 'marked').map((d) => d.instanceId))];
+      const budget = unhealthyBudget(options.instances, options.maxUnhealthyShare);
+      partition = {
+        durationMs: options.partitionMs,
+        budget,
+        marked,
+        withheld: observerLog.filter((n) => n.event === 'withheld').length,
+        outvoted: during.filter((d) => d.reason === 'awaitingQuorum').length,
+        frozen: during.filter((d) => d.reason === 'frozen').length,
+        held: quorum > 1 ? marked.length === 0 : marked.length <= budget,
+      };
+    } else rounds.push(
       ...(await runDrill(group, timeline, {
         rounds: options.rounds,
         failure: options.failure,
+        onInjected: (ids) => ids.forEach((id) => failed.add(id)),
         ...(options.mass !== undefined ? { mass: options.mass } : {}),
         roundTimeoutMs: options.roundTimeoutMs,
         settleTimeoutMs: 30_000,
@@ -366,14 +557,23 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
 
   const victims = rounds.flatMap((r) => r.victims);
   const aborted = hooks.signal?.aborted === true && rounds.length < options.rounds;
+  const partitionRun = options.failure === 'observer-partition';
+  const fine = partitionRun ? partition?.held === true : rounds.length === options.rounds && rounds.every((r) => r.healed);
   return {
-    healed: !aborted && rounds.length === options.rounds && rounds.every((r) => r.healed),
+    // A partition run holds when no more was marked than allowed; its false marks are listed either way.
+    healed: !aborted && fine && (partitionRun || falseMarks.length === 0),
     aborted,
     options,
     ...(endpoint ? { endpoint } : {}),
     instances: launched,
     ...(decisionsFile ? { decisionsFile } : {}),
     rounds,
+    observers: observersInfo,
+    ...(partition ? { partition } : {}),
+    falseMarks,
+    falseMarkCount: falseMarks.length,
+    observerLog,
+    decisions,
     summary: {
       rounds: rounds.length,
       healedRounds: rounds.filter((r) => r.healed).length,
@@ -388,4 +588,17 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
       ),
     },
   };
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

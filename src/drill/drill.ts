@@ -41,6 +41,8 @@ export interface DrillOptions {
   /** How long to wait for the group to be whole before a round. */
   settleTimeoutMs: number;
   signal?: AbortSignal;
+  /** Called with the instances a round fails, before anything else sees them (false-mark accounting). */
+  onInjected?: (instanceIds: readonly string[]) => void;
   onRoundStart?: (round: number, injections: readonly Injection[]) => void;
   onRoundEnd?: (result: RoundTimeline) => void;
 }
@@ -63,6 +65,7 @@ export async function runDrill(
     const candidates = group.instances().filter((i) => i.lifecycleState === 'InService' && i.healthStatus === 'Healthy');
     const count = Math.min(candidates.length, victimCount(group.desiredCapacity, options.mass));
     const chosen = shuffle(candidates).slice(0, count);
+    options.onInjected?.(chosen.map((i) => i.instanceId));
     const injections = chosen.map((i) => injectFailure(group, i.instanceId, options.failure));
     timeline.startRound(round, injections);
     options.onRoundStart?.(round, injections);

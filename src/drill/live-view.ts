@@ -4,7 +4,7 @@
  * each round; a summary. Machines read `--json` instead.
  */
 import type { LocalInstance } from '../fleet/local/local-group.js';
-import type { DemoOptions, DemoParts, DemoResult } from './demo.js';
+import { cutMethod, type DemoOptions, type DemoParts, type DemoResult } from './demo.js';
 import type { Injection } from './inject.js';
 import { stageLabels, stages, type RoundTimeline } from './timeline.js';
 
@@ -82,7 +82,10 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
       print(
         `autoheal demo: ${options.instances} local instances; probe every ${options.intervalMs} ms, unhealthy after ${options.unhealthyThreshold} failures`,
         `  prober -> SNS topic instance-alert -> SQS queue instance-failed -> bridge -> core -> local group  (fauxqs at ${p.endpoint})`,
-        `  ${options.rounds} round(s) of "${options.failure}"${mass}; unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`,
+        options.failure === 'observer-partition'
+          ? `  observer-partition: ${Math.max(1, options.partition)} observer(s) cut off from the healthy group for ${options.partitionMs} ms (cut: ${cutMethod}); unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`
+          : `  ${options.rounds} round(s) of "${options.failure}"${mass}${options.partition > 0 ? ` with ${options.partition} observer(s) cut off (cut: ${cutMethod})` : ''}; unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`,
+        `  observers: ${options.observers} (${p.probers.map((x) => x.options.observer).join(', ')}), quorum ${Math.min(2, options.observers)}${options.observers === 1 ? ' (one observer marks alone)' : ''}; self-check ${options.selfCheck ? 'on' : 'OFF'}; rails: ${(options.drillRails ?? options.failure !== 'observer-partition') ? 'loop breaker, rate limit and suspicion window relaxed for the drill (--strict-rails keeps them)' : "the core's defaults"}`,
         '',
       );
       if (tty) {
@@ -141,6 +144,8 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
       );
     },
     summary(result) {
+      print(...observerLines(result));
+      if (result.partition) return;
       const s = result.summary;
       const f = (x: { p50: number; p95: number; count: number }): string =>
         x.count === 0 ? 'n/a' : `p50 ${x.p50} ms, p95 ${x.p95} ms`;
@@ -150,6 +155,11 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
         `  failure -> replacement InService:  ${f(s.failureToReplacementInService)}`,
       ];
       if (s.skippedBudgetSpent > 0) lines.push(`  skipped with budgetSpent: ${s.skippedBudgetSpent} signal(s); the group healed in waves`);
+      lines.push(
+        result.falseMarkCount === 0
+          ? '  false marks: 0 (no instance the demo did not fail was marked)'
+          : `  FALSE MARKS: ${result.falseMarkCount} (${result.falseMarks.map((f) => f.instanceId).join(', ')})`,
+      );
       print(...lines);
     },
     close() {
@@ -159,4 +169,46 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
       parts = undefined;
     },
   };
+}
+
+/**
+ * The observers' side of the run: who was cut off and how, each observer's degraded spells and
+ * withheld verdicts, and the healer's awaitingQuorum/frozen skips — repeated lines folded, in time order.
+ */
+export function observerLines(result: DemoResult): string[] {
+  const o = result.observers;
+  const lines = [`observers: ${o.count}, quorum ${o.quorum}; ${o.note}`];
+  if (o.cut.length > 0) lines.push(`  cut off: ${o.cut.join(', ')} (cut: ${o.cutMethod ?? 'none'}: its checks to the group time out, as dropped packets would)`);
+  const rows = new Map<string, { ms: number; text: string; count: number }>();
+  const add = (key: string, ms: number, text: string): void => {
+    const row = rows.get(key);
+    if (row) row.count++;
+    else rows.set(key, { ms, text, count: 1 });
+  };
+  for (const n of result.observerLog) {
+    if (n.event === 'degraded') add(`${n.observer}:degraded:${n.ms}`, n.ms, `${n.observer} degraded (${(n.reasons ?? []).join(', ')}): withholds unhealthy verdicts`);
+    else if (n.event === 'recovered') add(`${n.observer}:recovered:${n.ms}`, n.ms, `${n.observer} recovered`);
+    else if (n.event === 'withheld') add(`${n.observer}:withheld:${n.instanceId}`, n.ms, `${n.observer} withheld "unhealthy" for ${n.instanceId} (self-check)`);
+    else if (n.state === 'unhealthy') add(`${n.observer}:sent:${n.instanceId}`, n.ms, `${n.observer} reported ${n.instanceId} unhealthy`);
+  }
+  for (const d of result.decisions) {
+    if (d.action === 'marked') add(`marked:${d.instanceId}:${d.ms}`, d.ms, `core marked ${d.instanceId} Unhealthy (${d.detail ?? d.reason})`);
+    else if (d.reason === 'awaitingQuorum' || d.reason === 'frozen') add(`${d.reason}:${d.instanceId}`, d.ms, `core skipped ${d.instanceId}: ${d.reason}${d.detail ? ` (${d.detail})` : ''}`);
+  }
+  const sorted = [...rows.values()].sort((a, b) => a.ms - b.ms);
+  const shown = sorted.slice(0, 40);
+  lines.push(...shown.map((r) => `  +${String(Math.round(r.ms)).padStart(6)} ms  ${r.text}${r.count > 1 ? ` (x${r.count})` : ''}`));
+  if (sorted.length > shown.length) lines.push(`  … ${sorted.length - shown.length} more (see --json: observerLog, decisions)`);
+  const p = result.partition;
+  if (p) {
+    lines.push(
+      `partition: ${p.durationMs} ms with ${o.cut.join(', ')} cut off from a healthy group`,
+      `  marked: ${p.marked.length}${p.marked.length > 0 ? ` (${p.marked.join(', ')})` : ''}; withheld by the self-check: ${p.withheld}; outvoted (awaitingQuorum): ${p.outvoted}; frozen: ${p.frozen}; budget ${p.budget}`,
+      p.held
+        ? `  held: ${o.quorum > 1 ? 'nothing marked' : `no more than the budget (${p.budget}) marked`}`
+        : `  NOT held: ${p.marked.length} marked${o.quorum > 1 ? '' : ` (budget ${p.budget})`}`,
+    );
+  }
+  lines.push(`false marks: ${result.falseMarkCount}`);
+  return lines;
 }

@@ -65,7 +65,8 @@ export interface RoundTimeline {
 
 interface Sources {
   group: Pick<LocalGroup, 'events'>;
-  prober?: Pick<Prober, 'events'>;
+  /** One observer, or several (a stage is reached when the first of them sees it). */
+  prober?: Pick<Prober, 'events'> | ReadonlyArray<Pick<Prober, 'events'>>;
   healer?: { events: TypedEvents<HealerEvents> };
 }
 
@@ -109,10 +110,11 @@ export class Timeline {
         this.reach(e.replaces, 'replacementInService', e.atMs);
       }),
     );
-    if (prober) {
+    const probers = prober === undefined ? [] : 'events' in prober ? [prober] : prober;
+    for (const p of probers) {
       this.offs.push(
-        prober.events.on('prober:check:failed', (e) => this.reach(e.instanceId, 'probeFailing', e.atMs)),
-        prober.events.on('prober:signal:sent', (e) => {
+        p.events.on('prober:check:failed', (e) => this.reach(e.instanceId, 'probeFailing', e.atMs)),
+        p.events.on('prober:signal:sent', (e) => {
           if (e.signal.state === 'unhealthy') this.reach(e.signal.instanceId, 'alarmPublished', e.atMs);
         }),
       );

@@ -40,6 +40,27 @@ export const proberOptionsSchema = z
      * instance the healer skipped (budget spent) is reconsidered once budget is free. 0: never.
      */
     repeatUnhealthyAfterMs: z.number().int().min(0).default(10_000),
+    /**
+     * This observer's name, carried by every verdict (the `Observer` dimension): the healer's
+     * quorum counts distinct names, so two observers must never share one.
+     */
+    observer: z.string().min(1).max(255).regex(/^[\w.:@/-]+$/, 'letters, digits and . _ : @ / - only').default('observer'),
+    /**
+     * The self-check (see self-check.ts): lateness beyond which the observer counts itself
+     * degraded (default: one interval, at least 250 ms), the fewest targets for "all failing
+     * means cut off" (default 2), and how long the condition must stay clear before it speaks
+     * again (default: intervalMs × (healthyThreshold + 1)).
+     */
+    maxLatenessMs: z.number().int().min(1).optional(),
+    cutOffMinTargets: z.number().int().min(1).default(2),
+    recoverAfterMs: z.number().int().min(0).optional(),
+    /** Something that should always answer (a gateway, an endpoint); when it fails, the observer is degraded. */
+    reference: z
+      .object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535), check: z.enum(['http', 'tcp']).default('tcp'), path: z.string().startsWith('/').default('/') })
+      .strict()
+      .optional(),
+    /** Heartbeats (the `heartbeat` callback) at most this often; the contract's floor is 10 s. */
+    heartbeatEveryMs: z.number().int().min(1_000).default(10_000),
   })
   .strict()
   .superRefine((o, ctx) => {

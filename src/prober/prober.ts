@@ -1,31 +1,42 @@
 /**
- * The prober: active HTTP/TCP checks of many targets, ELB-speed detection without an ELB.
+ * The prober: one observer's active HTTP/TCP checks of many targets, ELB-speed detection
+ * without an ELB. A small state machine:
  *
- * Schedule. Every target has a fixed phase in the interval (random in [0, jitterMs)); its checks
- * are due at `start + phase + k × intervalMs`, computed from the fixed start, never from the end
- * of the previous check, so a slow check or a busy event loop cannot make the schedule drift.
- * One timer wakes at the earliest due time (a binary heap orders them). Due checks wait for one
- * of `concurrency` slots; the wait is their lateness, which {@link Prober.stats} reports. A check
- * still running (or waiting) when its next one is due skips that one (counted as `skipped`).
+ *   running ──stop()──▶ stopping ──(checks and sends in flight settled)──▶ stopped
  *
- * Verdicts. A target turns unhealthy after `unhealthyThreshold` consecutive failures and healthy
- * again after `healthyThreshold` consecutive successes. The sink gets a HealthSignal (probeSignal)
- * whenever the state differs from the last one it accepted: on each transition, again after a
- * sink failure (at the next check), and, while unhealthy, every `repeatUnhealthyAfterMs`. Targets
- * start healthy and nothing is sent for a target that never failed.
+ * While running, three pure parts drive it, each tested on its own with a clock seam:
+ *
+ * - the schedule (schedule.ts): every target has a fixed phase in the interval; its checks are
+ *   due at `start + phase + k × intervalMs`, so a slow check or a busy loop cannot make it drift.
+ *   One timer wakes at the earliest due time (a heap orders them). Due checks wait for one of
+ *   `concurrency` slots; a check still running when its next one is due skips that one.
+ * - the threshold (threshold.ts): consecutive failures / successes turn a target's verdict; a
+ *   check the observer cannot vouch for (it was late itself) is inconclusive and counts neither way.
+ * - the self-check (self-check.ts): before it speaks, the observer checks itself — its loop's
+ *   lateness, whether every target fails at once (cut off), a reference check — and withholds
+ *   unhealthy verdicts while degraded, saying so (`prober:observer:degraded`, a warning).
+ *
+ * The sink gets a HealthSignal carrying the observer's name whenever the verdict differs from the
+ * last one it accepted, again after a sink failure, and, while unhealthy, every
+ * `repeatUnhealthyAfterMs` (so a quorum can form after a restart and held work is retried).
+ * Every round the observer also beats (`heartbeat`, at most every `heartbeatEveryMs`).
  *
  * Targets are dynamic: {@link Prober.setTargets}, or a `discover` callback polled every
  * `discoverEveryMs`. The sink is pluggable: the healer in-process ({@link healerSink}) or an SNS
  * topic, published like a CloudWatch alarm ({@link snsSink}).
  */
 import { Agent } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { describeError } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import { silentLogger, type Logger } from '../log.js';
 import { probeSignal } from '../signals/probe.js';
 import type { HealthSignal } from '../signals/types.js';
-import { httpCheck, tcpCheck } from './checks.js';
+import { httpCheck, tcpCheck, type CheckResult } from './checks.js';
 import { proberOptionsSchema, type ProberOptions, type ProberOptionsInput, type ProbeTarget } from './options.js';
+import { DueHeap, nextDue, phaseOf } from './schedule.js';
+import { initialSelfCheck, selfCheckDefaults, stepSelfCheck, type DegradedReason, type SelfCheckOptions, type SelfCheckState } from './self-check.js';
+import { initialThreshold, shouldSend, stepThreshold, thresholdDetail, type CheckOutcome, type ThresholdState } from './threshold.js';
 
 /** Where the prober's signals go. It throws when the signal was not accepted; the prober sends it again later. */
 export type ProbeSink = (signal: HealthSignal, options: { signal: AbortSignal }) => Promise<void>;
@@ -49,6 +60,19 @@ export interface CheckEvent {
   /** How long after its due time it started. */
   latenessMs: number;
   consecutiveFailures: number;
+  /** The observer could not vouch for this failure (it ran late itself): it counted neither way. */
+  inconclusive?: boolean;
+  atMs: number;
+}
+
+/** One beat of an observer: it is alive, and whether it trusts itself right now. */
+export interface Heartbeat {
+  observer: string;
+  degraded: boolean;
+  reasons: DegradedReason[];
+  targets: number;
+  /** Targets whose verdict is unhealthy (sent or withheld). */
+  unhealthy: number;
   atMs: number;
 }
 
@@ -62,6 +86,11 @@ export interface ProberEvents {
   /** The sink accepted a signal (published to SNS, or handled by the healer). */
   'prober:signal:sent': { signal: HealthSignal; ms: number; atMs: number };
   'prober:signal:failed': { signal: HealthSignal; error: string; atMs: number };
+  /** An unhealthy verdict not sent because the observer is degraded. */
+  'prober:signal:withheld': { observer: string; instanceId: string; reasons: DegradedReason[]; atMs: number };
+  'prober:observer:degraded': { observer: string; reasons: DegradedReason[]; atMs: number };
+  'prober:observer:recovered': { observer: string; degradedForMs: number; atMs: number };
+  'prober:heartbeat': Heartbeat;
   'prober:discovery:failed': { error: string; atMs: number };
   'prober:targets:changed': { count: number; added: number; removed: number; atMs: number };
 }
@@ -71,6 +100,8 @@ export interface ProberStats {
   targets: number;
   checks: number;
   failures: number;
+  /** Failed checks not counted because the observer ran late itself. */
+  inconclusive: number;
   /** Checks not run because the previous check of the same target was still running or waiting. */
   skipped: number;
   maxLatenessMs: number;
@@ -79,6 +110,7 @@ export interface ProberStats {
   lateOver100Ms: number;
   signalsSent: number;
   signalsFailed: number;
+  signalsWithheld: number;
 }
 
 /** What {@link startProber} needs besides the options. */
@@ -90,13 +122,35 @@ export interface ProberDeps {
   discoverEveryMs?: number;
   /** The region written into signals (and so into SNS alarm messages). */
   region?: string;
+  /** Called with each heartbeat; a throw is logged, never stops the prober. */
+  heartbeat?: (beat: Heartbeat) => void | Promise<void>;
+  /**
+   * Runs one check (default: the HTTP or TCP check of checks.ts). The demo's injected black hole
+   * wraps it; everything else uses the default.
+   */
+  check?: (target: CheckTarget, timeoutMs: number, agent: Agent) => Promise<CheckResult>;
   logger?: Logger;
 }
+
+/** A check as the prober runs it: an HTTP GET or a TCP connect. */
+export type CheckTarget =
+  | { kind: 'http'; host: string; port: number; path: string; expectedStatus: number }
+  | { kind: 'tcp'; host: string; port: number };
+
+/** Runs a check with checks.ts. */
+export function runDefaultCheck(target: CheckTarget, timeoutMs: number, agent: Agent): Promise<CheckResult> {
+  return target.kind === 'http' ? httpCheck(target, timeoutMs, agent) : tcpCheck(target, timeoutMs);
+}
+
+/** The prober's modes. */
+export type ProberMode = 'running' | 'stopping' | 'stopped';
 
 /** A running prober. */
 export interface Prober {
   readonly options: ProberOptions;
   readonly events: TypedEvents<ProberEvents>;
+  /** running → stopping (after stop()) → stopped. */
+  mode(): ProberMode;
   /** Replaces the targets; targets kept (same id, host and port) keep their state and schedule. */
   setTargets(targets: readonly ProbeTarget[]): void;
   targets(): ProbeTarget[];
@@ -104,6 +158,8 @@ export interface Prober {
   lastCheck(instanceId: string): LastCheck | undefined;
   /** The state the prober holds for an instance. */
   state(instanceId: string): 'healthy' | 'unhealthy' | undefined;
+  /** The observer's own condition. */
+  selfCheck(): SelfCheckState;
   stats(): ProberStats;
   resetStats(): void;
   /** Stops scheduling, aborts sends, waits for checks in flight (at most `timeoutMs`). */
@@ -116,16 +172,14 @@ interface TargetState {
   target: ProbeTarget;
   key: string;
   url: string;
-  /** The HTTP check's request, resolved once from the target and the options; undefined for a TCP check. */
-  http: { host: string; port: number; path: string; expectedStatus: number } | undefined;
+  check: CheckTarget;
   phaseMs: number;
   dueMs: number;
   removed: boolean;
   busy: boolean;
-  failures: number;
-  successes: number;
-  lastError: string;
-  state: 'healthy' | 'unhealthy';
+  threshold: ThresholdState;
+  /** The latest check failed (for the self-check's "cut off"). */
+  failingNow: boolean;
   reported: 'healthy' | 'unhealthy';
   reportedAtMs: number;
   sending: boolean;
@@ -133,57 +187,41 @@ interface TargetState {
   last?: LastCheck;
 }
 
-/** A binary min-heap of targets by due time. */
-class DueHeap {
-  private readonly items: TargetState[] = [];
-  get size(): number {
-    return this.items.length;
-  }
-  peek(): TargetState | undefined {
-    return this.items[0];
-  }
-  push(item: TargetState): void {
-    const a = this.items;
-    a.push(item);
-    let i = a.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if ((a[parent] as TargetState).dueMs <= item.dueMs) break;
-      a[i] = a[parent] as TargetState;
-      i = parent;
-    }
-    a[i] = item;
-  }
-  pop(): TargetState | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (last === undefined || a.length === 0) return top;
-    const n = a.length;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      if (l >= n) break;
-      const r = l + 1;
-      const c = r < n && (a[r] as TargetState).dueMs < (a[l] as TargetState).dueMs ? r : l;
-      if ((a[c] as TargetState).dueMs >= last.dueMs) break;
-      a[i] = a[c] as TargetState;
-      i = c;
-    }
-    a[i] = last;
-    return top;
-  }
-  clear(): void {
-    this.items.length = 0;
-  }
-}
-
 const keyOf = (t: ProbeTarget): string => `${t.instanceId}@${t.host}:${t.port}`;
 
-/** Starts probing. Options are validated here (ConfigError-free: zod's message names the option). */
+function emptyStats(): ProberStats {
+  return {
+    targets: 0,
+    checks: 0,
+    failures: 0,
+    inconclusive: 0,
+    skipped: 0,
+    maxLatenessMs: 0,
+    meanLatenessMs: 0,
+    lateOver100Ms: 0,
+    signalsSent: 0,
+    signalsFailed: 0,
+    signalsWithheld: 0,
+  };
+}
+
+/** The self-check settings of validated options. */
+export function selfCheckOptionsOf(o: ProberOptions): SelfCheckOptions {
+  const d = selfCheckDefaults(o);
+  return {
+    maxLatenessMs: o.maxLatenessMs ?? d.maxLatenessMs,
+    cutOffMinTargets: o.cutOffMinTargets,
+    recoverAfterMs: o.recoverAfterMs ?? d.recoverAfterMs,
+  };
+}
+
+/** Starts probing. Options are validated here (zod's message names the option). */
 export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober {
   const options = proberOptionsSchema.parse(input);
+  const selfOptions = selfCheckOptionsOf(options);
   const logger = deps.logger ?? silentLogger;
+  const observer = options.observer;
+  const check = deps.check ?? runDefaultCheck;
   const events = new TypedEvents<ProberEvents>((error, event) =>
     logger.warn({ event, error: describeError(error) }, 'prober event listener failed'),
   );
@@ -191,30 +229,30 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
   // No keep-alive: every check opens a fresh connection, as a health check must (a pooled socket
   // could answer for a process that no longer accepts connections); sockets bounded by concurrency.
   const agent = new Agent({ keepAlive: false, maxSockets: options.concurrency, maxTotalSockets: options.concurrency });
+  // The loop's own delay, sampled every 20 ms: the self-check's first witness of a busy machine.
+  const loopResolutionMs = 20;
+  const loopDelay = monitorEventLoopDelay({ resolution: loopResolutionMs });
+  loopDelay.enable();
   const startMs = performance.now();
   const byKey = new Map<string, TargetState>();
   const byInstance = new Map<string, TargetState>();
-  const heap = new DueHeap();
+  const heap = new DueHeap<TargetState>();
   const waiting: Array<{ state: TargetState; dueMs: number }> = [];
   const inFlight = new Set<Promise<void>>();
+  let mode: ProberMode = 'running';
   let running = 0;
   let timer: NodeJS.Timeout | undefined;
   let timerAtMs = Infinity;
-  let stopping = false;
   let stats = emptyStats();
   let latenessSum = 0;
-
-  function emptyStats(): ProberStats {
-    return { targets: 0, checks: 0, failures: 0, skipped: 0, maxLatenessMs: 0, meanLatenessMs: 0, lateOver100Ms: 0, signalsSent: 0, signalsFailed: 0 };
-  }
-
-  function nextDue(phaseMs: number, nowMs: number): number {
-    const k = Math.max(0, Math.ceil((nowMs - startMs - phaseMs) / options.intervalMs));
-    return startMs + phaseMs + k * options.intervalMs;
-  }
+  let self: SelfCheckState = initialSelfCheck;
+  /** The worst lateness seen since the last self-check input (loop delay, late starts, late timers). */
+  let worstLatenessMs = 0;
+  let referenceOk: boolean | undefined;
+  let lastBeatMs = -Infinity;
 
   function setTargets(targets: readonly ProbeTarget[]): void {
-    if (stopping) return;
+    if (mode !== 'running') return;
     const nowMs = performance.now();
     const wanted = new Map(targets.map((t) => [keyOf(t), t]));
     let added = 0;
@@ -228,29 +266,22 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     }
     for (const [key, target] of wanted) {
       if (byKey.has(key)) continue;
-      const phaseMs = options.jitterMs > 0 ? Math.random() * options.jitterMs : 0;
-      const http =
+      const phaseMs = phaseOf(options.jitterMs, Math.random());
+      const checkTarget: CheckTarget =
         (target.check ?? options.check) === 'http'
-          ? {
-              host: target.host,
-              port: target.port,
-              path: target.path ?? options.path,
-              expectedStatus: target.expectedStatus ?? options.expectedStatus,
-            }
-          : undefined;
+          ? { kind: 'http', host: target.host, port: target.port, path: target.path ?? options.path, expectedStatus: target.expectedStatus ?? options.expectedStatus }
+          : { kind: 'tcp', host: target.host, port: target.port };
       const s: TargetState = {
         target,
         key,
-        url: http ? `http://${target.host}:${target.port}${http.path}` : `tcp://${target.host}:${target.port}`,
-        http,
+        url: checkTarget.kind === 'http' ? `http://${target.host}:${target.port}${checkTarget.path}` : `tcp://${target.host}:${target.port}`,
+        check: checkTarget,
         phaseMs,
-        dueMs: nextDue(phaseMs, nowMs),
+        dueMs: nextDue({ startMs, phaseMs, intervalMs: options.intervalMs, nowMs }).dueMs,
         removed: false,
         busy: false,
-        failures: 0,
-        successes: 0,
-        lastError: '',
-        state: 'healthy',
+        threshold: initialThreshold,
+        failingNow: false,
         reported: 'healthy',
         reportedAtMs: 0,
         sending: false,
@@ -267,7 +298,7 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
   }
 
   function arm(): void {
-    if (stopping) return;
+    if (mode !== 'running') return;
     // Drop removed targets from the top so the timer is not armed for them.
     while (heap.peek()?.removed) heap.pop();
     const top = heap.peek();
@@ -281,19 +312,15 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
   function tick(): void {
     timer = undefined;
     timerAtMs = Infinity;
-    if (stopping) return;
+    if (mode !== 'running') return;
     const nowMs = performance.now();
     for (let s = heap.peek(); s && s.dueMs <= nowMs; s = heap.peek()) {
       heap.pop();
       if (s.removed) continue;
       const dueMs = s.dueMs;
-      s.dueMs += options.intervalMs;
-      // Fell behind by more than an interval (a long pause): skip the missed ones, keep the phase.
-      if (s.dueMs <= nowMs) {
-        const missed = Math.ceil((nowMs - s.dueMs) / options.intervalMs);
-        stats.skipped += missed;
-        s.dueMs += missed * options.intervalMs;
-      }
+      const next = nextDue({ startMs, phaseMs: s.phaseMs, intervalMs: options.intervalMs, nowMs, dueMs });
+      stats.skipped += next.missed;
+      s.dueMs = next.dueMs;
       heap.push(s);
       if (s.busy) {
         stats.skipped++;
@@ -307,7 +334,7 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
   }
 
   function drain(): void {
-    while (running < options.concurrency && waiting.length > 0 && !stopping) {
+    while (running < options.concurrency && waiting.length > 0 && mode === 'running') {
       const next = waiting.shift();
       if (!next) break;
       if (next.state.removed) {
@@ -324,11 +351,21 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     }
   }
 
+  /**
+   * How late a timed-out check's own timer fired. Beyond half the timeout (at least 20 ms) the
+   * observer cannot vouch for it: the answer may have sat unread in the socket while the loop was
+   * busy, so the check is inconclusive and counts neither way.
+   */
+  const maxOverrunMs = Math.max(20, options.timeoutMs / 2);
+  function overrunOf(result: CheckResult, ms: number): number {
+    return result.error?.startsWith('timeout') ? Math.max(0, ms - options.timeoutMs) : 0;
+  }
+
   async function runCheck(s: TargetState, dueMs: number): Promise<void> {
     const startedMs = performance.now();
     const latenessMs = Math.max(0, startedMs - dueMs);
     const t = s.target;
-    const result = s.http ? await httpCheck(s.http, options.timeoutMs, agent) : await tcpCheck(t, options.timeoutMs);
+    const result = await check(s.check, options.timeoutMs, agent);
     s.busy = false;
     const ms = performance.now() - startedMs;
     stats.checks++;
@@ -336,18 +373,21 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     stats.meanLatenessMs = latenessSum / stats.checks;
     if (latenessMs > stats.maxLatenessMs) stats.maxLatenessMs = latenessMs;
     if (latenessMs > 100) stats.lateOver100Ms++;
-    if (s.removed || stopping) return;
+    if (s.removed || mode !== 'running') return;
     const atMs = Date.now();
+    const overrunMs = result.ok ? 0 : overrunOf(result, ms);
+    worstLatenessMs = Math.max(worstLatenessMs, latenessMs, overrunMs);
     s.last = { ok: result.ok, atMs, ms, ...(result.error ? { error: result.error } : {}) };
-    if (result.ok) {
-      s.successes++;
-      s.failures = 0;
-    } else {
-      stats.failures++;
-      s.failures++;
-      s.successes = 0;
-      s.lastError = result.error ?? 'failed';
-    }
+    s.failingNow = !result.ok;
+    const outcome: CheckOutcome = result.ok
+      ? { kind: 'ok' }
+      : overrunMs > maxOverrunMs
+        ? { kind: 'inconclusive', why: `the check's timer fired ${Math.round(overrunMs)} ms late` }
+        : { kind: 'failed', error: result.error ?? 'failed' };
+    if (!result.ok) stats.failures++;
+    if (outcome.kind === 'inconclusive') stats.inconclusive++;
+    const step = stepThreshold(s.threshold, outcome, options);
+    s.threshold = step.state;
     const payload: CheckEvent = {
       instanceId: t.instanceId,
       target: s.url,
@@ -355,44 +395,85 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
       ...(result.error ? { error: result.error } : {}),
       ms,
       latenessMs,
-      consecutiveFailures: s.failures,
+      consecutiveFailures: s.threshold.failures,
+      ...(outcome.kind === 'inconclusive' ? { inconclusive: true } : {}),
       atMs,
     };
     events.emit(result.ok ? 'prober:check:succeeded' : 'prober:check:failed', payload);
-
-    if (s.state === 'healthy' && s.failures >= options.unhealthyThreshold) {
-      s.state = 'unhealthy';
-      events.emit('prober:target:unhealthy', { instanceId: t.instanceId, target: s.url, detail: detailOf(s), atMs });
-    } else if (s.state === 'unhealthy' && s.successes >= options.healthyThreshold) {
-      s.state = 'healthy';
-      events.emit('prober:target:healthy', { instanceId: t.instanceId, target: s.url, detail: detailOf(s), atMs });
+    if (step.crossed) {
+      events.emit(step.crossed === 'unhealthy' ? 'prober:target:unhealthy' : 'prober:target:healthy', {
+        instanceId: t.instanceId,
+        target: s.url,
+        detail: thresholdDetail(s.threshold),
+        atMs,
+      });
     }
+    assessSelf();
     report(s);
   }
 
-  function detailOf(s: TargetState): string {
-    return s.state === 'unhealthy'
-      ? `${s.failures} consecutive failures: ${s.lastError}`
-      : `${s.successes} consecutive successes`;
+  /** Feeds the self-check what the observer saw of itself since the last time. */
+  function assessSelf(): void {
+    // The histogram records each sample's whole period, so an idle loop reads the resolution.
+    const loopLateMs = loopDelay.max / 1e6 - loopResolutionMs;
+    loopDelay.reset();
+    let failing = 0;
+    for (const s of byKey.values()) if (s.failingNow) failing++;
+    const step = stepSelfCheck(
+      self,
+      {
+        nowMs: performance.now(),
+        latenessMs: Math.max(worstLatenessMs, Number.isFinite(loopLateMs) ? loopLateMs : 0),
+        targets: byKey.size,
+        failing,
+        ...(referenceOk !== undefined ? { referenceOk } : {}),
+      },
+      selfOptions,
+    );
+    worstLatenessMs = 0;
+    const before = self;
+    self = step.state;
+    const atMs = Date.now();
+    if (step.changed === 'degraded') {
+      logger.warn({ observer, reasons: self.reasons }, 'prober: observer degraded; withholding unhealthy verdicts');
+      events.emit('prober:observer:degraded', { observer, reasons: self.reasons, atMs });
+    } else if (step.changed === 'recovered') {
+      const degradedForMs = Math.round(performance.now() - (before.sinceMs ?? performance.now()));
+      logger.warn({ observer, degradedForMs }, 'prober: observer recovered; verdicts flow again');
+      events.emit('prober:observer:recovered', { observer, degradedForMs, atMs });
+    }
   }
 
   function report(s: TargetState): void {
-    if (s.sending || stopping) return;
+    if (s.sending || mode !== 'running') return;
     const nowMs = Date.now();
-    const repeat =
-      s.state === 'unhealthy' && options.repeatUnhealthyAfterMs > 0 && nowMs - s.reportedAtMs >= options.repeatUnhealthyAfterMs;
-    if (s.state === s.reported && !repeat) return;
+    const state = s.threshold.verdict;
+    const decision = shouldSend({
+      verdict: state,
+      reported: s.reported,
+      reportedAtMs: s.reportedAtMs,
+      nowMs,
+      repeatUnhealthyAfterMs: options.repeatUnhealthyAfterMs,
+      degraded: self.degraded,
+    });
+    if (decision === 'none') return;
+    if (decision === 'withhold') {
+      stats.signalsWithheld++;
+      logger.info({ observer, instanceId: s.target.instanceId, reasons: self.reasons }, 'prober: unhealthy verdict withheld (observer degraded)');
+      events.emit('prober:signal:withheld', { observer, instanceId: s.target.instanceId, reasons: self.reasons, atMs: nowMs });
+      return;
+    }
     s.sending = true;
     s.sequence++;
-    const state = s.state;
     const signal: HealthSignal = {
       ...probeSignal({
         instanceId: s.target.instanceId,
         healthy: state === 'healthy',
         target: s.url,
         observedAt: new Date(nowMs).toISOString(),
-        detail: detailOf(s),
+        detail: thresholdDetail(s.threshold),
         sequence: s.sequence,
+        observer,
       }),
       ...(deps.region ? { region: deps.region } : {}),
     };
@@ -420,19 +501,54 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     inFlight.add(p);
   }
 
+  // The round: once an interval, the reference check, the self-check (a stalled loop is seen
+  // even with no target due) and, at most every heartbeatEveryMs, a heartbeat.
+  const reference: CheckTarget | undefined = options.reference
+    ? options.reference.check === 'http'
+      ? { kind: 'http', host: options.reference.host, port: options.reference.port, path: options.reference.path, expectedStatus: 200 }
+      : { kind: 'tcp', host: options.reference.host, port: options.reference.port }
+    : undefined;
+  let roundBusy = false;
+  async function round(): Promise<void> {
+    if (mode !== 'running' || roundBusy) return;
+    roundBusy = true;
+    try {
+      if (reference) referenceOk = (await check(reference, options.timeoutMs, agent)).ok;
+      if (mode !== 'running') return;
+      assessSelf();
+      const nowMs = performance.now();
+      if (deps.heartbeat && nowMs - lastBeatMs >= options.heartbeatEveryMs) {
+        lastBeatMs = nowMs;
+        let unhealthy = 0;
+        for (const s of byKey.values()) if (s.threshold.verdict === 'unhealthy') unhealthy++;
+        const beat: Heartbeat = { observer, degraded: self.degraded, reasons: self.reasons, targets: byKey.size, unhealthy, atMs: Date.now() };
+        events.emit('prober:heartbeat', beat);
+        try {
+          await deps.heartbeat(beat);
+        } catch (error) {
+          logger.warn({ observer, error: describeError(error) }, 'prober: heartbeat failed');
+        }
+      }
+    } finally {
+      roundBusy = false;
+    }
+  }
+  const roundTimer = setInterval(() => void round(), options.intervalMs);
+  void round();
+
   // Discovery: replaces the targets now and then; a failure keeps the previous targets.
   let discoveryTimer: NodeJS.Timeout | undefined;
   async function discoverOnce(): Promise<void> {
-    if (!deps.discover || stopping) return;
+    if (!deps.discover || mode !== 'running') return;
     try {
       setTargets(await deps.discover(abort.signal));
     } catch (error) {
-      if (stopping) return;
+      if (mode !== 'running') return;
       const text = describeError(error);
       logger.warn({ error: text }, 'prober: discovery failed; keeping the previous targets');
       events.emit('prober:discovery:failed', { error: text, atMs: Date.now() });
     }
-    if (!stopping) discoveryTimer = setTimeout(() => void discoverOnce(), deps.discoverEveryMs ?? 30_000);
+    if (mode === 'running') discoveryTimer = setTimeout(() => void discoverOnce(), deps.discoverEveryMs ?? 30_000);
   }
 
   let resolveStopped!: () => void;
@@ -445,10 +561,12 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
   return {
     options,
     events,
+    mode: () => mode,
     setTargets,
     targets: () => [...byKey.values()].map((s) => s.target),
     lastCheck: (instanceId) => byInstance.get(instanceId)?.last,
-    state: (instanceId) => byInstance.get(instanceId)?.state,
+    state: (instanceId) => byInstance.get(instanceId)?.threshold.verdict,
+    selfCheck: () => self,
     stats: () => ({ ...stats, targets: byKey.size }),
     resetStats() {
       stats = emptyStats();
@@ -457,15 +575,18 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     },
     stop() {
       if (stopped) return stopped;
-      stopping = true;
+      mode = 'stopping';
       clearTimeout(timer);
       clearTimeout(discoveryTimer);
+      clearInterval(roundTimer);
+      loopDelay.disable();
       heap.clear();
       for (const w of waiting) w.state.busy = false;
       waiting.length = 0;
       abort.abort(new Error('prober stopped'));
       stopped = Promise.allSettled([...inFlight]).then(() => {
         agent.destroy();
+        mode = 'stopped';
         resolveStopped();
       });
       return stopped;

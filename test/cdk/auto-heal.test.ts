@@ -247,7 +247,7 @@ describe('AutoHeal with alarms and probe', () => {
     alarmsAndProbe.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
 
-  it('gives the probe host discovery and Publish on the topic only, attached to its role', () => {
+  it('gives the probe host discovery, Publish on the topic and its heartbeat in namespace autoheal only, attached to its role', () => {
     // Assess
     alarmsAndProbe.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: ['probe-host'],
@@ -255,6 +255,13 @@ describe('AutoHeal with alarms and probe', () => {
         Statement: [
           { Sid: 'DiscoverInstances', Effect: 'Allow', Action: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'], Resource: '*' },
           { Sid: 'PublishVerdicts', Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: Match.stringLikeRegexp('^AutoHealAlertTopic') } },
+          {
+            Sid: 'PublishHeartbeat',
+            Effect: 'Allow',
+            Action: 'cloudwatch:PutMetricData',
+            Resource: '*',
+            Condition: { StringEquals: { 'cloudwatch:namespace': 'autoheal' } },
+          },
         ],
       },
     });

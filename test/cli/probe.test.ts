@@ -184,7 +184,7 @@ describe('autoheal probe', () => {
     mockGroup(2);
     sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
     const topic = 'arn:aws:sns:eu-west-1:123456789012:AutoHeal-AlertTopic';
-    const run = await start(flags(port, { publish: topic }));
+    const run = await start(flags(port, { publish: topic, observer: 'host-a' }));
     await run.prober.events.once('prober:targets:changed', (e) => e.count === 2);
 
     // Act
@@ -198,7 +198,8 @@ describe('autoheal probe', () => {
       AlarmName: `autoheal-probe-${id(1)}`,
       NewStateValue: 'ALARM',
       AWSAccountId: '123456789012',
-      Trigger: { Dimensions: [{ name: 'InstanceId', value: id(1) }] },
+      // The observer rides along, so the healer's quorum counts this host once.
+      Trigger: { Dimensions: [{ name: 'InstanceId', value: id(1) }, { name: 'Observer', value: 'host-a' }] },
     });
     expect(run.healer).toBeUndefined();
     expect(asg.commandCalls(SetInstanceHealthCommand)).toHaveLength(0);

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { proberOptionsSchema } from '../../src/prober/options.js';
-import { startProber, type Prober, type ProbeSink } from '../../src/prober/prober.js';
+import { runDefaultCheck, startProber, type Prober, type ProberDeps, type ProbeSink } from '../../src/prober/prober.js';
 import { snsSink } from '../../src/prober/sinks.js';
 import { parseEvent } from '../../src/signals/index.js';
 import type { HealthSignal } from '../../src/signals/types.js';
@@ -72,10 +72,11 @@ describe('prober', () => {
       instanceId: 'i-0abc',
       source: 'probe',
       instanceIdFrom: 'probe-target',
-      eventId: 'probe:i-0abc:1',
+      eventId: 'probe:observer:i-0abc:1',
+      observer: 'observer',
     });
     expect(signals[0]?.reason).toContain(`http://127.0.0.1:${t.port}/health: 2 consecutive failures: status 503`);
-    expect(signals[1]?.eventId).toBe('probe:i-0abc:2');
+    expect(signals[1]?.eventId).toBe('probe:observer:i-0abc:2');
   });
 
   it('sees a target that accepts connections but never answers, through the timeout', async () => {
@@ -87,6 +88,66 @@ describe('prober', () => {
     await p.events.once('prober:signal:sent');
 
     expect(signals[0]?.reason).toMatch(/timeout after 40 ms/);
+  });
+
+  it('an observer that sees every target fail at once is cut off: it withholds, says so, and speaks again when it sees them', async () => {
+    // Prepare: two targets answering, then both hang (what a lost network looks like from the observer).
+    const [a, b] = [await target(), await target()];
+    const { sink, signals } = collect();
+    const p = prober({ ...fast, observer: 'obs-a' }, {
+      sink,
+      targets: [
+        { instanceId: 'i-0aaa', host: '127.0.0.1', port: a.port },
+        { instanceId: 'i-0bbb', host: '127.0.0.1', port: b.port },
+      ],
+    });
+    await p.events.once('prober:check:succeeded');
+
+    // Act
+    a.hang = true;
+    b.hang = true;
+    const degraded = await p.events.once('prober:observer:degraded');
+    await p.events.once('prober:signal:withheld');
+    a.hang = false;
+    b.hang = false;
+    await p.events.once('prober:observer:recovered');
+
+    // Assess
+    expect(degraded).toMatchObject({ observer: 'obs-a', reasons: ['cutOff'] });
+    expect(signals.filter((s) => s.state === 'unhealthy')).toEqual([]);
+    expect(p.stats().signalsWithheld).toBeGreaterThan(0);
+    expect(p.selfCheck().degraded).toBe(false);
+  });
+
+  it('a stalled event loop is not evidence: a check whose own timer fired late counts neither way', async () => {
+    // Prepare: a target that hangs, so each check ends on its timeout timer; and a machine so busy
+    // that the loop stalls 300 ms right after every check starts (the real check, then a busy wait).
+    const t = await target();
+    t.hang = true;
+    const { sink, signals } = collect();
+    const stalled: NonNullable<ProberDeps['check']> = (checkTarget, timeoutMs, agent) => {
+      const result = runDefaultCheck(checkTarget, timeoutMs, agent);
+      const until = Date.now() + 300;
+      while (Date.now() < until) {
+        // busy: the check's 40 ms timer cannot fire before this ends
+      }
+      return result;
+    };
+    const p = prober({ ...fast, intervalMs: 400, timeoutMs: 40, unhealthyThreshold: 1, maxLatenessMs: 100 }, {
+      sink,
+      check: stalled,
+      targets: [{ instanceId: 'i-0abc', host: '127.0.0.1', port: t.port }],
+    });
+
+    // Act
+    const first = await p.events.once('prober:check:failed');
+    const second = await p.events.once('prober:check:failed');
+
+    // Assess: with threshold 1, a single counted failure would have sent "unhealthy".
+    for (const check of [first, second]) expect(check).toMatchObject({ inconclusive: true, consecutiveFailures: 0 });
+    expect(p.stats().inconclusive).toBeGreaterThanOrEqual(2);
+    expect(p.state('i-0abc')).toBe('healthy');
+    expect(signals).toEqual([]);
   });
 
   it('checks TCP targets by connecting, and sees a closed port', async () => {

@@ -8,8 +8,7 @@
  * every instance at once and exits.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { demoDefaults, runDemo, type DemoOptionsInput } from '../../drill/demo.js';
-import { failureModes, type FailureMode } from '../../drill/inject.js';
+import { demoDefaults, demoFailures, runDemo, type DemoFailure, type DemoOptionsInput } from '../../drill/demo.js';
 import { createDemoView } from '../../drill/live-view.js';
 import { maxLocalInstances, type LocalGroup } from '../../fleet/local/local-group.js';
 import { createLogger } from '../../log.js';
@@ -32,7 +31,12 @@ function share(value: string): number {
 
 interface Flags {
   instances: number;
-  failure: FailureMode;
+  failure: DemoFailure;
+  observers: number;
+  partition?: number;
+  partitionMs: number;
+  selfCheck: boolean;
+  strictRails?: boolean;
   rounds: number;
   intervalMs: number;
   unhealthyThreshold: number;
@@ -54,6 +58,7 @@ export function register(program: Command): void {
     .description(
       [
         'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Each round injects a failure and prints the recovery timeline stage by stage; a summary follows.',
+        'Observers: --observers N probers (default 3), each with its own name, publish to the topic; the core marks only when 2 of them agree within 30 s (quorum 2; with --observers 1 the quorum is 1 and one observer marks alone). Each observer checks itself first (its loop late? every target failing at once? then it is cut off) and withholds unhealthy verdicts while degraded. --failure observer-partition cuts one observer off from the healthy group for --partition-ms: nothing may be marked (with one observer: no more than the budget). --partition K cuts K observers off during any failure: the others still heal it. The cut is an injected black hole (the observer\'s checks to the group time out); the output says so. The JSON lists falseMarks (instances marked that the demo never failed) and their count.',
         'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason budgetSpent, and the group heals in waves.',
         'Ctrl-C stops cleanly (no process or port is left behind), also during start-up; a second Ctrl-C kills every instance at once. No instance outlives the demo even when it is killed with SIGKILL: a reaper process kills them all, frozen ones and --command ones included.',
         'An instance that exits, or does not listen within --start-timeout-ms, before the group first stands ends the demo at once with a message naming the command and what happened (exit code 2).',
@@ -62,10 +67,15 @@ export function register(program: Command): void {
     )
     .option('--instances <n>', 'instances in the local group', integer(1, maxLocalInstances), demoDefaults.instances)
     .addOption(
-      new Option('--failure <mode>', 'freeze (SIGSTOP), crash (SIGKILL) or sick (/health answers 503)')
-        .choices(failureModes)
+      new Option('--failure <mode>', 'freeze (SIGSTOP), crash (SIGKILL), sick (/health answers 503), or observer-partition (one observer cut off, instances healthy)')
+        .choices(demoFailures)
         .default(demoDefaults.failure),
     )
+    .option('--observers <n>', 'observers probing the group (quorum 2; 1 observer: quorum 1)', integer(1, 5), demoDefaults.observers)
+    .option('--partition <k>', 'cut k observers off from the group during the failure (at most observers - 1)', integer(0, 4))
+    .option('--partition-ms <ms>', 'how long --failure observer-partition runs', integer(1_000, 600_000), demoDefaults.partitionMs)
+    .option('--no-self-check', "turn the observers' self-check off (to see the core's rails alone)")
+    .option('--strict-rails', "keep the core's loop breaker, rate limit and suspicion window as they are (by default a drill of instance failures relaxes them: it fails fresh instances round after round on purpose)")
     .option('--rounds <n>', 'rounds of inject-and-heal', integer(1, 1000), demoDefaults.rounds)
     .option('--interval-ms <ms>', 'probe interval', integer(50, 60_000), demoDefaults.intervalMs)
     .option('--probe-timeout-ms <ms>', 'a probe not answered within this failed (default: 80, or 80% of a shorter interval)', integer(10, 60_000))
@@ -95,6 +105,11 @@ export function register(program: Command): void {
       const options: DemoOptionsInput = {
         instances: flags.instances,
         failure: flags.failure,
+        observers: flags.observers,
+        partitionMs: flags.partitionMs,
+        selfCheck: flags.selfCheck,
+        ...(flags.strictRails ? { drillRails: false } : {}),
+        ...(flags.partition !== undefined ? { partition: flags.partition } : {}),
         rounds: flags.rounds,
         intervalMs: flags.intervalMs,
         unhealthyThreshold: flags.unhealthyThreshold,

@@ -11,7 +11,9 @@
  * group on the command line opts it in.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { hostname } from 'node:os';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Option, type Command } from 'commander';
 import { awsClientSettings } from '../../aws-config.js';
@@ -24,6 +26,7 @@ import { policyOptionsSchema } from '../../policy/options.js';
 import { describeGroupInstances, ec2ClientFacts, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
 import { proberOptionsSchema, type ProberOptionsInput, type ProbeTarget } from '../../prober/options.js';
 import { startProber, type Prober, type ProberStats, type ProbeSink } from '../../prober/prober.js';
+import { putMetricDataHeartbeat } from '../../prober/heartbeat.js';
 import { healerSink, snsSink } from '../../prober/sinks.js';
 import { ExitCode } from '../exit-codes.js';
 import { flagOf } from '../flags.js';
@@ -52,6 +55,7 @@ export interface ProbeFlags extends HealFlags {
   concurrency?: string;
   repeatUnhealthyAfterMs?: string;
   discoverEveryMs?: string;
+  observer?: string;
 }
 
 /** What `probe` runs with, after validation. */
@@ -69,6 +73,8 @@ export interface ProbeSettings {
 /** The clients `probe` uses; injected by tests, built from awsClientSettings otherwise. */
 export interface ProbeClients extends AwsDiscoveryClients {
   sns?: SNSClient;
+  /** With --publish: the observer's heartbeat (PutMetricData, namespace autoheal). */
+  cloudwatch?: CloudWatchClient;
 }
 
 /** What a probe run reports when it stops (JSON on stdout). */
@@ -119,6 +125,8 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
     if (n !== undefined && !Number.isNaN(n)) prober[key] = n;
   }
   if (flags.check !== undefined) prober.check = flags.check;
+  // The quorum counts observers by name: two hosts must not share one, so the host's name by default.
+  prober.observer = flags.observer ?? hostname();
   if (flags.path !== undefined) prober.path = flags.path;
   // The limits and their messages come from the prober's own schema; only the names are mapped.
   const checked = proberOptionsSchema.safeParse(prober);
@@ -148,7 +156,10 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
     try {
       heal = resolveHealSettings(flags, env);
       // Naming a group here opts it in, as the construct's `groups` prop does.
-      const policy = policyOptionsSchema.parse({ ...heal.policy, groups: [...new Set([...heal.policy.groups, ...groups])] });
+      // Healing here, this prober is the only observer: a quorum of 2 could never form, so it is 1
+      // unless AUTOHEAL_PROBE_QUORUM says otherwise (the observer's self-check still withholds).
+      const probeQuorum = env[autohealEnv.probeQuorum]?.trim() ? heal.policy.probeQuorum : 1;
+      const policy = policyOptionsSchema.parse({ ...heal.policy, probeQuorum, groups: [...new Set([...heal.policy.groups, ...groups])] });
       heal = { ...heal, policy };
     } catch (error) {
       problems.push(describeError(error));
@@ -208,8 +219,12 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
     discover: discoverAll(clients, settings),
     discoverEveryMs: settings.discoverEveryMs,
     ...(settings.publish ? { region: settings.publish.region } : {}),
+    // The heartbeat goes through PutMetricData: a host's stdout reaches CloudWatch only through an agent.
+    ...(settings.publish && clients.cloudwatch ? { heartbeat: putMetricDataHeartbeat(clients.cloudwatch) } : {}),
     logger,
   });
+  prober.events.on('prober:observer:degraded', (e) => logger.warn(e, 'probe: observer degraded; withholding unhealthy verdicts'));
+  prober.events.on('prober:observer:recovered', (e) => logger.warn(e, 'probe: observer recovered'));
   prober.events.on('prober:targets:changed', (e) => logger.info(e, 'probe: targets changed'));
   prober.events.on('prober:target:unhealthy', (e) => logger.warn(e, 'probe: target unhealthy'));
   prober.events.on('prober:target:healthy', (e) => logger.info(e, 'probe: target healthy again'));
@@ -254,12 +269,14 @@ export async function runProbeCommand(
     ec2: new EC2Client(aws),
     // Publishing goes to the topic's own region, whatever the default region is.
     ...(flags.publish ? { sns: new SNSClient(awsClientSettings(topicArnPattern.exec(flags.publish)?.[1] ?? flags.region)) } : {}),
+    ...(flags.publish ? { cloudwatch: new CloudWatchClient(aws) } : {}),
   };
   const close = (): void => {
     if (!owned) return;
     clients.autoscaling.destroy();
     clients.ec2.destroy();
     clients.sns?.destroy();
+    clients.cloudwatch?.destroy();
   };
 
   let run: ProbeRun;
@@ -320,7 +337,8 @@ export function register(program: Command): void {
           'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_EC2|_SNS) apply as in every AWS SDK.',
         'IAM: autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances; without --publish also ' +
           'autoscaling:DescribeAutoScalingInstances and autoscaling:SetInstanceHealth (not with --dry-run); with ' +
-          '--publish sns:Publish on the topic (the AutoHeal stack output ProberPolicyArn grants exactly that).',
+          '--publish sns:Publish on the topic and cloudwatch:PutMetricData for the heartbeat (metric ObserverHeartbeat, ' +
+          'namespace autoheal, dimension Observer; the AutoHeal stack output ProberPolicyArn grants exactly that).',
         'Logs are JSON lines on stderr (targets, transitions, verdicts). SIGTERM or SIGINT stops checking and lets ' +
           'verdicts in flight finish, prints a JSON summary on stdout {groups, sink, stats, marked, skipped} and ' +
           `exits ${ExitCode.ok}; a second signal exits at once (${ExitCode.noResult}).`,
@@ -334,6 +352,7 @@ export function register(program: Command): void {
     .addOption(new Option('--check <kind>', `http: GET --path; tcp: connect only (default: ${d.check})`).choices(['http', 'tcp']))
     .option('--expected-status <n>', `the HTTP status of a healthy answer (default: ${d.expectedStatus})`)
     .option('--publish <topicArn>', 'publish verdicts to this SNS topic (the stack output AlertTopicArn) instead of healing here')
+    .option('--observer <name>', "this observer's name in its verdicts and heartbeat; the healer's quorum counts distinct names (default: the host name)")
     .option('--interval-ms <ms>', `each instance is checked once per interval (default: ${d.intervalMs})`)
     .option('--timeout-ms <ms>', `a check not answered within this failed; at most the interval (default: ${d.timeoutMs})`)
     .option('--unhealthy-threshold <n>', `consecutive failures that make an instance unhealthy (default: ${d.unhealthyThreshold})`)

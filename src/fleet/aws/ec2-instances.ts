@@ -15,9 +15,9 @@ import { sendQuery, xmlList as list, xmlNode as node, xmlText as text } from '..
 /** What EC2 says of one instance. */
 export interface InstanceFacts {
   launchedAt?: Date;
-  tags: Record<string, string>;
-  /** The primary private IPv4 address, when it has one (`autoheal status --port` probes it). */
+  /** The primary private IPv4 address (what an observer in the VPC probes, and `autoheal status --port`). */
   privateIp?: string;
+  tags: Record<string, string>;
 }
 
 /** Reads the facts of the given instances; ids EC2 does not know are absent. */
@@ -50,8 +50,8 @@ export function ec2InstanceFacts(client: AutoScalingClient): InstanceFactsReader
             }
             facts.set(id, {
               ...(launched && !Number.isNaN(Date.parse(launched)) ? { launchedAt: new Date(launched) } : {}),
-              tags,
               ...(privateIp ? { privateIp } : {}),
+              tags,
             });
           }
         }

@@ -1,0 +1,66 @@
+/**
+ * An observer as a Lambda function: bundled by scripts/build.mjs into dist/observer.mjs (handler
+ * `observer.handler`). The construct runs one per subnet/Availability Zone, VPC-attached,
+ * started every minute by an EventBridge schedule with reserved concurrency 1, so runs never
+ * overlap and a dead run is replaced by the next one. Each run probes for `runForMs` (55 s by
+ * default, always ending before the function's deadline), publishing verdicts to the alert topic
+ * as alarm messages (the healer's quorum counts this observer by name) and a heartbeat as an EMF
+ * line on stdout every 10 s. Settings are read at init (./settings.ts): a bad one fails the cold start.
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { awsClientSettings } from '../aws-config.js';
+import { ec2InstanceFacts } from '../fleet/aws/ec2-instances.js';
+import { createLogger } from '../log.js';
+import { emfHeartbeat } from '../prober/heartbeat.js';
+import { startProber, type ProberStats } from '../prober/prober.js';
+import { snsSink } from '../prober/sinks.js';
+import type { SelfCheckState } from '../prober/self-check.js';
+import { observerTargets } from './discovery.js';
+import { observerSettings } from './settings.js';
+
+const settings = observerSettings();
+const logger = createLogger({ component: 'observer', fd: 1 });
+const autoscaling = new AutoScalingClient(awsClientSettings());
+const sns = new SNSClient(awsClientSettings(settings.region));
+const discover = observerTargets(autoscaling, ec2InstanceFacts(autoscaling), settings);
+
+/** The part of the Lambda context a run uses. */
+export interface ObserverContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** What one run did. */
+export interface ObserverRunSummary {
+  observer: string;
+  ranMs: number;
+  stats: ProberStats;
+  selfCheck: SelfCheckState;
+}
+
+/** Time kept back before the function's deadline for stopping and flushing. */
+const marginMs = 5_000;
+
+export async function handler(_event: unknown, context?: ObserverContext): Promise<ObserverRunSummary> {
+  const startedMs = Date.now();
+  const runForMs = Math.max(1_000, Math.min(settings.runForMs, (context?.getRemainingTimeInMillis() ?? Infinity) - marginMs));
+  const prober = startProber(settings.prober, {
+    sink: snsSink({ client: sns, topicArn: settings.topicArn, accountId: settings.accountId }),
+    discover,
+    discoverEveryMs: settings.discoverEveryMs,
+    region: settings.region,
+    heartbeat: emfHeartbeat((line) => process.stdout.write(line)),
+    logger,
+  });
+  logger.info({ observer: settings.prober.observer, groups: settings.groups, runForMs }, 'observer: run started');
+  await new Promise((resolve) => setTimeout(resolve, runForMs));
+  await prober.stop();
+  const summary: ObserverRunSummary = {
+    observer: settings.prober.observer,
+    ranMs: Date.now() - startedMs,
+    stats: prober.stats(),
+    selfCheck: prober.selfCheck(),
+  };
+  logger.info(summary, 'observer: run ended');
+  return summary;
+}

@@ -1,0 +1,106 @@
+/**
+ * The observer Lambda's settings, from the environment the construct writes (observerEnv). Read
+ * and validated once at init, so a bad setting fails the cold start with a message naming the
+ * variable, never a run.
+ */
+import { envReader } from '../env.js';
+import { ConfigError } from '../errors.js';
+import { proberOptionsSchema, type ProberOptions } from '../prober/options.js';
+
+/** The environment variables of an observer function. */
+export const observerEnv = {
+  /** This observer's name (distinct per observer; the quorum counts names). */
+  name: 'AUTOHEAL_OBSERVER_NAME',
+  /** Comma-separated Auto Scaling group names to probe. */
+  groups: 'AUTOHEAL_OBSERVER_GROUPS',
+  /** The instances' port. */
+  port: 'AUTOHEAL_OBSERVER_PORT',
+  /** `http` (default) or `tcp`. */
+  check: 'AUTOHEAL_OBSERVER_CHECK',
+  /** The HTTP check's path (default `/health`). */
+  path: 'AUTOHEAL_OBSERVER_PATH',
+  /** The alert topic verdicts are published to. */
+  topicArn: 'AUTOHEAL_OBSERVER_TOPIC_ARN',
+  intervalMs: 'AUTOHEAL_OBSERVER_INTERVAL_MS',
+  timeoutMs: 'AUTOHEAL_OBSERVER_TIMEOUT_MS',
+  unhealthyThreshold: 'AUTOHEAL_OBSERVER_UNHEALTHY_THRESHOLD',
+  healthyThreshold: 'AUTOHEAL_OBSERVER_HEALTHY_THRESHOLD',
+  /** How long one invocation probes (default 55000: the schedule starts the next every minute). */
+  runForMs: 'AUTOHEAL_OBSERVER_RUN_FOR_MS',
+  /** How often the groups are described again within a run (default 15000). */
+  discoverEveryMs: 'AUTOHEAL_OBSERVER_DISCOVER_EVERY_MS',
+} as const;
+
+export interface ObserverSettings {
+  prober: ProberOptions;
+  groups: string[];
+  port: number;
+  check: 'http' | 'tcp';
+  path: string;
+  topicArn: string;
+  region: string;
+  accountId: string;
+  runForMs: number;
+  discoverEveryMs: number;
+}
+
+const topicArnPattern = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):[A-Za-z0-9_-]{1,256}$/;
+
+/** Reads and validates the settings; throws one ConfigError naming every bad variable. */
+export function observerSettings(env: NodeJS.ProcessEnv = process.env): ObserverSettings {
+  const problems: string[] = [];
+  const { read, number } = envReader(env, problems);
+  const required = (name: string): string => {
+    const value = read(name);
+    if (value === undefined) problems.push(`${name}: required`);
+    return value ?? '';
+  };
+  const name = required(observerEnv.name);
+  const groups = required(observerEnv.groups)
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g !== '');
+  if (read(observerEnv.groups) !== undefined && groups.length === 0) problems.push(`${observerEnv.groups}: name at least one group`);
+  const port = number(observerEnv.port);
+  if (port === undefined && read(observerEnv.port) === undefined) problems.push(`${observerEnv.port}: required`);
+  else if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535)) problems.push(`${observerEnv.port}: an integer from 1 to 65535, got "${read(observerEnv.port)}"`);
+  const check = read(observerEnv.check) ?? 'http';
+  if (check !== 'http' && check !== 'tcp') problems.push(`${observerEnv.check}: "http" or "tcp", got "${check}"`);
+  const path = read(observerEnv.path) ?? '/health';
+  const topicArn = required(observerEnv.topicArn);
+  const match = topicArnPattern.exec(topicArn);
+  if (topicArn !== '' && !match) problems.push(`${observerEnv.topicArn}: not an SNS topic ARN: "${topicArn}"`);
+  const runForMs = number(observerEnv.runForMs) ?? 55_000;
+  if (!(runForMs >= 1_000 && runForMs <= 900_000)) problems.push(`${observerEnv.runForMs}: from 1000 to 900000 ms, got ${runForMs}`);
+  const discoverEveryMs = number(observerEnv.discoverEveryMs) ?? 15_000;
+  if (!(discoverEveryMs >= 1_000)) problems.push(`${observerEnv.discoverEveryMs}: at least 1000 ms, got ${discoverEveryMs}`);
+
+  const numeric = {
+    intervalMs: number(observerEnv.intervalMs),
+    timeoutMs: number(observerEnv.timeoutMs),
+    unhealthyThreshold: number(observerEnv.unhealthyThreshold),
+    healthyThreshold: number(observerEnv.healthyThreshold),
+  };
+  const prober = proberOptionsSchema.safeParse({
+    ...Object.fromEntries(Object.entries(numeric).filter(([, v]) => v !== undefined)),
+    check: check === 'tcp' ? 'tcp' : 'http',
+    path,
+    ...(name !== '' ? { observer: name } : {}),
+    // Within one run a skipped instance is offered again soon; the next run starts afresh anyway.
+    repeatUnhealthyAfterMs: 10_000,
+  });
+  if (!prober.success) for (const issue of prober.error.issues) problems.push(`observer option ${issue.path.join('.')}: ${issue.message}`);
+  if (problems.length > 0 || !prober.success) throw new ConfigError(`observer settings:\n  ${problems.join('\n  ')}`);
+  return {
+    prober: prober.data,
+    groups,
+    port: port as number,
+    check: check as 'http' | 'tcp',
+    path,
+    topicArn,
+    region: match?.[1] as string,
+    accountId: match?.[2] as string,
+    runForMs,
+    discoverEveryMs,
+  };
+}

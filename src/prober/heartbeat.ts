@@ -1,0 +1,72 @@
+/**
+ * An observer's heartbeat, the contract `autoheal status` and the stack's alarms read: CloudWatch
+ * namespace `autoheal`, metric `ObserverHeartbeat` (value 1, unit Count), dimension
+ * `Observer=<name>` (no `Group` dimension), at most every 10 s. Beside it, in the same dimension,
+ * `ObserverDegraded` (1 while the self-check withholds unhealthy verdicts, else 0).
+ *
+ * Two ways to publish it:
+ * - {@link emfHeartbeatLine}: an embedded metric format line on stdout, where CloudWatch Logs
+ *   already collects stdout (the observer Lambda): no API call, no IAM action, no endpoint.
+ * - {@link putMetricDataHeartbeat}: CloudWatch PutMetricData, for `autoheal probe` on a host,
+ *   whose stdout nothing ships to CloudWatch unless an agent is set up for it.
+ */
+import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { callAws } from '../aws-calls.js';
+import type { Heartbeat } from './prober.js';
+
+export const heartbeatMetric = {
+  namespace: 'autoheal',
+  name: 'ObserverHeartbeat',
+  degradedName: 'ObserverDegraded',
+  dimension: 'Observer',
+} as const;
+
+/** One EMF document (one line of JSON) for a heartbeat. */
+export function emfHeartbeatLine(beat: Heartbeat): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: beat.atMs,
+      CloudWatchMetrics: [
+        {
+          Namespace: heartbeatMetric.namespace,
+          Dimensions: [[heartbeatMetric.dimension]],
+          Metrics: [
+            { Name: heartbeatMetric.name, Unit: 'Count' },
+            { Name: heartbeatMetric.degradedName, Unit: 'Count' },
+          ],
+        },
+      ],
+    },
+    [heartbeatMetric.dimension]: beat.observer,
+    [heartbeatMetric.name]: 1,
+    [heartbeatMetric.degradedName]: beat.degraded ? 1 : 0,
+    // Not metrics (not listed above): searchable context in the log line.
+    degradedReasons: beat.reasons,
+    targets: beat.targets,
+    unhealthy: beat.unhealthy,
+  });
+}
+
+/** Heartbeats as EMF lines written with `write` (process.stdout in Lambda). */
+export function emfHeartbeat(write: (line: string) => void): (beat: Heartbeat) => void {
+  return (beat) => write(`${emfHeartbeatLine(beat)}\n`);
+}
+
+/** Heartbeats through CloudWatch PutMetricData (IAM: cloudwatch:PutMetricData, namespace `autoheal`). */
+export function putMetricDataHeartbeat(client: CloudWatchClient): (beat: Heartbeat) => Promise<void> {
+  return async (beat) => {
+    const dimensions = [{ Name: heartbeatMetric.dimension, Value: beat.observer }];
+    const timestamp = new Date(beat.atMs);
+    await callAws('cloudwatch:PutMetricData', undefined, () =>
+      client.send(
+        new PutMetricDataCommand({
+          Namespace: heartbeatMetric.namespace,
+          MetricData: [
+            { MetricName: heartbeatMetric.name, Dimensions: dimensions, Value: 1, Unit: 'Count', Timestamp: timestamp },
+            { MetricName: heartbeatMetric.degradedName, Dimensions: dimensions, Value: beat.degraded ? 1 : 0, Unit: 'Count', Timestamp: timestamp },
+          ],
+        }),
+      ),
+    );
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * The observer Lambda bundle (dist/observer.mjs, `npm run build` first), imported from a folder
+ * of its own as Lambda runs it, against moto (Auto Scaling, EC2, SNS): it discovers the group's
+ * InService instances and their private IPs through the real API shapes, beats an EMF heartbeat
+ * on stdout, and — since moto's private IPs answer nothing here — sees every target fail at once,
+ * knows it is cut off and withholds its verdicts instead of reporting the group dead.
+ */
+import { AutoScalingClient, CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { observerEnv } from '../../src/observer/settings.js';
+import { startMoto, type MotoFixture } from '../helpers/moto.js';
+
+const bundle = fileURLToPath(new URL('../../dist/observer.mjs', import.meta.url));
+let moto: MotoFixture;
+
+beforeAll(async () => {
+  moto = await startMoto();
+}, 60_000);
+afterAll(async () => {
+  await moto?.stop();
+});
+
+/** Runs the handler once in a child process, as the Lambda runtime would; resolves with stdout lines and its result. */
+function invoke(env: Record<string, string>): Promise<{ code: number | null; lines: string[]; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'autoheal-observer-'));
+  copyFileSync(bundle, join(dir, 'observer.mjs'));
+  const script =
+    "const m = await import('./observer.mjs');" +
+    'const out = await m.handler({}, { getRemainingTimeInMillis: () => 60000 });' +
+    "process.stdout.write('RESULT ' + JSON.stringify(out) + '\\n');";
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, lines: stdout.split('\n').filter((l) => l !== ''), stderr }));
+  });
+}
+
+describe('observer Lambda bundle (moto)', () => {
+  it('discovers the group, beats its heartbeat as EMF, and withholds verdicts when it reaches no instance at all', async () => {
+    // Prepare: a group of 3 InService instances in moto, and the alert topic.
+    const asg = new AutoScalingClient(moto.clientConfig);
+    const sns = new SNSClient(moto.clientConfig);
+    await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: 'lc', ImageId: 'ami-12c6146b', InstanceType: 't3.micro' }));
+    await asg.send(
+      new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'web', LaunchConfigurationName: 'lc', MinSize: 3, MaxSize: 3, DesiredCapacity: 3, AvailabilityZones: ['us-east-1a'] }),
+    );
+    const { TopicArn = '' } = await sns.send(new CreateTopicCommand({ Name: 'alerts' }));
+    asg.destroy();
+    sns.destroy();
+
+    // Act
+    const { code, lines, stderr } = await invoke({
+      ...moto.env,
+      [observerEnv.name]: 'observer-us-east-1a',
+      [observerEnv.groups]: 'web',
+      [observerEnv.port]: '8080',
+      [observerEnv.topicArn]: TopicArn,
+      [observerEnv.intervalMs]: '500',
+      [observerEnv.timeoutMs]: '200',
+      [observerEnv.runForMs]: '4000',
+      [observerEnv.discoverEveryMs]: '1000',
+      LOG_LEVEL: 'warn',
+    });
+
+    // Assess
+    expect(code, stderr).toBe(0);
+    const json = lines.flatMap((l) => {
+      try {
+        return [JSON.parse(l.replace(/^RESULT /, '')) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+    const beats = json.filter((j) => '_aws' in j);
+    expect(beats.length).toBeGreaterThanOrEqual(1);
+    expect(beats[0]).toMatchObject({
+      _aws: { CloudWatchMetrics: [{ Namespace: 'autoheal', Dimensions: [['Observer']], Metrics: [{ Name: 'ObserverHeartbeat', Unit: 'Count' }, { Name: 'ObserverDegraded', Unit: 'Count' }] }] },
+      Observer: 'observer-us-east-1a',
+      ObserverHeartbeat: 1,
+    });
+    const result = lines.find((l) => l.startsWith('RESULT '));
+    const summary = JSON.parse((result ?? 'RESULT {}').slice('RESULT '.length)) as {
+      observer: string;
+      stats: { targets: number; checks: number; signalsSent: number; signalsWithheld: number };
+      selfCheck: { degraded: boolean; reasons: string[] };
+    };
+    expect(summary.observer).toBe('observer-us-east-1a');
+    expect(summary.stats.targets).toBe(3);
+    expect(summary.stats.checks).toBeGreaterThan(0);
+    // Every target failed at once: the observer is cut off, not the group; nothing was reported unhealthy.
+    expect(summary.selfCheck).toMatchObject({ degraded: true, reasons: expect.arrayContaining(['cutOff']) });
+    expect(summary.stats.signalsSent).toBe(0);
+    expect(summary.stats.signalsWithheld).toBeGreaterThan(0);
+    expect(json.some((j) => j.msg === 'prober: observer degraded; withholding unhealthy verdicts')).toBe(true);
+  }, 60_000);
+
+  it('fails the cold start naming every bad variable', async () => {
+    const { code, stderr } = await invoke({ ...moto.env, [observerEnv.port]: 'eighty', [observerEnv.topicArn]: 'not-an-arn' });
+    expect(code).not.toBe(0);
+    expect(stderr).toMatch(/AUTOHEAL_OBSERVER_NAME: required/);
+    expect(stderr).toMatch(/AUTOHEAL_OBSERVER_GROUPS: required/);
+    expect(stderr).toMatch(/AUTOHEAL_OBSERVER_PORT: expected a number, got "eighty"/);
+    expect(stderr).toMatch(/AUTOHEAL_OBSERVER_TOPIC_ARN: not an SNS topic ARN/);
+  }, 30_000);
+});
