@@ -5,7 +5,8 @@
  * evidence is in the files beside this one:
  * alarms.tf (the alarm rules, the schedule, the deploy-time sync and destroy-time clean-up),
  * probe.tf (probe verdicts from the alert topic), legacy.tf (the original topic → queue path);
- * monitoring.tf has the notices, the stack's own alarms and its dashboard.
+ * observers.tf (the observers of probe detection, with probe.subnets); monitoring.tf has the
+ * notices, the stack's own alarms and its dashboard.
  */
 
 data "aws_caller_identity" "current" {}

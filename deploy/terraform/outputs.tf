@@ -44,3 +44,8 @@ output "dashboard_name" {
   description = "The CloudWatch dashboard: marks and skips by reason, decision latency, queue depths, the healer (the construct's monitoring.dashboard)."
   value       = aws_cloudwatch_dashboard.autoheal.dashboard_name
 }
+
+output "observer_security_group_id" {
+  description = "The observers' security group, with probe.subnets: allow it on the instances' probed port, unless probe.instance_security_group_id was given (ObserverSecurityGroupId)."
+  value       = one(aws_security_group.observers[*].id)
+}
