@@ -30,6 +30,7 @@ import {
 } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand, ListDashboardsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetPolicyVersionCommand,
@@ -387,14 +388,19 @@ async function initPlanRoot(dir: string): Promise<void> {
 }
 
 /** Plans every variant in one root: the resources each module call would create. */
-async function planVariants(): Promise<Record<Variant, Planned[]>> {
+async function planVariants(): Promise<Record<Variant | 'lookup', Planned[]>> {
   const dir = join(work, 'variants');
   mkdirSync(dir);
+  // Beside them, observers without probe.vpc_id in two of moto's default subnets: the module reads their VPC.
+  const { Subnets } = await new EC2Client(moto.clientConfig).send(new DescribeSubnetsCommand({}));
+  const [a, b] = Subnets?.filter((x, n, all) => all.findIndex((y) => y.AvailabilityZone === x.AvailabilityZone) === n) ?? [];
+  lookupSubnets = [a, b].map((x) => ({ subnetId: x?.SubnetId as string, availabilityZone: x?.AvailabilityZone as string, vpcId: x?.VpcId as string }));
+  const lookup = `group_names = ["web"]\n  detection = ["probe"]\n  probe = { subnets = ${JSON.stringify(lookupSubnets.map((x) => ({ subnet_id: x.subnetId, availability_zone: x.availabilityZone })))} }`;
   writeFileSync(
     join(dir, 'main.tf'),
     'provider "aws" {}\n' +
-      Object.entries(variants)
-        .map(([name, v]) => `module "${name}" {\n  source = "../deploy/terraform"\n  name = "${name}"\n  ${v.hcl}\n}\n`)
+      [...Object.entries(variants).map(([name, v]) => [name, v.hcl]), ['lookup', lookup.replace(/"(\w+)":/g, '$1 = ')]]
+        .map(([name, hcl]) => `module "${name}" {\n  source = "../deploy/terraform"\n  name = "${name}"\n  ${hcl}\n}\n`)
         .join(''),
   );
   await initPlanRoot(dir);
@@ -403,8 +409,8 @@ async function planVariants(): Promise<Record<Variant, Planned[]>> {
     planned_values: { root_module: { child_modules: Array<{ address: string; resources: Planned[] }> } };
   };
   return Object.fromEntries(
-    Object.keys(variants).map((name) => [name, plan.planned_values.root_module.child_modules.find((m) => m.address === `module.${name}`)?.resources ?? []]),
-  ) as Record<Variant, Planned[]>;
+    [...Object.keys(variants), 'lookup'].map((name) => [name, plan.planned_values.root_module.child_modules.find((m) => m.address === `module.${name}`)?.resources ?? []]),
+  ) as Record<Variant | 'lookup', Planned[]>;
 }
 
 /**
@@ -472,7 +478,9 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
 }
 
 /** Every terraform run that needs no apply, started beside it. */
-let variantsPlanned: Promise<Record<Variant, Planned[]>>;
+let variantsPlanned: Promise<Record<Variant | 'lookup', Planned[]>>;
+/** The moto subnets (two zones) of the planned observers whose VPC the module reads. */
+let lookupSubnets: Array<{ subnetId: string; availabilityZone: string; vpcId: string }>;
 let mistakesPlanned: Promise<{ variables: Run; cross: Run }>;
 
 beforeAll(async () => {
@@ -594,7 +602,7 @@ describe('the module variables', () => {
 });
 
 describe('the module variants, planned', () => {
-  let planned: Record<Variant, Planned[]>;
+  let planned: Record<Variant | 'lookup', Planned[]>;
   let synthesized: Record<Variant, Template>;
 
   beforeAll(async () => {
@@ -710,8 +718,11 @@ describe('the module variants, planned', () => {
           reserved_concurrent_executions: cdkFn.ReservedConcurrentExecutions,
           source_code_hash: sha256Of(join(root, 'dist/observer.zip')),
           vpc_config: [expect.objectContaining({ subnet_ids: cdkFn.VpcConfig.SubnetIds })],
-          environment: [{ variables: Object.fromEntries(Object.entries(cdkFn.Environment.Variables).map(([k, v]) => [k, asDeployed(v, deployed)])) }],
         });
+        // Exactly the construct's names and values (the topic's reference as the module's ARN).
+        expect((fn?.environment as Array<{ variables: Record<string, string> }>)[0]?.variables, name).toEqual(
+          Object.fromEntries(Object.entries(cdkFn.Environment.Variables).map(([k, v]) => [k, asDeployed(v, deployed)])),
+        );
         expect(cdkFn.ReservedConcurrentExecutions, name).toBe(1);
       }
       expect(functions.flatMap((f) => (f.vpc_config as Array<{ subnet_ids: string[] }>)[0]?.subnet_ids ?? []).sort(), name).toEqual([...subnets].sort());
@@ -788,6 +799,21 @@ describe('the module variants, planned', () => {
     // Without subnets, probe detection deploys no observer, as the construct.
     expect(cfn('insights', 'AWS::Lambda::Function').filter((p) => p.Handler === 'observer.handler')).toEqual([]);
     expect(ofType('insights', 'aws_lambda_function').filter((f) => f.handler === 'observer.handler')).toEqual([]);
+  });
+
+  it('reads the observers\' VPC from their first subnet when probe.vpc_id is not given, as the construct does at deploy time', () => {
+    // Prepare
+    const template = cdkTemplate({ groups: ['web'], detection: ['probe'], probe: { subnets: lookupSubnets.map(({ subnetId, availabilityZone }) => ({ subnetId, availabilityZone })) } });
+    const [group] = planned.lookup.filter((r) => r.type === 'aws_security_group').map((r) => r.values);
+    const functions = planned.lookup.filter((r) => r.type === 'aws_lambda_function' && r.values.handler === 'observer.handler');
+
+    // Assess: the module's plan has the VPC; the construct's lookup asks EC2 for the same subnet.
+    expect(lookupSubnets[0]?.vpcId).toMatch(/^vpc-/);
+    expect(group?.vpc_id).toBe(lookupSubnets[0]?.vpcId);
+    expect(functions).toHaveLength(2);
+    const [lookup] = Object.values(template.findResources('Custom::AWS')) as Array<{ Properties: { Create?: unknown; Update?: unknown } }>;
+    const call = lookup?.Properties.Update ?? lookup?.Properties.Create;
+    expect(typeof call === 'string' ? call : JSON.stringify(call)).toContain(`"SubnetIds":["${lookupSubnets[0]?.subnetId}"]`);
   });
 
   it('grants the prober host the construct\'s statements, heartbeat included, in every probe variant', () => {
