@@ -228,6 +228,9 @@ function cdkMonitoring(template: Template): { alarms: CdkAlarm[]; stackTopic: st
 
 /** The alarm a module created for one of the construct's: same description, metric, statistic, thresholds, dimensions, action. */
 function expectSameAlarm(alarm: Record<string, unknown> | undefined, cdkAlarm: CdkAlarm, deployed: Deployed, label: string): void {
+  // Exactly these dimensions and actions (toMatchObject alone would let the module add one).
+  expect(alarm?.dimensions, label).toEqual(Object.fromEntries(cdkAlarm.Dimensions.map((d) => [d.Name, asDeployed(d.Value, deployed)])));
+  expect(alarm?.alarm_actions, label).toEqual([`arn:aws:sns:${deployed.region}:${deployed.account}:${deployed.name}-stack-health`]);
   expect(alarm, label).toMatchObject({
     namespace: cdkAlarm.Namespace,
     metric_name: cdkAlarm.MetricName,
@@ -790,10 +793,12 @@ describe('the module variants, planned', () => {
           threshold: cdkAlarm.Threshold,
           comparison_operator: cdkAlarm.ComparisonOperator,
           treat_missing_data: cdkAlarm.TreatMissingData,
-          dimensions: Object.fromEntries(cdkAlarm.Dimensions.map((d) => [d.Name, d.Value])),
-          alarm_actions: cdkAlarm.AlarmActions.map((a) => asDeployed(a, deployed)),
-          ok_actions: cdkAlarm.OKActions.map((a) => asDeployed(a, deployed)),
         });
+        expect([alarm?.dimensions, alarm?.alarm_actions, alarm?.ok_actions], name).toEqual([
+          Object.fromEntries(cdkAlarm.Dimensions.map((d) => [d.Name, d.Value])),
+          cdkAlarm.AlarmActions.map((a) => asDeployed(a, deployed)),
+          cdkAlarm.OKActions.map((a) => asDeployed(a, deployed)),
+        ]);
       }
     }
     // Without subnets, probe detection deploys no observer, as the construct.
