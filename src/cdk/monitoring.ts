@@ -27,7 +27,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { autohealEnv } from '../config.js';
-import { heartbeatMetric } from '../operate/heartbeats.js';
+import { heartbeatMetric } from '../prober/heartbeat-metric.js';
 import { noticeAttribute } from '../operate/notices.js';
 import { decisionMetric, metricsNamespace } from '../operate/emf.js';
 
@@ -85,7 +85,7 @@ export class Monitoring extends Construct {
           detailType: ['CloudWatch Alarm State Change'],
           detail: {
             state: { value: ['ALARM'] },
-            configuration: { metrics: { metricStat: { metric: { namespace: [heartbeatMetric.namespace], name: [heartbeatMetric.metricName] } } } },
+            configuration: { metrics: { metricStat: { metric: { namespace: [heartbeatMetric.namespace], name: [heartbeatMetric.name] } } } },
           },
         },
         targets: [props.healerTarget],

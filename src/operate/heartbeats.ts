@@ -9,7 +9,7 @@ import { GetMetricDataCommand, ListMetricsCommand, type CloudWatchClient, type M
 import { callAws, chunks, pages } from '../aws-calls.js';
 
 /** The heartbeat contract shared with the observers. */
-export const heartbeatMetric = { namespace: 'autoheal', metricName: 'ObserverHeartbeat', dimension: 'Observer' } as const;
+import { heartbeatMetric } from '../prober/heartbeat-metric.js';
 
 /** How far back a heartbeat is looked for: an observer silent for longer shows `lastHeartbeat: null`. */
 export const heartbeatLookbackMs = 3 * 60 * 60 * 1000;
@@ -36,7 +36,7 @@ export async function readHeartbeats(client: CloudWatchClient, nowMs: number, si
   const listing = pages((nextToken) =>
     callAws('cloudwatch:ListMetrics', signal, () =>
       client.send(
-        new ListMetricsCommand({ Namespace: heartbeatMetric.namespace, MetricName: heartbeatMetric.metricName, ...(nextToken ? { NextToken: nextToken } : {}) }),
+        new ListMetricsCommand({ Namespace: heartbeatMetric.namespace, MetricName: heartbeatMetric.name, ...(nextToken ? { NextToken: nextToken } : {}) }),
         { abortSignal: signal },
       ),
     ),
@@ -56,7 +56,7 @@ export async function readHeartbeats(client: CloudWatchClient, nowMs: number, si
       Id: `h${i}`,
       Label: name,
       MetricStat: {
-        Metric: { Namespace: heartbeatMetric.namespace, MetricName: heartbeatMetric.metricName, Dimensions: [{ Name: heartbeatMetric.dimension, Value: name }] },
+        Metric: { Namespace: heartbeatMetric.namespace, MetricName: heartbeatMetric.name, Dimensions: [{ Name: heartbeatMetric.dimension, Value: name }] },
         Period: 60,
         Stat: 'SampleCount',
       },

@@ -17,7 +17,7 @@ import type { HealerEvents, VerdictRecord } from '../healer/types.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Hold } from '../policy/rails.js';
 import { noticeReasons, Reason, type ReasonKey } from '../policy/types.js';
-import { heartbeatMetric } from './heartbeats.js';
+import { heartbeatMetric } from '../prober/heartbeat-metric.js';
 
 /** The message attribute every notice carries, and its values. */
 export const noticeAttribute = 'autoheal_notice';
@@ -136,7 +136,7 @@ export function silentObserverOf(event: unknown): { observer: string; alarmName:
   for (const m of metrics) {
     const metric = (m as { metricStat?: { metric?: { namespace?: unknown; name?: unknown; dimensions?: Record<string, unknown> } } }).metricStat?.metric;
     const observer = metric?.dimensions?.[heartbeatMetric.dimension];
-    if (metric?.namespace === heartbeatMetric.namespace && metric.name === heartbeatMetric.metricName && typeof observer === 'string') {
+    if (metric?.namespace === heartbeatMetric.namespace && metric.name === heartbeatMetric.name && typeof observer === 'string') {
       if (state?.value !== 'ALARM') return undefined;
       return { observer, alarmName: String(detail.alarmName ?? ''), reason: typeof state.reason === 'string' ? state.reason : 'no heartbeat' };
     }

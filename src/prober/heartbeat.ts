@@ -14,12 +14,9 @@ import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-clo
 import { callAws } from '../aws-calls.js';
 import type { Heartbeat } from './prober.js';
 
-export const heartbeatMetric = {
-  namespace: 'autoheal',
-  name: 'ObserverHeartbeat',
-  degradedName: 'ObserverDegraded',
-  dimension: 'Observer',
-} as const;
+import { heartbeatMetric } from './heartbeat-metric.js';
+
+export { heartbeatMetric } from './heartbeat-metric.js';
 
 /** One EMF document (one line of JSON) for a heartbeat. */
 export function emfHeartbeatLine(beat: Heartbeat): string {

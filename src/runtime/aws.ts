@@ -2,13 +2,11 @@
  * The composition root for AWS: the one place a healer is built against real Auto Scaling, EC2
  * and CloudWatch. The Lambda healer, `heal`, `bridge --local` and `probe` all take it from here,
  * so they run the same fleet view (launch times included), the same re-check of stale alarms and
- * the same settings.
+ * the same settings. It imports no CloudWatch code: the Lambda loads CloudWatch on first use
+ * (its cold start), the commands build their clients in ./aws-commands.ts.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientSettings } from '../aws-config.js';
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { Settings } from '../config.js';
-import { AwsAlarmState } from '../fleet/aws/alarm-state.js';
 import { ec2InstanceFacts, type InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
 import { AwsFleet } from '../fleet/aws/fleet.js';
 import { createHealer } from '../healer/healer.js';
@@ -42,28 +40,4 @@ export function createAwsHealer(deps: AwsHealerDeps): { healer: Healer; fleet: A
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   return { healer, fleet };
-}
-
-/** The clients a command-line healer uses, built with the SDK's standard settings; `close()` ends them. */
-export function openAwsClients(region?: string) {
-  const aws = awsClientSettings(region);
-  const clients = { autoScaling: new AutoScalingClient(aws), cloudWatch: new CloudWatchClient(aws) };
-  return {
-    ...clients,
-    close: () => {
-      for (const client of Object.values(clients)) client.destroy();
-    },
-  };
-}
-
-/** A healer for a command (`heal`, `bridge --local`, `probe`): its own clients, closed by `close()`. */
-export function openAwsHealer(settings: Settings, options: { region?: string; logger: Logger }) {
-  const clients = openAwsClients(options.region);
-  const { healer, fleet } = createAwsHealer({
-    settings,
-    autoScaling: clients.autoScaling,
-    alarms: new AwsAlarmState(clients.cloudWatch),
-    logger: options.logger,
-  });
-  return { healer, fleet, clients, close: clients.close };
 }

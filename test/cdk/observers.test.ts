@@ -74,7 +74,7 @@ describe('observers', () => {
   });
 
   it('alarms on each observer whose heartbeat goes silent, missing data breaching, notifying the alert topic', () => {
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'ObserverHeartbeat' }, 3);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'autoheal',
       MetricName: 'ObserverHeartbeat',

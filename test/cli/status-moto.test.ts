@@ -8,7 +8,7 @@ import { CloudWatchClient, PutMetricAlarmCommand, PutMetricDataCommand, SetAlarm
 import { CreateLaunchTemplateCommand, DescribeImagesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alarmNameFor } from '../../src/alarms/manager.js';
-import { heartbeatMetric } from '../../src/operate/heartbeats.js';
+import { heartbeatMetric } from '../../src/prober/heartbeat-metric.js';
 import { runCli } from '../helpers/cli.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
 
@@ -82,7 +82,7 @@ describe('autoheal status against moto', () => {
     await cw.send(
       new PutMetricDataCommand({
         Namespace: heartbeatMetric.namespace,
-        MetricData: [{ MetricName: heartbeatMetric.metricName, Dimensions: [{ Name: heartbeatMetric.dimension, Value: 'observer-a' }], Value: 1, Unit: 'Count', Timestamp: new Date() }],
+        MetricData: [{ MetricName: heartbeatMetric.name, Dimensions: [{ Name: heartbeatMetric.dimension, Value: 'observer-a' }], Value: 1, Unit: 'Count', Timestamp: new Date() }],
       }),
     );
 

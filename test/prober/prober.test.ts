@@ -230,13 +230,13 @@ describe('prober', () => {
 
   it('publishes to SNS as a CloudWatch alarm the rest of the chain parses back', async () => {
     await withFauxqs({}, async (q) => {
-      // Prepare
+      // Prepare: an EC2-shaped id, as the parser on the far side requires.
       const t = await target();
       t.status = 503;
       const sink = snsSink({ client: q.sns, topicArn: q.topicArn, accountId: '000000000000' });
 
       // Act
-      const p = prober(fast, { sink, region: q.region, targets: [{ instanceId: 'i-0abc', host: '127.0.0.1', port: t.port }] });
+      const p = prober(fast, { sink, region: q.region, targets: [{ instanceId: 'i-0abc1234', host: '127.0.0.1', port: t.port }] });
       await p.events.once('prober:signal:sent');
       const [message] = await eventually(async () => {
         const m = await q.receive();
@@ -246,7 +246,7 @@ describe('prober', () => {
       // Assess
       const parsed = parseEvent(message?.Body ?? '');
       expect(parsed.rejected).toEqual([]);
-      expect(parsed.signals[0]).toMatchObject({ instanceId: 'i-0abc', state: 'unhealthy', alarmName: 'autoheal-probe-i-0abc' });
+      expect(parsed.signals[0]).toMatchObject({ instanceId: 'i-0abc1234', state: 'unhealthy', alarmName: 'autoheal-probe-i-0abc1234', source: 'probe' });
     });
   });
 

@@ -20,7 +20,7 @@ import type { Healer } from '../../healer/types.js';
 import { recordPrometheusDecisions } from '../../operate/decision-metrics.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { createLogger, type Logger } from '../../log.js';
-import { openAwsHealer } from '../../runtime/aws.js';
+import { openAwsHealer } from '../../runtime/aws-commands.js';
 import { ExitCode } from '../exit-codes.js';
 import { flagOf, listOf } from '../flags.js';
 import { onStopSignals } from '../stop-signals.js';

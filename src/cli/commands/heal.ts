@@ -15,7 +15,7 @@ import { awsTimeoutEnv } from '../../aws-config.js';
 import { autohealEnv, resolveSettings, type Settings } from '../../config.js';
 import type { HealReport, VerdictRecord } from '../../healer/types.js';
 import { capList, createLogger, maxItemsPerEvent } from '../../log.js';
-import { openAwsHealer } from '../../runtime/aws.js';
+import { openAwsHealer } from '../../runtime/aws-commands.js';
 import { ExitCode } from '../exit-codes.js';
 import { maxInputBytes, readEventText } from '../input.js';
 

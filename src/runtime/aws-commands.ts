@@ -1,0 +1,36 @@
+/**
+ * The AWS healer for a command (`heal`, `bridge --local`): its own clients, built with the SDK's
+ * standard settings and closed by `close()`. Beside ./aws.ts so the Lambda bundle, which loads
+ * CloudWatch only on first use, never imports the CloudWatch client at init.
+ */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { awsClientSettings } from '../aws-config.js';
+import type { Settings } from '../config.js';
+import { AwsAlarmState } from '../fleet/aws/alarm-state.js';
+import type { Logger } from '../log.js';
+import { createAwsHealer } from './aws.js';
+
+/** The clients a command-line healer uses, built with the SDK's standard settings; `close()` ends them. */
+export function openAwsClients(region?: string) {
+  const aws = awsClientSettings(region);
+  const clients = { autoScaling: new AutoScalingClient(aws), cloudWatch: new CloudWatchClient(aws) };
+  return {
+    ...clients,
+    close: () => {
+      for (const client of Object.values(clients)) client.destroy();
+    },
+  };
+}
+
+/** A healer for a command (`heal`, `bridge --local`, `probe`): its own clients, closed by `close()`. */
+export function openAwsHealer(settings: Settings, options: { region?: string; logger: Logger }) {
+  const clients = openAwsClients(options.region);
+  const { healer, fleet } = createAwsHealer({
+    settings,
+    autoScaling: clients.autoScaling,
+    alarms: new AwsAlarmState(clients.cloudWatch),
+    logger: options.logger,
+  });
+  return { healer, fleet, clients, close: clients.close };
+}
