@@ -1,7 +1,8 @@
 // Builds dist/: the library and CLI with tsc, and the Lambda handler as one esbuild bundle
 // (dist/lambda.mjs) so the function ships without node_modules and starts cold fast, and for the
-// Terraform module the same bundle zipped (dist/lambda.zip, lambda.mjs at its root) and the legacy
-// queue's intake (dist/intake.zip, index.js: the construct's inline intakeHandlerSource).
+// Terraform module the same bundles zipped (dist/lambda.zip, lambda.mjs at its root; dist/observer.zip,
+// observer.mjs) and the legacy queue's intake (dist/intake.zip, index.js: the construct's inline
+// intakeHandlerSource).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -87,6 +88,8 @@ for (const { entry, out } of bundles) {
 // source_code_hash changes only when the code does. Unix mode 0644, so Lambda can read the file.
 const entry = { mtime: new Date(1980, 0, 1, 0, 0, 0), level: 9, os: 3, attrs: 0o100644 << 16 };
 writeFileSync(join(root, 'dist/lambda.zip'), zipSync({ 'lambda.mjs': [readFileSync(join(root, 'dist/lambda.mjs')), entry] }));
+// The observers' archive (probe.subnets in the module), observer.mjs at its root as the construct deploys it.
+writeFileSync(join(root, 'dist/observer.zip'), zipSync({ 'observer.mjs': [readFileSync(join(root, 'dist/observer.mjs')), entry] }));
 // The intake's code is the construct's inline source, read from the library tsc just compiled, so
 // the two deployments run the same text; index.js, CommonJS, as Lambda runs inline code.
 const { intakeHandlerSource } = await import(pathToFileURL(join(root, 'dist/cdk/cleanup-handler.js')).href);

@@ -7,8 +7,10 @@
 locals {
   sync_rate = local.alarm.sync_interval_minutes == 1 ? "rate(1 minute)" : "rate(${local.alarm.sync_interval_minutes} minutes)"
 
-  # Every rule whose target is the healer; observers of new evidence add an entry here.
+  # Every rule whose target is the healer; observers of new evidence add an entry here
+  # (monitoring.tf adds the heartbeat alarms' rule).
   rule_definitions = merge(
+    local.monitoring_rule_definitions,
     local.alarms_enabled && local.direct ? {
       alarm_state = {
         description = "autoheal: ${local.alarm.prefix}* alarms ${local.per_instance ? "" : "(their contributors) "}entering ALARM"

@@ -4,7 +4,9 @@
  * written by `npm run build`), one at a time (reserved concurrency 1); everything that feeds it
  * evidence is in the files beside this one:
  * alarms.tf (the alarm rules, the schedule, the deploy-time sync and destroy-time clean-up),
- * probe.tf (probe verdicts from the alert topic), legacy.tf (the original topic → queue path).
+ * probe.tf (probe verdicts from the alert topic), legacy.tf (the original topic → queue path);
+ * observers.tf (the observers of probe detection, with probe.subnets); monitoring.tf has the
+ * notices, the stack's own alarms and its dashboard.
  */
 
 data "aws_caller_identity" "current" {}
@@ -58,6 +60,7 @@ locals {
     AUTOHEAL_STALE_AFTER_MS           = tostring(var.stale_after_seconds * 1000)
     AUTOHEAL_ALARM_PREFIX             = local.alarm.prefix
     AUTOHEAL_ALARM_TOPIC_ARN          = local.topic_arn
+    AUTOHEAL_NOTICE_TOPIC_ARN         = local.topic_arn
     LOG_LEVEL                         = var.log_level
     AUTOHEAL_ALARM_PERIOD_SECONDS     = tostring(local.alarm.period_seconds)
     AUTOHEAL_ALARM_EVALUATION_PERIODS = tostring(local.alarm.evaluation_periods)
@@ -69,13 +72,6 @@ locals {
 resource "aws_sns_topic" "alerts" {
   name         = "${var.name}-alerts"
   display_name = "autoheal alerts"
-}
-
-resource "aws_sns_topic_subscription" "email" {
-  count     = var.notification_email != null ? 1 : 0
-  topic_arn = aws_sns_topic.alerts.arn
-  protocol  = "email"
-  endpoint  = var.notification_email
 }
 
 # Invocations that failed every retry, and rule deliveries that failed. Its policy is set with
@@ -189,6 +185,13 @@ resource "aws_iam_role_policy" "healer" {
         Action   = "cloudwatch:DescribeAlarmContributors"
         Resource = local.alarm_arns
       }] : [],
+      [{
+        Sid    = "PublishNotices"
+        Effect = "Allow"
+        # Notices (monitoring.tf) go to the alert topic, and only there.
+        Action   = "sns:Publish"
+        Resource = local.topic_arn
+      }],
       [{
         Sid      = "SendToFailureQueue"
         Effect   = "Allow"

@@ -34,3 +34,18 @@ output "failure_queue_url" {
   description = "Invocations that failed every retry, and rule deliveries that failed (the construct's failureQueue property)."
   value       = aws_sqs_queue.failures.url
 }
+
+output "stack_health_topic_arn" {
+  description = "The topic the stack's own alarms notify, e-mailed unfiltered (the construct's monitoring.stackAlarmTopic)."
+  value       = aws_sns_topic.stack_health.arn
+}
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard: marks and skips by reason, decision latency, queue depths, the healer (the construct's monitoring.dashboard)."
+  value       = aws_cloudwatch_dashboard.autoheal.dashboard_name
+}
+
+output "observer_security_group_id" {
+  description = "The observers' security group, with probe.subnets: allow it on the instances' probed port, unless probe.instance_security_group_id was given (ObserverSecurityGroupId)."
+  value       = one(aws_security_group.observers[*].id)
+}

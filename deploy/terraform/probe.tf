@@ -1,6 +1,6 @@
 # Detection "probe": probe verdicts reach the healer from the alert topic. The prober publishes
 # them (`autoheal probe … --publish <alert_topic_arn>`) on a host you run, with the prober policy.
-# Observers that this module deploys itself subscribe here, beside the healer's subscription.
+# The observers this module deploys with probe.subnets (observers.tf) publish to the same topic.
 
 resource "aws_sns_topic_subscription" "healer_probe_verdicts" {
   count     = local.probe_enabled && local.direct ? 1 : 0
@@ -34,7 +34,16 @@ resource "aws_iam_policy" "prober" {
     Version = "2012-10-17"
     Statement = [
       { Sid = "DiscoverInstances", Effect = "Allow", Action = ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"], Resource = "*" },
-      { Sid = "PublishVerdicts", Effect = "Allow", Action = "sns:Publish", Resource = aws_sns_topic.alerts.arn },
+      # The topic's ARN as the healer's environment has it: known at plan time, so the plan shows the policy.
+      { Sid = "PublishVerdicts", Effect = "Allow", Action = "sns:Publish", Resource = local.topic_arn },
+      # The host's heartbeat; PutMetricData has no resources, the namespace condition narrows it.
+      {
+        Sid       = "PublishHeartbeat"
+        Effect    = "Allow"
+        Action    = "cloudwatch:PutMetricData"
+        Resource  = "*"
+        Condition = { StringEquals = { "cloudwatch:namespace" = "autoheal" } }
+      },
     ]
   })
 }

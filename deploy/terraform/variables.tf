@@ -118,14 +118,93 @@ variable "alarm" {
 }
 
 variable "probe" {
-  description = "Settings of the probe path; only with detection \"probe\". host_role_name: the role of the host running `autoheal probe … --publish <alert_topic_arn>`; the prober policy is attached to it (default: none, attach the prober_policy_arn output yourself)."
+  description = <<-EOT
+    Settings of the probe path; only with detection "probe". Every attribute is optional:
+    host_role_name (the role of a host running `autoheal probe … --publish <alert_topic_arn>`; the
+    prober policy is attached to it; default none: attach the prober_policy_arn output yourself);
+    subnets (a list of { subnet_id, availability_zone }: one observer, a looping Lambda function,
+    per subnet, at least two in different Availability Zones, one per zone; default none: no
+    observers); and, for the observers: vpc_id (default: read from the first subnet),
+    port (80), check ("http": GET path, expect 200; or "tcp": a connection is accepted),
+    path ("/health"), interval_seconds (2; 0.5 to 30), timeout_seconds (1; at most the interval),
+    unhealthy_threshold (2; consecutive failed probes, 1 to 10), instance_security_group_id
+    (the instances' group: the module allows the observers on port; default none: allow the
+    observer_security_group_id output yourself), memory_size_mb (256).
+  EOT
   type = object({
     host_role_name = optional(string)
+    subnets = optional(list(object({
+      subnet_id         = string
+      availability_zone = string
+    })))
+    vpc_id                     = optional(string)
+    port                       = optional(number, 80)
+    check                      = optional(string, "http")
+    path                       = optional(string, "/health")
+    interval_seconds           = optional(number, 2)
+    timeout_seconds            = optional(number, 1)
+    unhealthy_threshold        = optional(number, 2)
+    instance_security_group_id = optional(string)
+    memory_size_mb             = optional(number, 256)
   })
   default = null
   validation {
     condition     = var.probe == null || contains(var.detection, "probe")
     error_message = "probe: settings given, but detection does not include \"probe\"."
+  }
+  # The construct's rules (observersProblems in src/cdk/observers.ts). HCL's || evaluates both
+  # sides, so every side that reads var.probe's attributes is guarded by try().
+  validation {
+    condition     = try(var.probe.subnets == null, true) || try(length(var.probe.subnets) >= 2, false)
+    error_message = "probe.subnets: give at least two subnets in different Availability Zones (got ${try(length(var.probe.subnets), 0)})."
+  }
+  validation {
+    condition     = alltrue([for s in coalesce(try(var.probe.subnets, null), []) : can(regex("^subnet-[0-9a-f]{1,17}$", s.subnet_id))])
+    error_message = "probe.subnets: ${join(", ", [for i, s in coalesce(try(var.probe.subnets, null), []) : "[${i}].subnet_id \"${s.subnet_id}\"" if !can(regex("^subnet-[0-9a-f]{1,17}$", s.subnet_id))])} is not a subnet id (subnet-0123abcd)."
+  }
+  validation {
+    condition     = alltrue([for s in coalesce(try(var.probe.subnets, null), []) : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$", s.availability_zone))])
+    error_message = "probe.subnets: ${join(", ", [for i, s in coalesce(try(var.probe.subnets, null), []) : "[${i}].availability_zone \"${s.availability_zone}\"" if !can(regex("^[a-z]{2}(-[a-z]+)+-[0-9][a-z]$", s.availability_zone))])} is not an Availability Zone (us-east-1a)."
+  }
+  validation {
+    condition     = try(length(var.probe.subnets) < 2 || length(distinct([for s in var.probe.subnets : s.availability_zone])) >= 2, true)
+    error_message = "probe.subnets: all in one Availability Zone; observers must see from at least two."
+  }
+  validation {
+    condition     = try(var.probe.subnets == null, true) || try(length(distinct([for s in var.probe.subnets : s.availability_zone])) == length(var.probe.subnets), false)
+    error_message = "probe.subnets: one subnet per Availability Zone (observers are named by zone)."
+  }
+  validation {
+    condition     = try(var.probe.subnets == null, true) || length(var.group_names) > 0
+    error_message = "group_names: name the groups the observers probe (observers do not follow the opt-in tag)."
+  }
+  validation {
+    condition     = var.probe == null || try(floor(var.probe.port) == var.probe.port && var.probe.port >= 1 && var.probe.port <= 65535, false)
+    error_message = "probe.port: an integer from 1 to 65535, got ${try(var.probe.port, "null")}."
+  }
+  validation {
+    condition     = var.probe == null || try(contains(["http", "tcp"], var.probe.check), false)
+    error_message = "probe.check: expected \"http\" or \"tcp\", got \"${try(var.probe.check, "null")}\"."
+  }
+  validation {
+    condition     = var.probe == null || try(startswith(var.probe.path, "/"), false)
+    error_message = "probe.path: must start with \"/\", got \"${try(var.probe.path, "null")}\"."
+  }
+  validation {
+    condition     = var.probe == null || try(var.probe.interval_seconds >= 0.5 && var.probe.interval_seconds <= 30 && floor(var.probe.interval_seconds * 1000) == var.probe.interval_seconds * 1000, false)
+    error_message = "probe.interval_seconds: from 0.5 to 30 seconds (whole milliseconds), got ${try(var.probe.interval_seconds, "null")}."
+  }
+  validation {
+    condition     = var.probe == null || try(var.probe.timeout_seconds > 0 && var.probe.timeout_seconds <= var.probe.interval_seconds && floor(var.probe.timeout_seconds * 1000) == var.probe.timeout_seconds * 1000, false)
+    error_message = "probe.timeout_seconds: more than 0 and at most probe.interval_seconds (${try(var.probe.interval_seconds, "null")}), whole milliseconds, got ${try(var.probe.timeout_seconds, "null")}."
+  }
+  validation {
+    condition     = var.probe == null || try(floor(var.probe.unhealthy_threshold) == var.probe.unhealthy_threshold && var.probe.unhealthy_threshold >= 1 && var.probe.unhealthy_threshold <= 10, false)
+    error_message = "probe.unhealthy_threshold: an integer from 1 to 10, got ${try(var.probe.unhealthy_threshold, "null")}."
+  }
+  validation {
+    condition     = var.probe == null || try(floor(var.probe.memory_size_mb) == var.probe.memory_size_mb && var.probe.memory_size_mb >= 128 && var.probe.memory_size_mb <= 10240, false)
+    error_message = "probe.memory_size_mb: an integer from 128 to 10240 MB, got ${try(var.probe.memory_size_mb, "null")}."
   }
 }
 
@@ -299,6 +378,12 @@ variable "lambda_zip" {
 
 variable "intake_zip" {
   description = "The legacy queue intake's archive (index.js, the construct's inline intake), written by `npm run build`; only with legacy_queue.consumer \"lambda\" (default: dist/intake.zip of the autoheal package this module belongs to)."
+  type        = string
+  default     = null
+}
+
+variable "observer_zip" {
+  description = "The observers' archive (observer.mjs), written by `npm run build`; only with probe.subnets (default: dist/observer.zip of the autoheal package this module belongs to)."
   type        = string
   default     = null
 }

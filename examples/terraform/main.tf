@@ -47,3 +47,11 @@ output "healer_function_name" {
 output "healer_log_group_name" {
   value = module.autoheal.healer_log_group_name
 }
+
+output "stack_health_topic_arn" {
+  value = module.autoheal.stack_health_topic_arn
+}
+
+output "dashboard_name" {
+  value = module.autoheal.dashboard_name
+}

@@ -28,8 +28,9 @@ import {
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingInstancesCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand, ListDashboardsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
 import {
   GetPolicyVersionCommand,
@@ -110,12 +111,12 @@ function errorsOf(run: Run): string[] {
     .map((m) => `${m.diagnostic?.summary ?? ''}: ${m.diagnostic?.detail ?? ''}`.replace(/\s+/g, ' ').replace(/ This was checked by the validation rule at .*$/, '').replace(/ declared at \S+:\d+,\d+-\d+/, ''));
 }
 
-/** The repository layout the module expects (deploy/terraform, examples/terraform, dist/lambda.zip and dist/intake.zip), in `dir`. */
+/** The repository layout the module expects (deploy/terraform, examples/terraform, dist/lambda.zip, intake.zip and observer.zip), in `dir`. */
 function layOut(dir: string): void {
   cpSync(join(root, 'deploy/terraform'), join(dir, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
   cpSync(join(root, 'examples/terraform'), join(dir, 'examples/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
   mkdirSync(join(dir, 'dist'));
-  for (const archive of ['lambda.zip', 'intake.zip']) copyFileSync(join(root, 'dist', archive), join(dir, 'dist', archive));
+  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip']) copyFileSync(join(root, 'dist', archive), join(dir, 'dist', archive));
 }
 
 /**
@@ -166,6 +167,116 @@ function cdkActions(template: Template, policyPrefix: string): string[] {
   return policies.flatMap((p) => p.Properties.PolicyDocument.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => ([] as string[]).concat(s.Action)));
 }
 
+/** Where a module call deploys: its `name` (every resource is `<name>-…`), region and account. */
+interface Deployed {
+  name: string;
+  region: string;
+  account: string;
+}
+
+/**
+ * A reference of the construct (Ref, Fn::GetAtt), as the module names the same resource: the
+ * queues, the healer, the alert topic, the stack's own alarms (`MonitoringFailureQueueAlarm…` is
+ * `<name>-failure-queue`), the observers' log group, the region. Anything else fails, naming the
+ * reference.
+ */
+function moduleValueOf(reference: unknown, { name, region, account }: Deployed): string {
+  const text = JSON.stringify(reference);
+  const queues: Record<string, string> = { FailureQueue: 'failures', LegacyQueue: 'legacy', LegacyDeadLetterQueue: 'legacy-dead-letters' };
+  const queue = /^\{"Fn::GetAtt":\["AutoHeal(\w+Queue)[0-9A-F]{8}","QueueName"\]\}$/.exec(text)?.[1];
+  const alarm = /^\{"Fn::GetAtt":\["AutoHealMonitoring(\w+)Alarm[0-9A-F]{8}","Arn"\]\}$/.exec(text)?.[1];
+  if (text === '{"Ref":"AWS::Region"}') return region;
+  if (/^\{"Ref":"AutoHealAlertTopic[0-9A-F]{8}"\}$/.test(text)) return `arn:aws:sns:${region}:${account}:${name}-alerts`;
+  if (/^\{"Fn::GetAtt":\["AutoHealObserversLogGroup[0-9A-F]{8}","Arn"\]\}$/.test(text)) return `arn:aws:logs:${region}:${account}:log-group:/aws/lambda/${name}-observers:*`;
+  if (/^\{"Ref":"AutoHealHealer[0-9A-F]{8}"\}$/.test(text)) return `${name}-healer`;
+  if (queue && queues[queue]) return `${name}-${queues[queue]}`;
+  if (alarm) return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}-${alarm.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
+  throw new Error(`the test knows no module name for the construct's reference ${text}`);
+}
+
+/** A template value with the construct's references replaced by the module's names (Fn::Join joined). */
+function asDeployed(value: unknown, deployed: Deployed): unknown {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  if (join) return join[1].map((part) => (typeof part === 'string' ? part : moduleValueOf(part, deployed))).join(join[0]);
+  return moduleValueOf(value, deployed);
+}
+
+interface CdkAlarm {
+  AlarmDescription: string;
+  AlarmActions: unknown[];
+  Namespace: string;
+  MetricName: string;
+  Statistic: string;
+  Period: number;
+  EvaluationPeriods: number;
+  Threshold: number;
+  ComparisonOperator: string;
+  TreatMissingData: string;
+  Dimensions: Array<{ Name: string; Value: unknown }>;
+}
+
+/** The alarms on the stack's own health (src/cdk/monitoring.ts), its stack-health topic's logical id and its dashboard. */
+function cdkMonitoring(template: Template): { alarms: CdkAlarm[]; stackTopic: string; dashboardBody: unknown } {
+  const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
+    .filter(([id]) => id.startsWith('AutoHealMonitoring'))
+    .map(([, r]) => (r as { Properties: CdkAlarm }).Properties);
+  const [stackTopic] = Object.keys(template.findResources('AWS::SNS::Topic', { Properties: { DisplayName: 'autoheal stack health' } }));
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as Array<{ Properties: { DashboardBody: unknown } }>;
+  return { alarms, stackTopic: stackTopic as string, dashboardBody: dashboard?.Properties.DashboardBody };
+}
+
+/** The alarm a module created for one of the construct's: same description, metric, statistic, thresholds, dimensions, action. */
+function expectSameAlarm(alarm: Record<string, unknown> | undefined, cdkAlarm: CdkAlarm, deployed: Deployed, label: string): void {
+  // Exactly these dimensions and actions (toMatchObject alone would let the module add one).
+  expect(alarm?.dimensions, label).toEqual(Object.fromEntries(cdkAlarm.Dimensions.map((d) => [d.Name, asDeployed(d.Value, deployed)])));
+  expect(alarm?.alarm_actions, label).toEqual([`arn:aws:sns:${deployed.region}:${deployed.account}:${deployed.name}-stack-health`]);
+  expect(alarm, label).toMatchObject({
+    namespace: cdkAlarm.Namespace,
+    metric_name: cdkAlarm.MetricName,
+    statistic: cdkAlarm.Statistic,
+    period: cdkAlarm.Period,
+    evaluation_periods: cdkAlarm.EvaluationPeriods,
+    threshold: cdkAlarm.Threshold,
+    comparison_operator: cdkAlarm.ComparisonOperator,
+    treat_missing_data: cdkAlarm.TreatMissingData,
+    dimensions: Object.fromEntries(cdkAlarm.Dimensions.map((d) => [d.Name, asDeployed(d.Value, deployed)])),
+    alarm_actions: [`arn:aws:sns:${deployed.region}:${deployed.account}:${deployed.name}-stack-health`],
+  });
+}
+
+interface CdkFunction {
+  Description: string;
+  Runtime: string;
+  Architectures: string[];
+  Timeout: number;
+  MemorySize: number;
+  ReservedConcurrentExecutions: number;
+  VpcConfig: { SubnetIds: string[] };
+  Environment: { Variables: Record<string, unknown> };
+}
+
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: unknown;
+}
+
+/** A policy's statements with the construct's references as the module's names, actions and resources as sorted lists. */
+function statementsOf(statements: Statement[], deployed: Deployed): unknown[] {
+  return statements
+    .map((st) => ({
+      Sid: st.Sid,
+      Effect: st.Effect,
+      Action: ([] as string[]).concat(st.Action).sort(),
+      Resource: ([] as unknown[]).concat(st.Resource).map((r) => asDeployed(r, deployed)).sort(),
+      ...(st.Condition ? { Condition: st.Condition } : {}),
+    }))
+    .sort((a, b) => String(a.Sid).localeCompare(String(b.Sid)));
+}
+
 /** Base64 SHA-256 of a file, as Lambda's CodeSha256 and Terraform's filebase64sha256. */
 function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('base64');
@@ -174,7 +285,7 @@ function sha256Of(file: string): string {
 /** The CDK construct, synthesized with `props` (default: what the example passes, the same group and every other prop at its default). */
 function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }): Template {
   const bundleDir = mkdtempSync(join(work, 'cdk-bundle-'));
-  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  for (const bundle of ['lambda.mjs', 'observer.mjs']) writeFileSync(join(bundleDir, bundle), 'export const handler = async () => ({});\n');
   const app = new App({ outdir: mkdtempSync(join(work, 'cdk-out-')) });
   const stack = new Stack(app, 'Cdk');
   new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
@@ -194,6 +305,51 @@ const variants = {
   bridge: {
     props: { legacyQueue: { consumer: 'bridge', maxReceiveCount: 3 }, detection: ['probe'] },
     hcl: 'legacy_queue = { consumer = "bridge", max_receive_count = 3 }\n  detection = ["probe"]',
+  },
+  observers: {
+    props: {
+      groups: ['web', 'api'],
+      detection: ['probe'],
+      probe: {
+        subnets: [
+          { subnetId: 'subnet-0aaa', availabilityZone: 'us-east-1a' },
+          { subnetId: 'subnet-0bbb', availabilityZone: 'us-east-1b' },
+        ],
+        vpcId: 'vpc-0123abcd',
+        instanceSecurityGroupId: 'sg-0123abcd',
+        port: 443,
+        check: 'tcp',
+        path: '/ready',
+        interval: Duration.seconds(5),
+        timeout: Duration.millis(1500),
+        unhealthyThreshold: 3,
+        memorySize: 512,
+      },
+    },
+    hcl: [
+      'group_names = ["web", "api"]',
+      'detection = ["probe"]',
+      'probe = {',
+      '    subnets = [{ subnet_id = "subnet-0aaa", availability_zone = "us-east-1a" }, { subnet_id = "subnet-0bbb", availability_zone = "us-east-1b" }]',
+      '    vpc_id = "vpc-0123abcd", instance_security_group_id = "sg-0123abcd", port = 443, check = "tcp", path = "/ready"',
+      '    interval_seconds = 5, timeout_seconds = 1.5, unhealthy_threshold = 3, memory_size_mb = 512',
+      '  }',
+    ].join('\n  '),
+  },
+  zones: {
+    props: {
+      groups: ['web'],
+      detection: ['alarms', 'probe'],
+      probe: {
+        subnets: ['a', 'b', 'c'].map((z, n) => ({ subnetId: `subnet-0${n}ff`, availabilityZone: `us-east-1${z}` })),
+        vpcId: 'vpc-0456abcd',
+      },
+    },
+    hcl: [
+      'group_names = ["web"]',
+      'detection = ["alarms", "probe"]',
+      'probe = { vpc_id = "vpc-0456abcd", subnets = [for n, z in ["a", "b", "c"] : { subnet_id = "subnet-0${n}ff", availability_zone = "us-east-1${z}" }] }',
+    ].join('\n  '),
   },
   rails: {
     props: {
@@ -224,25 +380,40 @@ interface Planned {
   values: Record<string, unknown>;
 }
 
+/**
+ * `terraform init` of a root that is only planned. The example's lock file first: without one,
+ * terraform (>= 1.4) does not trust the plugin cache and installs the provider into it again, and
+ * roots initialized side by side then race on the cache's directory ("mkdir …: file exists").
+ */
+async function initPlanRoot(dir: string): Promise<void> {
+  copyFileSync(join(example, '.terraform.lock.hcl'), join(dir, '.terraform.lock.hcl'));
+  await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+}
+
 /** Plans every variant in one root: the resources each module call would create. */
-async function planVariants(): Promise<Record<Variant, Planned[]>> {
+async function planVariants(): Promise<Record<Variant | 'lookup', Planned[]>> {
   const dir = join(work, 'variants');
   mkdirSync(dir);
+  // Beside them, observers without probe.vpc_id in two of moto's default subnets: the module reads their VPC.
+  const { Subnets } = await new EC2Client(moto.clientConfig).send(new DescribeSubnetsCommand({}));
+  const [a, b] = Subnets?.filter((x, n, all) => all.findIndex((y) => y.AvailabilityZone === x.AvailabilityZone) === n) ?? [];
+  lookupSubnets = [a, b].map((x) => ({ subnetId: x?.SubnetId as string, availabilityZone: x?.AvailabilityZone as string, vpcId: x?.VpcId as string }));
+  const lookup = `group_names = ["web"]\n  detection = ["probe"]\n  probe = { subnets = ${JSON.stringify(lookupSubnets.map((x) => ({ subnet_id: x.subnetId, availability_zone: x.availabilityZone })))} }`;
   writeFileSync(
     join(dir, 'main.tf'),
     'provider "aws" {}\n' +
-      Object.entries(variants)
-        .map(([name, v]) => `module "${name}" {\n  source = "../deploy/terraform"\n  name = "${name}"\n  ${v.hcl}\n}\n`)
+      [...Object.entries(variants).map(([name, v]) => [name, v.hcl]), ['lookup', lookup.replace(/"(\w+)":/g, '$1 = ')]]
+        .map(([name, hcl]) => `module "${name}" {\n  source = "../deploy/terraform"\n  name = "${name}"\n  ${hcl}\n}\n`)
         .join(''),
   );
-  await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+  await initPlanRoot(dir);
   await terraformOk(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
   const plan = JSON.parse(await terraformOk(dir, ['show', '-json', 'plan.bin'])) as {
     planned_values: { root_module: { child_modules: Array<{ address: string; resources: Planned[] }> } };
   };
   return Object.fromEntries(
-    Object.keys(variants).map((name) => [name, plan.planned_values.root_module.child_modules.find((m) => m.address === `module.${name}`)?.resources ?? []]),
-  ) as Record<Variant, Planned[]>;
+    [...Object.keys(variants), 'lookup'].map((name) => [name, plan.planned_values.root_module.child_modules.find((m) => m.address === `module.${name}`)?.resources ?? []]),
+  ) as Record<Variant | 'lookup', Planned[]>;
 }
 
 /**
@@ -253,6 +424,7 @@ async function planVariants(): Promise<Record<Variant, Planned[]>> {
 async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
   const variables = join(work, 'bad-variables');
   const cross = join(work, 'bad-cross');
+  const twoSubnets = '[{ subnet_id = "subnet-0a", availability_zone = "us-east-1a" }, { subnet_id = "subnet-0b", availability_zone = "us-east-1b" }]';
   const module = (name: string, body: string[]) => `module "${name}" {\n  source = "../deploy/terraform"\n${body.map((line) => `  ${line}\n`).join('')}}\n`;
   mkdirSync(variables);
   writeFileSync(
@@ -274,6 +446,18 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
       module('dry_run', ['name    = "d"', 'dry_run = "yes"']) +
       module('rails', [
         'rails = { max_marks_per_window = 0, mark_rate_window_seconds = 0.0005, suspicion_share = 1.2, freeze_seconds = 0, loop_marks = 1, probe_quorum = 10 }',
+      ]) +
+      module('observers', [
+        'name        = "o"',
+        'group_names = ["web"]',
+        'detection   = ["probe"]',
+        'probe       = { subnets = [{ subnet_id = "sub-1", availability_zone = "east" }], port = 0, check = "udp", path = "health", interval_seconds = 40, unhealthy_threshold = 11, memory_size_mb = 64 }',
+      ]) +
+      module('observer_zones', [
+        'name        = "z"',
+        'group_names = ["web"]',
+        'detection   = ["probe"]',
+        'probe       = { subnets = [{ subnet_id = "subnet-0a", availability_zone = "us-east-1a" }, { subnet_id = "subnet-0b", availability_zone = "us-east-1a" }], timeout_seconds = 3 }',
       ]),
   );
   mkdirSync(cross);
@@ -283,11 +467,13 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
       module('alarm_without_alarms', ['detection = ["probe"]', 'alarm     = { mode = "metrics-insights" }']) +
       module('probe_without_probe', ['name  = "p"', 'probe = {}']) +
       module('unbuilt_healer', ['name       = "u"', 'lambda_zip = "/nonexistent/lambda.zip"']) +
-      module('unbuilt_intake', ['name         = "i"', 'legacy_queue = {}', 'intake_zip   = "/nonexistent/intake.zip"']),
+      module('unbuilt_intake', ['name         = "i"', 'legacy_queue = {}', 'intake_zip   = "/nonexistent/intake.zip"']) +
+      module('observers_without_groups', ['name      = "g"', 'detection = ["probe"]', `probe     = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`]) +
+      module('unbuilt_observer', ['name         = "b"', 'group_names  = ["web"]', 'detection    = ["probe"]', `probe        = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`, 'observer_zip = "/nonexistent/observer.zip"']),
   );
   const [variablesRun, crossRun] = await Promise.all(
     [variables, cross].map(async (dir) => {
-      await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+      await initPlanRoot(dir);
       return terraform(dir, ['plan', '-input=false', '-json', '-lock=false', '-refresh=false']);
     }),
   );
@@ -295,11 +481,13 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
 }
 
 /** Every terraform run that needs no apply, started beside it. */
-let variantsPlanned: Promise<Record<Variant, Planned[]>>;
+let variantsPlanned: Promise<Record<Variant | 'lookup', Planned[]>>;
+/** The moto subnets (two zones) of the planned observers whose VPC the module reads. */
+let lookupSubnets: Array<{ subnetId: string; availabilityZone: string; vpcId: string }>;
 let mistakesPlanned: Promise<{ variables: Run; cross: Run }>;
 
 beforeAll(async () => {
-  for (const built of ['dist/lambda.zip', 'dist/intake.zip', 'dist/lambda.mjs']) {
+  for (const built of ['dist/lambda.zip', 'dist/intake.zip', 'dist/observer.zip', 'dist/lambda.mjs']) {
     if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first (npm test does)`);
   }
   work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-'));
@@ -382,6 +570,18 @@ describe('the module variables', () => {
         'rails.freeze_seconds: must be > 0 (whole milliseconds), got 0.',
         'rails.loop_marks: must be an integer >= 2, got 1.',
         'rails.probe_quorum: must be an integer from 1 to 9, got 10.',
+        'probe.subnets: give at least two subnets in different Availability Zones (got 1).',
+        'probe.subnets: [0].subnet_id "sub-1" is not a subnet id (subnet-0123abcd).',
+        'probe.subnets: [0].availability_zone "east" is not an Availability Zone (us-east-1a).',
+        'probe.port: an integer from 1 to 65535, got 0.',
+        'probe.check: expected "http" or "tcp", got "udp".',
+        'probe.path: must start with "/", got "health".',
+        'probe.interval_seconds: from 0.5 to 30 seconds (whole milliseconds), got 40.',
+        'probe.unhealthy_threshold: an integer from 1 to 10, got 11.',
+        'probe.memory_size_mb: an integer from 128 to 10240 MB, got 64.',
+        'probe.subnets: all in one Availability Zone; observers must see from at least two.',
+        'probe.subnets: one subnet per Availability Zone (observers are named by zone).',
+        'probe.timeout_seconds: more than 0 and at most probe.interval_seconds (2), whole milliseconds, got 3.',
       ]
         .map((m) => `Invalid value for variable: ${m}`)
         .concat('Invalid value for input variable: The given value is not suitable for module.dry_run.var.dry_run: a bool is required.')
@@ -394,6 +594,10 @@ describe('the module variables', () => {
         'Invalid value for variable: probe: settings given, but detection does not include "probe".',
         'Resource precondition failed: lambda_zip: /nonexistent/lambda.zip not found (run "npm run build" in autoheal first).',
         'Resource precondition failed: intake_zip: /nonexistent/intake.zip not found (run "npm run build" in autoheal first).',
+        'Invalid value for variable: group_names: name the groups the observers probe (observers do not follow the opt-in tag).',
+        // One per observer function.
+        'Resource precondition failed: observer_zip: /nonexistent/observer.zip not found (run "npm run build" in autoheal first).',
+        'Resource precondition failed: observer_zip: /nonexistent/observer.zip not found (run "npm run build" in autoheal first).',
       ].sort(),
     );
   });
@@ -401,7 +605,7 @@ describe('the module variables', () => {
 });
 
 describe('the module variants, planned', () => {
-  let planned: Record<Variant, Planned[]>;
+  let planned: Record<Variant | 'lookup', Planned[]>;
   let synthesized: Record<Variant, Template>;
 
   beforeAll(async () => {
@@ -410,6 +614,13 @@ describe('the module variants, planned', () => {
   }, 120_000);
 
   const ofType = (name: Variant, type: string) => planned[name].filter((r) => r.type === type).map((r) => r.values);
+  /** Where a variant deploys, read from its healer's environment (the plan knows the topic's ARN). */
+  const deployedOf = (name: Variant): Deployed => {
+    const [fn] = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'lambda.handler') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+    const [, region, account] = /^arn:aws:sns:([^:]+):(\d{12}):/.exec(fn?.environment[0]?.variables.AUTOHEAL_NOTICE_TOPIC_ARN ?? '') ?? [];
+    return { name, region: region as string, account: account as string };
+  };
+  const at = (name: Variant, address: string) => planned[name].find((r) => r.address === `module.${name}.${address}`)?.values;
   const cfn = (name: Variant, type: string) =>
     Object.values(synthesized[name].findResources(type)).map((r) => (r as { Properties: Record<string, unknown> }).Properties);
 
@@ -425,8 +636,8 @@ describe('the module variants, planned', () => {
 
   it('creates the construct\'s Metrics Insights group alarms, probe subscription, e-mail and prober host attachment', () => {
     // Assess
-    const alarms = ofType('insights', 'aws_cloudwatch_metric_alarm');
-    const cdkAlarms = cfn('insights', 'AWS::CloudWatch::Alarm') as Array<{ AlarmName: string; Metrics: Array<{ Id: string; Expression: string; Period: number; ReturnData: boolean }> } & Record<string, unknown>>;
+    const alarms = ofType('insights', 'aws_cloudwatch_metric_alarm').filter((a) => (a.metric_query as unknown[]).length > 0);
+    const cdkAlarms = cfn('insights', 'AWS::CloudWatch::Alarm').filter((a) => a.Metrics !== undefined) as Array<{ AlarmName: string; Metrics: Array<{ Id: string; Expression: string; Period: number; ReturnData: boolean }> } & Record<string, unknown>>;
     expect(alarms.map((a) => a.alarm_name).sort()).toEqual(cdkAlarms.map((a) => a.AlarmName).sort());
     for (const cdkAlarm of cdkAlarms) {
       const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName);
@@ -439,13 +650,190 @@ describe('the module variants, planned', () => {
         metric_query: cdkAlarm.Metrics.map((m) => expect.objectContaining({ id: m.Id, expression: m.Expression, period: m.Period, return_data: m.ReturnData })),
       });
     }
+    expect(alarms).toHaveLength(2);
     const subscriptions = ofType('insights', 'aws_sns_topic_subscription');
     const cdkLambdaSubscription = cfn('insights', 'AWS::SNS::Subscription').find((p) => p.Protocol === 'lambda');
     const lambdaSubscription = subscriptions.find((v) => v.protocol === 'lambda');
     expect(JSON.parse(lambdaSubscription?.filter_policy as string)).toEqual(cdkLambdaSubscription?.FilterPolicy);
     expect(lambdaSubscription?.filter_policy_scope).toBe(cdkLambdaSubscription?.FilterPolicyScope);
-    expect(subscriptions.find((v) => v.protocol === 'email')?.endpoint).toBe('ops@example.com');
     expect(ofType('insights', 'aws_iam_role_policy_attachment')).toEqual([expect.objectContaining({ role: 'probe-host' })]);
+  });
+
+  it('watches itself as the construct does, in every variant: its alarms on their own topic, the e-mail of notices only, the dashboard', () => {
+    for (const name of Object.keys(variants) as Variant[]) {
+      // Prepare
+      const deployed = deployedOf(name);
+      const cdk = cdkMonitoring(synthesized[name]);
+      const alarms = planned[name].filter((r) => r.address.startsWith(`module.${name}.aws_cloudwatch_metric_alarm.stack[`)).map((r) => r.values);
+      const [dashboard] = ofType(name, 'aws_cloudwatch_dashboard');
+
+      // Assess: the stack's alarms, each on the stack-health topic (the construct's: its own topic).
+      expect(alarms.map((a) => a.alarm_description).sort(), name).toEqual(cdk.alarms.map((a) => a.AlarmDescription).sort());
+      for (const cdkAlarm of cdk.alarms) {
+        expect(cdkAlarm.AlarmActions, name).toEqual([{ Ref: cdk.stackTopic }]);
+        expectSameAlarm(alarms.find((a) => a.alarm_description === cdkAlarm.AlarmDescription), cdkAlarm, deployed, `${name}: ${cdkAlarm.AlarmDescription}`);
+      }
+      expect(at(name, 'aws_sns_topic.stack_health'), name).toMatchObject({ name: `${name}-stack-health`, display_name: cfn(name, 'AWS::SNS::Topic').find((t) => t.DisplayName === 'autoheal stack health')?.DisplayName });
+      // The dashboard, widget for widget, with the module's names where the construct has references.
+      expect(JSON.parse(dashboard?.dashboard_body as string), name).toEqual(JSON.parse(asDeployed(cdk.dashboardBody, deployed) as string));
+      expect(dashboard?.dashboard_name, name).toBe(name);
+    }
+    expect(cdkMonitoring(synthesized.legacy).alarms).toHaveLength(5);
+
+    // The e-mail: notices only from the alert topic (filter policy), everything from the stack-health topic.
+    const emails = cfn('insights', 'AWS::SNS::Subscription').filter((p) => p.Protocol === 'email');
+    const { stackTopic } = cdkMonitoring(synthesized.insights);
+    const cdkNotices = emails.find((p) => JSON.stringify(p.TopicArn) !== JSON.stringify({ Ref: stackTopic }));
+    const cdkStackHealth = emails.find((p) => JSON.stringify(p.TopicArn) === JSON.stringify({ Ref: stackTopic }));
+    const notices = at('insights', 'aws_sns_topic_subscription.email[0]');
+    const stackHealth = at('insights', 'aws_sns_topic_subscription.stack_health_email[0]');
+    expect(emails).toHaveLength(2);
+    expect(cdkNotices?.FilterPolicy).toEqual({ autoheal_notice: [{ exists: true }] });
+    expect(notices).toMatchObject({ protocol: 'email', endpoint: cdkNotices?.Endpoint });
+    expect(JSON.parse(notices?.filter_policy as string)).toEqual(cdkNotices?.FilterPolicy);
+    expect(cdkStackHealth).toMatchObject({ Endpoint: 'ops@example.com' });
+    expect(cdkStackHealth?.FilterPolicy).toBeUndefined();
+    expect(stackHealth).toMatchObject({ protocol: 'email', endpoint: cdkStackHealth?.Endpoint, filter_policy: null });
+    for (const name of ['legacy', 'bridge', 'rails'] as const) expect(ofType(name, 'aws_sns_topic_subscription').filter((v) => v.protocol === 'email'), name).toEqual([]);
+  });
+
+  it('deploys the construct\'s observers: one per zone in its subnet, started every minute, never retried, behind their security group, each with its heartbeat alarm', () => {
+    for (const name of ['observers', 'zones'] as const) {
+      // Prepare
+      const deployed = deployedOf(name);
+      const cdkFunctions = Object.entries(synthesized[name].findResources('AWS::Lambda::Function', { Properties: { Handler: 'observer.handler' } })).map(([id, r]) => ({
+        id,
+        ...(r as { Properties: CdkFunction }).Properties,
+      }));
+      const functions = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'observer.handler');
+      const subnets = (variants[name].props.probe.subnets as Array<{ subnetId: string }>).map((x) => x.subnetId);
+
+      // Assess: the functions, one per subnet, with the construct's settings and environment.
+      expect(cdkFunctions, name).toHaveLength(subnets.length);
+      expect(functions.map((f) => f.description).sort(), name).toEqual(cdkFunctions.map((f) => f.Description).sort());
+      for (const cdkFn of cdkFunctions) {
+        const fn = functions.find((f) => f.description === cdkFn.Description);
+        expect(fn, name).toMatchObject({
+          runtime: cdkFn.Runtime,
+          architectures: cdkFn.Architectures,
+          timeout: cdkFn.Timeout,
+          memory_size: cdkFn.MemorySize,
+          reserved_concurrent_executions: cdkFn.ReservedConcurrentExecutions,
+          source_code_hash: sha256Of(join(root, 'dist/observer.zip')),
+          vpc_config: [expect.objectContaining({ subnet_ids: cdkFn.VpcConfig.SubnetIds })],
+        });
+        // Exactly the construct's names and values (the topic's reference as the module's ARN).
+        expect((fn?.environment as Array<{ variables: Record<string, string> }>)[0]?.variables, name).toEqual(
+          Object.fromEntries(Object.entries(cdkFn.Environment.Variables).map(([k, v]) => [k, asDeployed(v, deployed)])),
+        );
+        expect(cdkFn.ReservedConcurrentExecutions, name).toBe(1);
+      }
+      expect(functions.flatMap((f) => (f.vpc_config as Array<{ subnet_ids: string[] }>)[0]?.subnet_ids ?? []).sort(), name).toEqual([...subnets].sort());
+      // Started every minute (the rules test compares the schedules), neither the run nor its start retried.
+      const cdkInvokeConfigs = cfn(name, 'AWS::Lambda::EventInvokeConfig').filter((c) => cdkFunctions.some((f) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: f.id })));
+      const invokeConfigs = ofType(name, 'aws_lambda_function_event_invoke_config').filter((c) => String(c.function_name).startsWith(`${name}-observer-`));
+      expect(invokeConfigs.map((c) => [c.maximum_retry_attempts, c.maximum_event_age_in_seconds]), name).toEqual(
+        cdkInvokeConfigs.map((c) => [c.MaximumRetryAttempts, c.MaximumEventAgeInSeconds]),
+      );
+      const cdkTargets = cfn(name, 'AWS::Events::Rule').flatMap((r) => r.Targets as Array<{ Arn: unknown; RetryPolicy: { MaximumRetryAttempts: number; MaximumEventAgeInSeconds: number } }>)
+        .filter((t) => cdkFunctions.some((f) => JSON.stringify(t.Arn) === JSON.stringify({ 'Fn::GetAtt': [f.id, 'Arn'] })));
+      const targets = ofType(name, 'aws_cloudwatch_event_target').filter((t) => t.target_id === 'observer');
+      expect(targets.map((t) => t.retry_policy), name).toEqual(
+        cdkTargets.map((t) => [{ maximum_retry_attempts: t.RetryPolicy.MaximumRetryAttempts, maximum_event_age_in_seconds: t.RetryPolicy.MaximumEventAgeInSeconds }]),
+      );
+      expect(targets.every((t) => (t.dead_letter_config as unknown[]).length === 0), name).toBe(true);
+
+      // The security group: only the probed port and HTTPS out; the instances' group lets the observers in.
+      const [cdkGroup] = cfn(name, 'AWS::EC2::SecurityGroup') as Array<{ GroupDescription: string; VpcId: string; SecurityGroupEgress: Array<Record<string, unknown>> }>;
+      const [group] = ofType(name, 'aws_security_group');
+      expect(group, name).toMatchObject({ description: cdkGroup?.GroupDescription, vpc_id: cdkGroup?.VpcId, ingress: [] });
+      const egress = (group?.egress as Array<{ protocol: string; from_port: number; to_port: number; cidr_blocks: string[]; description: string }>).map((e) => ({
+        IpProtocol: e.protocol,
+        FromPort: e.from_port,
+        ToPort: e.to_port,
+        CidrIp: e.cidr_blocks.join(),
+        Description: e.description,
+      }));
+      const byPort = (a: Record<string, unknown>, b: Record<string, unknown>) => Number(a.FromPort) - Number(b.FromPort);
+      expect(egress.sort(byPort), name).toEqual([...(cdkGroup?.SecurityGroupEgress ?? [])].sort(byPort));
+      const cdkIngress = cfn(name, 'AWS::EC2::SecurityGroupIngress');
+      expect(ofType(name, 'aws_vpc_security_group_ingress_rule').map((r) => [r.security_group_id, r.ip_protocol, r.from_port, r.to_port, r.description]), name).toEqual(
+        cdkIngress.map((r) => [r.GroupId, r.IpProtocol, r.FromPort, r.ToPort, r.Description]),
+      );
+
+      // Their role: exactly the construct's statements; their log group's retention.
+      const [policy] = ofType(name, 'aws_iam_role_policy').filter((p) => p.name === 'observers');
+      const [cdkPolicy] = Object.values(synthesized[name].findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealObserversRole') } })) as Array<{
+        Properties: { PolicyDocument: { Statement: Statement[] } };
+      }>;
+      expect(statementsOf((JSON.parse(policy?.policy as string) as { Statement: Statement[] }).Statement, deployed), name).toEqual(
+        statementsOf(cdkPolicy?.Properties.PolicyDocument.Statement ?? [], deployed),
+      );
+      const cdkLogGroups = Object.entries(synthesized[name].findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('AutoHealObserversLogGroup'));
+      expect(ofType(name, 'aws_cloudwatch_log_group').filter((g) => g.name === `/aws/lambda/${name}-observers`).map((g) => g.retention_in_days), name).toEqual(
+        cdkLogGroups.map(([, g]) => (g as { Properties: { RetentionInDays: number } }).Properties.RetentionInDays),
+      );
+
+      // A heartbeat alarm per observer, on the alert topic (the stack named as the module is).
+      const cdkAlarms = Object.entries(synthesized[name].findResources('AWS::CloudWatch::Alarm'))
+        .filter(([id]) => id.startsWith('AutoHealObserversHeartbeat'))
+        .map(([, r]) => (r as { Properties: CdkAlarm & { AlarmName: string; OKActions: unknown[] } }).Properties);
+      const alarms = planned[name].filter((r) => r.address.startsWith(`module.${name}.aws_cloudwatch_metric_alarm.observer_heartbeat[`)).map((r) => r.values);
+      expect(alarms, name).toHaveLength(subnets.length);
+      expect(alarms.map((a) => a.alarm_name).sort(), name).toEqual(cdkAlarms.map((a) => a.AlarmName.replace('-Cdk-', `-${name}-`)).sort());
+      for (const cdkAlarm of cdkAlarms) {
+        const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName.replace('-Cdk-', `-${name}-`));
+        expect(alarm, name).toMatchObject({
+          alarm_description: cdkAlarm.AlarmDescription,
+          namespace: cdkAlarm.Namespace,
+          metric_name: cdkAlarm.MetricName,
+          statistic: cdkAlarm.Statistic,
+          period: cdkAlarm.Period,
+          evaluation_periods: cdkAlarm.EvaluationPeriods,
+          threshold: cdkAlarm.Threshold,
+          comparison_operator: cdkAlarm.ComparisonOperator,
+          treat_missing_data: cdkAlarm.TreatMissingData,
+        });
+        expect([alarm?.dimensions, alarm?.alarm_actions, alarm?.ok_actions], name).toEqual([
+          Object.fromEntries(cdkAlarm.Dimensions.map((d) => [d.Name, d.Value])),
+          cdkAlarm.AlarmActions.map((a) => asDeployed(a, deployed)),
+          cdkAlarm.OKActions.map((a) => asDeployed(a, deployed)),
+        ]);
+      }
+    }
+    // Without subnets, probe detection deploys no observer, as the construct.
+    expect(cfn('insights', 'AWS::Lambda::Function').filter((p) => p.Handler === 'observer.handler')).toEqual([]);
+    expect(ofType('insights', 'aws_lambda_function').filter((f) => f.handler === 'observer.handler')).toEqual([]);
+  });
+
+  it('reads the observers\' VPC from their first subnet when probe.vpc_id is not given, as the construct does at deploy time', () => {
+    // Prepare
+    const template = cdkTemplate({ groups: ['web'], detection: ['probe'], probe: { subnets: lookupSubnets.map(({ subnetId, availabilityZone }) => ({ subnetId, availabilityZone })) } });
+    const [group] = planned.lookup.filter((r) => r.type === 'aws_security_group').map((r) => r.values);
+    const functions = planned.lookup.filter((r) => r.type === 'aws_lambda_function' && r.values.handler === 'observer.handler');
+
+    // Assess: the module's plan has the VPC; the construct's lookup asks EC2 for the same subnet.
+    expect(lookupSubnets[0]?.vpcId).toMatch(/^vpc-/);
+    expect(group?.vpc_id).toBe(lookupSubnets[0]?.vpcId);
+    expect(functions).toHaveLength(2);
+    const [lookup] = Object.values(template.findResources('Custom::AWS')) as Array<{ Properties: { Create?: unknown; Update?: unknown } }>;
+    const call = lookup?.Properties.Update ?? lookup?.Properties.Create;
+    expect(typeof call === 'string' ? call : JSON.stringify(call)).toContain(`"SubnetIds":["${lookupSubnets[0]?.subnetId}"]`);
+  });
+
+  it('grants the prober host the construct\'s statements, heartbeat included, in every probe variant', () => {
+    for (const name of ['insights', 'bridge', 'observers', 'zones'] as const) {
+      // Prepare
+      const [policy] = ofType(name, 'aws_iam_policy').filter((p) => p.name === `${name}-prober`);
+      const [cdkPolicy] = Object.entries(synthesized[name].findResources('AWS::IAM::ManagedPolicy'))
+        .filter(([id]) => id.startsWith('AutoHealProberPolicy'))
+        .map(([, r]) => (r as { Properties: { PolicyDocument: { Statement: Statement[] } } }).Properties);
+
+      // Assess
+      expect(statementsOf((JSON.parse(policy?.policy as string) as { Statement: Statement[] }).Statement, deployedOf(name)), name).toEqual(
+        statementsOf(cdkPolicy?.PolicyDocument.Statement ?? [], deployedOf(name)),
+      );
+    }
   });
 
   it('feeds the healer from the legacy queue through the construct\'s intake, invoked asynchronously, and a bridge instead gets its policy', () => {
@@ -498,9 +886,14 @@ describe('the module variants, planned', () => {
         MemorySize: number;
       }>;
 
-      // Assess: every literal value (the topic's ARN is known only after apply).
-      const literal = Object.entries(cdkHealer?.Environment.Variables ?? {}).filter(([, v]) => typeof v === 'string');
-      expect(Object.entries(fn?.environment[0]?.variables ?? {}).filter(([k]) => k !== 'AUTOHEAL_ALARM_TOPIC_ARN').sort(), name).toEqual(literal.sort());
+      // Assess: every literal value, and the names the construct sets to the alert topic's reference.
+      const cdkVariables = Object.entries(cdkHealer?.Environment.Variables ?? {});
+      const literal = cdkVariables.filter(([, v]) => typeof v === 'string');
+      const references = cdkVariables.filter(([, v]) => typeof v !== 'string').map(([k]) => k);
+      const variables = Object.entries(fn?.environment[0]?.variables ?? {});
+      expect(variables.filter(([k]) => !references.includes(k)).sort(), name).toEqual(literal.sort());
+      expect(references.sort(), name).toEqual(['AUTOHEAL_ALARM_TOPIC_ARN', 'AUTOHEAL_NOTICE_TOPIC_ARN']);
+      for (const key of references) expect(fn?.environment[0]?.variables[key], `${name} ${key}`).toMatch(new RegExp(`^arn:aws:sns:[^:]+:\\d{12}:${name}-alerts$`));
       expect(fn, name).toMatchObject({ timeout: cdkHealer?.Timeout, memory_size: cdkHealer?.MemorySize });
     }
   });
@@ -636,6 +1029,39 @@ describe('terraform apply of examples/terraform against moto', () => {
     expect(environment.AUTOHEAL_ALARM_TOPIC_ARN).toBe(outputs.alert_topic_arn?.value);
   });
 
+  it('watches itself as the construct does: its alarms notify the stack-health topic, and its dashboard', async () => {
+    // Prepare
+    const deployed = { name: 'autoheal', region: moto.region, account: outputs.alert_topic_arn?.value.split(':')[4] as string };
+    const { alarms: cdkAlarms, dashboardBody } = cdkMonitoring(cdk);
+
+    // Act
+    const alarms = ((await aws.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: 'autoheal-' }))).MetricAlarms ?? []).filter((a) => !a.AlarmName?.startsWith(prefix));
+    const topic = await aws.sns.send(new GetTopicAttributesCommand({ TopicArn: outputs.stack_health_topic_arn?.value }));
+    const dashboard = await aws.cw.send(new GetDashboardCommand({ DashboardName: outputs.dashboard_name?.value }));
+
+    // Assess
+    expect(topic.Attributes).toMatchObject({ DisplayName: 'autoheal stack health' });
+    expect(outputs.stack_health_topic_arn?.value).toBe(`arn:aws:sns:${deployed.region}:${deployed.account}:autoheal-stack-health`);
+    expect(alarms.map((a) => a.AlarmDescription).sort()).toEqual(cdkAlarms.map((a) => a.AlarmDescription).sort());
+    for (const cdkAlarm of cdkAlarms) {
+      const alarm = alarms.find((a) => a.AlarmDescription === cdkAlarm.AlarmDescription);
+      const asPlanned = alarm && {
+        namespace: alarm.Namespace,
+        metric_name: alarm.MetricName,
+        statistic: alarm.Statistic,
+        period: alarm.Period,
+        evaluation_periods: alarm.EvaluationPeriods,
+        threshold: alarm.Threshold,
+        comparison_operator: alarm.ComparisonOperator,
+        treat_missing_data: alarm.TreatMissingData,
+        dimensions: Object.fromEntries((alarm.Dimensions ?? []).map((d) => [d.Name, d.Value])),
+        alarm_actions: alarm.AlarmActions,
+      };
+      expectSameAlarm(asPlanned, cdkAlarm, deployed, cdkAlarm.AlarmDescription);
+    }
+    expect(JSON.parse(dashboard.DashboardBody ?? 'null')).toEqual(JSON.parse(asDeployed(dashboardBody, deployed) as string));
+  });
+
   it('grants no wildcard action in any role or policy it creates, and the healer exactly the construct healer\'s actions', async () => {
     // Prepare
     const roles = ((await aws.iam.send(new ListRolesCommand({}))).Roles ?? []).filter((r) => r.RoleName?.startsWith('autoheal-'));
@@ -715,7 +1141,8 @@ describe('terraform apply of examples/terraform against moto', () => {
 
     // Assess
     expect(cleanup).toEqual({ action: 'delete', deletedAlarms: 3 });
-    expect((await aws.cw.send(new DescribeAlarmsCommand({ AlarmNamePrefix: prefix }))).MetricAlarms).toEqual([]);
+    expect((await aws.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual([]);
+    expect((await aws.cw.send(new ListDashboardsCommand({}))).DashboardEntries ?? []).toEqual([]);
     expect((await aws.lambda.send(new ListFunctionsCommand({}))).Functions).toEqual([]);
     expect((await aws.events.send(new ListRulesCommand({ NamePrefix: 'autoheal-' }))).Rules).toEqual([]);
     expect((await aws.sns.send(new ListTopicsCommand({}))).Topics ?? []).toEqual([]);
