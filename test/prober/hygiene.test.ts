@@ -45,6 +45,8 @@ function countConnections(server: Server | TcpServer): Connections {
 }
 
 async function listen<T extends Server | TcpServer>(server: T): Promise<{ server: T; port: number }> {
+  // The prober ends every check with a reset: on the server's side that is an ECONNRESET, expected here.
+  server.on('connection', (socket: Socket) => socket.on('error', () => {}));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   servers.push(server);
   return { server, port: (server.address() as AddressInfo).port };
