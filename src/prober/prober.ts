@@ -178,7 +178,7 @@ interface TargetState {
   removed: boolean;
   busy: boolean;
   threshold: ThresholdState;
-  /** The latest check failed (for the self-check's "cut off"). */
+  /** The latest check went unanswered (for the self-check's "cut off"). */
   failingNow: boolean;
   reported: 'healthy' | 'unhealthy';
   reportedAtMs: number;
@@ -378,7 +378,9 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     const overrunMs = result.ok ? 0 : overrunOf(result, ms);
     worstLatenessMs = Math.max(worstLatenessMs, latenessMs, overrunMs);
     s.last = { ok: result.ok, atMs, ms, ...(result.error ? { error: result.error } : {}) };
-    s.failingNow = !result.ok;
+    // Only a check nothing answered counts toward "cut off": a 503 or a refused connection came back
+    // from the target, so the observer's network reached it — that target is down, not the observer.
+    s.failingNow = !result.ok && result.status === undefined && !/ECONNREFUSED|ECONNRESET/.test(result.error ?? '');
     const outcome: CheckOutcome = result.ok
       ? { kind: 'ok' }
       : overrunMs > maxOverrunMs

@@ -4,8 +4,9 @@
  *
  * - `loopLate`: its event loop (or a check's own timer) ran late by more than `maxLatenessMs`: a
  *   busy machine makes healthy targets look like timeouts;
- * - `cutOff`: every target's latest check failed (at least `cutOffMinTargets` of them): a whole
- *   group failing at once is likelier the observer's network than the group;
+ * - `cutOff`: every target's latest check went unanswered — timed out or unreachable, not a status
+ *   or a refused connection, which prove the network works (at least `cutOffMinTargets` of them):
+ *   a whole group silent at once is likelier the observer's network than the group;
  * - `referenceFailed`: a reference check (something that should always answer) failed.
  *
  * While degraded, the prober withholds unhealthy verdicts (healthy ones still go) and says so.
@@ -18,7 +19,7 @@ export type DegradedReason = 'loopLate' | 'cutOff' | 'referenceFailed';
 
 export const degradedReasons: Record<DegradedReason, string> = {
   loopLate: "the observer's own event loop or check timers ran late: a busy machine is not evidence",
-  cutOff: "every target's latest check failed: the observer is likelier cut off than the whole group dead",
+  cutOff: "every target's latest check went unanswered: the observer is likelier cut off than the whole group dead",
   referenceFailed: 'the reference check failed: the observer cannot reach what should always answer',
 };
 

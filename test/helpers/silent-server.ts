@@ -18,7 +18,8 @@ export interface SilentServer {
   close(): Promise<void>;
 }
 
-export async function startSilentServer(): Promise<SilentServer> {
+/** Starts it on a free port of 127.0.0.1, or on the given loopback address and port. */
+export async function startSilentServer(at: { host?: string; port?: number } = {}): Promise<SilentServer> {
   const sockets = new Set<Socket>();
   let connections = 0;
   const server = createServer((socket) => {
@@ -29,10 +30,11 @@ export async function startSilentServer(): Promise<SilentServer> {
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const host = at.host ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(at.port ?? 0, host, resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${host}:${port}`,
     port,
     get connections() {
       return connections;

@@ -2,10 +2,14 @@
  * The observer Lambda bundle (dist/observer.mjs, `npm run build` first), imported from a folder
  * of its own as Lambda runs it, against moto (Auto Scaling, EC2, SNS): it discovers the group's
  * InService instances and their private IPs through the real API shapes, beats an EMF heartbeat
- * on stdout, and — since moto's private IPs answer nothing here — sees every target fail at once,
- * knows it is cut off and withholds its verdicts instead of reporting the group dead.
+ * on stdout, and — every instance accepting and never answering — sees every target go silent at
+ * once, knows it is cut off and withholds its verdicts instead of reporting the group dead.
+ *
+ * Every probe stays on this machine: the group lives in a moto VPC of 127.0.0.0/16 (moto does not
+ * check the range), so the instances' private IPs are loopback addresses, where the test listens.
  */
 import { AutoScalingClient, CreateAutoScalingGroupCommand, CreateLaunchConfigurationCommand } from '@aws-sdk/client-auto-scaling';
+import { CreateSubnetCommand, CreateVpcCommand, DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
@@ -14,15 +18,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observerEnv } from '../../src/observer/settings.js';
+import { startSilentServer, type SilentServer } from '../helpers/silent-server.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
 
 const bundle = fileURLToPath(new URL('../../dist/observer.mjs', import.meta.url));
 let moto: MotoFixture;
+const silent: SilentServer[] = [];
 
 beforeAll(async () => {
   moto = await startMoto();
 }, 60_000);
 afterAll(async () => {
+  await Promise.all(silent.map((s) => s.close()));
   await moto?.stop();
 });
 
@@ -51,9 +58,19 @@ describe('observer Lambda bundle (moto)', () => {
     const asg = new AutoScalingClient(moto.clientConfig);
     const sns = new SNSClient(moto.clientConfig);
     await asg.send(new CreateLaunchConfigurationCommand({ LaunchConfigurationName: 'lc', ImageId: 'ami-12c6146b', InstanceType: 't3.micro' }));
+    const ec2 = new EC2Client(moto.clientConfig);
+    const { Vpc } = await ec2.send(new CreateVpcCommand({ CidrBlock: '127.0.0.0/16' }));
+    const { Subnet } = await ec2.send(new CreateSubnetCommand({ VpcId: Vpc?.VpcId, CidrBlock: '127.0.1.0/24', AvailabilityZone: 'us-east-1a' }));
     await asg.send(
-      new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'web', LaunchConfigurationName: 'lc', MinSize: 3, MaxSize: 3, DesiredCapacity: 3, AvailabilityZones: ['us-east-1a'] }),
+      new CreateAutoScalingGroupCommand({ AutoScalingGroupName: 'web', LaunchConfigurationName: 'lc', MinSize: 3, MaxSize: 3, DesiredCapacity: 3, VPCZoneIdentifier: Subnet?.SubnetId }),
     );
+    const described = await ec2.send(new DescribeInstancesCommand({}));
+    const ips = (described.Reservations ?? []).flatMap((r) => (r.Instances ?? []).flatMap((i) => (i.PrivateIpAddress ? [i.PrivateIpAddress] : [])));
+    ec2.destroy();
+    expect(ips).toHaveLength(3);
+    for (const ip of ips) expect(ip, 'a loopback address: no probe leaves this machine').toMatch(/^127\./);
+    // Each instance accepts and never answers, as instances behind a cut network look.
+    for (const ip of ips) silent.push(await startSilentServer({ host: ip, port: 8080 }));
     const { TopicArn = '' } = await sns.send(new CreateTopicCommand({ Name: 'alerts' }));
     asg.destroy();
     sns.destroy();
