@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startFakeAutoScaling, type FakeAutoScaling, type FakeGroup, type FakeOptions } from '../fleet/aws/fake-auto-scaling-server.js';
-import { runCli, type CliRun } from '../helpers/cli.js';
+import { isolatedAwsEnv, runCli, type CliRun } from '../helpers/cli.js';
 import { statusCheckAlarmMessage } from '../helpers/events.js';
 
 // Runs the built CLI (`npm run build` first, as `npm test` does) against a local stand-in of the
@@ -14,16 +14,9 @@ const well = 'i-0123456789abcdef0';
 function run(args: string[], env: Record<string, string>, stdin = ''): Promise<CliRun> {
   return runCli(args, {
     stdin,
-    env: {
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'example',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    env: isolatedAwsEnv({
       ...env,
-    },
+    }),
   });
 }
 

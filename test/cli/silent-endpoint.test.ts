@@ -5,7 +5,7 @@
  * Runs the built CLI (`npm run build` first).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli, type CliRun } from '../helpers/cli.js';
+import { isolatedAwsEnv, runCli, type CliRun } from '../helpers/cli.js';
 import { statusCheckAlarmMessage } from '../helpers/events.js';
 import { startSilentServer, type SilentServer } from '../helpers/silent-server.js';
 
@@ -20,18 +20,11 @@ afterEach(async () => {
 function run(args: string[], stdin = '', env: Record<string, string> = {}): Promise<CliRun> {
   return runCli(args, {
     stdin,
-    env: {
-      PATH: process.env.PATH ?? '',
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-      AWS_SECRET_ACCESS_KEY: 'example',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_CONFIG_FILE: '/nonexistent',
-      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    env: isolatedAwsEnv({
       AWS_ENDPOINT_URL: silent.url,
       AUTOHEAL_AWS_TIMEOUT_MS: '200',
       ...env,
-    },
+    }),
   });
 }
 

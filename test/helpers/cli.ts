@@ -26,3 +26,20 @@ export function runCli(args: readonly string[], options: { stdin?: string; env?:
     child.stdin.end(options.stdin ?? '');
   });
 }
+
+/**
+ * An environment for a child CLI that reaches AWS only where the test points it: fixed test
+ * credentials and region, no profile files, no instance metadata; `extra` adds endpoints and settings.
+ */
+export function isolatedAwsEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH ?? '',
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'example',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    ...extra,
+  };
+}
