@@ -32,86 +32,14 @@ import { TypedEvents } from '../events.js';
 import { silentLogger, type Logger } from '../log.js';
 import { probeSignal } from '../signals/probe.js';
 import type { HealthSignal } from '../signals/types.js';
-import { httpCheck, tcpCheck, type CheckResult } from './checks.js';
+import { httpCheck, tcpCheck } from './checks.js';
 import { proberOptionsSchema, type ProberOptions, type ProberOptionsInput, type ProbeTarget } from './options.js';
 import { DueHeap, nextDue, phaseOf } from './schedule.js';
-import { initialSelfCheck, selfCheckDefaults, stepSelfCheck, type DegradedReason, type SelfCheckOptions, type SelfCheckState } from './self-check.js';
+import { initialSelfCheck, selfCheckDefaults, stepSelfCheck, type SelfCheckOptions, type SelfCheckState } from './self-check.js';
 import { initialThreshold, shouldSend, stepThreshold, thresholdDetail, type CheckOutcome, type ThresholdState } from './threshold.js';
+import type { CheckEvent, CheckResult, CheckTarget, Heartbeat, LastCheck, ProberEvents, ProberMode, ProberStats, ProbeSink } from './types.js';
 
-/** Where the prober's signals go. It throws when the signal was not accepted; the prober sends it again later. */
-export type ProbeSink = (signal: HealthSignal, options: { signal: AbortSignal }) => Promise<void>;
-
-/** The last check of a target, for live views. */
-export interface LastCheck {
-  ok: boolean;
-  atMs: number;
-  ms: number;
-  error?: string;
-}
-
-/** Payload of check events. `atMs` is when the check ended, in milliseconds since the epoch. */
-export interface CheckEvent {
-  instanceId: string;
-  target: string;
-  ok: boolean;
-  error?: string;
-  /** How long the check took. */
-  ms: number;
-  /** How long after its due time it started. */
-  latenessMs: number;
-  consecutiveFailures: number;
-  /** The observer could not vouch for this failure (it ran late itself): it counted neither way. */
-  inconclusive?: boolean;
-  atMs: number;
-}
-
-/** One beat of an observer: it is alive, and whether it trusts itself right now. */
-export interface Heartbeat {
-  observer: string;
-  degraded: boolean;
-  reasons: DegradedReason[];
-  targets: number;
-  /** Targets whose verdict is unhealthy (sent or withheld). */
-  unhealthy: number;
-  atMs: number;
-}
-
-/** Typed events of the prober. */
-export interface ProberEvents {
-  'prober:check:succeeded': CheckEvent;
-  'prober:check:failed': CheckEvent;
-  /** A target crossed a threshold. */
-  'prober:target:unhealthy': { instanceId: string; target: string; detail: string; atMs: number };
-  'prober:target:healthy': { instanceId: string; target: string; detail: string; atMs: number };
-  /** The sink accepted a signal (published to SNS, or handled by the healer). */
-  'prober:signal:sent': { signal: HealthSignal; ms: number; atMs: number };
-  'prober:signal:failed': { signal: HealthSignal; error: string; atMs: number };
-  /** An unhealthy verdict not sent because the observer is degraded. */
-  'prober:signal:withheld': { observer: string; instanceId: string; reasons: DegradedReason[]; atMs: number };
-  'prober:observer:degraded': { observer: string; reasons: DegradedReason[]; atMs: number };
-  'prober:observer:recovered': { observer: string; degradedForMs: number; atMs: number };
-  'prober:heartbeat': Heartbeat;
-  'prober:discovery:failed': { error: string; atMs: number };
-  'prober:targets:changed': { count: number; added: number; removed: number; atMs: number };
-}
-
-/** Counters since the start (or the last {@link Prober.resetStats}). */
-export interface ProberStats {
-  targets: number;
-  checks: number;
-  failures: number;
-  /** Failed checks not counted because the observer ran late itself. */
-  inconclusive: number;
-  /** Checks not run because the previous check of the same target was still running or waiting. */
-  skipped: number;
-  maxLatenessMs: number;
-  meanLatenessMs: number;
-  /** Checks that started more than 100 ms after their due time. */
-  lateOver100Ms: number;
-  signalsSent: number;
-  signalsFailed: number;
-  signalsWithheld: number;
-}
+export type { CheckEvent, CheckResult, CheckTarget, Heartbeat, LastCheck, ProberEvents, ProberMode, ProberStats, ProbeSink } from './types.js';
 
 /** What {@link startProber} needs besides the options. */
 export interface ProberDeps {
@@ -132,18 +60,10 @@ export interface ProberDeps {
   logger?: Logger;
 }
 
-/** A check as the prober runs it: an HTTP GET or a TCP connect. */
-export type CheckTarget =
-  | { kind: 'http'; host: string; port: number; path: string; expectedStatus: number }
-  | { kind: 'tcp'; host: string; port: number };
-
 /** Runs a check with checks.ts. */
 export function runDefaultCheck(target: CheckTarget, timeoutMs: number, agent: Agent): Promise<CheckResult> {
   return target.kind === 'http' ? httpCheck(target, timeoutMs, agent) : tcpCheck(target, timeoutMs);
 }
-
-/** The prober's modes. */
-export type ProberMode = 'running' | 'stopping' | 'stopped';
 
 /** A running prober. */
 export interface Prober {
