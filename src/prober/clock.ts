@@ -52,3 +52,30 @@ export const realClock: ProberClock = {
     };
   },
 };
+
+/** Timers by name on a clock, each at a monotonic time; setting one replaces it. */
+export class NamedTimers<N extends string> {
+  private readonly handles = new Map<N, ClockTimer>();
+
+  constructor(private readonly clock: ProberClock) {}
+
+  set(name: N, atMs: number, fire: () => void): void {
+    this.clear(name);
+    const handle = this.clock.setTimeout(() => {
+      this.handles.delete(name);
+      fire();
+    }, Math.max(0, atMs - this.clock.now()));
+    this.handles.set(name, handle);
+  }
+
+  clear(name: N): void {
+    const handle = this.handles.get(name);
+    if (handle === undefined) return;
+    this.clock.clearTimeout(handle);
+    this.handles.delete(name);
+  }
+
+  clearAll(): void {
+    for (const name of [...this.handles.keys()]) this.clear(name);
+  }
+}

@@ -9,7 +9,7 @@ import { describeError } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import { silentLogger, type Logger } from '../log.js';
 import { httpCheck, tcpCheck } from './checks.js';
-import { realClock, type ClockTimer, type LoopWatch, type ProberClock } from './clock.js';
+import { NamedTimers, realClock, type LoopWatch, type ProberClock } from './clock.js';
 import { start, step } from './machine.js';
 import type { ProberOptions, ProbeTarget } from './options.js';
 import { machineSettings, type Effect, type ProberEvent, type ProberState, type Reading, type Step, type TimerName } from './state.js';
@@ -49,6 +49,7 @@ function attempt<T>(fn: () => T | Promise<T>): Promise<T> {
 /** The discovery's default period. */
 const discoverEveryMsDefault = 30_000;
 
+/** One prober's shell: the machine's state, and everything it does not do itself. */
 export class ProberShell {
   readonly events: TypedEvents<ProberEvents>;
   /** Settles once the machine has stopped. */
@@ -60,7 +61,7 @@ export class ProberShell {
   private readonly abort = new AbortController();
   private readonly agent: Agent;
   private readonly loop: LoopWatch;
-  private readonly timers = new Map<TimerName, ClockTimer>();
+  private readonly timers: NamedTimers<TimerName>;
   /** Events that arrived while the effects of another were carried out (a listener that calls stop()). */
   private readonly mailbox: ProberEvent[] = [];
   private busy = false;
@@ -79,6 +80,7 @@ export class ProberShell {
     // could answer for a process that no longer accepts connections); sockets bounded by concurrency.
     this.agent = new Agent({ keepAlive: false, maxSockets: options.concurrency, maxTotalSockets: options.concurrency });
     this.loop = this.clock.watchLoop();
+    this.timers = new NamedTimers(this.clock);
     const settings = machineSettings(options, {
       ...(deps.region ? { region: deps.region } : {}),
       heartbeat: deps.heartbeat !== undefined,
@@ -136,9 +138,9 @@ export class ProberShell {
   private perform(effect: Effect): void {
     switch (effect.type) {
       case 'timer:set':
-        return this.setTimer(effect.timer, effect.atMs);
+        return this.timers.set(effect.timer, effect.atMs, () => this.feed(this.timerEvent(effect.timer)));
       case 'timer:clear':
-        return this.clearTimer(effect.timer);
+        return this.timers.clear(effect.timer);
       case 'check':
         return this.runCheck(effect.id, effect.check);
       case 'reference':
@@ -157,26 +159,10 @@ export class ProberShell {
         this.abort.abort(new Error('prober stopped'));
         return this.loop.stop();
       case 'finish':
-        for (const name of [...this.timers.keys()]) this.clearTimer(name);
+        this.timers.clearAll();
         this.agent.destroy();
         return this.settle();
     }
-  }
-
-  private setTimer(name: TimerName, atMs: number): void {
-    this.clearTimer(name);
-    const fire = (): void => {
-      this.timers.delete(name);
-      this.feed(this.timerEvent(name));
-    };
-    this.timers.set(name, this.clock.setTimeout(fire, Math.max(0, atMs - this.clock.now())));
-  }
-
-  private clearTimer(name: TimerName): void {
-    const timer = this.timers.get(name);
-    if (timer === undefined) return;
-    this.clock.clearTimeout(timer);
-    this.timers.delete(name);
   }
 
   private timerEvent(name: TimerName): ProberEvent {

@@ -1,7 +1,7 @@
 /**
  * The prober's public vocabulary: what a check returns, what it emits, what it counts. Its own
  * room, importing nothing with I/O, so that the pure machine (machine.ts) and the shell around it
- * (prober.ts) share one definition of each.
+ * (shell.ts, prober.ts) share one definition of each.
  */
 import type { HealthSignal } from '../signals/types.js';
 import type { DegradedReason } from './self-check.js';

@@ -771,7 +771,7 @@ describe('prober machine: invariants over a long random walk', () => {
       const inFlight: { checks: number[]; sends: number[] } = { checks: [], sends: [] };
       const results = [ok, s503, timeout, refused];
       let now = 0;
-      for (let i = 0; i < 3_000 && last.state.mode.name !== 'stopped'; i++) {
+      for (let i = 0; i < 2_000 && last.state.mode.name !== 'stopped'; i++) {
         now += Math.floor(rnd() * 120);
         for (const e of last.effects) {
           if (e.type === 'check') inFlight.checks.push(e.id);
@@ -788,7 +788,7 @@ describe('prober machine: invariants over a long random walk', () => {
         else if (pick < 0.85) event = ev.beat(now);
         else if (pick < 0.9) event = ev.discovered(now, pool.filter(() => rnd() < 0.6), pool.map(() => rnd()));
         else if (pick < 0.92) event = ev.discoveryDue(now);
-        else if (pick < 0.93 && i > 2_500) event = ev.stop(now);
+        else if (pick < 0.93 && i > 1_700) event = ev.stop(now);
         else event = ev.targets(now, pool.filter(() => rnd() < 0.7), pool.map(() => rnd()));
         last = step(last.state, event);
         effects.push(last.effects);
@@ -805,6 +805,7 @@ describe('prober machine: invariants over a long random walk', () => {
       return { effects, state: last.state };
     };
     const first = walk(7);
+    expect(first.state.mode.name).toBe('stopped');
     expect(first.state.stats.checks).toBeGreaterThan(200);
     expect(first.state.stats.signalsSent).toBeGreaterThan(5);
     expect(walk(7).effects).toEqual(first.effects);
