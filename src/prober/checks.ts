@@ -12,18 +12,12 @@
  */
 import { request, type Agent } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
+import type { CheckResult } from './types.js';
 
 /** The most a check reads of a response's status line and headers; more fails the check. */
 export const maxHeaderBytes = 16 * 1024;
 
-/** The outcome of one check. */
-export interface CheckResult {
-  ok: boolean;
-  /** Why it failed: `timeout after 500 ms`, `ECONNREFUSED`, `status 503`. */
-  error?: string;
-  /** The HTTP status, when one arrived. */
-  status?: number;
-}
+export type { CheckResult } from './types.js';
 
 /**
  * Ends a check's connection at once. A connected socket is reset (RST) rather than closed with a

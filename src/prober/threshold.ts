@@ -4,6 +4,7 @@
  * while the observer was degraded, or its own timer fired far too late) is `inconclusive`: it
  * counts neither way, so a stalled event loop cannot add up to a verdict.
  */
+import type { CheckResult } from './types.js';
 
 /** What one check of a target said. */
 export type CheckOutcome = { kind: 'ok' } | { kind: 'failed'; error: string } | { kind: 'inconclusive'; why: string };
@@ -39,6 +40,19 @@ export function stepThreshold(
   if (next.verdict === 'healthy' && next.failures >= t.unhealthyThreshold) return { state: { ...next, verdict: 'unhealthy' }, crossed: 'unhealthy' };
   if (next.verdict === 'unhealthy' && next.successes >= t.healthyThreshold) return { state: { ...next, verdict: 'healthy' }, crossed: 'healthy' };
   return { state: next };
+}
+
+/**
+ * What a check's result says. How late a timed-out check's own timer fired (`overrunMs`) decides
+ * whether the observer can vouch for it: beyond half the timeout (at least 20 ms) the answer may
+ * have sat unread in the socket while the loop was busy, so the check is inconclusive and counts
+ * neither way.
+ */
+export function outcomeOf(result: CheckResult, ms: number, timeoutMs: number): { outcome: CheckOutcome; overrunMs: number } {
+  if (result.ok) return { outcome: { kind: 'ok' }, overrunMs: 0 };
+  const overrunMs = result.error?.startsWith('timeout') ? Math.max(0, ms - timeoutMs) : 0;
+  if (overrunMs > Math.max(20, timeoutMs / 2)) return { outcome: { kind: 'inconclusive', why: `the check's timer fired ${Math.round(overrunMs)} ms late` }, overrunMs };
+  return { outcome: { kind: 'failed', error: result.error ?? 'failed' }, overrunMs };
 }
 
 /** Why a target holds its verdict, for the signal's detail. */

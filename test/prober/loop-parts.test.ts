@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { DueHeap, nextDue, phaseOf } from '../../src/prober/schedule.js';
 import { conditionOf, initialSelfCheck, selfCheckDefaults, stepSelfCheck, type SelfCheckInput, type SelfCheckState } from '../../src/prober/self-check.js';
-import { initialThreshold, shouldSend, stepThreshold, thresholdDetail, type CheckOutcome, type ThresholdState } from '../../src/prober/threshold.js';
+import { initialThreshold, outcomeOf, shouldSend, stepThreshold, thresholdDetail, type CheckOutcome, type ThresholdState } from '../../src/prober/threshold.js';
 
 const ok: CheckOutcome = { kind: 'ok' };
 const fail: CheckOutcome = { kind: 'failed', error: 'timeout after 80 ms' };
@@ -42,6 +42,32 @@ describe('threshold reducer', () => {
     }).state;
     expect(thresholdDetail(s)).toBe('2 consecutive failures: timeout after 80 ms');
     expect(thresholdDetail(initialThreshold)).toBe('0 consecutive successes');
+  });
+});
+
+describe('outcomeOf: what a check result says', () => {
+  it.each([
+    { name: 'an answer', result: { ok: true, status: 200 }, ms: 3, timeoutMs: 100, want: { outcome: { kind: 'ok' }, overrunMs: 0 } },
+    { name: 'a failure', result: { ok: false, status: 503, error: 'status 503' }, ms: 3, timeoutMs: 100, want: { outcome: { kind: 'failed', error: 'status 503' }, overrunMs: 0 } },
+    { name: 'a failure without words', result: { ok: false }, ms: 3, timeoutMs: 100, want: { outcome: { kind: 'failed', error: 'failed' }, overrunMs: 0 } },
+    { name: 'a timeout on time', result: { ok: false, error: 'timeout after 100 ms' }, ms: 130, timeoutMs: 100, want: { outcome: { kind: 'failed', error: 'timeout after 100 ms' }, overrunMs: 30 } },
+    {
+      name: "a timeout whose own timer fired more than half the timeout late",
+      result: { ok: false, error: 'timeout after 100 ms' },
+      ms: 151,
+      timeoutMs: 100,
+      want: { outcome: { kind: 'inconclusive', why: "the check's timer fired 51 ms late" }, overrunMs: 51 },
+    },
+    {
+      name: 'a short timeout is given at least 20 ms',
+      result: { ok: false, error: 'timeout after 10 ms' },
+      ms: 29,
+      timeoutMs: 10,
+      want: { outcome: { kind: 'failed', error: 'timeout after 10 ms' }, overrunMs: 19 },
+    },
+    { name: 'a slow refusal is no overrun', result: { ok: false, error: 'ECONNREFUSED' }, ms: 900, timeoutMs: 100, want: { outcome: { kind: 'failed', error: 'ECONNREFUSED' }, overrunMs: 0 } },
+  ])('$name', ({ result, ms, timeoutMs, want }) => {
+    expect(outcomeOf(result, ms, timeoutMs)).toEqual(want);
   });
 });
 
