@@ -14,8 +14,7 @@
  * `import { AutoHeal } from 'autoheal/cdk'` (here it comes from the source tree).
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { AutoHeal, type AutoHealProps, type Detection } from '../../src/cdk/index.js';
-import type { ObserverSubnet } from '../../src/cdk/observers.js';
+import { AutoHeal, type AutoHealProps, type Detection, type ObserverSubnet } from '../../src/cdk/index.js';
 
 /** `subnet-0aaa:us-east-1a,subnet-0bbb:us-east-1b`, strictly: anything else is an error saying what to write. */
 export function parseSubnets(text: string): ObserverSubnet[] {
