@@ -421,7 +421,7 @@ async function planVariants(): Promise<Record<Variant | 'lookup', Planned[]>> {
  * across variables and the archives that were never built (terraform checks those only once
  * every variable is valid on its own).
  */
-async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
+async function planMistakes(): Promise<{ variables: Run; cross: Run; typo: Run }> {
   const variables = join(work, 'bad-variables');
   const cross = join(work, 'bad-cross');
   const twoSubnets = '[{ subnet_id = "subnet-0a", availability_zone = "us-east-1a" }, { subnet_id = "subnet-0b", availability_zone = "us-east-1b" }]';
@@ -471,20 +471,25 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
       module('observers_without_groups', ['name      = "g"', 'detection = ["probe"]', `probe     = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`]) +
       module('unbuilt_observer', ['name         = "b"', 'group_names  = ["web"]', 'detection    = ["probe"]', `probe        = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`, 'observer_zip = "/nonexistent/observer.zip"']),
   );
-  const [variablesRun, crossRun] = await Promise.all(
-    [variables, cross].map(async (dir) => {
+  // The example itself, with names it does not declare in the variable files Terraform loads by itself.
+  const typo = join(work, 'examples/typo');
+  cpSync(join(root, 'examples/terraform'), typo, { recursive: true, filter: (f) => !f.includes('.terraform') });
+  writeFileSync(join(typo, 'terraform.tfvars'), 'group_names = ["web"]\ndryrun      = true\n');
+  writeFileSync(join(typo, 'ops.auto.tfvars.json'), JSON.stringify({ notification_mail: 'ops@example.com', dry_run: true }));
+  const [variablesRun, crossRun, typoRun] = await Promise.all(
+    [variables, cross, typo].map(async (dir) => {
       await initPlanRoot(dir);
       return terraform(dir, ['plan', '-input=false', '-json', '-lock=false', '-refresh=false']);
     }),
   );
-  return { variables: variablesRun as Run, cross: crossRun as Run };
+  return { variables: variablesRun as Run, cross: crossRun as Run, typo: typoRun as Run };
 }
 
 /** Every terraform run that needs no apply, started beside it. */
 let variantsPlanned: Promise<Record<Variant | 'lookup', Planned[]>>;
 /** The moto subnets (two zones) of the planned observers whose VPC the module reads. */
 let lookupSubnets: Array<{ subnetId: string; availabilityZone: string; vpcId: string }>;
-let mistakesPlanned: Promise<{ variables: Run; cross: Run }>;
+let mistakesPlanned: Promise<{ variables: Run; cross: Run; typo: Run }>;
 
 beforeAll(async () => {
   for (const built of ['dist/lambda.zip', 'dist/intake.zip', 'dist/observer.zip', 'dist/lambda.mjs']) {
@@ -514,6 +519,8 @@ beforeAll(async () => {
   };
   // The first init fills the plugin cache; the other roots' inits only link it.
   await terraformOk(example, ['init', '-input=false', '-no-color']);
+  // A name the example declares, in a file Terraform loads by itself: the apply goes on.
+  writeFileSync(join(example, 'autoheal.auto.tfvars'), 'dry_run = false\n');
   applied = terraformOk(example, ['apply', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
   variantsPlanned = planVariants();
   mistakesPlanned = planMistakes();
@@ -538,7 +545,7 @@ describe('terraform validate', () => {
     // Assess
     for (const run of results) expect(run, run.stderr + run.stdout).toMatchObject({ code: 0 });
     expect(results[0]?.stdout).toContain('Success! The configuration is valid.');
-  });
+  }, 180_000);
 });
 
 describe('the module variables', () => {
@@ -600,7 +607,21 @@ describe('the module variables', () => {
         'Resource precondition failed: observer_zip: /nonexistent/observer.zip not found (run "npm run build" in autoheal first).',
       ].sort(),
     );
-  });
+  }, 180_000);
+
+  it('the example stops at a name it does not declare in a variable file Terraform loads by itself (Terraform only warns), naming the nearest one', async () => {
+    // Act
+    const { typo } = await mistakesPlanned;
+
+    // Assess
+    expect(typo.code).toBe(1);
+    expect(errorsOf(typo)).toEqual([
+      'Resource precondition failed: ' +
+        'ops.auto.tfvars.json: "notification_mail" is not a variable of this configuration; did you mean notification_email? ' +
+        'terraform.tfvars: "dryrun" is not a variable of this configuration; did you mean dry_run? ' +
+        '(it declares group_names, notification_email, dry_run)',
+    ]);
+  }, 180_000);
 
 });
 
