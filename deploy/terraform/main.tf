@@ -14,8 +14,10 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.name
+  account = data.aws_caller_identity.current.account_id
+  # The region's name is `id` in hashicorp/aws 5.x and 6.x alike: 6 deprecates `name` for
+  # `region`, which 5 does not have.
+  region    = data.aws_region.current.id
   partition = data.aws_partition.current.partition
 
   alarms_enabled = contains(var.detection, "alarms")

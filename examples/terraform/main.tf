@@ -14,7 +14,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.27, < 6.0"
+      version = ">= 5.27, < 7"
     }
   }
 }

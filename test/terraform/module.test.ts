@@ -5,8 +5,9 @@
  * bundle run locally with the deployed function's environment healing an instance of a tagged
  * group, and `terraform destroy` leaving nothing behind.
  *
- * terraform and the hashicorp/aws 5.x provider are installed for offline use (the provider in the
- * filesystem mirror /opt/tf-plugins); a missing terraform or moto_server fails, never skips.
+ * terraform and the hashicorp/aws provider are installed for offline use (the provider in the
+ * filesystem mirror /opt/tf-plugins: 5.100.0 only, so the module's admitting 6.x is checked by what
+ * it reads, not by a 6.x run); a missing terraform or moto_server fails, never skips.
  *
  * moto cannot run Lambda code (it needs docker: with its default `use_docker: true`, Invoke
  * answers FunctionError "Handled" with "error running docker…", which would fail the module's
@@ -55,7 +56,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { unzipSync } from 'fflate';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -545,6 +546,24 @@ describe('terraform validate', () => {
     // Assess
     for (const run of results) expect(run, run.stderr + run.stdout).toMatchObject({ code: 0 });
     expect(results[0]?.stdout).toContain('Success! The configuration is valid.');
+  }, 180_000);
+
+  it('admits hashicorp/aws 5.27 to 6.x and validates with no warning, deprecations included (the mirror here has 5.100.0 only)', async () => {
+    // Act
+    const validated = JSON.parse((await terraform(example, ['validate', '-json'])).stdout) as { valid: boolean; warning_count: number; diagnostics: unknown[] };
+    const lock = readFileSync(join(example, '.terraform.lock.hcl'), 'utf8');
+    const sources = ['deploy/terraform/versions.tf', 'examples/terraform/main.tf'].map((f) => readFileSync(join(root, f), 'utf8'));
+    const module = readdirSync(join(root, 'deploy/terraform'))
+      .filter((f) => f.endsWith('.tf'))
+      .map((f) => readFileSync(join(root, 'deploy/terraform', f), 'utf8'))
+      .join('\n');
+
+    // Assess
+    expect(validated, JSON.stringify(validated.diagnostics)).toMatchObject({ valid: true, warning_count: 0 });
+    for (const source of sources) expect(source).toMatch(/version\s*=\s*">= 5\.27, < 7"/);
+    expect(lock).toMatch(/provider "registry\.terraform\.io\/hashicorp\/aws" \{\s*version\s*=\s*"5\.100\.0"/);
+    // What the version 6 upgrade guide deprecates among what the module reads: data.aws_region's name.
+    expect(module).not.toMatch(/data\.aws_region\.\w+\.name\b/);
   }, 180_000);
 });
 
