@@ -108,5 +108,7 @@ export class AutoHeal extends Construct {
     new CfnOutput(this, 'AlertTopicArn', { value: this.alertTopic.topicArn });
     new CfnOutput(this, 'HealerFunctionName', { value: this.healer.functionName });
     new CfnOutput(this, 'HealerLogGroupName', { value: this.logGroup.logGroupName });
+    // What `autoheal status` and `autoheal alarms` need as --prefix to see this stack's alarms.
+    new CfnOutput(this, 'AlarmPrefix', { value: config.alarm.prefix });
   }
 }

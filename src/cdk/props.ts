@@ -8,6 +8,18 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { ObserverSubnet, ObserversSettings } from './observer-settings.js';
 
+/**
+ * The default alarm prefix of a deployment: `autoheal-status-check.${name}.`, where `name` is the
+ * stack's name (the Terraform module writes the same with its `name`). Two stacks in one account
+ * and region never touch each other's alarms: a stack name has no ".", so the "." that ends it
+ * keeps one stack's prefix from beginning another's (`A` and `A-sc`); and no prefix begins with
+ * the runtime default `autoheal-status-check-` of an older stack or of the CLI, nor with the
+ * probe's `autoheal-probe-`.
+ */
+export function deploymentAlarmPrefix(name: string): string {
+  return `autoheal-status-check.${name}.`;
+}
+
 /** How autoheal learns that an instance is unhealthy. */
 export type Detection = 'alarms' | 'probe';
 
@@ -19,7 +31,11 @@ export interface OptInTag {
 
 /** The per-instance StatusCheckFailed alarms (detection `alarms`). */
 export interface AlarmSettings {
-  /** Alarm names are `${prefix}${instanceId}`. @default 'autoheal-status-check-' */
+  /**
+   * Alarm names are `${prefix}${instanceId}` (and `${prefix}group-${groupName}` in Metrics Insights
+   * mode). The stack owns every alarm of its prefix: its healer syncs them, and deleting the stack
+   * deletes them. @default - `autoheal-status-check.${stackName}.` ({@link deploymentAlarmPrefix})
+   */
   readonly prefix?: string;
   /** The metric period: 10, 20, 30 seconds or a multiple of 60. @default Duration.seconds(60) */
   readonly period?: Duration;

@@ -11,12 +11,12 @@ import type { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { alarmOptionsSchema, defaultAlarmPrefix, type AlarmOptions } from '../alarms/options.js';
+import { alarmOptionsSchema, type AlarmOptions } from '../alarms/options.js';
 import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import type { ObserversSettings } from './observer-settings.js';
-import type { AutoHealProps, Detection, OptInTag } from './props.js';
+import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
 
 type LogLevel = NonNullable<AutoHealProps['logLevel']>;
 
@@ -75,7 +75,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   }
   const tag = props.optInTag ?? { key: 'autoheal:enabled', value: 'true' };
   if (tag.key === '' || tag.key.includes('=')) problems.push(`optInTag.key: must be non-empty and contain no "=", got "${tag.key}"`);
-  const alarm = alarmOf(props, problems);
+  const alarm = alarmOf(props, deploymentAlarmPrefix(Stack.of(scope).stackName), problems);
   const intervalMinutes = syncIntervalOf(props, problems);
   const { groupNames, groupArns } = groupsOf(scope, props, problems);
   const legacy = legacyOf(props, problems);
@@ -174,11 +174,14 @@ function policyEnvOf(props: AutoHealProps, problems: string[]): Record<string, s
   return policyEnv;
 }
 
-/** The alarm settings, checked by the alarm manager's own schema; undefined when they are invalid. */
-function alarmOf(props: AutoHealProps, problems: string[]): AlarmOptions | undefined {
+/**
+ * The alarm settings, checked by the alarm manager's own schema; undefined when they are invalid.
+ * Without a prefix, the stack's own (`defaultPrefix`); the healer's runtime default is never used.
+ */
+function alarmOf(props: AutoHealProps, defaultPrefix: string, problems: string[]): AlarmOptions | undefined {
   // The alarm's limits and their messages come from the alarm manager's own schema.
   const alarmInput = {
-    prefix: props.alarm?.prefix ?? defaultAlarmPrefix,
+    prefix: props.alarm?.prefix ?? defaultPrefix,
     periodSeconds: props.alarm?.period?.toSeconds() ?? 60,
     evaluationPeriods: props.alarm?.evaluationPeriods ?? 2,
     threshold: props.alarm?.threshold ?? 1,

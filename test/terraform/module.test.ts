@@ -29,7 +29,14 @@ import {
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingInstancesCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand, ListDashboardsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  GetDashboardCommand,
+  ListDashboardsCommand,
+  PutMetricAlarmCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
@@ -68,7 +75,8 @@ import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const group = 'web';
 const tagged = 'tagged-workers';
-const prefix = 'autoheal-status-check-';
+/** The example's alarm prefix: named after the module's default `name`, as the construct's after its stack. */
+const prefix = 'autoheal-status-check.autoheal.';
 
 interface Run {
   code: number | null;
@@ -283,12 +291,15 @@ function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('base64');
 }
 
-/** The CDK construct, synthesized with `props` (default: what the example passes, the same group and every other prop at its default). */
-function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }): Template {
+/**
+ * The CDK construct, synthesized with `props` (default: what the example passes, the same group and
+ * every other prop at its default) in a stack named as the module call is (what names its alarms).
+ */
+function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }, stackName = 'autoheal'): Template {
   const bundleDir = mkdtempSync(join(work, 'cdk-bundle-'));
   for (const bundle of ['lambda.mjs', 'observer.mjs']) writeFileSync(join(bundleDir, bundle), 'export const handler = async () => ({});\n');
   const app = new App({ outdir: mkdtempSync(join(work, 'cdk-out-')) });
-  const stack = new Stack(app, 'Cdk');
+  const stack = new Stack(app, stackName);
   new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
   return Template.fromStack(stack);
 }
@@ -372,6 +383,9 @@ const variants = {
       'log_level = "debug"',
     ].join('\n  '),
   },
+  // Two deployments at their defaults whose names begin alike: their alarms must never mix.
+  a: { props: {}, hcl: '' },
+  'a-sc': { props: {}, hcl: '' },
 } satisfies Record<string, { props: Omit<AutoHealProps, 'bundleDir'>; hcl: string }>;
 type Variant = keyof typeof variants;
 
@@ -649,7 +663,7 @@ describe('the module variants, planned', () => {
   let synthesized: Record<Variant, Template>;
 
   beforeAll(async () => {
-    synthesized = Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, cdkTemplate(v.props)])) as typeof synthesized;
+    synthesized = Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, cdkTemplate(v.props, name)])) as typeof synthesized;
     planned = await variantsPlanned;
   }, 120_000);
 
@@ -820,9 +834,9 @@ describe('the module variants, planned', () => {
         .map(([, r]) => (r as { Properties: CdkAlarm & { AlarmName: string; OKActions: unknown[] } }).Properties);
       const alarms = planned[name].filter((r) => r.address.startsWith(`module.${name}.aws_cloudwatch_metric_alarm.observer_heartbeat[`)).map((r) => r.values);
       expect(alarms, name).toHaveLength(subnets.length);
-      expect(alarms.map((a) => a.alarm_name).sort(), name).toEqual(cdkAlarms.map((a) => a.AlarmName.replace('-Cdk-', `-${name}-`)).sort());
+      expect(alarms.map((a) => a.alarm_name).sort(), name).toEqual(cdkAlarms.map((a) => a.AlarmName).sort());
       for (const cdkAlarm of cdkAlarms) {
-        const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName.replace('-Cdk-', `-${name}-`));
+        const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName);
         expect(alarm, name).toMatchObject({
           alarm_description: cdkAlarm.AlarmDescription,
           namespace: cdkAlarm.Namespace,
@@ -936,6 +950,26 @@ describe('the module variants, planned', () => {
       for (const key of references) expect(fn?.environment[0]?.variables[key], `${name} ${key}`).toMatch(new RegExp(`^arn:aws:sns:[^:]+:\\d{12}:${name}-alerts$`));
       expect(fn, name).toMatchObject({ timeout: cdkHealer?.Timeout, memory_size: cdkHealer?.MemorySize });
     }
+  });
+
+  it('names each deployment in its alarm prefix, as the construct names its stack; no deployment\'s prefix begins another\'s ("a" and "a-sc")', () => {
+    // Prepare
+    const prefixes = (Object.keys(variants) as Variant[]).map((name) => {
+      const [fn] = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'lambda.handler') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+      return [name, fn?.environment[0]?.variables.AUTOHEAL_ALARM_PREFIX as string] as const;
+    });
+
+    // Assess
+    for (const [name, p] of prefixes) expect(p, name).toBe(`autoheal-status-check.${name}.`);
+    for (const [name, p] of prefixes) {
+      for (const [other, q] of prefixes) if (name !== other) expect(q.startsWith(p), `${name}'s prefix begins ${other}'s`).toBe(false);
+      expect(p.startsWith('autoheal-status-check-'), `${name}'s prefix and the runtime default`).toBe(false);
+    }
+    // Everything the module scopes by it: the healer's grants on the alarms, the rules, the sync's payload, the output.
+    expect(JSON.parse(at('a', 'aws_iam_role_policy.healer')?.policy as string)).toMatchObject({
+      Statement: expect.arrayContaining([expect.objectContaining({ Sid: 'WriteOwnAlarms', Resource: expect.stringMatching(/:alarm:autoheal-status-check\.a\.\*$/) })]),
+    });
+    expect(JSON.parse(at('a-sc', 'aws_lambda_invocation.alarm_lifecycle[0]')?.input as string)).toMatchObject({ alarm: { prefix: 'autoheal-status-check.a-sc.' } });
   });
 
   it('runs one serialized healer, its asynchronous events kept as long as the construct keeps them, in every variant', () => {
@@ -1171,8 +1205,25 @@ describe('terraform apply of examples/terraform against moto', () => {
     expect(alarms[0]).toMatchObject({ MetricName: 'StatusCheckFailed', AlarmActions: [outputs.alert_topic_arn?.value] });
   });
 
-  it('deletes every alarm of the prefix on destroy, and terraform destroy leaves nothing of it but the retained log group', async () => {
-    // Prepare: on destroy the provider invokes the healer with the stored input and tf.action "delete";
+  it('deletes every alarm of its prefix on destroy and no other deployment\'s, and terraform destroy leaves nothing of it but the retained log group', async () => {
+    // Prepare: alarms of another deployment whose name begins alike, and of an older one on the runtime default.
+    const others = ['autoheal-status-check.autoheal-sc.i-0123456789abcdef0', 'autoheal-status-check-i-0123456789abcdef0'];
+    for (const AlarmName of others) {
+      await aws.cw.send(
+        new PutMetricAlarmCommand({
+          AlarmName,
+          Namespace: 'AWS/EC2',
+          MetricName: 'StatusCheckFailed',
+          Dimensions: [{ Name: 'InstanceId', Value: 'i-0123456789abcdef0' }],
+          Statistic: 'Maximum',
+          Period: 60,
+          EvaluationPeriods: 2,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        }),
+      );
+    }
+    // On destroy the provider invokes the healer with the stored input and tf.action "delete";
     // moto cannot run it, so the bundle runs that same payload here, as the healer would.
     const cleanup = await runBundle(environment, { ...invocationInput, tf: { action: 'delete', prev_input: invocationInput } });
 
@@ -1181,7 +1232,9 @@ describe('terraform apply of examples/terraform against moto', () => {
 
     // Assess
     expect(cleanup).toEqual({ action: 'delete', deletedAlarms: 3 });
-    expect((await aws.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual([]);
+    expect(((await aws.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? []).map((a) => a.AlarmName).sort()).toEqual([...others].sort());
+    // The other deployments' alarms are the test's own: removed here so the fixture leaves nothing either.
+    await aws.cw.send(new DeleteAlarmsCommand({ AlarmNames: others }));
     expect((await aws.cw.send(new ListDashboardsCommand({}))).DashboardEntries ?? []).toEqual([]);
     expect((await aws.lambda.send(new ListFunctionsCommand({}))).Functions).toEqual([]);
     expect((await aws.events.send(new ListRulesCommand({ NamePrefix: 'autoheal-' }))).Rules).toEqual([]);
