@@ -14,7 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupAlarmInput, instanceAlarmInput } from '../../src/alarms/manager.js';
+import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
+import { probeAlarmName } from '../../src/signals/alarm-message.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
 
 let work: string;
@@ -171,30 +174,20 @@ describe('the clean-up when a stack is deleted, run as Lambda runs it against mo
   }
 
   it('deletes only the alarms of its own stack: not those of A-sc beside A, of an older stack, or the probe\'s', async () => {
-    // Prepare: alarms of two stacks whose names begin alike, of an older stack on the runtime default, and a probe verdict's.
-    const names = [
-      'autoheal-status-check.A.i-0123456789abcdef0',
-      'autoheal-status-check.A.group-web',
-      'autoheal-status-check.A-sc.i-0123456789abcdef0',
-      'autoheal-status-check.A-sc.i-0fedcba9876543210',
-      'autoheal-status-check-i-0123456789abcdef0',
-      'autoheal-probe-i-0123456789abcdef0',
+    // Prepare: alarms as the alarm manager writes them, of two stacks whose names begin alike, of
+    // an older stack on the runtime default, and a probe verdict's.
+    const options = (prefix: string) => parseAlarmOptions({ prefix });
+    const [i1, i2] = ['i-0123456789abcdef0', 'i-0fedcba9876543210'];
+    const inputs = [
+      instanceAlarmInput(options('autoheal-status-check.A.'), i1),
+      groupAlarmInput(options('autoheal-status-check.A.'), 'web'),
+      instanceAlarmInput(options('autoheal-status-check.A-sc.'), i1),
+      instanceAlarmInput(options('autoheal-status-check.A-sc.'), i2),
+      instanceAlarmInput(options('autoheal-status-check-'), i1),
+      instanceAlarmInput(options(probeAlarmName('')), i1),
     ];
-    for (const AlarmName of names) {
-      await cloudwatch.send(
-        new PutMetricAlarmCommand({
-          AlarmName,
-          Namespace: 'AWS/EC2',
-          MetricName: 'StatusCheckFailed',
-          Dimensions: [{ Name: 'InstanceId', Value: 'i-0123456789abcdef0' }],
-          Statistic: 'Maximum',
-          Period: 60,
-          EvaluationPeriods: 2,
-          Threshold: 1,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        }),
-      );
-    }
+    for (const input of inputs) await cloudwatch.send(new PutMetricAlarmCommand(input));
+    const names = inputs.map((i) => i.AlarmName as string);
 
     // Act
     const a = await deleteStack(stacks.A as Template);
@@ -206,5 +199,6 @@ describe('the clean-up when a stack is deleted, run as Lambda runs it against mo
     expect(afterA).toEqual(names.slice(2).sort());
     expect(aSc).toMatchObject({ Status: 'SUCCESS', Reason: expect.stringMatching(/^deleted 2 alarms with prefix autoheal-status-check\.A-sc\. /) });
     expect(await alarmNames()).toEqual(['autoheal-probe-i-0123456789abcdef0', 'autoheal-status-check-i-0123456789abcdef0']);
+    expect(names.slice(0, 2)).toEqual(['autoheal-status-check.A.i-0123456789abcdef0', 'autoheal-status-check.A.group-web']);
   });
 });

@@ -68,6 +68,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instanceAlarmInput } from '../../src/alarms/manager.js';
+import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { intakeHandlerSource } from '../../src/cdk/cleanup-handler.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
@@ -1207,22 +1209,8 @@ describe('terraform apply of examples/terraform against moto', () => {
 
   it('deletes every alarm of its prefix on destroy and no other deployment\'s, and terraform destroy leaves nothing of it but the retained log group', async () => {
     // Prepare: alarms of another deployment whose name begins alike, and of an older one on the runtime default.
-    const others = ['autoheal-status-check.autoheal-sc.i-0123456789abcdef0', 'autoheal-status-check-i-0123456789abcdef0'];
-    for (const AlarmName of others) {
-      await aws.cw.send(
-        new PutMetricAlarmCommand({
-          AlarmName,
-          Namespace: 'AWS/EC2',
-          MetricName: 'StatusCheckFailed',
-          Dimensions: [{ Name: 'InstanceId', Value: 'i-0123456789abcdef0' }],
-          Statistic: 'Maximum',
-          Period: 60,
-          EvaluationPeriods: 2,
-          Threshold: 1,
-          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        }),
-      );
-    }
+    const others = ['autoheal-status-check.autoheal-sc.', 'autoheal-status-check-'].map((p) => instanceAlarmInput(parseAlarmOptions({ prefix: p }), 'i-0123456789abcdef0'));
+    for (const input of others) await aws.cw.send(new PutMetricAlarmCommand(input));
     // On destroy the provider invokes the healer with the stored input and tf.action "delete";
     // moto cannot run it, so the bundle runs that same payload here, as the healer would.
     const cleanup = await runBundle(environment, { ...invocationInput, tf: { action: 'delete', prev_input: invocationInput } });
@@ -1232,9 +1220,11 @@ describe('terraform apply of examples/terraform against moto', () => {
 
     // Assess
     expect(cleanup).toEqual({ action: 'delete', deletedAlarms: 3 });
-    expect(((await aws.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? []).map((a) => a.AlarmName).sort()).toEqual([...others].sort());
+    const otherNames = others.map((i) => i.AlarmName as string).sort();
+    expect(otherNames).toEqual(['autoheal-status-check-i-0123456789abcdef0', 'autoheal-status-check.autoheal-sc.i-0123456789abcdef0']);
+    expect(((await aws.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? []).map((a) => a.AlarmName).sort()).toEqual(otherNames);
     // The other deployments' alarms are the test's own: removed here so the fixture leaves nothing either.
-    await aws.cw.send(new DeleteAlarmsCommand({ AlarmNames: others }));
+    await aws.cw.send(new DeleteAlarmsCommand({ AlarmNames: otherNames }));
     expect((await aws.cw.send(new ListDashboardsCommand({}))).DashboardEntries ?? []).toEqual([]);
     expect((await aws.lambda.send(new ListFunctionsCommand({}))).Functions).toEqual([]);
     expect((await aws.events.send(new ListRulesCommand({ NamePrefix: 'autoheal-' }))).Rules).toEqual([]);
