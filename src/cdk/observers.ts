@@ -59,13 +59,13 @@ export class Observers extends Construct {
     const port = props.port ?? observerDefaults.port;
 
     const vpcId = props.vpcId ?? subnetVpc(this, props.subnets[0] as ObserverSubnet);
-    const group = securityGroup(this, { vpcId, port, instanceSecurityGroupId: props.instanceSecurityGroupId });
+    const group = observerSecurityGroup(this, { vpcId, port, instanceSecurityGroupId: props.instanceSecurityGroupId });
     this.securityGroupId = group.attrGroupId;
     const { role, logGroup } = observerRole(this, props.alertTopic);
 
     const code = lambda.Code.fromAsset(props.bundleDir, { exclude: ['*', '!observer.mjs'] });
     for (const subnet of props.subnets) {
-      const { fn, alarm } = observer(this, { ...props, subnet, port, code, role, logGroup, securityGroupId: group.attrGroupId });
+      const { fn, alarm } = zoneObserver(this, { ...props, subnet, port, code, role, logGroup, securityGroupId: group.attrGroupId });
       this.functions.push(fn);
       this.heartbeatAlarms.push(alarm);
     }
@@ -93,7 +93,7 @@ function subnetVpc(scope: Construct, subnet: ObserverSubnet): string {
 }
 
 /** The observers' security group, and the instances' rule that lets it in when their group is given. */
-function securityGroup(scope: Construct, input: { vpcId: string; port: number; instanceSecurityGroupId: string | undefined }): ec2.CfnSecurityGroup {
+function observerSecurityGroup(scope: Construct, input: { vpcId: string; port: number; instanceSecurityGroupId: string | undefined }): ec2.CfnSecurityGroup {
   const { vpcId, port } = input;
   const group = new ec2.CfnSecurityGroup(scope, 'SecurityGroup', {
     groupDescription: 'autoheal observers: probe the instances, call AWS APIs over HTTPS',
@@ -152,7 +152,7 @@ interface ObserverInput extends ObserversProps {
 }
 
 /** One observer: its function in its zone's subnet, the schedule that starts it, and its heartbeat alarm. */
-function observer(scope: Construct, input: ObserverInput): { fn: lambda.Function; alarm: cloudwatch.Alarm } {
+function zoneObserver(scope: Construct, input: ObserverInput): { fn: lambda.Function; alarm: cloudwatch.Alarm } {
   const { subnet, alertTopic } = input;
   const name = observerName(subnet.availabilityZone);
   const zoneId = subnet.availabilityZone.replace(/[^A-Za-z0-9]/g, '');
