@@ -1,4 +1,4 @@
-# The module's inputs mirror the CDK construct's props (src/cdk/auto-heal.ts) one to one, with the
+# The module's inputs mirror the CDK construct's props (src/cdk/props.ts) one to one, with the
 # same defaults and the same rules; the messages say what was wrong and how to fix it.
 
 variable "name" {
@@ -154,7 +154,7 @@ variable "probe" {
     condition     = var.probe == null || contains(var.detection, "probe")
     error_message = "probe: settings given, but detection does not include \"probe\"."
   }
-  # The construct's rules (observersProblems in src/cdk/observers.ts). HCL's || evaluates both
+  # The construct's rules (observersProblems in src/cdk/observer-settings.ts). HCL's || evaluates both
   # sides, so every side that reads var.probe's attributes is guarded by try().
   validation {
     condition     = try(var.probe.subnets == null, true) || try(length(var.probe.subnets) >= 2, false)
