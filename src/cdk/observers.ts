@@ -34,8 +34,6 @@ import { observerEnv } from '../observer/settings.js';
 import { heartbeatMetric } from '../prober/heartbeat.js';
 import { observerDefaults, observerName, observersProblems, type ObserverSubnet, type ObserversSettings } from './observer-settings.js';
 
-export { observerDefaults, observerName, observersProblems, type ObserverSubnet, type ObserversSettings } from './observer-settings.js';
-
 /** What {@link Observers} needs from the construct. */
 export interface ObserversProps extends ObserversSettings {
   readonly groupNames: readonly string[];
