@@ -14,8 +14,10 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  account   = data.aws_caller_identity.current.account_id
-  region    = data.aws_region.current.name
+  account = data.aws_caller_identity.current.account_id
+  # The region's name is `id` in hashicorp/aws 5.x and 6.x alike: 6 deprecates `name` for
+  # `region`, which 5 does not have.
+  region    = data.aws_region.current.id
   partition = data.aws_partition.current.partition
 
   alarms_enabled = contains(var.detection, "alarms")
@@ -25,14 +27,19 @@ locals {
   direct = var.legacy_queue == null
 
   # The alarm variable's own optional() defaults, for when it is not given at all.
-  alarm = var.alarm != null ? var.alarm : {
-    prefix                = "autoheal-status-check-"
+  alarm_settings = var.alarm != null ? var.alarm : {
+    prefix                = null
     period_seconds        = 60
     evaluation_periods    = 2
     threshold             = 1
     mode                  = "per-instance"
     sync_interval_minutes = 10
   }
+  # The default prefix names this deployment, as the construct's names its stack
+  # (deploymentAlarmPrefix in src/cdk/props.ts). name has no ".", so the "." that ends it keeps one
+  # deployment's prefix from beginning another's ("a" and "a-sc"), and no prefix begins with the
+  # runtime default "autoheal-status-check-" of an older deployment or of the CLI.
+  alarm        = merge(local.alarm_settings, { prefix = coalesce(local.alarm_settings.prefix, "autoheal-status-check.${var.name}.") })
   per_instance = local.alarm.mode == "per-instance"
   alarm_arns   = "arn:${local.partition}:cloudwatch:${local.region}:${local.account}:alarm:${local.alarm.prefix}*"
   group_arn    = "arn:${local.partition}:autoscaling:${local.region}:${local.account}:autoScalingGroup:*:autoScalingGroupName"

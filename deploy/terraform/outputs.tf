@@ -15,6 +15,11 @@ output "healer_log_group_name" {
   value       = aws_cloudwatch_log_group.healer.name
 }
 
+output "alarm_prefix" {
+  description = "The prefix of this deployment's alarms: what `autoheal status` and `autoheal alarms` need as --prefix (AlarmPrefix)."
+  value       = local.alarm.prefix
+}
+
 output "prober_policy_arn" {
   description = "The prober host's managed policy, with detection \"probe\" (ProberPolicyArn)."
   value       = one(aws_iam_policy.prober[*].arn)

@@ -1,4 +1,4 @@
-# The module's inputs mirror the CDK construct's props (src/cdk/auto-heal.ts) one to one, with the
+# The module's inputs mirror the CDK construct's props (src/cdk/props.ts) one to one, with the
 # same defaults and the same rules; the messages say what was wrong and how to fix it.
 
 variable "name" {
@@ -58,14 +58,16 @@ variable "detection" {
 variable "alarm" {
   description = <<-EOT
     Settings of the status-check alarms; only with detection "alarms". Every attribute is optional:
-    prefix (default "autoheal-status-check-"; alarm names are prefix + instance id),
+    prefix (alarm names are prefix + instance id; the deployment owns every alarm of its prefix:
+    its healer syncs them and destroy deletes them; default "autoheal-status-check.<name>.", named
+    after this deployment, so two deployments never touch each other's alarms),
     period_seconds (60; 10, 20, 30 or a multiple of 60), evaluation_periods (2),
     threshold (1; ALARM when Maximum(StatusCheckFailed) >= threshold),
     mode ("per-instance", or "metrics-insights": one alarm per group, each instance a contributor),
     sync_interval_minutes (10; how often the healer syncs every managed group's alarms, 1 to 1440).
   EOT
   type = object({
-    prefix                = optional(string, "autoheal-status-check-")
+    prefix                = optional(string)
     period_seconds        = optional(number, 60)
     evaluation_periods    = optional(number, 2)
     threshold             = optional(number, 1)
@@ -78,14 +80,14 @@ variable "alarm" {
     error_message = "alarm: settings given, but detection does not include \"alarms\"."
   }
   validation {
-    condition     = var.alarm == null || try(length(var.alarm.prefix) >= 1 && length(var.alarm.prefix) <= 200, false)
+    condition     = try(var.alarm.prefix, null) == null || try(length(var.alarm.prefix) >= 1 && length(var.alarm.prefix) <= 200, false)
     error_message = "alarm.prefix: must be 1 to 200 characters."
   }
   validation {
     # The probe's alarm names are autoheal-probe-…; one prefix inside the other would let the
     # healer's alarm sync delete or rewrite them.
     condition     = var.alarm == null || try(!startswith("autoheal-probe-", var.alarm.prefix) && !startswith(var.alarm.prefix, "autoheal-probe-"), true)
-    error_message = "alarm.prefix: \"${try(var.alarm.prefix, "")}\" overlaps the probe's alarm names \"autoheal-probe-…\"."
+    error_message = "alarm.prefix: \"${try(var.alarm.prefix != null ? var.alarm.prefix : "", "")}\" overlaps the probe's alarm names \"autoheal-probe-…\"."
   }
   validation {
     condition     = var.alarm == null || try(floor(var.alarm.period_seconds) == var.alarm.period_seconds && var.alarm.period_seconds > 0 && (contains([10, 20, 30], var.alarm.period_seconds) || var.alarm.period_seconds % 60 == 0), false)
@@ -152,7 +154,7 @@ variable "probe" {
     condition     = var.probe == null || contains(var.detection, "probe")
     error_message = "probe: settings given, but detection does not include \"probe\"."
   }
-  # The construct's rules (observersProblems in src/cdk/observers.ts). HCL's || evaluates both
+  # The construct's rules (observersProblems in src/cdk/observer-settings.ts). HCL's || evaluates both
   # sides, so every side that reads var.probe's attributes is guarded by try().
   validation {
     condition     = try(var.probe.subnets == null, true) || try(length(var.probe.subnets) >= 2, false)

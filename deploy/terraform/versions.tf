@@ -4,8 +4,9 @@ terraform {
   required_providers {
     aws = {
       source = "hashicorp/aws"
-      # 5.27: logging_config on aws_lambda_function; 5.x: aws_lambda_invocation lifecycle_scope.
-      version = ">= 5.27, < 6.0"
+      # 5.27: logging_config on aws_lambda_function (and aws_lambda_invocation lifecycle_scope).
+      # 6.x: the module reads no attribute 6 deprecates (the upgrade guide's list: aws_region name).
+      version = ">= 5.27, < 7"
     }
   }
 }

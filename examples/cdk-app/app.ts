@@ -7,15 +7,16 @@
  *     [-c subnets=SUBNET_ID:AZ,SUBNET_ID:AZ] [-c probePort=80] [-c vpc=VPC_ID] [-c instanceSecurityGroup=SG_ID]
  *
  * `group` may name several groups, comma-separated. With detection `probe`, `subnets` deploys one
- * observer per subnet (at least two Availability Zones).
+ * observer per subnet (at least two Availability Zones). Any other key (`-c dryrun=true`) stops the
+ * synth and names the nearest one it knows; CDK's own keys (`@aws-cdk/…`, `aws:cdk:…`) are left alone.
  *
  * It is environment-agnostic (no account or region is looked up), so `npx cdk synth -c group=x`
  * runs with no credentials and no network. In your own app, import the construct from the package:
  * `import { AutoHeal } from 'autoheal/cdk'` (here it comes from the source tree).
  */
 import { App, Stack } from 'aws-cdk-lib';
-import { AutoHeal, type AutoHealProps, type Detection } from '../../src/cdk/index.js';
-import type { ObserverSubnet } from '../../src/cdk/observers.js';
+import { AutoHeal, type AutoHealProps, type Detection, type ObserverSubnet } from '../../src/cdk/index.js';
+import { contextKeys, unknownContextKeys, type ContextKey } from './context.js';
 
 /** `subnet-0aaa:us-east-1a,subnet-0bbb:us-east-1b`, strictly: anything else is an error saying what to write. */
 export function parseSubnets(text: string): ObserverSubnet[] {
@@ -35,12 +36,14 @@ function port(text: string): number {
 
 /** Builds the app from CDK context; exported so tests synthesize it in-process. */
 export function buildApp(app: App = new App()): { app: App; stack: Stack } {
-  const context = (key: string): string | undefined => {
+  const unknown = unknownContextKeys(app.node.getAllContext());
+  if (unknown.length > 0) throw new Error(`${unknown.join('\n')}\n(the keys it knows: ${contextKeys.join(', ')})`);
+  const context = (key: ContextKey): string | undefined => {
     const value: unknown = app.node.tryGetContext(key);
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
   // Fail closed: a switch that is not exactly true or false stops the synth instead of deploying a live healer.
-  const flag = (key: string): boolean | undefined => {
+  const flag = (key: ContextKey): boolean | undefined => {
     const value: unknown = app.node.tryGetContext(key);
     if (value === undefined || value === '') return undefined;
     if (value === true || value === 'true') return true;

@@ -14,10 +14,11 @@
  *   decisions (the healer's metric: a failed mark in an SQS batch fails no invocation). They
  *   notify a topic of their own, e-mailed unfiltered: a notice about a broken healer cannot depend on
  *   the healer, and the alert topic's e-mail filter would drop a raw alarm;
- * - a dashboard: marks and skips by reason and decision latency (the healer's EMF metrics,
- *   namespace autoheal), queue depths, and the healer's invocations, errors and throttles.
+ * - a dashboard (./monitoring-dashboard.ts): marks and skips by reason and decision latency (the
+ *   healer's EMF metrics, namespace autoheal), queue depths, and the healer's invocations, errors
+ *   and throttles.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -30,6 +31,7 @@ import { autohealEnv } from '../config.js';
 import { heartbeatMetric } from '../prober/heartbeat-metric.js';
 import { noticeAttribute } from '../operate/notices.js';
 import { decisionMetric, metricsNamespace } from '../operate/emf.js';
+import { dashboard } from './monitoring-dashboard.js';
 
 export interface MonitoringProps {
   readonly healer: lambda.Function;
@@ -61,20 +63,7 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    const { healer } = props;
-
-    // Notices: the healer publishes them; the e-mail takes notices only.
-    healer.addEnvironment(autohealEnv.noticeTopicArn, props.alertTopic.topicArn);
-    props.alertTopic.grantPublish(healer);
-    this.stackAlarmTopic = new sns.Topic(this, 'StackAlarmTopic', { displayName: 'autoheal stack health' });
-    if (props.notificationEmail) {
-      props.alertTopic.addSubscription(
-        new subscriptions.EmailSubscription(props.notificationEmail, {
-          filterPolicy: { [noticeAttribute]: sns.SubscriptionFilter.existsFilter() },
-        }),
-      );
-      this.stackAlarmTopic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
-    }
+    this.stackAlarmTopic = notices(this, props);
 
     // A silent observer: its heartbeat alarm's state change reaches the healer, which sends the notice.
     if (props.observers) {
@@ -92,87 +81,88 @@ export class Monitoring extends Construct {
       });
     }
 
-    const notify = new actions.SnsAction(this.stackAlarmTopic);
-    // Every alarm of the stack's own: one or more in a period raises it, no data is fine.
-    const alarmOn = (alarmId: string, metric: cloudwatch.Metric, description: string): cloudwatch.Alarm => {
-      const alarm = metric.createAlarm(this, alarmId, {
-        alarmDescription: description,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarm.addAlarmAction(notify);
-      return alarm;
-    };
-    const queueAlarm = (alarmId: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm =>
-      alarmOn(
-        alarmId,
-        queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        `autoheal: ${what}. Read them (the message says what failed), fix the cause, then redrive or delete them.`,
-      );
-    this.failureQueueAlarm = queueAlarm('FailureQueueAlarm', props.failureQueue, 'healer invocations or rule deliveries failed every retry and wait in the failure queue');
-    if (props.legacyDeadLetterQueue) {
-      this.legacyDeadLetterAlarm = queueAlarm('LegacyDeadLetterAlarm', props.legacyDeadLetterQueue, 'messages of the legacy queue could not be handled and wait in its dead-letter queue');
-    }
-    const fnAlarm = (alarmId: string, metric: cloudwatch.Metric, what: string): cloudwatch.Alarm => alarmOn(alarmId, metric, `autoheal: ${what}`);
-    this.healerErrorsAlarm = fnAlarm(
-      'HealerErrorsAlarm',
-      healer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      'the healer failed (an invocation threw). Its log group has the error ("verdict: work failed" lines name the instance).',
-    );
-    this.healerThrottlesAlarm = fnAlarm(
-      'HealerThrottlesAlarm',
-      healer.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
-      'the healer was throttled (reserved concurrency or the account limit): events wait for retries, then land in the failure queue.',
-    );
-
-    // A mark that failed (AccessDenied, a throttled call out of retries) need not fail the invocation:
-    // an SQS batch reports it as an item failure. The healer's own metric catches it.
-    this.failedDecisionsAlarm = fnAlarm(
-      'FailedDecisionsAlarm',
-      new cloudwatch.Metric({ namespace: metricsNamespace, metricName: decisionMetric.count, dimensionsMap: { [decisionMetric.action]: 'failed' }, period: Duration.minutes(5), statistic: 'Sum' }),
-      'a decision failed (the fleet could not be read, or SetInstanceHealth was refused). `autoheal history --since 1h` lists it with the error.',
-    );
-
+    const alarms = stackAlarms(this, { ...props, stackAlarmTopic: this.stackAlarmTopic });
+    this.failureQueueAlarm = alarms.failureQueue;
+    if (alarms.legacyDeadLetters) this.legacyDeadLetterAlarm = alarms.legacyDeadLetters;
+    this.healerErrorsAlarm = alarms.healerErrors;
+    this.healerThrottlesAlarm = alarms.healerThrottles;
+    this.failedDecisionsAlarm = alarms.failedDecisions;
     // The dashboard: what autoheal decided, how fast, and whether anything waits.
-    const region = Stack.of(this).region;
-    const search = (filter: string, metric: string, stat: string, label: string): cloudwatch.MathExpression =>
-      new cloudwatch.MathExpression({
-        expression: `SEARCH('{${metricsNamespace},${decisionMetric.action},${decisionMetric.reason}} MetricName="${metric}" ${filter}', '${stat}', 300)`,
-        label,
-        period: Duration.minutes(5),
-        searchRegion: region,
-      });
-    const queues: Array<[string, sqs.IQueue | undefined]> = [
-      ['failure queue', props.failureQueue],
-      ['legacy queue', props.legacyQueue],
-      ['legacy dead-letter queue', props.legacyDeadLetterQueue],
-    ];
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      defaultInterval: Duration.hours(12),
-      widgets: [
-        [
-          new cloudwatch.GraphWidget({ title: 'Marks by reason', left: [search(`${decisionMetric.action}="mark"`, decisionMetric.count, 'Sum', '')], stacked: true, width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Skips by reason', left: [search(`${decisionMetric.action}="skip"`, decisionMetric.count, 'Sum', '')], stacked: true, width: 8 }),
-          new cloudwatch.GraphWidget({ title: 'Failed decisions', left: [search(`${decisionMetric.action}="failed"`, decisionMetric.count, 'Sum', '')], width: 8 }),
-        ],
-        [
-          new cloudwatch.GraphWidget({ title: 'Decision latency p95 (ms)', left: [search('', decisionMetric.latency, 'p95', '')], width: 8 }),
-          new cloudwatch.GraphWidget({
-            title: 'Queue depths (visible)',
-            left: queues.flatMap(([label, q]) => (q ? [q.metricApproximateNumberOfMessagesVisible({ label, period: Duration.minutes(5), statistic: 'Maximum' })] : [])),
-            width: 8,
-          }),
-          new cloudwatch.GraphWidget({
-            title: 'Healer',
-            left: [healer.metricInvocations({ statistic: 'Sum' }), healer.metricErrors({ statistic: 'Sum' }), healer.metricThrottles({ statistic: 'Sum' })],
-            right: [healer.metricDuration({ statistic: 'p95' })],
-            width: 8,
-          }),
-        ],
-        [new cloudwatch.AlarmStatusWidget({ title: 'Stack alarms', alarms: [this.failureQueueAlarm, this.healerErrorsAlarm, this.healerThrottlesAlarm, this.failedDecisionsAlarm, ...(this.legacyDeadLetterAlarm ? [this.legacyDeadLetterAlarm] : [])], width: 24 })],
-      ],
+    this.dashboard = dashboard(this, {
+      ...props,
+      alarms: [alarms.failureQueue, alarms.healerErrors, alarms.healerThrottles, alarms.failedDecisions, ...(alarms.legacyDeadLetters ? [alarms.legacyDeadLetters] : [])],
     });
   }
+}
+
+/** Notices: the healer publishes them to the alert topic, and the e-mail takes notices only. Returns the stack-health topic. */
+function notices(scope: Construct, props: MonitoringProps): sns.Topic {
+  props.healer.addEnvironment(autohealEnv.noticeTopicArn, props.alertTopic.topicArn);
+  props.alertTopic.grantPublish(props.healer);
+  const stackAlarmTopic = new sns.Topic(scope, 'StackAlarmTopic', { displayName: 'autoheal stack health' });
+  if (props.notificationEmail) {
+    props.alertTopic.addSubscription(
+      new subscriptions.EmailSubscription(props.notificationEmail, {
+        filterPolicy: { [noticeAttribute]: sns.SubscriptionFilter.existsFilter() },
+      }),
+    );
+    stackAlarmTopic.addSubscription(new subscriptions.EmailSubscription(props.notificationEmail));
+  }
+  return stackAlarmTopic;
+}
+
+interface StackAlarms {
+  failureQueue: cloudwatch.Alarm;
+  legacyDeadLetters?: cloudwatch.Alarm;
+  healerErrors: cloudwatch.Alarm;
+  healerThrottles: cloudwatch.Alarm;
+  failedDecisions: cloudwatch.Alarm;
+}
+
+/** The alarms on the stack's own health, notifying the stack-health topic. */
+function stackAlarms(scope: Construct, props: MonitoringProps & { stackAlarmTopic: sns.ITopic }): StackAlarms {
+  const { healer } = props;
+  const notify = new actions.SnsAction(props.stackAlarmTopic);
+  // Every alarm of the stack's own: one or more in a period raises it, no data is fine.
+  const alarmOn = (alarmId: string, metric: cloudwatch.Metric, description: string): cloudwatch.Alarm => {
+    const alarm = metric.createAlarm(scope, alarmId, {
+      alarmDescription: description,
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    alarm.addAlarmAction(notify);
+    return alarm;
+  };
+  const queueAlarm = (alarmId: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm =>
+    alarmOn(
+      alarmId,
+      queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      `autoheal: ${what}. Read them (the message says what failed), fix the cause, then redrive or delete them.`,
+    );
+  const failureQueue = queueAlarm('FailureQueueAlarm', props.failureQueue, 'healer invocations or rule deliveries failed every retry and wait in the failure queue');
+  const legacyDeadLetters = props.legacyDeadLetterQueue
+    ? queueAlarm('LegacyDeadLetterAlarm', props.legacyDeadLetterQueue, 'messages of the legacy queue could not be handled and wait in its dead-letter queue')
+    : undefined;
+  const fnAlarm = (alarmId: string, metric: cloudwatch.Metric, what: string): cloudwatch.Alarm => alarmOn(alarmId, metric, `autoheal: ${what}`);
+  const healerErrors = fnAlarm(
+    'HealerErrorsAlarm',
+    healer.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+    'the healer failed (an invocation threw). Its log group has the error ("verdict: work failed" lines name the instance).',
+  );
+  const healerThrottles = fnAlarm(
+    'HealerThrottlesAlarm',
+    healer.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
+    'the healer was throttled (reserved concurrency or the account limit): events wait for retries, then land in the failure queue.',
+  );
+
+  // A mark that failed (AccessDenied, a throttled call out of retries) need not fail the invocation:
+  // an SQS batch reports it as an item failure. The healer's own metric catches it.
+  const failedDecisions = fnAlarm(
+    'FailedDecisionsAlarm',
+    new cloudwatch.Metric({ namespace: metricsNamespace, metricName: decisionMetric.count, dimensionsMap: { [decisionMetric.action]: 'failed' }, period: Duration.minutes(5), statistic: 'Sum' }),
+    'a decision failed (the fleet could not be read, or SetInstanceHealth was refused). `autoheal history --since 1h` lists it with the error.',
+  );
+  return { failureQueue, ...(legacyDeadLetters ? { legacyDeadLetters } : {}), healerErrors, healerThrottles, failedDecisions };
 }

@@ -126,7 +126,7 @@ describe('AutoHeal with alarms and probe', () => {
           AUTOHEAL_DRY_RUN: 'false',
           AUTOHEAL_RESPECT_GRACE_PERIOD: 'true',
           AUTOHEAL_STALE_AFTER_MS: '120000',
-          AUTOHEAL_ALARM_PREFIX: 'autoheal-status-check-',
+          AUTOHEAL_ALARM_PREFIX: 'autoheal-status-check.AlarmsAndProbe.',
           AUTOHEAL_ALARM_TOPIC_ARN: { Ref: Match.stringLikeRegexp('^AutoHealAlertTopic') },
           LOG_LEVEL: 'info',
           AUTOHEAL_ALARM_PERIOD_SECONDS: '60',
@@ -186,7 +186,7 @@ describe('AutoHeal with alarms and probe', () => {
         Sid: 'WriteOwnAlarms',
         Effect: 'Allow',
         Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
-        Resource: arn('cloudwatch', ':alarm:autoheal-status-check-*'),
+        Resource: arn('cloudwatch', ':alarm:autoheal-status-check.AlarmsAndProbe.*'),
       },
       {
         Effect: 'Allow',
@@ -225,7 +225,7 @@ describe('AutoHeal with alarms and probe', () => {
       EventPattern: {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm State Change'],
-        detail: { alarmName: [{ prefix: 'autoheal-status-check-' }], state: { value: ['ALARM'] } },
+        detail: { alarmName: [{ prefix: 'autoheal-status-check.AlarmsAndProbe.' }], state: { value: ['ALARM'] } },
       },
       Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 } })],
     });
@@ -270,7 +270,7 @@ describe('AutoHeal with alarms and probe', () => {
   it('deletes the prefix alarms on stack deletion, after the healer and the rules are gone', () => {
     // Assess
     const [cleanupId] = Object.keys(alarmsAndProbe.findResources('Custom::AutohealAlarmCleanup'));
-    alarmsAndProbe.hasResourceProperties('Custom::AutohealAlarmCleanup', { AlarmPrefix: 'autoheal-status-check-' });
+    alarmsAndProbe.hasResourceProperties('Custom::AutohealAlarmCleanup', { AlarmPrefix: 'autoheal-status-check.AlarmsAndProbe.' });
     alarmsAndProbe.hasResource('AWS::Lambda::Function', {
       Properties: { Handler: 'lambda.handler' },
       DependsOn: Match.arrayWith([cleanupId]),
@@ -282,7 +282,7 @@ describe('AutoHeal with alarms and probe', () => {
       PolicyName: Match.stringLikeRegexp('^AutoHealAlarmCleanupRole'),
       PolicyDocument: {
         Statement: Match.arrayWith([
-          { Sid: 'DeleteOwnAlarms', Effect: 'Allow', Action: 'cloudwatch:DeleteAlarms', Resource: arn('cloudwatch', ':alarm:autoheal-status-check-*') },
+          { Sid: 'DeleteOwnAlarms', Effect: 'Allow', Action: 'cloudwatch:DeleteAlarms', Resource: arn('cloudwatch', ':alarm:autoheal-status-check.AlarmsAndProbe.*') },
         ]),
       },
     });
@@ -436,7 +436,7 @@ describe('AutoHeal with Metrics Insights alarms', () => {
     expect(Object.keys(insights.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))).toHaveLength(2);
     insights.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     insights.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'autoheal-status-check-group-web',
+      AlarmName: 'autoheal-status-check.Insights.group-web',
       Metrics: [
         {
           Id: 'status',
@@ -467,7 +467,7 @@ describe('AutoHeal with Metrics Insights alarms', () => {
       EventPattern: {
         source: ['aws.cloudwatch'],
         'detail-type': ['CloudWatch Alarm Contributor State Change'],
-        detail: { alarmName: [{ prefix: 'autoheal-status-check-' }], state: { value: ['ALARM'] } },
+        detail: { alarmName: [{ prefix: 'autoheal-status-check.Insights.' }], state: { value: ['ALARM'] } },
       },
     });
     const [cleanupId] = Object.keys(insights.findResources('Custom::AutohealAlarmCleanup'));

@@ -5,8 +5,9 @@
  * bundle run locally with the deployed function's environment healing an instance of a tagged
  * group, and `terraform destroy` leaving nothing behind.
  *
- * terraform and the hashicorp/aws 5.x provider are installed for offline use (the provider in the
- * filesystem mirror /opt/tf-plugins); a missing terraform or moto_server fails, never skips.
+ * terraform and the hashicorp/aws provider are installed for offline use (the provider in the
+ * filesystem mirror /opt/tf-plugins: 5.100.0 only, so the module's admitting 6.x is checked by what
+ * it reads, not by a 6.x run); a missing terraform or moto_server fails, never skips.
  *
  * moto cannot run Lambda code (it needs docker: with its default `use_docker: true`, Invoke
  * answers FunctionError "Handled" with "error running docker…", which would fail the module's
@@ -28,7 +29,14 @@ import {
   DeleteAutoScalingGroupCommand,
   DescribeAutoScalingInstancesCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, DescribeAlarmsCommand, GetDashboardCommand, ListDashboardsCommand } from '@aws-sdk/client-cloudwatch';
+import {
+  CloudWatchClient,
+  DeleteAlarmsCommand,
+  DescribeAlarmsCommand,
+  GetDashboardCommand,
+  ListDashboardsCommand,
+  PutMetricAlarmCommand,
+} from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeSubnetsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
@@ -55,11 +63,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { unzipSync } from 'fflate';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { instanceAlarmInput } from '../../src/alarms/manager.js';
+import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { intakeHandlerSource } from '../../src/cdk/cleanup-handler.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
@@ -67,7 +77,8 @@ import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const group = 'web';
 const tagged = 'tagged-workers';
-const prefix = 'autoheal-status-check-';
+/** The example's alarm prefix: named after the module's default `name`, as the construct's after its stack. */
+const prefix = 'autoheal-status-check.autoheal.';
 
 interface Run {
   code: number | null;
@@ -282,12 +293,15 @@ function sha256Of(file: string): string {
   return createHash('sha256').update(readFileSync(file)).digest('base64');
 }
 
-/** The CDK construct, synthesized with `props` (default: what the example passes, the same group and every other prop at its default). */
-function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }): Template {
+/**
+ * The CDK construct, synthesized with `props` (default: what the example passes, the same group and
+ * every other prop at its default) in a stack named as the module call is (what names its alarms).
+ */
+function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }, stackName = 'autoheal'): Template {
   const bundleDir = mkdtempSync(join(work, 'cdk-bundle-'));
   for (const bundle of ['lambda.mjs', 'observer.mjs']) writeFileSync(join(bundleDir, bundle), 'export const handler = async () => ({});\n');
   const app = new App({ outdir: mkdtempSync(join(work, 'cdk-out-')) });
-  const stack = new Stack(app, 'Cdk');
+  const stack = new Stack(app, stackName);
   new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
   return Template.fromStack(stack);
 }
@@ -371,6 +385,9 @@ const variants = {
       'log_level = "debug"',
     ].join('\n  '),
   },
+  // Two deployments at their defaults whose names begin alike: their alarms must never mix.
+  a: { props: {}, hcl: '' },
+  'a-sc': { props: {}, hcl: '' },
 } satisfies Record<string, { props: Omit<AutoHealProps, 'bundleDir'>; hcl: string }>;
 type Variant = keyof typeof variants;
 
@@ -421,7 +438,7 @@ async function planVariants(): Promise<Record<Variant | 'lookup', Planned[]>> {
  * across variables and the archives that were never built (terraform checks those only once
  * every variable is valid on its own).
  */
-async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
+async function planMistakes(): Promise<{ variables: Run; cross: Run; typo: Run }> {
   const variables = join(work, 'bad-variables');
   const cross = join(work, 'bad-cross');
   const twoSubnets = '[{ subnet_id = "subnet-0a", availability_zone = "us-east-1a" }, { subnet_id = "subnet-0b", availability_zone = "us-east-1b" }]';
@@ -471,20 +488,25 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run }> {
       module('observers_without_groups', ['name      = "g"', 'detection = ["probe"]', `probe     = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`]) +
       module('unbuilt_observer', ['name         = "b"', 'group_names  = ["web"]', 'detection    = ["probe"]', `probe        = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`, 'observer_zip = "/nonexistent/observer.zip"']),
   );
-  const [variablesRun, crossRun] = await Promise.all(
-    [variables, cross].map(async (dir) => {
+  // The example itself, with names it does not declare in the variable files Terraform loads by itself.
+  const typo = join(work, 'examples/typo');
+  cpSync(join(root, 'examples/terraform'), typo, { recursive: true, filter: (f) => !f.includes('.terraform') });
+  writeFileSync(join(typo, 'terraform.tfvars'), 'group_names = ["web"]\ndryrun      = true\n');
+  writeFileSync(join(typo, 'ops.auto.tfvars.json'), JSON.stringify({ notification_mail: 'ops@example.com', dry_run: true }));
+  const [variablesRun, crossRun, typoRun] = await Promise.all(
+    [variables, cross, typo].map(async (dir) => {
       await initPlanRoot(dir);
       return terraform(dir, ['plan', '-input=false', '-json', '-lock=false', '-refresh=false']);
     }),
   );
-  return { variables: variablesRun as Run, cross: crossRun as Run };
+  return { variables: variablesRun as Run, cross: crossRun as Run, typo: typoRun as Run };
 }
 
 /** Every terraform run that needs no apply, started beside it. */
 let variantsPlanned: Promise<Record<Variant | 'lookup', Planned[]>>;
 /** The moto subnets (two zones) of the planned observers whose VPC the module reads. */
 let lookupSubnets: Array<{ subnetId: string; availabilityZone: string; vpcId: string }>;
-let mistakesPlanned: Promise<{ variables: Run; cross: Run }>;
+let mistakesPlanned: Promise<{ variables: Run; cross: Run; typo: Run }>;
 
 beforeAll(async () => {
   for (const built of ['dist/lambda.zip', 'dist/intake.zip', 'dist/observer.zip', 'dist/lambda.mjs']) {
@@ -514,6 +536,8 @@ beforeAll(async () => {
   };
   // The first init fills the plugin cache; the other roots' inits only link it.
   await terraformOk(example, ['init', '-input=false', '-no-color']);
+  // A name the example declares, in a file Terraform loads by itself: the apply goes on.
+  writeFileSync(join(example, 'autoheal.auto.tfvars'), 'dry_run = false\n');
   applied = terraformOk(example, ['apply', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
   variantsPlanned = planVariants();
   mistakesPlanned = planMistakes();
@@ -538,7 +562,25 @@ describe('terraform validate', () => {
     // Assess
     for (const run of results) expect(run, run.stderr + run.stdout).toMatchObject({ code: 0 });
     expect(results[0]?.stdout).toContain('Success! The configuration is valid.');
-  });
+  }, 180_000);
+
+  it('admits hashicorp/aws 5.27 to 6.x and validates with no warning, deprecations included (the mirror here has 5.100.0 only)', async () => {
+    // Act
+    const validated = JSON.parse((await terraform(example, ['validate', '-json'])).stdout) as { valid: boolean; warning_count: number; diagnostics: unknown[] };
+    const lock = readFileSync(join(example, '.terraform.lock.hcl'), 'utf8');
+    const sources = ['deploy/terraform/versions.tf', 'examples/terraform/main.tf'].map((f) => readFileSync(join(root, f), 'utf8'));
+    const module = readdirSync(join(root, 'deploy/terraform'))
+      .filter((f) => f.endsWith('.tf'))
+      .map((f) => readFileSync(join(root, 'deploy/terraform', f), 'utf8'))
+      .join('\n');
+
+    // Assess
+    expect(validated, JSON.stringify(validated.diagnostics)).toMatchObject({ valid: true, warning_count: 0 });
+    for (const source of sources) expect(source).toMatch(/version\s*=\s*">= 5\.27, < 7"/);
+    expect(lock).toMatch(/provider "registry\.terraform\.io\/hashicorp\/aws" \{\s*version\s*=\s*"5\.100\.0"/);
+    // What the version 6 upgrade guide deprecates among what the module reads: data.aws_region's name.
+    expect(module).not.toMatch(/data\.aws_region\.\w+\.name\b/);
+  }, 180_000);
 });
 
 describe('the module variables', () => {
@@ -600,7 +642,21 @@ describe('the module variables', () => {
         'Resource precondition failed: observer_zip: /nonexistent/observer.zip not found (run "npm run build" in autoheal first).',
       ].sort(),
     );
-  });
+  }, 180_000);
+
+  it('the example stops at a name it does not declare in a variable file Terraform loads by itself (Terraform only warns), naming the nearest one', async () => {
+    // Act
+    const { typo } = await mistakesPlanned;
+
+    // Assess
+    expect(typo.code).toBe(1);
+    expect(errorsOf(typo)).toEqual([
+      'Resource precondition failed: ' +
+        'ops.auto.tfvars.json: "notification_mail" is not a variable of this configuration; did you mean notification_email? ' +
+        'terraform.tfvars: "dryrun" is not a variable of this configuration; did you mean dry_run? ' +
+        '(it declares group_names, notification_email, dry_run)',
+    ]);
+  }, 180_000);
 
 });
 
@@ -609,7 +665,7 @@ describe('the module variants, planned', () => {
   let synthesized: Record<Variant, Template>;
 
   beforeAll(async () => {
-    synthesized = Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, cdkTemplate(v.props)])) as typeof synthesized;
+    synthesized = Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, cdkTemplate(v.props, name)])) as typeof synthesized;
     planned = await variantsPlanned;
   }, 120_000);
 
@@ -780,9 +836,9 @@ describe('the module variants, planned', () => {
         .map(([, r]) => (r as { Properties: CdkAlarm & { AlarmName: string; OKActions: unknown[] } }).Properties);
       const alarms = planned[name].filter((r) => r.address.startsWith(`module.${name}.aws_cloudwatch_metric_alarm.observer_heartbeat[`)).map((r) => r.values);
       expect(alarms, name).toHaveLength(subnets.length);
-      expect(alarms.map((a) => a.alarm_name).sort(), name).toEqual(cdkAlarms.map((a) => a.AlarmName.replace('-Cdk-', `-${name}-`)).sort());
+      expect(alarms.map((a) => a.alarm_name).sort(), name).toEqual(cdkAlarms.map((a) => a.AlarmName).sort());
       for (const cdkAlarm of cdkAlarms) {
-        const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName.replace('-Cdk-', `-${name}-`));
+        const alarm = alarms.find((a) => a.alarm_name === cdkAlarm.AlarmName);
         expect(alarm, name).toMatchObject({
           alarm_description: cdkAlarm.AlarmDescription,
           namespace: cdkAlarm.Namespace,
@@ -896,6 +952,26 @@ describe('the module variants, planned', () => {
       for (const key of references) expect(fn?.environment[0]?.variables[key], `${name} ${key}`).toMatch(new RegExp(`^arn:aws:sns:[^:]+:\\d{12}:${name}-alerts$`));
       expect(fn, name).toMatchObject({ timeout: cdkHealer?.Timeout, memory_size: cdkHealer?.MemorySize });
     }
+  });
+
+  it('names each deployment in its alarm prefix, as the construct names its stack; no deployment\'s prefix begins another\'s ("a" and "a-sc")', () => {
+    // Prepare
+    const prefixes = (Object.keys(variants) as Variant[]).map((name) => {
+      const [fn] = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'lambda.handler') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+      return [name, fn?.environment[0]?.variables.AUTOHEAL_ALARM_PREFIX as string] as const;
+    });
+
+    // Assess
+    for (const [name, p] of prefixes) expect(p, name).toBe(`autoheal-status-check.${name}.`);
+    for (const [name, p] of prefixes) {
+      for (const [other, q] of prefixes) if (name !== other) expect(q.startsWith(p), `${name}'s prefix begins ${other}'s`).toBe(false);
+      expect(p.startsWith('autoheal-status-check-'), `${name}'s prefix and the runtime default`).toBe(false);
+    }
+    // Everything the module scopes by it: the healer's grants on the alarms, the rules, the sync's payload, the output.
+    expect(JSON.parse(at('a', 'aws_iam_role_policy.healer')?.policy as string)).toMatchObject({
+      Statement: expect.arrayContaining([expect.objectContaining({ Sid: 'WriteOwnAlarms', Resource: expect.stringMatching(/:alarm:autoheal-status-check\.a\.\*$/) })]),
+    });
+    expect(JSON.parse(at('a-sc', 'aws_lambda_invocation.alarm_lifecycle[0]')?.input as string)).toMatchObject({ alarm: { prefix: 'autoheal-status-check.a-sc.' } });
   });
 
   it('runs one serialized healer, its asynchronous events kept as long as the construct keeps them, in every variant', () => {
@@ -1131,8 +1207,11 @@ describe('terraform apply of examples/terraform against moto', () => {
     expect(alarms[0]).toMatchObject({ MetricName: 'StatusCheckFailed', AlarmActions: [outputs.alert_topic_arn?.value] });
   });
 
-  it('deletes every alarm of the prefix on destroy, and terraform destroy leaves nothing of it but the retained log group', async () => {
-    // Prepare: on destroy the provider invokes the healer with the stored input and tf.action "delete";
+  it('deletes every alarm of its prefix on destroy and no other deployment\'s, and terraform destroy leaves nothing of it but the retained log group', async () => {
+    // Prepare: alarms of another deployment whose name begins alike, and of an older one on the runtime default.
+    const others = ['autoheal-status-check.autoheal-sc.', 'autoheal-status-check-'].map((p) => instanceAlarmInput(parseAlarmOptions({ prefix: p }), 'i-0123456789abcdef0'));
+    for (const input of others) await aws.cw.send(new PutMetricAlarmCommand(input));
+    // On destroy the provider invokes the healer with the stored input and tf.action "delete";
     // moto cannot run it, so the bundle runs that same payload here, as the healer would.
     const cleanup = await runBundle(environment, { ...invocationInput, tf: { action: 'delete', prev_input: invocationInput } });
 
@@ -1141,7 +1220,11 @@ describe('terraform apply of examples/terraform against moto', () => {
 
     // Assess
     expect(cleanup).toEqual({ action: 'delete', deletedAlarms: 3 });
-    expect((await aws.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms).toEqual([]);
+    const otherNames = others.map((i) => i.AlarmName as string).sort();
+    expect(otherNames).toEqual(['autoheal-status-check-i-0123456789abcdef0', 'autoheal-status-check.autoheal-sc.i-0123456789abcdef0']);
+    expect(((await aws.cw.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? []).map((a) => a.AlarmName).sort()).toEqual(otherNames);
+    // The other deployments' alarms are the test's own: removed here so the fixture leaves nothing either.
+    await aws.cw.send(new DeleteAlarmsCommand({ AlarmNames: otherNames }));
     expect((await aws.cw.send(new ListDashboardsCommand({}))).DashboardEntries ?? []).toEqual([]);
     expect((await aws.lambda.send(new ListFunctionsCommand({}))).Functions).toEqual([]);
     expect((await aws.events.send(new ListRulesCommand({ NamePrefix: 'autoheal-' }))).Rules).toEqual([]);

@@ -1,0 +1,259 @@
+/**
+ * The props, validated once into the settings every room of the construct is built from. Every
+ * problem is collected and named by its prop, so one synth lists all of them. The policy's and the
+ * alarms' limits (and their messages) are not repeated here: they come from the healer's own
+ * resolver and the alarm manager's own schema, run over what the healer will be given.
+ */
+import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { alarmOptionsSchema, type AlarmOptions } from '../alarms/options.js';
+import { ConfigError, describeError } from '../errors.js';
+import { autohealEnv, resolveSettings } from '../config.js';
+import { probeAlarmName } from '../signals/alarm-message.js';
+import type { ObserversSettings } from './observer-settings.js';
+import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
+
+type LogLevel = NonNullable<AutoHealProps['logLevel']>;
+
+/** The healer function's own settings, defaults applied. */
+export interface HealerSettings {
+  timeout: Duration;
+  memorySize: number;
+  dryRun: boolean;
+  respectGracePeriod: boolean;
+  logLevel: LogLevel;
+  logRetention: logs.RetentionDays;
+  logRemovalPolicy: RemovalPolicy;
+}
+
+/** The props after validation, with every default applied. */
+export interface Resolved {
+  groupNames: string[];
+  groupArns: string[];
+  optInTag: OptInTag;
+  alarms: boolean;
+  probe: boolean;
+  alarm: AlarmOptions;
+  syncIntervalMinutes: number;
+  legacy?: { consumer: 'lambda' | 'bridge'; maxReceiveCount: number };
+  bundleDir: string;
+  /** The healer's environment for the policy, validated by the same resolver the healer runs. */
+  policyEnv: Record<string, string>;
+  healer: HealerSettings;
+  notificationEmail?: string;
+  /** The host that runs `autoheal probe`, with detection `probe`. */
+  proberHostRole?: iam.IRole;
+  /** The observers to deploy, with detection `probe` and `probe.subnets` (checked by the Observers construct). */
+  observers?: ObserversSettings;
+}
+
+const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+const probeNamePrefix = probeAlarmName('');
+const detections: readonly Detection[] = ['alarms', 'probe'];
+/** Limits of `alarm.syncInterval`, in minutes (an EventBridge rate is whole minutes). */
+const syncIntervalMinutes = { default: 10, min: 1, max: 1_440 } as const;
+
+/** The package's own dist folder: this file is src/cdk/x.ts or dist/cdk/x.js, two levels below the root. */
+function defaultBundleDir(): string {
+  return fileURLToPath(new URL('../../dist/', import.meta.url));
+}
+
+/** Validates the props; throws one ConfigError naming every problem, each by its prop. */
+export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
+  const problems: string[] = [];
+  const { alarms, probe } = detectionOf(props, problems);
+  switchProblems(props, problems);
+  const policyEnv = policyEnvOf(props, problems);
+  if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
+    problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
+  }
+  const tag = props.optInTag ?? { key: 'autoheal:enabled', value: 'true' };
+  if (tag.key === '' || tag.key.includes('=')) problems.push(`optInTag.key: must be non-empty and contain no "=", got "${tag.key}"`);
+  const alarm = alarmOf(props, deploymentAlarmPrefix(Stack.of(scope).stackName), problems);
+  const intervalMinutes = syncIntervalOf(props, problems);
+  const { groupNames, groupArns } = groupsOf(scope, props, problems);
+  const legacy = legacyOf(props, problems);
+  functionProblems(props, problems);
+  const bundleDir = props.bundleDir ?? defaultBundleDir();
+  if (!existsSync(join(bundleDir, 'lambda.mjs'))) {
+    problems.push(`bundleDir: ${join(bundleDir, 'lambda.mjs')} not found (run "npm run build" in autoheal first)`);
+  }
+
+  if (problems.length > 0 || alarm === undefined) {
+    throw new ConfigError(`AutoHeal ${scope.node.path}: invalid props:\n  ${problems.join('\n  ')}`);
+  }
+  const { hostRole, subnets, ...observerSettings } = props.probe ?? {};
+  return {
+    groupNames,
+    groupArns,
+    optInTag: tag,
+    alarms,
+    probe,
+    alarm,
+    syncIntervalMinutes: intervalMinutes,
+    ...(legacy ? { legacy } : {}),
+    bundleDir,
+    policyEnv,
+    healer: {
+      timeout: props.timeout ?? Duration.seconds(60),
+      memorySize: props.memorySize ?? 256,
+      dryRun: props.dryRun ?? false,
+      respectGracePeriod: props.respectGracePeriod ?? true,
+      logLevel: props.logLevel ?? 'info',
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    },
+    ...(props.notificationEmail ? { notificationEmail: props.notificationEmail } : {}),
+    ...(probe && hostRole ? { proberHostRole: hostRole } : {}),
+    ...(probe && subnets ? { observers: { ...observerSettings, subnets } } : {}),
+  };
+}
+
+/** Which detections run, and whether each settings prop belongs to one that does. */
+function detectionOf(props: AutoHealProps, problems: string[]): { alarms: boolean; probe: boolean } {
+  const detection = [...new Set(props.detection ?? ['alarms'])];
+  if (detection.length === 0) problems.push(`detection: name at least one of ${detections.map((d) => `"${d}"`).join(', ')}`);
+  for (const d of detection as string[]) if (!(detections as readonly string[]).includes(d)) problems.push(`detection: unknown "${String(d)}"`);
+  const alarms = detection.includes('alarms');
+  const probe = detection.includes('probe');
+  if (props.alarm !== undefined && !alarms) problems.push('alarm: settings given, but detection does not include "alarms"');
+  if (props.probe !== undefined && !probe) problems.push('probe: settings given, but detection does not include "probe"');
+  return { alarms, probe };
+}
+
+/** The switches and the log level, checked as values: a JavaScript caller may hand over anything. */
+function switchProblems(props: AutoHealProps, problems: string[]): void {
+  // Fail closed: a JavaScript caller (or a context value passed through) may hand over anything.
+  for (const key of ['dryRun', 'respectGracePeriod'] as const) {
+    if (props[key] !== undefined && typeof props[key] !== 'boolean') problems.push(`${key}: must be true or false, got ${JSON.stringify(props[key])}`);
+  }
+  if (props.logLevel !== undefined && !logLevels.includes(props.logLevel)) {
+    problems.push(`logLevel: must be one of ${logLevels.join(', ')}, got ${JSON.stringify(props.logLevel)}`);
+  }
+}
+
+/** The healer's environment for the policy and its rails, checked by the healer's own resolver. */
+function policyEnvOf(props: AutoHealProps, problems: string[]): Record<string, string> {
+  // The policy's limits and messages come from the healer's own resolver, over the environment the healer will get.
+  const rails = props.rails ?? {};
+  const policyEnv: Record<string, string> = {
+    [autohealEnv.maxUnhealthyShare]: String(props.maxUnhealthyShare ?? 0.4),
+    [autohealEnv.staleAfterMs]: String((props.staleAfter ?? Duration.minutes(2)).toMilliseconds()),
+    [autohealEnv.markRateWindowMs]: String((rails.markRateWindow ?? Duration.minutes(10)).toMilliseconds()),
+    [autohealEnv.suspicionShare]: String(rails.suspicionShare ?? 0.8),
+    [autohealEnv.freezeMs]: String((rails.freeze ?? Duration.minutes(10)).toMilliseconds()),
+    [autohealEnv.loopMarks]: String(rails.loopMarks ?? 3),
+    [autohealEnv.probeQuorum]: String(rails.probeQuorum ?? 2),
+    // Empty: twice the budget (an empty variable counts as unset).
+    [autohealEnv.maxMarksPerWindow]: rails.maxMarksPerWindow === undefined ? '' : String(rails.maxMarksPerWindow),
+  };
+  try {
+    resolveSettings({}, policyEnv);
+  } catch (error) {
+    const names: Record<string, string> = {
+      [autohealEnv.maxUnhealthyShare]: 'maxUnhealthyShare',
+      [autohealEnv.staleAfterMs]: 'staleAfter',
+      [autohealEnv.markRateWindowMs]: 'rails.markRateWindow',
+      [autohealEnv.suspicionShare]: 'rails.suspicionShare',
+      [autohealEnv.freezeMs]: 'rails.freeze',
+      [autohealEnv.loopMarks]: 'rails.loopMarks',
+      [autohealEnv.probeQuorum]: 'rails.probeQuorum',
+      [autohealEnv.maxMarksPerWindow]: 'rails.maxMarksPerWindow',
+    };
+    for (const line of describeError(error).split('\n').slice(1)) {
+      const [name, ...rest] = line.trim().split(': ');
+      problems.push(`${names[name ?? ''] ?? name}: ${rest.join(': ')}`);
+    }
+  }
+  return policyEnv;
+}
+
+/**
+ * The alarm settings, checked by the alarm manager's own schema; undefined when they are invalid.
+ * Without a prefix, the stack's own (`defaultPrefix`); the healer's runtime default is never used.
+ */
+function alarmOf(props: AutoHealProps, defaultPrefix: string, problems: string[]): AlarmOptions | undefined {
+  // The alarm's limits and their messages come from the alarm manager's own schema.
+  const alarmInput = {
+    prefix: props.alarm?.prefix ?? defaultPrefix,
+    periodSeconds: props.alarm?.period?.toSeconds() ?? 60,
+    evaluationPeriods: props.alarm?.evaluationPeriods ?? 2,
+    threshold: props.alarm?.threshold ?? 1,
+    mode: props.alarm?.mode ?? 'per-instance',
+  };
+  const alarm = alarmOptionsSchema.safeParse(alarmInput);
+  if (!alarm.success) for (const issue of alarm.error.issues) problems.push(`alarm.${issue.path.join('.') || 'period'}: ${issue.message}`);
+  if (probeNamePrefix.startsWith(alarmInput.prefix) || alarmInput.prefix.startsWith(probeNamePrefix)) {
+    problems.push(`alarm.prefix: "${alarmInput.prefix}" overlaps the probe's alarm names "${probeNamePrefix}…"`);
+  }
+  return alarm.success ? alarm.data : undefined;
+}
+
+/** `alarm.syncInterval` in whole minutes. */
+function syncIntervalOf(props: AutoHealProps, problems: string[]): number {
+  const interval = props.alarm?.syncInterval;
+  const intervalMinutes = interval === undefined ? syncIntervalMinutes.default : interval.toSeconds() / 60;
+  if (!Number.isInteger(intervalMinutes) || intervalMinutes < syncIntervalMinutes.min || intervalMinutes > syncIntervalMinutes.max) {
+    problems.push(
+      `alarm.syncInterval: must be whole minutes from ${syncIntervalMinutes.min} to ${syncIntervalMinutes.max}, got ${interval?.toSeconds()} seconds`,
+    );
+  }
+  return intervalMinutes;
+}
+
+/** The named groups, and the ARNs SetInstanceHealth is granted on by name. */
+function groupsOf(scope: Construct, props: AutoHealProps, problems: string[]): { groupNames: string[]; groupArns: string[] } {
+  const groupNames: string[] = [];
+  const groupArns: string[] = [];
+  const stack = Stack.of(scope);
+  for (const g of props.groups ?? []) {
+    if (typeof g === 'string') {
+      if (g.trim() === '') problems.push('groups: a group name is empty');
+      groupNames.push(g);
+      groupArns.push(
+        stack.formatArn({
+          service: 'autoscaling',
+          resource: 'autoScalingGroup',
+          resourceName: `*:autoScalingGroupName/${g}`,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      );
+    } else {
+      groupNames.push(g.autoScalingGroupName);
+      groupArns.push(g.autoScalingGroupArn);
+    }
+  }
+  const literal = groupNames.filter((n) => !Token.isUnresolved(n));
+  if (new Set(literal).size !== literal.length) problems.push('groups: a group is named twice');
+  return { groupNames, groupArns };
+}
+
+/** The legacy queue's consumer and dead-letter count, when it is asked for. */
+function legacyOf(props: AutoHealProps, problems: string[]): Resolved['legacy'] {
+  if (!props.legacyQueue) return undefined;
+  const settings = props.legacyQueue === true ? {} : props.legacyQueue;
+  const legacy = { consumer: settings.consumer ?? 'lambda', maxReceiveCount: settings.maxReceiveCount ?? 5 };
+  if (legacy.consumer !== 'lambda' && legacy.consumer !== 'bridge') {
+    problems.push(`legacyQueue.consumer: must be "lambda" or "bridge", got ${JSON.stringify(legacy.consumer)}`);
+  }
+  if (!Number.isInteger(legacy.maxReceiveCount) || legacy.maxReceiveCount < 1 || legacy.maxReceiveCount > 1000) {
+    problems.push(`legacyQueue.maxReceiveCount: must be an integer from 1 to 1000, got ${legacy.maxReceiveCount}`);
+  }
+  return legacy;
+}
+
+/** The healer function's timeout and memory, within what Lambda accepts. */
+function functionProblems(props: AutoHealProps, problems: string[]): void {
+  if (props.timeout !== undefined && (props.timeout.toSeconds() < 10 || props.timeout.toSeconds() > 900)) {
+    problems.push(`timeout: must be from 10 to 900 seconds, got ${props.timeout.toSeconds()}`);
+  }
+  if (props.memorySize !== undefined && !(Number.isInteger(props.memorySize) && props.memorySize >= 128 && props.memorySize <= 10_240)) {
+    problems.push(`memorySize: must be an integer from 128 to 10240 MB, got ${props.memorySize}`);
+  }
+}
