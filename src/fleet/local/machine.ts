@@ -171,7 +171,7 @@ export type Effect =
   /** Try the port until it answers (`portAnswered`), while the instance is Pending. */
   | { readonly type: 'watchPort'; readonly instanceId: string; readonly port: number }
   /** SIGCONT (a frozen process cannot act on SIGTERM), SIGTERM, close its stdin. */
-  | { readonly type: 'terminateProcess'; readonly pid: number }
+  | { readonly type: 'terminateProcess'; readonly instanceId: string; readonly pid: number }
   /** SIGKILL the process group. */
   | { readonly type: 'kill'; readonly pid: number }
   /** The leader exited: SIGKILL whatever it left in its process group, and unlist it from the reaper. */
@@ -482,7 +482,10 @@ function terminate(d: Draft, instanceId: string, reason: string, exit?: ProcessE
 
 function stopProcess(d: Draft, i: TerminatingInstance): void {
   put(d, { ...i, stage: 'stopping' });
-  d.effects.push({ type: 'terminateProcess', pid: i.pid }, { type: 'schedule', timer: { kind: 'kill', instanceId: i.instanceId }, afterMs: d.config.stopTimeoutMs });
+  d.effects.push(
+    { type: 'terminateProcess', instanceId: i.instanceId, pid: i.pid },
+    { type: 'schedule', timer: { kind: 'kill', instanceId: i.instanceId }, afterMs: d.config.stopTimeoutMs },
+  );
 }
 
 function finish(d: Draft, i: LiveInstance, reason: string, exit: ProcessExit | undefined): void {

@@ -81,7 +81,7 @@ const terminatedNotice = (n: number, code: number | null = null, signal: string 
   emit('group:instance:terminated', { instanceId: id(n), code, signal });
 const allocate = (n: number): Effect => ({ type: 'allocate', instanceId: id(n) });
 const stopping = (n: number): Effect[] => [
-  { type: 'terminateProcess', pid: 100 + n },
+  { type: 'terminateProcess', instanceId: id(n), pid: 100 + n },
   { type: 'schedule', timer: { kind: 'kill', instanceId: id(n) }, afterMs: 500 },
 ];
 
