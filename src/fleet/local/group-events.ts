@@ -11,6 +11,12 @@ export interface ProcessExit {
   signal: string | null;
 }
 
+/** How people read an exit: `exited with code 0`, `killed by SIGKILL`. */
+export function describeExit(exit: ProcessExit): string {
+  if (exit.signal !== null) return `killed by ${exit.signal}`;
+  return exit.code === null ? 'never ran' : `exited with code ${exit.code}`;
+}
+
 /** One instance as the local group knows it (a superset of {@link InstanceView}). */
 export interface LocalInstance extends InstanceView {
   launchedAt: Date;

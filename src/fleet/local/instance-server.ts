@@ -121,8 +121,8 @@ export async function runInstanceServer(input: InstanceServerOptionsInput = {}):
   process.on('SIGTERM', () => shutdown({ signal: 'SIGTERM' }));
   process.on('SIGINT', () => shutdown({ signal: 'SIGINT' }));
   if (options.exitWithParent) {
-    process.stdin.on('end', () => shutdown({ reason: 'stdin closed: the parent is gone' }));
-    process.stdin.on('error', () => shutdown({ reason: 'stdin failed: the parent is gone' }));
+    process.stdin.on('end', () => shutdown({ reason: 'stdin closed: the group stopped it, or is gone' }));
+    process.stdin.on('error', () => shutdown({ reason: 'stdin failed: the group is gone' }));
     process.stdin.resume();
   }
   const server = await startInstanceServer(options);
