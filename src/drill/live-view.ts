@@ -6,6 +6,7 @@
 import { describeExit } from '../fleet/local/group-events.js';
 import type { LocalInstance } from '../fleet/local/local-group.js';
 import { cutMethod, type DemoOptions, type DemoParts, type DemoResult } from './demo.js';
+import { relaxesRails } from './demo-options.js';
 import type { Injection } from './inject.js';
 import { stageLabels, stages, type InstanceEvidence, type RoundTimeline } from './timeline.js';
 
@@ -98,6 +99,24 @@ export function evidenceLines(e: InstanceEvidence): string[] {
   ];
 }
 
+/** What the demo says once its chain stands: the group, the path of a verdict, the rounds, the observers. */
+export function readyLines(p: DemoParts, options: DemoOptions): string[] {
+  const mass = options.mass !== undefined ? `, ${Math.round(options.mass * 100)}% of the group at once` : '';
+  const zone = options.zone !== undefined ? `, every instance of zone ${options.zone} at once` : '';
+  const cut = options.partition > 0 ? ` with ${options.partition} observer(s) cut off (cut: ${cutMethod})` : '';
+  const budget = `unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`;
+  const rails = relaxesRails(options) ? 'loop breaker, rate limit and suspicion window relaxed for the drill (--strict-rails keeps them)' : "the core's defaults";
+  return [
+    `autoheal demo: ${options.instances} local instances; probe every ${options.intervalMs} ms, unhealthy after ${options.unhealthyThreshold} failures`,
+    `  prober -> SNS topic instance-alert -> SQS queue instance-failed -> bridge -> core -> local group  (fauxqs at ${p.endpoint})`,
+    options.failure === 'observer-partition'
+      ? `  observer-partition: ${Math.max(1, options.partition)} observer(s) cut off from the healthy group for ${options.partitionMs} ms (cut: ${cutMethod}); ${budget}`
+      : `  ${options.rounds} round(s) of "${options.failure}"${mass}${zone}${cut}; ${budget}`,
+    ...(options.zones.length > 0 ? [`  zones: ${options.zones.join(', ')} (each launch to the zone with the fewest instances, as Auto Scaling balances a group)`] : []),
+    `  observers: ${options.observers} (${p.probers.map((x) => x.options.observer).join(', ')}), quorum ${Math.min(2, options.observers)}${options.observers === 1 ? ' (one observer marks alone)' : ''}; self-check ${options.selfCheck ? 'on' : 'OFF'}; rails: ${rails}`,
+  ];
+}
+
 /** Creates the view writing to `out`; `tty` redraws the group in place. */
 export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoView {
   let parts: DemoParts | undefined;
@@ -141,17 +160,7 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
   return {
     ready(p, options) {
       parts = p;
-      const mass = options.mass !== undefined ? `, ${Math.round(options.mass * 100)}% of the group at once` : '';
-      print(
-        `autoheal demo: ${options.instances} local instances; probe every ${options.intervalMs} ms, unhealthy after ${options.unhealthyThreshold} failures`,
-        `  prober -> SNS topic instance-alert -> SQS queue instance-failed -> bridge -> core -> local group  (fauxqs at ${p.endpoint})`,
-        options.failure === 'observer-partition'
-          ? `  observer-partition: ${Math.max(1, options.partition)} observer(s) cut off from the healthy group for ${options.partitionMs} ms (cut: ${cutMethod}); unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`
-          : `  ${options.rounds} round(s) of "${options.failure}"${mass}${options.zone !== undefined ? `, every instance of zone ${options.zone} at once` : ''}${options.partition > 0 ? ` with ${options.partition} observer(s) cut off (cut: ${cutMethod})` : ''}; unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`,
-        ...(options.zones.length > 0 ? [`  zones: ${options.zones.join(', ')} (each launch to the zone with the fewest instances, as Auto Scaling balances a group)`] : []),
-        `  observers: ${options.observers} (${p.probers.map((x) => x.options.observer).join(', ')}), quorum ${Math.min(2, options.observers)}${options.observers === 1 ? ' (one observer marks alone)' : ''}; self-check ${options.selfCheck ? 'on' : 'OFF'}; rails: ${(options.drillRails ?? options.failure !== 'observer-partition') ? 'loop breaker, rate limit and suspicion window relaxed for the drill (--strict-rails keeps them)' : "the core's defaults"}`,
-        '',
-      );
+      print(...readyLines(p, options), '');
       if (tty) {
         timer = setInterval(redraw, 200);
         timer.unref();

@@ -9,8 +9,9 @@
  * The shell owns the I/O: it turns what processes, ports and timers do into events, feeds them to
  * the machine, and carries out the effects that come back, through three seams: the clock
  * (clock.ts: the time and every timer), the process driver (processes.ts: spawn, connect,
- * signal) and the chance draw of the backoff. It also keeps each instance's last output lines
- * (output.ts), the evidence a replaced instance leaves behind.
+ * signal) and the chance draw of the backoff. Its runner (runner.ts) does what processes need,
+ * and keeps each instance's last output lines (output.ts), the evidence a replaced instance
+ * leaves behind.
  *
  * - `stop()` ends every child: SIGCONT (a frozen child cannot act on SIGTERM), SIGTERM, then
  *   SIGKILL after `stopTimeoutMs`. Each child runs in its own process group, so a `command`'s
@@ -28,9 +29,8 @@ import { systemClock, TimerTable, type Clock } from './clock.js';
 import type { LocalGroupEvents, LocalInstance } from './group-events.js';
 import { initialState, isLive, isSettled, runningPid, step, timerKey, type Effect, type GroupEvent, type GroupState, type Instance } from './machine.js';
 import { localGroupOptionsSchema, maxLocalInstances, type LocalGroupOptions, type LocalGroupOptionsInput } from './options.js';
-import { OutputRing } from './output.js';
-import { systemProcesses, watchPort, type ProcessDriver, type StartedProcess } from './processes.js';
-import { Reaper } from './reaper.js';
+import { systemProcesses, type ProcessDriver } from './processes.js';
+import { InstanceRunner } from './runner.js';
 import { instanceView, localInstance, summary } from './views.js';
 
 export { localGroupOptionsSchema, localIdPrefix, maxLocalInstances, maxLocalZones, type LocalGroupOptions, type LocalGroupOptionsInput } from './options.js';
@@ -55,11 +55,8 @@ export class LocalGroup implements FleetPort {
   private readonly logger: Logger;
   private readonly clock: Clock;
   private readonly random: () => number;
-  private readonly driver: ProcessDriver;
-  private readonly reaper: Reaper;
+  private readonly runner: InstanceRunner;
   private readonly timers: TimerTable;
-  private readonly processes = new Map<string, StartedProcess>();
-  private readonly outputs = new Map<string, OutputRing>();
   private stopped: Promise<void> | undefined;
   private markStopped: (() => void) | undefined;
 
@@ -70,17 +67,12 @@ export class LocalGroup implements FleetPort {
     this.clock = deps.clock ?? systemClock;
     this.timers = new TimerTable(this.clock);
     this.random = deps.random ?? Math.random;
-    this.driver = deps.processes ?? systemProcesses(this.clock);
     this.events = new TypedEvents<LocalGroupEvents>((error, event) =>
       this.logger.warn({ event, error: describeError(error) }, 'local group event listener failed'),
     );
-    this.reaper = new Reaper({
-      started: (pid) => this.events.emit('group:reaper:started', { pid, atMs: this.clock.now() }),
-      exited: (code, signal) =>
-        this.logger.warn({ code, signal }, 'local group: the reaper exited; starting another so that no instance can outlive this process'),
-      failed: (error) =>
-        this.logger.warn({ error: describeError(error) }, 'local group: the reaper could not start; instances may outlive this process if it is killed'),
-    });
+    this.runner = new InstanceRunner(deps.processes ?? systemProcesses(this.clock), this.clock, this.options, (event) => this.dispatch(event), this.logger, (pid) =>
+      this.events.emit('group:reaper:started', { pid, atMs: this.clock.now() }),
+    );
   }
 
   get name(): string {
@@ -118,7 +110,7 @@ export class LocalGroup implements FleetPort {
 
   /** The instance's last output lines (stdout and stderr), oldest first, while the group knows it. */
   outputOf(instanceId: string): string[] {
-    return this.outputs.get(instanceId)?.lines() ?? [];
+    return this.runner.outputOf(instanceId);
   }
 
   /** The pid of the instance's process while it runs. */
@@ -212,12 +204,12 @@ export class LocalGroup implements FleetPort {
   /** Kills every process at once with SIGKILL, synchronously: for a forced exit. */
   killNow(): void {
     this.dispatch({ type: 'killAll' });
-    this.reaper.close();
+    this.runner.close();
   }
 
   /** The reaper's pid while it runs (it starts with the first instance). */
   get reaperPid(): number | undefined {
-    return this.reaper.pid;
+    return this.runner.reaperPid;
   }
 
   // ── the shell ──────────────────────────────────────────────────────────────
@@ -235,31 +227,25 @@ export class LocalGroup implements FleetPort {
   }
 
   private perform(effect: Effect): void {
+    const run = this.runner;
     switch (effect.type) {
       case 'emit':
-        if (effect.name === 'group:instance:terminated') {
-          this.outputs.get(effect.payload.instanceId)?.end();
-          this.events.emit(effect.name, { ...effect.payload, lastOutput: this.outputOf(effect.payload.instanceId) });
-        } else this.events.emit(effect.name, effect.payload as never);
+        // The runner ended the ring when the process exited, so the event carries its last line too.
+        if (effect.name === 'group:instance:terminated') this.events.emit(effect.name, { ...effect.payload, lastOutput: run.outputOf(effect.payload.instanceId) });
+        else this.events.emit(effect.name, effect.payload as never);
         return;
       case 'allocate':
-        return void this.allocate(effect.instanceId);
+        return void run.allocate(effect.instanceId, this.usedPorts());
       case 'spawn':
-        return this.spawn(effect.instanceId, effect.port);
+        return run.spawn(effect.instanceId, effect.port, this.find(effect.instanceId)?.zone);
       case 'watchPort':
-        return void this.watch(effect.instanceId, effect.port);
+        return void run.watch(effect.instanceId, effect.port, () => this.waitsForPort(effect.instanceId));
       case 'terminateProcess':
-        this.driver.signalGroup(effect.pid, 'SIGCONT');
-        this.driver.signalGroup(effect.pid, 'SIGTERM');
-        this.processes.get(effect.instanceId)?.closeInput();
-        return;
+        return run.terminate(effect.instanceId, effect.pid);
       case 'kill':
-        return this.driver.signalGroup(effect.pid, 'SIGKILL');
+        return run.kill(effect.pid);
       case 'reap':
-        // The leader is gone; take whatever it left in its process group with it.
-        this.driver.signalGroup(effect.pid, 'SIGKILL');
-        this.reaper.remove(effect.pid);
-        return;
+        return run.reap(effect.pid);
       case 'schedule':
         return this.timers.arm(timerKey(effect.timer), effect.afterMs, () => this.dispatch({ type: 'timer', timer: effect.timer }));
       case 'cancel':
@@ -267,71 +253,25 @@ export class LocalGroup implements FleetPort {
       case 'warn':
         return this.logger.warn({ instanceId: effect.instanceId, error: effect.error }, 'local group: launch failed');
       case 'forget':
-        this.outputs.delete(effect.instanceId);
-        this.processes.delete(effect.instanceId);
-        return;
+        return run.forget(effect.instanceId);
       case 'stopped':
         return this.onStopped();
     }
   }
 
   private onStopped(): void {
-    this.reaper.close();
+    this.runner.close();
     this.markStopped?.();
   }
 
-  private async allocate(instanceId: string): Promise<void> {
-    try {
-      const used = new Set(this.state.instances.flatMap((i) => (runningPid(i) !== undefined && i.port !== undefined ? [i.port] : [])));
-      const port = await this.driver.freePort(used);
-      await this.driver.turn();
-      this.dispatch({ type: 'portAllocated', instanceId, port });
-    } catch (error) {
-      this.dispatch({ type: 'launchFailed', instanceId, error: describeError(error) });
-    }
+  /** The ports of the processes that run, which a new one must not take. */
+  private usedPorts(): Set<number> {
+    return new Set(this.state.instances.flatMap((i) => (runningPid(i) !== undefined && i.port !== undefined ? [i.port] : [])));
   }
 
-  private spawn(instanceId: string, port: number): void {
-    const zone = this.find(instanceId)?.zone;
-    const ring = new OutputRing(this.options.outputLines);
-    this.outputs.set(instanceId, ring);
-    const env = {
-      ...this.options.env,
-      PORT: String(port),
-      AUTOHEAL_INSTANCE_ID: instanceId,
-      AUTOHEAL_HEALTH_PATH: this.options.healthPath,
-      ...(zone !== undefined ? { AUTOHEAL_AVAILABILITY_ZONE: zone } : {}),
-    };
-    let child: StartedProcess;
-    try {
-      child = this.driver.start(
-        { ...(this.options.command ? { command: this.options.command } : {}), env },
-        {
-          output: (stream, chunk) => ring.write(stream, chunk),
-          exit: (code, signal) => {
-            ring.end();
-            this.dispatch({ type: 'exited', instanceId, exit: { code, signal } });
-          },
-          error: (error) => this.dispatch({ type: 'launchFailed', instanceId, error: describeError(error) }),
-        },
-      );
-    } catch (error) {
-      return this.dispatch({ type: 'launchFailed', instanceId, error: describeError(error) });
-    }
-    this.processes.set(instanceId, child);
-    // A spawn that failed outright has no pid: its 'error' reports it.
-    if (child.pid === undefined) return;
-    // Listed before anything else can happen: from now on it dies with this process.
-    this.reaper.add(child.pid);
-    this.dispatch({ type: 'spawned', instanceId, pid: child.pid });
-  }
-
-  private async watch(instanceId: string, port: number): Promise<void> {
-    const waiting = (): boolean => {
-      const i = this.find(instanceId);
-      return this.state.mode === 'running' && i?.state === 'Pending' && i.pid !== undefined;
-    };
-    if (await watchPort(this.driver, this.clock, port, waiting)) this.dispatch({ type: 'portAnswered', instanceId });
+  private waitsForPort(instanceId: string): boolean {
+    const i = this.find(instanceId);
+    return this.state.mode === 'running' && i?.state === 'Pending' && i.pid !== undefined;
   }
 
   private find(instanceId: string): Instance | undefined {
