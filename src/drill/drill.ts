@@ -4,7 +4,7 @@
  * healer, bridge) are wired by the caller; {@link followGroup} keeps the prober's targets equal
  * to the group's InService instances.
  */
-import type { LocalGroup } from '../fleet/local/local-group.js';
+import type { LocalGroup, LocalInstance } from '../fleet/local/local-group.js';
 import type { Prober } from '../prober/prober.js';
 import type { ProbeTarget } from '../prober/options.js';
 import { injectFailure, type FailureMode, type Injection } from './inject.js';
@@ -36,6 +36,8 @@ export interface DrillOptions {
   failure: FailureMode;
   /** Share of the group to fail at once (0 < mass ≤ 1); default: one instance per round. */
   mass?: number;
+  /** Fail every instance of this zone at once (instead of one, or the `mass` share). */
+  zone?: string;
   /** A round that has not healed after this is recorded as not healed. */
   roundTimeoutMs: number;
   /** How long to wait for the group to be whole before a round. */
@@ -62,11 +64,12 @@ export async function runDrill(
   const results: RoundTimeline[] = [];
   for (let round = 1; round <= options.rounds && !options.signal?.aborted; round++) {
     await group.whenSettled(options.settleTimeoutMs, options.signal);
-    const candidates = group.instances().filter((i) => i.lifecycleState === 'InService' && i.healthStatus === 'Healthy');
-    const count = Math.min(candidates.length, victimCount(group.desiredCapacity, options.mass));
-    const chosen = shuffle(candidates).slice(0, count);
+    const chosen = victims(group, options);
     options.onInjected?.(chosen.map((i) => i.instanceId));
-    const injections = chosen.map((i) => injectFailure(group, i.instanceId, options.failure));
+    const injections = chosen.map((i) => ({
+      ...injectFailure(group, i.instanceId, options.failure),
+      ...(i.availabilityZone !== undefined ? { availabilityZone: i.availabilityZone } : {}),
+    }));
     timeline.startRound(round, injections);
     options.onRoundStart?.(round, injections);
     await timeline.waitDone(options.roundTimeoutMs, options.signal);
@@ -75,6 +78,13 @@ export async function runDrill(
     options.onRoundEnd?.(result);
   }
   return results;
+}
+
+/** The instances a round fails: every serving one of `zone`, or `victimCount` serving ones at random. */
+function victims(group: Pick<LocalGroup, 'instances' | 'desiredCapacity'>, options: Pick<DrillOptions, 'mass' | 'zone'>): LocalInstance[] {
+  const serving = group.instances().filter((i) => i.lifecycleState === 'InService' && i.healthStatus === 'Healthy');
+  if (options.zone !== undefined) return serving.filter((i) => i.availabilityZone === options.zone);
+  return shuffle(serving).slice(0, Math.min(serving.length, victimCount(group.desiredCapacity, options.mass)));
 }
 
 function shuffle<T>(items: readonly T[]): T[] {

@@ -20,6 +20,8 @@ export interface Injection {
   pid: number;
   mode: FailureMode;
   atMs: number;
+  /** The instance's zone, when its group has zones. */
+  availabilityZone?: string;
 }
 
 /** Injects `mode` into the instance; throws when the instance has no running process. */

@@ -3,10 +3,12 @@
  * probe), redrawn in place on a terminal and written as plain lines otherwise; the timeline of
  * each round; a summary. Machines read `--json` instead.
  */
+import { describeExit } from '../fleet/local/group-events.js';
 import type { LocalInstance } from '../fleet/local/local-group.js';
 import { cutMethod, type DemoOptions, type DemoParts, type DemoResult } from './demo.js';
+import { relaxesRails } from './demo-options.js';
 import type { Injection } from './inject.js';
-import { stageLabels, stages, type RoundTimeline } from './timeline.js';
+import { stageLabels, stages, type InstanceEvidence, type RoundTimeline } from './timeline.js';
 
 /** The display's callbacks, in the order the demo calls them. */
 export interface DemoView {
@@ -26,14 +28,93 @@ const injectedHow: Record<Injection['mode'], string> = {
 const pad = (text: string | number, width: number): string => String(text).padEnd(width);
 const ms = (value: number): string => `${String(Math.round(value)).padStart(6)} ms`;
 
-/** One line per instance: id, lifecycle, health, pid:port, last probe. */
-function instanceLine(i: LocalInstance, parts: DemoParts, nowMs: number): string {
+/** How many of a replaced instance's last output lines the timeline prints (the JSON has them all). */
+const shownOutputLines = 5;
+
+/** One line per instance: id, zone (when the group has zones), lifecycle, health, pid:port, last probe. */
+function instanceLine(i: LocalInstance, parts: DemoParts, nowMs: number, zoned: boolean): string {
   const last = parts.prober.lastCheck(i.instanceId);
   const probe = last
     ? `${last.ok ? 'ok  ' : 'FAIL'} ${Math.round(last.ms)} ms${last.error ? ` (${last.error})` : ''}, ${((nowMs - last.atMs) / 1000).toFixed(1)} s ago`
     : '-';
   const replaces = i.replaces ? ` replaces ${i.replaces}` : '';
-  return `  ${pad(i.instanceId, 19)} ${pad(i.lifecycleState, 12)} ${pad(i.healthStatus, 10)} ${pad(`${i.pid ?? '-'}:${i.port}`, 13)} ${probe}${replaces}`;
+  const zone = zoned ? `${pad(i.availabilityZone ?? '-', 8)} ` : '';
+  return `  ${pad(i.instanceId, 19)} ${zone}${pad(i.lifecycleState, 12)} ${pad(i.healthStatus, 10)} ${pad(`${i.pid ?? '-'}:${i.port}`, 13)} ${probe}${replaces}`;
+}
+
+/** An instance as the timeline names it: its id, and its zone when it has one. */
+const named = (v: { instanceId: string; availabilityZone?: string }): string => `${v.instanceId}${v.availabilityZone !== undefined ? ` (${v.availabilityZone})` : ''}`;
+
+/** A round's timeline: every stage of every victim in time order, its waves, whether it healed, the evidence. */
+export function roundLines(r: RoundTimeline): string[] {
+  const many = r.victims.length > 1;
+  const zoned = r.victims.some((v) => v.availabilityZone !== undefined);
+  const width = zoned ? 19 + 2 + Math.max(...r.victims.map((v) => (v.availabilityZone ?? '').length + 1)) : 19;
+  const who = (v: RoundTimeline['victims'][number]): string => (many ? `${pad(named(v), width)} ` : '');
+  const rows: Array<{ ms: number; text: string }> = [];
+  for (const v of r.victims) {
+    for (const stage of stages) {
+      const at = v.stagesMs[stage];
+      if (at === undefined) continue;
+      let text = stageLabels[stage];
+      if (stage === 'marked' && v.markedBy === 'group') text += " (by the group's own check)";
+      if (stage === 'marked' && many && v.wave !== undefined) text += ` (wave ${v.wave})`;
+      if (stage === 'replacementInService' && v.replacementId) text += ` (${v.replacementId})`;
+      rows.push({ ms: at, text: `${who(v)}${text}` });
+    }
+    for (const s of v.skipped) {
+      rows.push({ ms: s.ms, text: `${who(v)}skipped: ${s.reason}${s.count > 1 ? ` (x${s.count})` : ''}${s.detail ? `, ${s.detail}` : ''}` });
+    }
+  }
+  rows.sort((a, b) => a.ms - b.ms);
+  const missing = r.victims.filter((v) => !v.healed).map((v) => v.instanceId);
+  const waves = new Map<number, string[]>();
+  for (const v of r.victims) if (v.wave !== undefined) waves.set(v.wave, [...(waves.get(v.wave) ?? []), v.instanceId]);
+  const waveLine =
+    waves.size > 1
+      ? [`  healed in ${waves.size} waves: ${[...waves].sort(([a], [b]) => a - b).map(([n, ids]) => `${n}) ${ids.join(', ')}`).join('; ')}`]
+      : [];
+  return [
+    ...rows.map((row) => `  +${ms(row.ms)}  ${row.text}`),
+    ...waveLine,
+    r.healed ? `  healed in ${Math.round(r.durationMs)} ms` : `  NOT healed: ${missing.join(', ')} (after ${Math.round(r.durationMs)} ms)`,
+    ...r.evidence.flatMap(evidenceLines),
+  ];
+}
+
+/** What a replaced instance left: the verdict that marked it, how it ended, its last lines. */
+export function evidenceLines(e: InstanceEvidence): string[] {
+  const v = e.verdict;
+  const why = v
+    ? `marked by autoheal: ${v.reason}${v.detail ? ` (${v.detail})` : ''}; evidence: ${v.source}${v.observer ? ` from ${v.observer}` : ''}, "${v.evidence}"`
+    : e.markedBy === 'group'
+      ? "marked by the group's own check of its exited process"
+      : 'marked';
+  const shown = e.lastOutput.slice(-shownOutputLines);
+  const more = e.lastOutput.length > shown.length ? ` (the last ${shown.length} of ${e.lastOutput.length}; --json has them all)` : '';
+  return [
+    `  evidence of ${named(e)}: ${why}`,
+    `    ${e.exit ? describeExit(e.exit) : 'still running when the round ended'}; ${e.lastOutput.length === 0 ? 'no output' : `last output${more}:`}`,
+    ...shown.map((line) => `    | ${line}`),
+  ];
+}
+
+/** What the demo says once its chain stands: the group, the path of a verdict, the rounds, the observers. */
+export function readyLines(p: DemoParts, options: DemoOptions): string[] {
+  const mass = options.mass !== undefined ? `, ${Math.round(options.mass * 100)}% of the group at once` : '';
+  const zone = options.zone !== undefined ? `, every instance of zone ${options.zone} at once` : '';
+  const cut = options.partition > 0 ? ` with ${options.partition} observer(s) cut off (cut: ${cutMethod})` : '';
+  const budget = `unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`;
+  const rails = relaxesRails(options) ? 'loop breaker, rate limit and suspicion window relaxed for the drill (--strict-rails keeps them)' : "the core's defaults";
+  return [
+    `autoheal demo: ${options.instances} local instances; probe every ${options.intervalMs} ms, unhealthy after ${options.unhealthyThreshold} failures`,
+    `  prober -> SNS topic instance-alert -> SQS queue instance-failed -> bridge -> core -> local group  (fauxqs at ${p.endpoint})`,
+    options.failure === 'observer-partition'
+      ? `  observer-partition: ${Math.max(1, options.partition)} observer(s) cut off from the healthy group for ${options.partitionMs} ms (cut: ${cutMethod}); ${budget}`
+      : `  ${options.rounds} round(s) of "${options.failure}"${mass}${zone}${cut}; ${budget}`,
+    ...(options.zones.length > 0 ? [`  zones: ${options.zones.join(', ')} (each launch to the zone with the fewest instances, as Auto Scaling balances a group)`] : []),
+    `  observers: ${options.observers} (${p.probers.map((x) => x.options.observer).join(', ')}), quorum ${Math.min(2, options.observers)}${options.observers === 1 ? ' (one observer marks alone)' : ''}; self-check ${options.selfCheck ? 'on' : 'OFF'}; rails: ${rails}`,
+  ];
 }
 
 /** Creates the view writing to `out`; `tty` redraws the group in place. */
@@ -47,9 +128,10 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
     if (!parts) return [];
     const now = Date.now();
     const shown = parts.group.instances().filter((i) => i.lifecycleState !== 'Terminated' || now - (i.terminatedAt?.getTime() ?? 0) < 3_000);
+    const zoned = parts.group.options.zones.length > 0;
     return [
-      `  ${pad('instance', 19)} ${pad('lifecycle', 12)} ${pad('health', 10)} ${pad('pid:port', 13)} last probe`,
-      ...shown.map((i) => instanceLine(i, parts as DemoParts, now)),
+      `  ${pad('instance', 19)} ${zoned ? `${pad('zone', 8)} ` : ''}${pad('lifecycle', 12)} ${pad('health', 10)} ${pad('pid:port', 13)} last probe`,
+      ...shown.map((i) => instanceLine(i, parts as DemoParts, now, zoned)),
     ];
   };
 
@@ -78,16 +160,7 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
   return {
     ready(p, options) {
       parts = p;
-      const mass = options.mass !== undefined ? `, ${Math.round(options.mass * 100)}% of the group at once` : '';
-      print(
-        `autoheal demo: ${options.instances} local instances; probe every ${options.intervalMs} ms, unhealthy after ${options.unhealthyThreshold} failures`,
-        `  prober -> SNS topic instance-alert -> SQS queue instance-failed -> bridge -> core -> local group  (fauxqs at ${p.endpoint})`,
-        options.failure === 'observer-partition'
-          ? `  observer-partition: ${Math.max(1, options.partition)} observer(s) cut off from the healthy group for ${options.partitionMs} ms (cut: ${cutMethod}); unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`
-          : `  ${options.rounds} round(s) of "${options.failure}"${mass}${options.partition > 0 ? ` with ${options.partition} observer(s) cut off (cut: ${cutMethod})` : ''}; unhealthy budget ${Math.round(options.maxUnhealthyShare * 100)}% of the group`,
-        `  observers: ${options.observers} (${p.probers.map((x) => x.options.observer).join(', ')}), quorum ${Math.min(2, options.observers)}${options.observers === 1 ? ' (one observer marks alone)' : ''}; self-check ${options.selfCheck ? 'on' : 'OFF'}; rails: ${(options.drillRails ?? options.failure !== 'observer-partition') ? 'loop breaker, rate limit and suspicion window relaxed for the drill (--strict-rails keeps them)' : "the core's defaults"}`,
-        '',
-      );
+      print(...readyLines(p, options), '');
       if (tty) {
         timer = setInterval(redraw, 200);
         timer.unref();
@@ -107,41 +180,12 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
       }
     },
     roundStart(round, total, injections) {
-      const ids = injections.map((i) => i.instanceId).join(', ');
+      const ids = injections.map(named).join(', ');
       const first = injections[0];
       print(`round ${round}/${total}: ${first?.mode ?? ''} ${ids}${first ? ` (${injectedHow[first.mode]})` : ''}`);
     },
     roundEnd(r) {
-      const many = r.victims.length > 1;
-      const rows: Array<{ ms: number; text: string }> = [];
-      for (const v of r.victims) {
-        for (const stage of stages) {
-          const at = v.stagesMs[stage];
-          if (at === undefined) continue;
-          let text = stageLabels[stage];
-          if (stage === 'marked' && v.markedBy === 'group') text += " (by the group's own check)";
-          if (stage === 'marked' && many && v.wave !== undefined) text += ` (wave ${v.wave})`;
-          if (stage === 'replacementInService' && v.replacementId) text += ` (${v.replacementId})`;
-          rows.push({ ms: at, text: `${many ? `${pad(v.instanceId, 19)} ` : ''}${text}` });
-        }
-        for (const s of v.skipped) {
-          rows.push({ ms: s.ms, text: `${many ? `${pad(v.instanceId, 19)} ` : ''}skipped: ${s.reason}${s.count > 1 ? ` (x${s.count})` : ''}${s.detail ? `, ${s.detail}` : ''}` });
-        }
-      }
-      rows.sort((a, b) => a.ms - b.ms);
-      const missing = r.victims.filter((v) => !v.healed).map((v) => v.instanceId);
-      const waves = new Map<number, string[]>();
-      for (const v of r.victims) if (v.wave !== undefined) waves.set(v.wave, [...(waves.get(v.wave) ?? []), v.instanceId]);
-      const waveLine =
-        waves.size > 1
-          ? [`  healed in ${waves.size} waves: ${[...waves].sort(([a], [b]) => a - b).map(([n, ids]) => `${n}) ${ids.join(', ')}`).join('; ')}`]
-          : [];
-      print(
-        ...rows.map((row) => `  +${ms(row.ms)}  ${row.text}`),
-        ...waveLine,
-        r.healed ? `  healed in ${Math.round(r.durationMs)} ms` : `  NOT healed: ${missing.join(', ')} (after ${Math.round(r.durationMs)} ms)`,
-        '',
-      );
+      print(...roundLines(r), '');
     },
     summary(result) {
       print(...observerLines(result));

@@ -1,11 +1,13 @@
 /**
  * The recovery timeline of a drill round: for every instance a failure was injected into, when
- * each stage of the chain happened, in milliseconds after the injection. It only listens to the
- * typed events of the parts (local group, prober, healer) and to {@link Timeline.noteMessage},
- * which the demo calls when the bridge hands a queue message to the core.
+ * each stage of the chain happened, in milliseconds after the injection, and the evidence each
+ * replaced instance left (the verdict that marked it, how its process ended, its last output
+ * lines: issue 16, locally). It only listens to the typed events of the parts (local group,
+ * prober, healer) and to {@link Timeline.noteMessage}, which the demo calls when the bridge hands
+ * a queue message to the core.
  */
 import type { LocalGroup } from '../fleet/local/local-group.js';
-import type { HealerEvents } from '../healer/types.js';
+import type { HealerEvents, VerdictRecord } from '../healer/types.js';
 import type { TypedEvents } from '../events.js';
 import type { Prober } from '../prober/prober.js';
 import type { Injection } from './inject.js';
@@ -37,6 +39,8 @@ export const stageLabels: Record<Stage, string> = {
 export interface VictimTimeline {
   instanceId: string;
   pid: number;
+  /** Its zone, when the group has zones. */
+  availabilityZone?: string;
   /** Milliseconds after the injection, per stage reached. */
   stagesMs: Partial<Record<Stage, number>>;
   /** Who marked it: the healer through the fleet port, or the group's own check of an exited process. */
@@ -52,12 +56,44 @@ export interface VictimTimeline {
   healed: boolean;
 }
 
+/** The verdict that marked an instance, with the evidence the healer acted on. */
+export interface MarkingVerdict {
+  action: 'mark';
+  /** The reason key (`unhealthy`), and the numbers behind it. */
+  reason: string;
+  detail?: string;
+  /** Where the evidence came from (`probe`, `alarm`, …), what it said, and when it was seen. */
+  source: string;
+  evidence: string;
+  observedAt: string;
+  /** The observer that probed, for probe evidence. */
+  observer?: string;
+  eventId: string;
+}
+
+/** What a replaced instance left behind: why it was marked, how it ended, what it last said. */
+export interface InstanceEvidence {
+  instanceId: string;
+  availabilityZone?: string;
+  /** Who marked it: the healer (then `verdict` says why) or the group's own check of an exited process. */
+  markedBy?: 'healer' | 'group';
+  verdict?: MarkingVerdict;
+  /** How its process ended; absent while it still ran when the round ended. */
+  exit?: { code: number | null; signal: string | null };
+  /** Its last output lines (stdout and stderr), oldest first. */
+  lastOutput: string[];
+  /** When it was Terminated, in ms after the injection. */
+  terminatedMs?: number;
+}
+
 /** One round. */
 export interface RoundTimeline {
   round: number;
   failure: Injection['mode'];
   injectedAt: string;
   victims: VictimTimeline[];
+  /** One entry per victim that was marked, in the victims' order. */
+  evidence: InstanceEvidence[];
   healed: boolean;
   /** From the injection until the last replacement was InService (or the round gave up). */
   durationMs: number;
@@ -72,6 +108,23 @@ interface Sources {
 
 interface Victim extends VictimTimeline {
   atMs: number;
+  verdict?: MarkingVerdict;
+  gone?: { atMs: number; exit: { code: number | null; signal: string | null }; lastOutput: string[] };
+}
+
+/** The verdict of a healer record, as the evidence shows it. */
+export function markingVerdict(r: VerdictRecord): MarkingVerdict {
+  const s = r.signal;
+  return {
+    action: 'mark',
+    reason: r.verdict.reason,
+    ...(r.verdict.detail !== undefined ? { detail: r.verdict.detail } : {}),
+    source: s.source,
+    evidence: s.reason,
+    observedAt: s.observedAt,
+    ...(s.observer !== undefined ? { observer: s.observer } : {}),
+    eventId: s.eventId,
+  };
 }
 
 /** Records rounds from the parts' events. {@link Timeline.dispose} unsubscribes. */
@@ -101,7 +154,11 @@ export class Timeline {
         }
         this.reach(e.instanceId, 'marked', e.atMs);
       }),
-      group.events.on('group:instance:terminated', (e) => this.outstanding.delete(e.instanceId)),
+      group.events.on('group:instance:terminated', (e) => {
+        this.outstanding.delete(e.instanceId);
+        const v = this.victims.get(e.instanceId);
+        if (v) v.gone = { atMs: e.atMs, exit: { code: e.code, signal: e.signal }, lastOutput: e.lastOutput };
+      }),
       group.events.on('group:instance:in-service', (e) => {
         if (!e.replaces) return;
         const v = this.victims.get(e.replaces);
@@ -121,6 +178,10 @@ export class Timeline {
     }
     if (healer) {
       this.offs.push(
+        healer.events.on('healer:verdict:marked', (r) => {
+          const v = this.victims.get(r.signal.instanceId);
+          if (v && r.signal.state === 'unhealthy') v.verdict ??= markingVerdict(r);
+        }),
         healer.events.on('healer:verdict:skipped', (r) => {
           const v = this.victims.get(r.signal.instanceId);
           if (!v || r.signal.state !== 'unhealthy' || v.stagesMs.marked !== undefined) return;
@@ -143,7 +204,15 @@ export class Timeline {
     this.victims = new Map(
       injections.map((i) => [
         i.instanceId,
-        { instanceId: i.instanceId, pid: i.pid, atMs: i.atMs, stagesMs: { injected: 0 }, skipped: [], healed: false },
+        {
+          instanceId: i.instanceId,
+          pid: i.pid,
+          ...(i.availabilityZone !== undefined ? { availabilityZone: i.availabilityZone } : {}),
+          atMs: i.atMs,
+          stagesMs: { injected: 0 },
+          skipped: [],
+          healed: false,
+        },
       ]),
     );
   }
@@ -181,7 +250,8 @@ export class Timeline {
   result(): RoundTimeline {
     const current = this.current;
     if (!current) throw new RangeError('no round started');
-    const victims = [...this.victims.values()].map(({ atMs: _atMs, ...v }) => ({
+    const all = [...this.victims.values()];
+    const victims = all.map(({ atMs: _atMs, verdict: _verdict, gone: _gone, ...v }) => ({
       ...v,
       healed: v.stagesMs.replacementInService !== undefined,
     }));
@@ -191,6 +261,7 @@ export class Timeline {
       failure: current.mode,
       injectedAt: new Date(current.atMs).toISOString(),
       victims,
+      evidence: all.filter((v) => v.stagesMs.marked !== undefined).map(evidenceOf),
       healed: victims.every((v) => v.healed),
       durationMs: Math.max(0, ...ends),
     };
@@ -211,4 +282,15 @@ export class Timeline {
     }
     for (const w of [...this.waiters]) w();
   }
+}
+
+function evidenceOf(v: Victim): InstanceEvidence {
+  return {
+    instanceId: v.instanceId,
+    ...(v.availabilityZone !== undefined ? { availabilityZone: v.availabilityZone } : {}),
+    ...(v.markedBy !== undefined ? { markedBy: v.markedBy } : {}),
+    ...(v.verdict ? { verdict: v.verdict } : {}),
+    ...(v.gone ? { exit: v.gone.exit, terminatedMs: Math.max(0, v.gone.atMs - v.atMs) } : {}),
+    lastOutput: v.gone?.lastOutput ?? [],
+  };
 }

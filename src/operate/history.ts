@@ -7,7 +7,9 @@
  *   `verdict: work failed` (the error). Logs Insights is asynchronous: StartQuery, then
  *   GetQueryResults until the query completes, within a deadline; a query returns at most 10,000 rows;
  * - locally, a JSON-lines file: a demo run's decisions (the demo names the file at its end), or a
- *   captured healer log (its verdict lines are read the same way).
+ *   captured healer log (its verdict lines are read the same way). A demo's file also holds the
+ *   evidence each instance it marked left when it was replaced (msg `evidence`: how its process
+ *   ended and its last output lines); reading attaches it to that instance's mark.
  */
 import { GetQueryResultsCommand, StartQueryCommand, type CloudWatchLogsClient, type ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import { appendFileSync, readFileSync } from 'node:fs';
@@ -29,6 +31,19 @@ export interface Decision {
   eventId: string | null;
   error?: string;
   dryRun?: boolean;
+  /** On a mark, what the instance left when it was replaced, where that was recorded (a demo's file). */
+  evidence?: DecisionEvidence;
+}
+
+/** What a marked instance left when it was replaced: how its process ended, and its last output lines. */
+export interface DecisionEvidence {
+  /** When it was Terminated. */
+  at: string;
+  /** Its exit code, or the signal that ended it; null when it never ran. */
+  exit: { code: number | null; signal: string | null };
+  /** Oldest first. */
+  lastOutput: string[];
+  availabilityZone?: string;
 }
 
 export interface HistoryFilter {
@@ -108,6 +123,52 @@ export function recordDecisions(events: TypedEvents<HealerEvents>, file: string,
   return () => offs.forEach((off) => off());
 }
 
+/** The log message of an evidence line. */
+export const evidenceMessage = 'evidence';
+
+/** Appends what a marked instance left when it was replaced, as one JSON line (msg `evidence`). */
+export function appendEvidence(file: string, e: { atMs: number; group: string; instanceId: string } & Omit<DecisionEvidence, 'at'>): void {
+  const zone = e.availabilityZone !== undefined ? { availabilityZone: e.availabilityZone } : {};
+  const line = { time: new Date(e.atMs).toISOString(), msg: evidenceMessage, group: e.group, instanceId: e.instanceId, ...zone, exit: e.exit, lastOutput: e.lastOutput };
+  appendFileSync(file, `${JSON.stringify(line)}\n`);
+}
+
+const exitPart = (v: unknown): number | string | null | undefined => (v === null || typeof v === 'number' || typeof v === 'string' ? v : undefined);
+
+/** The evidence in one log line (parsed JSON), or undefined when the line is not a well-formed one. */
+export function evidenceOfLogLine(line: Record<string, unknown>): { instanceId: string; evidence: DecisionEvidence } | undefined {
+  if (line.msg !== evidenceMessage) return undefined;
+  const instanceId = text(line.instanceId);
+  const at = text(line.time);
+  const exit = typeof line.exit === 'object' && line.exit !== null ? (line.exit as Record<string, unknown>) : undefined;
+  const code = exitPart(exit?.code);
+  const signal = exitPart(exit?.signal);
+  const output = Array.isArray(line.lastOutput) ? line.lastOutput : undefined;
+  if (instanceId === null || at === null || output === undefined || (code !== null && typeof code !== 'number') || (signal !== null && typeof signal !== 'string')) {
+    return undefined;
+  }
+  const zone = text(line.availabilityZone);
+  return {
+    instanceId,
+    evidence: {
+      at: normalizeTime(at),
+      exit: { code, signal },
+      lastOutput: output.filter((l): l is string => typeof l === 'string'),
+      ...(zone !== null ? { availabilityZone: zone } : {}),
+    },
+  };
+}
+
+/** Attaches each evidence to the latest mark of its instance at or before it; decisions in time order. */
+export function attachEvidence(decisions: Decision[], found: ReadonlyArray<{ instanceId: string; evidence: DecisionEvidence }>): Decision[] {
+  for (const { instanceId, evidence } of found) {
+    const atMs = Date.parse(evidence.at);
+    const mark = decisions.findLast((d) => d.instanceId === instanceId && d.action === 'mark' && Date.parse(d.at) <= atMs);
+    if (mark) mark.evidence = evidence;
+  }
+  return decisions;
+}
+
 /** The decisions in a JSON-lines file (a demo's, or a healer log), in time order. Lines that are not decisions are skipped. */
 export function readDecisionsFile(file: string, filter: HistoryFilter): Decision[] {
   let content: string;
@@ -117,6 +178,7 @@ export function readDecisionsFile(file: string, filter: HistoryFilter): Decision
     throw new ConfigError(`--file ${file}: cannot be read (${(error as Error).message})`);
   }
   const out: Decision[] = [];
+  const evidence: Array<{ instanceId: string; evidence: DecisionEvidence }> = [];
   for (const raw of content.split('\n')) {
     if (raw.trim() === '') continue;
     let parsed: unknown;
@@ -126,10 +188,12 @@ export function readDecisionsFile(file: string, filter: HistoryFilter): Decision
       continue;
     }
     if (typeof parsed !== 'object' || parsed === null) continue;
+    const e = evidenceOfLogLine(parsed as Record<string, unknown>);
+    if (e) evidence.push(e);
     const d = decisionOfLogLine(parsed as Record<string, unknown>);
     if (d && keep(d, filter)) out.push(d);
   }
-  return out.sort(byTime);
+  return attachEvidence(out.sort(byTime), evidence);
 }
 
 /** The Logs Insights query over the healer's decision lines (the README shows the same one). */

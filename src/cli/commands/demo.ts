@@ -23,6 +23,13 @@ function integer(min: number, max: number) {
   };
 }
 
+/** `a,b,c`: zone names, each once; the demo's options check each name. */
+function zoneList(value: string): string[] {
+  const zones = value.split(',').map((z) => z.trim()).filter((z) => z !== '');
+  if (zones.length === 0) throw new InvalidArgumentError('a comma-separated list of zone names, e.g. a,b,c');
+  return zones;
+}
+
 function share(value: string): number {
   const n = Number(value);
   if (!(n > 0 && n <= 1)) throw new InvalidArgumentError('a share greater than 0 and at most 1, e.g. 0.8');
@@ -48,6 +55,8 @@ interface Flags {
   roundTimeoutMs: number;
   startTimeoutMs: number;
   command?: string;
+  zones?: string[];
+  zone?: string;
   json: boolean;
 }
 
@@ -60,6 +69,8 @@ export function register(program: Command): void {
         'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Each round injects a failure and prints the recovery timeline stage by stage; a summary follows.',
         'Observers: --observers N probers (default 3), each with its own name, publish to the topic; the core marks only when 2 of them agree within 30 s (quorum 2; with --observers 1 the quorum is 1 and one observer marks alone). Each observer checks itself first (its loop late? every target failing at once? then it is cut off) and withholds unhealthy verdicts while degraded. --failure observer-partition cuts one observer off from the healthy group for --partition-ms: nothing may be marked (with one observer: no more than the budget). --partition K cuts K observers off during any failure: the others still heal it. The cut is an injected black hole (the observer\'s checks to the group time out); the output says so. The JSON lists falseMarks (instances marked that the demo never failed) and their count.',
         'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason budgetSpent, and the group heals in waves.',
+        'Zones: --zones a,b,c spreads the instances over zones as Auto Scaling balances a group (each launch to the zone with the fewest serving instances); the healer sees each instance\'s zone, and the timeline names it. --zone a fails every instance of zone a at once each round (with --failure freeze, crash or sick; not with --mass), to see what the rails do with a zone that goes down.',
+        'Evidence: each round shows, for every instance that was replaced, the verdict that marked it, how its process ended and its last output lines (stdout and stderr); --json has them as rounds[].evidence, and `autoheal history --file` shows them under each mark.',
         'Ctrl-C stops cleanly (no process or port is left behind), also during start-up; a second Ctrl-C kills every instance at once. No instance outlives the demo even when it is killed with SIGKILL: a reaper process kills them all, frozen ones and --command ones included.',
         'An instance that exits, or does not listen within --start-timeout-ms, before the group first stands ends the demo at once with a message naming the command and what happened (exit code 2).',
         'Exit codes: 0 every round healed, 1 a round did not heal or the demo was interrupted, 2 bad usage or start-up failure.',
@@ -87,7 +98,9 @@ export function register(program: Command): void {
     .option('--round-timeout-ms <ms>', 'a round not healed by then counts as not healed', integer(1_000, 3_600_000), demoDefaults.roundTimeoutMs)
     .option('--start-timeout-ms <ms>', 'an instance not listening on its port by then failed to start', integer(100, 600_000), demoDefaults.startTimeoutMs)
     .option('--command <cmd>', 'run this shell command as each instance instead of the built-in server (listen on 127.0.0.1:$PORT)')
-    .option('--json', 'print one JSON document on stdout: every round with each stage in ms, the instance ids, healed', false)
+    .option('--zones <list>', 'spread the instances over these zones, e.g. a,b,c (as Auto Scaling balances a group)', zoneList)
+    .option('--zone <name>', 'fail every instance of this zone at once each round (one of --zones)')
+    .option('--json', 'print one JSON document on stdout: every round with each stage in ms, the instance ids, healed, and the evidence of each replaced instance', false)
     .action(async (flags: Flags) => {
       const logger = createLogger({ component: 'demo', level: (process.env.LOG_LEVEL as 'info' | undefined) ?? 'warn' });
       const view = flags.json ? undefined : createDemoView(process.stdout, process.stdout.isTTY === true);
@@ -121,6 +134,8 @@ export function register(program: Command): void {
         ...(flags.mass !== undefined ? { mass: flags.mass } : {}),
         ...(flags.probeTimeoutMs !== undefined ? { probeTimeoutMs: flags.probeTimeoutMs } : {}),
         ...(flags.command !== undefined ? { command: flags.command } : {}),
+        ...(flags.zones !== undefined ? { zones: flags.zones } : {}),
+        ...(flags.zone !== undefined ? { zone: flags.zone } : {}),
       };
       try {
         const result = await runDemo(options, {

@@ -9,6 +9,7 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Command } from 'commander';
 import { awsClientSettings } from '../../aws-config.js';
 import { ConfigError, describeError } from '../../errors.js';
+import { describeExit } from '../../fleet/local/group-events.js';
 import { queryDecisions, readDecisionsFile, type Decision, type HistoryFilter } from '../../operate/history.js';
 import { ExitCode } from '../exit-codes.js';
 
@@ -41,13 +42,20 @@ export function historyFilter(flags: HistoryFlags, nowMs: number): HistoryFilter
   return { sinceMs, untilMs, ...(flags.group !== undefined ? { group: flags.group } : {}) };
 }
 
-/** One line per decision. */
+/** One line per decision; under a mark, the evidence its instance left when it was replaced (a demo's file). */
 export function renderHistory(decisions: readonly Decision[]): string {
   if (decisions.length === 0) return 'no decisions in that time\n';
-  const lines = decisions.map((d) => {
+  const lines = decisions.flatMap((d) => {
     const what = d.action === 'failed' ? `FAILED ${d.reason}` : d.action === 'mark' ? `mark${d.dryRun ? ' (dry run)' : ''}` : `skip ${d.reason}`;
     const why = d.error ?? d.detail;
-    return `${d.at}  ${(d.group ?? '-').padEnd(16)}  ${d.instanceId.padEnd(19)}  ${what.padEnd(24)}${why ? `  ${why}` : ''}`;
+    const e = d.evidence;
+    const evidence = e
+      ? [
+          `${' '.repeat(26)}replaced: ${describeExit(e.exit)}${e.availabilityZone ? ` in zone ${e.availabilityZone}` : ''}; ${e.lastOutput.length === 0 ? 'no output' : 'last output:'}`,
+          ...e.lastOutput.map((line) => `${' '.repeat(28)}| ${line}`),
+        ]
+      : [];
+    return [`${d.at}  ${(d.group ?? '-').padEnd(16)}  ${d.instanceId.padEnd(19)}  ${what.padEnd(24)}${why ? `  ${why}` : ''}`, ...evidence];
   });
   return `${lines.join('\n')}\n`;
 }
@@ -87,7 +95,7 @@ export function register(program: Command): void {
         'Lists what the healer decided: each mark, each skip with its reason key (budgetSpent, frozen, inGracePeriod, …) and each failure, oldest first.',
         'On AWS: --log-group NAME (the stack output HealerLogGroupName), read through CloudWatch Logs Insights (StartQuery, GetQueryResults) over the healer\'s "verdict" and "verdict: work failed" lines; at most 10000 decisions per query. IAM: logs:StartQuery, logs:GetQueryResults.',
         'Locally: --file F, the JSON-lines file `autoheal demo` names at its end (or a captured healer log).',
-        '--json prints {decisions: [{at, action (mark|skip|failed), reason, group, instanceId, detail, source, eventId, error?}], truncated}.',
+        '--json prints {decisions: [{at, action (mark|skip|failed), reason, group, instanceId, detail, source, eventId, error?, evidence?}], truncated}. evidence, on a mark in a demo\'s file: what the instance left when it was replaced, {at, exit: {code, signal}, lastOutput, availabilityZone?}.',
         `Exit codes: ${ExitCode.ok} printed; ${ExitCode.noResult} the query failed; ${ExitCode.usage} bad flags or an unreadable file.`,
       ].join('\n\n'),
     )

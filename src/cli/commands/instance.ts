@@ -18,7 +18,7 @@ export function register(program: Command): void {
     .description(
       [
         'Run the built-in instance server of the local group: GET /health answers 200, or 503 once sick (SIGUSR1 or POST /sick makes it sick, SIGUSR2 or POST /well well again); every other GET answers 200.',
-        'Prints one JSON line {"event":"listening","port":N,"pid":N} on stdout once it listens. Exit code 0 on SIGTERM or SIGINT.',
+        'Prints one JSON line {"event":"listening","port":N,"pid":N} on stdout once it listens, then one per change it lives through ({"event":"sick"|"well","via":...}, {"event":"closing",...}): the local group keeps the last of them as a replaced instance\'s evidence. Exit code 0 on SIGTERM or SIGINT.',
       ].join('\n\n'),
     )
     .option('--port <port>', 'TCP port on 127.0.0.1 (0: any free port)', port, Number(process.env.PORT ?? 0))

@@ -7,7 +7,9 @@
  * - With `exitWithParent`, it exits when its stdin closes: the local group keeps a pipe open,
  *   so an instance never outlives a group that was killed without a chance to clean up.
  *
- * Once listening it writes one JSON line to stdout: `{"event":"listening","port":N,"pid":N}`.
+ * Once listening it writes one JSON line to stdout: `{"event":"listening","port":N,"pid":N}`; then
+ * one for each change it lives through (`sick`, `well`, `closing`, with what caused it). The local
+ * group keeps an instance's last lines, so a replaced instance's evidence says what it went through.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +28,8 @@ export const instanceServerOptionsSchema = z
     instanceId: z.string().default('i-10ca1000000000000'),
     /** Exit when stdin closes (the parent is gone). */
     exitWithParent: z.boolean().default(false),
+    /** The zone the local group placed it in, written in every answer when set. */
+    availabilityZone: z.string().min(1).optional(),
   })
   .strict();
 
@@ -53,7 +57,8 @@ export async function startInstanceServer(input: InstanceServerOptionsInput = {}
       return;
     }
     const unwell = sick && path === options.healthPath;
-    const body = JSON.stringify({ status: unwell ? 'sick' : 'ok', instanceId: options.instanceId, pid: process.pid });
+    const zone = options.availabilityZone !== undefined ? { availabilityZone: options.availabilityZone } : {};
+    const body = JSON.stringify({ status: unwell ? 'sick' : 'ok', instanceId: options.instanceId, ...zone, pid: process.pid });
     res.writeHead(unwell ? 503 : 200, { 'content-type': 'application/json', connection: 'close' }).end(body);
   });
   server.keepAliveTimeout = 1000;
@@ -83,28 +88,49 @@ export async function startInstanceServer(input: InstanceServerOptionsInput = {}
 
 /**
  * Runs the instance server as this process's whole job (the `autoheal instance` command and the
- * local group's children): signals, the stdin watch, and the "listening" line.
+ * local group's children): signals, the stdin watch, and the lines on stdout. The signal handlers
+ * come first: the port answers before this function returns, and a SIGUSR1 that found no handler
+ * would start Node's inspector instead of making the server sick.
  */
 export async function runInstanceServer(input: InstanceServerOptionsInput = {}): Promise<InstanceServer> {
   const options = instanceServerOptionsSchema.parse(input);
-  const server = await startInstanceServer(options);
+  // A parent that is gone leaves a broken pipe: the line is lost, the server goes on.
+  process.stdout.on('error', () => {});
+  const say = (line: Record<string, unknown>): void => {
+    process.stdout.write(`${JSON.stringify(line)}\n`);
+  };
+  // Set once it listens; the handlers below may run before that.
+  const started: { server?: InstanceServer } = {};
+  let sick = false;
   let closing = false;
-  const shutdown = (): void => {
+  const shutdown = (why: Record<string, string>): void => {
     if (closing) return;
     closing = true;
+    say({ event: 'closing', ...why });
     // Nothing else keeps the event loop alive once the server and stdin are closed.
     process.stdin.destroy();
-    void server.close();
+    void started.server?.close();
   };
-  process.on('SIGUSR1', () => server.setSick(true));
-  process.on('SIGUSR2', () => server.setSick(false));
-  process.on('SIGTERM', shutdown);
-  process.on('SIGINT', shutdown);
+  const sickness = (value: boolean, via: string) => (): void => {
+    sick = value;
+    started.server?.setSick(value);
+    say({ event: value ? 'sick' : 'well', via });
+  };
+  process.on('SIGUSR1', sickness(true, 'SIGUSR1'));
+  process.on('SIGUSR2', sickness(false, 'SIGUSR2'));
+  process.on('SIGTERM', () => shutdown({ signal: 'SIGTERM' }));
+  process.on('SIGINT', () => shutdown({ signal: 'SIGINT' }));
   if (options.exitWithParent) {
-    process.stdin.on('end', shutdown);
-    process.stdin.on('error', shutdown);
+    process.stdin.on('end', () => shutdown({ reason: 'stdin closed: the group stopped it, or is gone' }));
+    process.stdin.on('error', () => shutdown({ reason: 'stdin failed: the group is gone' }));
     process.stdin.resume();
   }
-  process.stdout.write(`${JSON.stringify({ event: 'listening', port: server.port, pid: process.pid })}\n`);
+  const server = await startInstanceServer(options);
+  started.server = server;
+  server.setSick(sick);
+  const zone = options.availabilityZone !== undefined ? { availabilityZone: options.availabilityZone } : {};
+  say({ event: 'listening', port: server.port, pid: process.pid, ...zone });
+  // Told to close while it was starting: close now.
+  if (closing) void server.close();
   return server;
 }

@@ -258,4 +258,49 @@ describe('LocalGroup', () => {
     expect(reapers).toEqual([pid]);
     await eventually(() => !running(pid as number), 'the reaper exited', 10_000);
   });
+
+  it("keeps a replaced instance's evidence: the built-in server's last lines and how it ended", async () => {
+    // Prepare
+    const g = group({ desiredCapacity: 1 });
+    g.start();
+    await g.whenSettled();
+    const pid = g.pidOf('i-10ca1000000000001') as number;
+    process.kill(pid, 'SIGUSR1');
+    await eventually(() => g.outputOf('i-10ca1000000000001').some((l) => l.includes('"sick"')), 'the sick line read');
+    const terminated = g.events.once('group:instance:terminated');
+
+    // Act
+    await g.setInstanceHealth('i-10ca1000000000001', 'Unhealthy', { respectGracePeriod: false });
+    const gone = await terminated;
+
+    // Assess: it listened, turned sick on SIGUSR1, closed when the group stopped it (SIGTERM, or
+    // the stdin the group closes at the same time, whichever it read first) and exited 0.
+    expect(gone).toMatchObject({ instanceId: 'i-10ca1000000000001', code: 0, signal: null });
+    const lines = gone.lastOutput.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.slice(0, 2)).toEqual([
+      { event: 'listening', port: g.instance('i-10ca1000000000001')?.port, pid },
+      { event: 'sick', via: 'SIGUSR1' },
+    ]);
+    expect(lines.slice(2)).toEqual([expect.objectContaining({ event: 'closing' })]);
+  });
+
+  it("captures a command's stdout and stderr, and a kill's signal", async () => {
+    // Prepare: a server that says something on each stream.
+    const script = "console.log('ready on', process.env.PORT); console.error('warning: cache cold'); require('http').createServer((q,s)=>s.end('ok')).listen(process.env.PORT,'127.0.0.1')";
+    const g = group({ desiredCapacity: 1, command: `${JSON.stringify(process.execPath)} -e ${JSON.stringify(script)}`, zones: ['z1', 'z2'] });
+    g.start();
+    await g.whenSettled();
+    const [instance] = g.instances();
+    await eventually(() => g.outputOf(instance?.instanceId ?? '').length === 2, 'both lines read');
+    const terminated = g.events.once('group:instance:terminated');
+
+    // Act
+    process.kill(instance?.pid as number, 'SIGKILL');
+    const gone = await terminated;
+
+    // Assess
+    expect(instance?.availabilityZone).toBe('z1');
+    expect(gone).toMatchObject({ code: null, signal: 'SIGKILL' });
+    expect([...gone.lastOutput].sort()).toEqual([`ready on ${instance?.port}`, 'warning: cache cold']);
+  });
 });
