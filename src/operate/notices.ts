@@ -49,9 +49,11 @@ const whatToDo: Record<(typeof noticeReasons)[number], string> = {
   budgetSpent:
     'The instances already marked are being replaced; the held ones are decided again on the next scheduled run. If the group cannot replace them (launch failures, capacity), fix that first. Many instances failing at once may be a broken observer, not a broken fleet: check before raising the share.',
   frozen:
-    'Most of the group (or a zone) was reported down at once, which smells like a broken observer or network, not broken instances. Check the observers and the instances. When you are sure the instances are really down, lift the hold: `autoheal resume GROUP` (tag autoheal:resumed-at); it lifts by itself when the freeze ends.',
+    'Most of the group (or most of its zones) was reported down at once, which smells like a broken observer or network, not broken instances. Check the observers and the instances. When you are sure the instances are really down, lift the hold: `autoheal resume GROUP` (tag autoheal:resumed-at); it lifts by itself when the freeze ends.',
   loopBreaker:
     'Replacements keep failing soon after they launch: the launch template, the image or a dependency is likely broken. Fix it, then `autoheal resume GROUP` (tag autoheal:resumed-at); the hold lifts by itself when the window passes.',
+  frozenUntilResume:
+    'The group froze again soon after each freeze lifted: the evidence (an observer, an alarm threshold, a network path) is wrong, not the fleet, and every lift would let another budget of healthy instances go. Nothing is marked until a person looks: fix the evidence, then `autoheal resume GROUP` (tag autoheal:resumed-at).',
   paused:
     'Healing of the group is paused by its autoheal:paused tag (true, or an ISO time). Remove the tag (`autoheal resume GROUP`) to heal again.',
   rateLimited:

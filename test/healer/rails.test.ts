@@ -148,7 +148,7 @@ describe('the healer keeps the rails', () => {
     expect(reasons.filter((r) => r === 'unhealthy')).toHaveLength(8);
     expect(reasons.slice(8)).toEqual(Array(12).fill('rateLimited'));
     // Ten minutes on, the first mark has just left the window.
-    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!)).toMatchObject({ marksInWindow: 7, budgetInUse: 0 });
+    expect(await h.railsOf((await fleet.describeGroups(['workers']))[0]!)).toMatchObject({ marksInWindow: 7, budgetInUse: 0 });
   });
 
   it('the loop breaker holds a group whose replacements keep failing soon after they launch', async () => {
@@ -177,10 +177,10 @@ describe('the healer keeps the rails', () => {
     let now = t0;
     const h = healer(fleet, { probeQuorum: 1 }, () => now);
     for (const id of ids(10)) await h.handleSignals([probe(id, 'o', now)]);
-    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!).hold?.reason).toBe('frozen');
+    expect((await h.railsOf((await fleet.describeGroups(['workers']))[0]!)).hold?.reason).toBe('frozen');
     now += 1_000;
     fleet.addGroup({ name: 'workers', instances: [], tags: { 'autoheal:enabled': 'true', 'autoheal:resumed-at': new Date(now).toISOString() } });
-    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!).hold).toBeUndefined();
+    expect((await h.railsOf((await fleet.describeGroups(['workers']))[0]!)).hold).toBeUndefined();
   });
 });
 

@@ -405,7 +405,7 @@ function groupHeader(g: GroupStatus, nowMs: number): string[] {
       `; budget ${g.budget.inUse} of ${g.budget.limit} in use${g.budget.inUse >= g.budget.limit ? ' (SPENT)' : ''}` +
       `; desired ${g.desiredCapacity}; ${g.instances.length} instances`,
     `  rails: ${r.marksInWindow} of ${r.markLimit} marks in ${r.rateWindowMinutes} min${r.rateLimited ? ' (RATE LIMITED)' : ''}` +
-      `${r.hold ? `; HELD ${r.hold.reason} until ${r.hold.until}: ${r.hold.detail}` : '; no hold'}` +
+      `${r.hold ? `; HELD ${r.hold.reason} until ${r.hold.until ?? '`autoheal resume`'}: ${r.hold.detail}` : '; no hold'}` +
       `${r.resumedAt ? `; resumed at ${r.resumedAt}` : ''}` +
       `${g.suspendedProcesses.length > 0 ? `; suspended ${g.suspendedProcesses.join(', ')}` : ''} (${r.derivedFrom})`,
     `  observers: ${g.observers.length === 0 ? 'none publish heartbeats' : g.observers.map((o) => `${o.name} ${o.lastHeartbeat ? ago(o.lastHeartbeat, nowMs) : 'no heartbeat in 3 h'}${o.silent ? ' (SILENT)' : ''}`).join(', ')}`,

@@ -1,0 +1,70 @@
+/**
+ * Where the rails' memory lives: one {@link GroupLedger} per group (src/policy/ledger.ts), read
+ * before a group's signals are decided and written after, in one place (./group-batch.ts).
+ *
+ * The port is shaped for a shared store — a table with one item per group, changed only by
+ * conditional writes on a version — so that a decision made in a fresh process per event can
+ * equal the one made in a warm process. This file has the in-memory ledger: the memory of one
+ * process. It stores each entry as JSON text, so whatever the reducers put in a ledger must
+ * survive serialization, as it must in a table.
+ */
+import { RemoteError } from '../errors.js';
+import { emptyLedger, type GroupLedger } from '../policy/ledger.js';
+
+/** A group's ledger as read, with the version a write must match. */
+export interface LedgerEntry {
+  ledger: GroupLedger;
+  /** 0 for a group never written. */
+  version: number;
+}
+
+export interface LedgerPort {
+  /** The group's ledger and its version (an empty ledger at version 0 for a group never written). */
+  read(groupName: string, signal?: AbortSignal): Promise<LedgerEntry>;
+  /** Writes the group's ledger if it is still at `version`; rejects with {@link LedgerConflictError} when another writer came first. */
+  write(groupName: string, ledger: GroupLedger, version: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Another writer changed the group's ledger since it was read: decide again from a fresh read. */
+export class LedgerConflictError extends RemoteError {
+  override readonly name: string = 'LedgerConflictError';
+  constructor(groupName: string, expected: number, found: number) {
+    super('ledger:write', `the rails' ledger of group ${groupName} changed since it was read (version ${expected}, now ${found})`, { retryable: true });
+  }
+}
+
+/** The in-memory ledger with its size, for tests. */
+export interface MemoryLedger extends LedgerPort {
+  /** Groups with an entry. */
+  readonly size: number;
+}
+
+/**
+ * The ledger of this process. Bounded: beyond `maxGroups` entries the least recently written go
+ * first (an entry a group needs again starts empty, which only forgets, never over-spends: the
+ * fleet's own view still counts every Unhealthy instance).
+ */
+export function memoryLedger(options: { maxGroups?: number } = {}): MemoryLedger {
+  const maxGroups = options.maxGroups ?? 10_000;
+  const entries = new Map<string, { text: string; version: number }>();
+  return {
+    read: async (groupName) => {
+      const entry = entries.get(groupName);
+      return entry === undefined ? { ledger: emptyLedger, version: 0 } : { ledger: JSON.parse(entry.text) as GroupLedger, version: entry.version };
+    },
+    write: async (groupName, ledger, version) => {
+      const found = entries.get(groupName)?.version ?? 0;
+      if (found !== version) throw new LedgerConflictError(groupName, version, found);
+      // Re-inserted so that Map order stays least recently written first.
+      entries.delete(groupName);
+      entries.set(groupName, { text: JSON.stringify(ledger), version: version + 1 });
+      for (const key of entries.keys()) {
+        if (entries.size <= maxGroups) break;
+        entries.delete(key);
+      }
+    },
+    get size() {
+      return entries.size;
+    },
+  };
+}
