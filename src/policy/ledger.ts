@@ -81,11 +81,15 @@ export const emptyLedger: GroupLedger = { marks: [], reports: [] };
 /** How long a mark is kept for the rate limit, the loop breaker and the duplicate check. */
 export const keepMarksMs = (o: PolicyOptions): number => Math.max(o.markRateWindowMs, o.loopWindowMs, o.duplicateWindowMs);
 
-/** The hold in force at `nowMs`, unless it passed or an operator resumed the group after it began. */
+/**
+ * The hold in force at `nowMs`, unless it passed or an operator resumed the group after it began.
+ * A resume at time T forgives what came strictly before T: holds begun and reports made at T or
+ * later stand (so a resume that counts as now never lifts the hold its own moment's evidence made).
+ */
 export function activeHold(ledger: GroupLedger, nowMs: number, resumedAtMs?: number): Hold | undefined {
   const hold = ledger.hold;
   if (hold === undefined || (hold.untilMs !== undefined && nowMs >= hold.untilMs)) return undefined;
-  if (resumedAtMs !== undefined && resumedAtMs >= hold.sinceMs) return undefined;
+  if (resumedAtMs !== undefined && resumedAtMs > hold.sinceMs) return undefined;
   return hold;
 }
 

@@ -80,7 +80,7 @@ export function settle(ledger: GroupLedger, group: Pick<GroupView, 'desiredCapac
   );
   const { hold: _hold, freezes, votes: _votes, ...rest } = ledger;
   const hold = activeHold(ledger, nowMs, resumedAtMs);
-  const streakLives = freezes !== undefined && nowMs - freezes.lastUntilMs <= options.freezeMs && (resumedAtMs === undefined || freezes.firstMs > resumedAtMs);
+  const streakLives = freezes !== undefined && nowMs - freezes.lastUntilMs <= options.freezeMs && (resumedAtMs === undefined || freezes.firstMs >= resumedAtMs);
   const votes = pruneVotes(ledger.votes ?? [], nowMs, options.quorumWindowMs);
   return {
     ...rest,

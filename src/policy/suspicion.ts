@@ -32,7 +32,7 @@ const seconds = (ms: number): string => `${Math.round(ms / 1000)} s`;
 
 /** The reports within the suspicion window before `nowMs` (and after an operator's resume). */
 function fresh(reports: readonly LedgerReport[], nowMs: number, options: PolicyOptions, resumedAtMs?: number): LedgerReport[] {
-  return reports.filter((r) => nowMs - r.atMs < options.suspicionWindowMs && (resumedAtMs === undefined || r.atMs > resumedAtMs));
+  return reports.filter((r) => nowMs - r.atMs < options.suspicionWindowMs && (resumedAtMs === undefined || r.atMs >= resumedAtMs));
 }
 
 /** Where reports come from, as a person reads it. */
@@ -86,7 +86,7 @@ function freeze(ledger: GroupLedger, before: GroupLedger, atMs: number, why: str
     return { ...ledger, hold: { ...current, untilMs, detail: suspect }, freezes: { ...streak, lastUntilMs: untilMs } };
   }
   const last = before.freezes;
-  const inRow = last !== undefined && atMs - last.lastUntilMs <= options.freezeMs && (resumedAtMs === undefined || last.firstMs > resumedAtMs);
+  const inRow = last !== undefined && atMs - last.lastUntilMs <= options.freezeMs && (resumedAtMs === undefined || last.firstMs >= resumedAtMs);
   const count = inRow ? last.count + 1 : 1;
   const firstMs = inRow ? last.firstMs : atMs;
   if (count >= options.escalateAfterFreezes) {

@@ -13,7 +13,7 @@
 import type { GroupLedger } from './ledger.js';
 
 /** A full ISO 8601 time: date, hours and minutes (seconds and fractions optional), and a zone. */
-const isoTimePattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
+const isoTimePattern = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
 
 /** An example of the grammar's time, for messages. */
 export const isoTimeExample = '2026-05-14T18:00:00Z';
@@ -21,7 +21,12 @@ export const isoTimeExample = '2026-05-14T18:00:00Z';
 /** Milliseconds since the epoch of a full ISO 8601 time, or undefined for anything else. */
 export function parseIsoTime(text: string): number | undefined {
   const trimmed = text.trim();
-  if (!isoTimePattern.test(trimmed)) return undefined;
+  const m = isoTimePattern.exec(trimmed);
+  if (!m) return undefined;
+  // Date.parse rolls 2024-02-30 over to March 1: the day must exist as written.
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return undefined;
   const ms = Date.parse(trimmed);
   return Number.isNaN(ms) ? undefined : ms;
 }
