@@ -98,7 +98,7 @@ export async function decideGroup(ctx: HealerContext, groupName: string, pending
   let ledger = settle(resume.ledger, group, nowMs, ctx.policy, resume.atMs);
   try {
     const holdBefore = activeHold(ledger, nowMs, resume.atMs);
-    const zonesBefore = new Set(zonesDownNow(ledger, group, nowMs, ctx.policy, resume.atMs).map((z) => z.zone));
+    const zonesBefore = new Set(zonesDownNow(ledger, group, nowMs, ctx.policy, resume.atMs).map((down) => down.zone));
     for (const p of pending) ledger = await gatherEvidence(ctx, ledger, p, group, nowMs, resume.atMs, abort);
     const holdAfter = activeHold(ledger, nowMs, resume.atMs);
     if (holdAfter && holdAfter.reason !== holdBefore?.reason) holdStarted(ctx, groupName, holdAfter);
