@@ -45,6 +45,7 @@ import { groupAlarmInput } from '../alarms/manager.js';
 import { alarmOptionsSchema, defaultAlarmPrefix } from '../alarms/options.js';
 import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
+import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import { cleanupHandlerSource, intakeHandlerSource, syncTriggerHandlerSource } from './cleanup-handler.js';
 import { Monitoring } from './monitoring.js';
@@ -264,6 +265,9 @@ function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
       problems.push(`${names[name ?? ''] ?? name}: ${rest.join(': ')}`);
     }
   }
+  // Only the construct knows how many observers it deploys (one per subnet); a hostRole's hosts may add more.
+  const unreachable = probe && props.probe?.subnets && !props.probe.hostRole ? quorumProblem(rails.probeQuorum ?? 2, props.probe.subnets.length) : undefined;
+  if (unreachable) problems.push(`rails.probeQuorum: ${unreachable}`);
   if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
     problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
   }

@@ -86,6 +86,16 @@ export type PolicyOptions = z.output<typeof policyOptionsSchema>;
 export type PolicyOptionsInput = z.input<typeof policyOptionsSchema>;
 
 /**
+ * Why a probe quorum can never be reached by the observers there are, or undefined. Only who
+ * deploys the observers knows their number (the construct's and the module's subnets, one
+ * observer each; `autoheal probe` healing in its own process is one), so they ask here.
+ */
+export function quorumProblem(probeQuorum: number, observers: number): string | undefined {
+  if (probeQuorum <= observers) return undefined;
+  return `${probeQuorum} observers must agree, but ${observers} ${observers === 1 ? 'is' : 'are'} deployed: probe verdicts could never mark; lower the quorum or add observers`;
+}
+
+/**
  * Reads an opt-in tag written `key=value` (the `--opt-in-tag` flag, AUTOHEAL_OPT_IN_TAG). The value
  * may be empty or contain `=`; the key may not be empty. Returns an error text instead of throwing.
  */
