@@ -35,7 +35,10 @@ export function pauseValue(flags: PauseFlags, nowMs: number): string {
     const m = /^(\d+)([smhd])$/.exec(flags.for.trim());
     if (!m) throw new ConfigError(`--for: expected a duration such as 30m, 2h or 1d, got "${flags.for}"`);
     // timeFlag reads a duration as "that long ago": mirror it forward.
-    return new Date(2 * nowMs - timeFlag('--for', flags.for, nowMs)).toISOString();
+    const endMs = 2 * nowMs - timeFlag('--for', flags.for, nowMs);
+    // A pause that has already ended would say "paused" and pause nothing.
+    if (endMs <= nowMs) throw new ConfigError(`--for: must be longer than 0, got "${flags.for}" (a pause that has already ended pauses nothing)`);
+    return new Date(endMs).toISOString();
   }
   if (flags.until !== undefined) {
     const ms = Date.parse(flags.until);
