@@ -129,6 +129,11 @@ export class MemoryFleet implements FleetPort {
     return this;
   }
 
+  /** The views of a group's instances now (copies). */
+  groupInstances(groupName: string): InstanceView[] {
+    return [...this.instances.values()].filter((i) => i.groupName === groupName).map((i) => ({ ...i }));
+  }
+
   removeInstance(instanceId: string): this {
     this.instances.delete(instanceId);
     return this;
