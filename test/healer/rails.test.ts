@@ -8,7 +8,7 @@ import type { FleetPort } from '../../src/fleet/port.js';
 import { createHealer } from '../../src/healer/healer.js';
 import type { HealerOptions } from '../../src/healer/types.js';
 import { policyOptionsSchema, type PolicyOptionsInput } from '../../src/policy/options.js';
-import type { HealthSignal } from '../../src/signals/types.js';
+import { alarmSignal as alarm, probeVerdict as probe } from '../helpers/events.js';
 import { MemoryFleet } from '../helpers/memory-fleet.js';
 
 const t0 = Date.parse('2024-05-01T12:00:00Z');
@@ -24,31 +24,7 @@ function slow(fleet: MemoryFleet): FleetPort {
   };
 }
 
-function alarm(instanceId: string, atMs: number): HealthSignal {
-  return {
-    instanceId,
-    state: 'unhealthy',
-    source: 'cloudwatch-alarm',
-    observedAt: new Date(atMs).toISOString(),
-    eventId: `evt-${instanceId}-${atMs}`,
-    reason: 'Threshold Crossed',
-    instanceIdFrom: 'dimension',
-    alarmName: `autoheal-status-check-${instanceId}`,
-  };
-}
 
-function probe(instanceId: string, observer: string, atMs: number, healthy = false): HealthSignal {
-  return {
-    instanceId,
-    state: healthy ? 'healthy' : 'unhealthy',
-    source: 'probe',
-    observedAt: new Date(atMs).toISOString(),
-    eventId: `probe:${observer}:${instanceId}:${atMs}`,
-    reason: 'timeout after 1000 ms',
-    instanceIdFrom: 'probe-target',
-    observer,
-  };
-}
 
 function healer(fleet: FleetPort, policy: PolicyOptionsInput = {}, clock = () => t0, extra: Partial<HealerOptions> = {}) {
   return createHealer({ fleet, policy: policyOptionsSchema.parse(policy), clock, ...extra });

@@ -20,6 +20,7 @@ import { createHealer } from '../../src/healer/healer.js';
 import type { Healer, VerdictRecord } from '../../src/healer/types.js';
 import { policyOptionsSchema, type PolicyOptionsInput } from '../../src/policy/options.js';
 import type { HealthSignal } from '../../src/signals/types.js';
+import { alarmSignal as signal } from './events.js';
 import { MemoryFleet } from './memory-fleet.js';
 
 export interface SimulatedGroupOptions {
@@ -163,18 +164,4 @@ export class SimulatedGroup {
       if (this.o.alarmWrong) this.at(this.nowMs + this.o.alarmAfterMs, () => this.alarm(replacement));
     });
   }
-}
-
-/** An alarm's evidence that `instanceId` is down, as its state change reports it. */
-function signal(instanceId: string, atMs: number): HealthSignal {
-  return {
-    instanceId,
-    state: 'unhealthy',
-    source: 'cloudwatch-alarm',
-    observedAt: new Date(atMs).toISOString(),
-    eventId: `autoheal-status-check-${instanceId}@${atMs}`,
-    reason: 'Threshold Crossed',
-    instanceIdFrom: 'dimension',
-    alarmName: `autoheal-status-check-${instanceId}`,
-  };
 }
