@@ -20,7 +20,7 @@ import type { Verdict } from '../policy/types.js';
 import type { HealerContext, Pending } from './context.js';
 import { gatherEvidence } from './evidence.js';
 import { verdictRecord } from './records.js';
-import type { VerdictRecord } from './types.js';
+import type { GroupRails, VerdictRecord } from './types.js';
 
 /** Announces a hold that started (logged, and emitted for notices). */
 function holdStarted(ctx: HealerContext, groupName: string, hold: Hold): void {
@@ -117,4 +117,18 @@ export async function decideGroup(ctx: HealerContext, groupName: string, pending
   } finally {
     await ctx.ledger.write(groupName, ledger, version, abort);
   }
+}
+
+/** What the rails hold for a group now, from its ledger (for `autoheal status` and tests); writes nothing. */
+export async function railsOf(ctx: HealerContext, group: GroupView): Promise<GroupRails> {
+  const nowMs = ctx.clock();
+  const { ledger: stored } = await ctx.ledger.read(group.name);
+  const resume = readResume(stored, group.tags[ctx.policy.resumeTagKey], nowMs);
+  const ledger = settle(resume.ledger, group, nowMs, ctx.policy, resume.atMs);
+  const hold = activeHold(ledger, nowMs, resume.atMs);
+  return {
+    marksInWindow: marksInWindow(ledger, nowMs, ctx.policy),
+    budgetInUse: capacityOf(group, budgetMarks(ledger, group, nowMs, ctx.policy)).inUse,
+    ...(hold ? { hold } : {}),
+  };
 }

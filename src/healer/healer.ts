@@ -1,6 +1,6 @@
 /**
  * The core's runner, and the one place that keeps the safety rails. For one input: parse it into
- * signals, then run the stages:
+ * signals (./intake.ts), then run the stages:
  *
  *   views (./views.ts) → per group, under its lock (./group-batch.ts): ledger read, evidence
  *   (vote, re-check, report: ./evidence.ts), decide and mark, ledger write → records (./records.ts)
@@ -15,25 +15,43 @@
  *
  * It never throws: what fails becomes a record with an error.
  */
-import { describeError, isRetryable, RemoteError } from '../errors.js';
+import { describeError, RemoteError } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import type { GroupView } from '../fleet/port.js';
-import { silentLogger, capList } from '../log.js';
-import { capacityOf } from '../policy/budget.js';
+import { silentLogger } from '../log.js';
 import { decide } from '../policy/decide.js';
-import { activeHold, budgetMarks } from '../policy/ledger.js';
-import { marksInWindow, settle } from '../policy/rails.js';
-import { readResume } from '../policy/tags.js';
 import type { Verdict } from '../policy/types.js';
-import { parseEvent } from '../signals/index.js';
-import type { HealthSignal, ParseResult } from '../signals/types.js';
+import type { HealthSignal } from '../signals/types.js';
 import type { HealerContext, MarkOutcome, Pending } from './context.js';
-import { decideGroup } from './group-batch.js';
+import { decideGroup, railsOf } from './group-batch.js';
+import { handleInput } from './intake.js';
 import { KeyedLock } from './keyed-lock.js';
 import { memoryLedger } from './ledger.js';
 import { reportAll, verdictRecord } from './records.js';
-import type { GroupRails, HealReport, Healer, HealerEvents, HealerOptions, VerdictRecord } from './types.js';
-import { needsView, readViews } from './views.js';
+import type { HealReport, Healer, HealerEvents, HealerOptions, VerdictRecord } from './types.js';
+import { needsView, readViews, type Views } from './views.js';
+
+/**
+ * Sorts the call's signals: those that go through their group's stages, by group (in call order);
+ * the others are recorded at once — a view that failed, healthy alarm evidence, no group.
+ */
+function byGroupOf(ctx: HealerContext, signals: readonly HealthSignal[], views: Views, records: VerdictRecord[]): Map<string, Pending[]> {
+  const byGroup = new Map<string, Pending[]>();
+  signals.forEach((s, index) => {
+    const startedMs = performance.now();
+    const instance = views.instances.get(s.instanceId);
+    if (needsView(s) && views.failed.has(s.instanceId)) {
+      records[index] = verdictRecord(s, { action: 'skip', reason: 'unavailable', detail: 'could not read the fleet' }, { dryRun: ctx.dryRun, startedMs, failure: views.failed.get(s.instanceId) });
+    } else if (instance && needsView(s)) {
+      byGroup.set(instance.groupName, [...(byGroup.get(instance.groupName) ?? []), { index, signal: s, instance, startedMs }]);
+    } else {
+      // Healthy alarm evidence, or an instance in no group: decided without views.
+      const verdict = decide({ signal: s, nowMs: ctx.clock(), options: ctx.policy, duplicate: false, capacity: { inUse: 0, base: 0, missing: 0 } });
+      records[index] = verdictRecord(s, verdict, { dryRun: ctx.dryRun, startedMs });
+    }
+  });
+  return byGroup;
+}
 
 /** Creates a healer. Options are taken as given: `policy` must already be validated (policyOptionsSchema). */
 export function createHealer(options: HealerOptions): Healer {
@@ -75,20 +93,7 @@ export function createHealer(options: HealerOptions): Healer {
     const abort = opts.signal;
     const views = await readViews(fleet, signals, abort);
     const records: VerdictRecord[] = new Array<VerdictRecord>(signals.length);
-    const byGroup = new Map<string, Pending[]>();
-    signals.forEach((s, index) => {
-      const startedMs = performance.now();
-      const instance = views.instances.get(s.instanceId);
-      if (needsView(s) && views.failed.has(s.instanceId)) {
-        records[index] = verdictRecord(s, { action: 'skip', reason: 'unavailable', detail: 'could not read the fleet' }, { dryRun, startedMs, failure: views.failed.get(s.instanceId) });
-      } else if (instance && needsView(s)) {
-        byGroup.set(instance.groupName, [...(byGroup.get(instance.groupName) ?? []), { index, signal: s, instance, startedMs }]);
-      } else {
-        // Healthy alarm evidence, or an instance in no group: decided without views.
-        const verdict = decide({ signal: s, nowMs: ctx.clock(), options: policy, duplicate: false, capacity: { inUse: 0, base: 0, missing: 0 } });
-        records[index] = verdictRecord(s, verdict, { dryRun, startedMs });
-      }
-    });
+    const byGroup = byGroupOf(ctx, signals, views, records);
     // One group at a time, each under its lock: every mark is known before the next decision.
     for (const [groupName, pending] of byGroup) {
       try {
@@ -104,58 +109,8 @@ export function createHealer(options: HealerOptions): Healer {
     return records;
   }
 
-  async function handle(input: unknown, opts: { signal?: AbortSignal } = {}): Promise<HealReport> {
-    let parsed: ParseResult;
-    try {
-      parsed = parseEvent(input);
-    } catch (error) {
-      parsed = { signals: [], lifecycle: [], rejected: [{ reason: `unparseable: ${describeError(error)}` }] };
-    }
-    // Bounded: a body of a million bad records writes a hundred lines and a count, not a million.
-    const rejections = capList(parsed.rejected);
-    for (const rejection of rejections.items) logger.warn({ ...rejection }, 'rejected: no signal in this input');
-    if (rejections.omitted > 0) {
-      logger.warn({ omitted: rejections.omitted, total: parsed.rejected.length }, 'rejected: more records with no signal, not logged one by one');
-    }
+  const handle = (input: unknown, opts: { signal?: AbortSignal } = {}): Promise<HealReport> =>
+    handleInput({ logger, decide: handleSignals, onLifecycle: options.onLifecycle }, input, opts);
 
-    const verdicts = await handleSignals(parsed.signals, opts);
-    const failed = new Set<string>();
-    let retry = false;
-    for (const v of verdicts) {
-      if (v.error === undefined) continue;
-      retry ||= v.retryable === true;
-      if (v.signal.recordId) failed.add(v.signal.recordId);
-    }
-
-    if (parsed.lifecycle.length > 0) {
-      if (options.onLifecycle) {
-        try {
-          await options.onLifecycle(parsed.lifecycle, opts.signal);
-        } catch (error) {
-          retry ||= isRetryable(error);
-          for (const l of parsed.lifecycle) if (l.recordId) failed.add(l.recordId);
-          logger.error({ error: describeError(error), count: parsed.lifecycle.length }, 'lifecycle handling failed');
-        }
-      } else {
-        logger.debug({ count: parsed.lifecycle.length }, 'lifecycle signals ignored: no onLifecycle');
-      }
-    }
-    return { ...parsed, verdicts, failedRecordIds: [...failed], retry };
-  }
-
-  /** What the rails hold for a group now, from the ledger (for `autoheal status` and tests); writes nothing. */
-  async function railsOf(group: GroupView): Promise<GroupRails> {
-    const nowMs = ctx.clock();
-    const { ledger: stored } = await ctx.ledger.read(group.name);
-    const resume = readResume(stored, group.tags[policy.resumeTagKey], nowMs);
-    const ledger = settle(resume.ledger, group, nowMs, policy, resume.atMs);
-    const hold = activeHold(ledger, nowMs, resume.atMs);
-    return {
-      marksInWindow: marksInWindow(ledger, nowMs, policy),
-      budgetInUse: capacityOf(group, budgetMarks(ledger, group, nowMs, policy)).inUse,
-      ...(hold ? { hold } : {}),
-    };
-  }
-
-  return { handle, handleSignals, railsOf, events };
+  return { handle, handleSignals, railsOf: (group: GroupView) => railsOf(ctx, group), events };
 }

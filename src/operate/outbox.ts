@@ -78,6 +78,31 @@ interface Queued {
   settle: () => void;
 }
 
+const logFields = (n: Notice) => ({ notice: n.kind, group: n.attributes.group, observer: n.attributes.observer, reason: n.reason, subject: n.subject });
+
+/** Publishes one queued notice once, within its bound; returns what became of it. */
+async function attempt(q: Queued, publish: NoticePublisher, publishTimeoutMs: number, attempts: number, logger: Logger): Promise<'published' | 'retry' | 'failed' | 'unknown'> {
+  try {
+    await withDeadline('sns:Publish', publishTimeoutMs, (signal) => publish(q.notice, signal));
+    logger.info(logFields(q.notice), 'notice published');
+    return 'published';
+  } catch (error) {
+    const unknown = error instanceof DeadlineError || statusOf(error) === undefined;
+    const again = !unknown && isRetryable(error) && q.attempt < attempts;
+    logger[again ? 'warn' : 'error'](
+      { ...logFields(q.notice), attempt: q.attempt, error: describeError(error) },
+      unknown ? 'notice publish unanswered (not retried: it may have gone)' : again ? 'notice not published; retrying' : 'notice not published',
+    );
+    return unknown ? 'unknown' : again ? 'retry' : 'failed';
+  }
+}
+
+/** The notice as sent: with how many of its key were held back in the window before it. */
+function withHeldBack(notice: Notice, held: number, windowMs: number): Notice {
+  if (held === 0) return notice;
+  return { ...notice, body: `${notice.body}\n\n${held} similar notice${held > 1 ? 's' : ''} (${notice.reason}, ${notice.subjectOf}) held back in the previous ${Math.round(windowMs / 60_000)} min.` };
+}
+
 export function createOutbox(options: OutboxOptions): Outbox {
   const windowMs = options.windowMs ?? 30 * 60_000;
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
@@ -94,31 +119,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const unsettled = new Set<Promise<void>>();
   let draining = false;
 
-  const log = (n: Notice) => ({ notice: n.kind, group: n.attributes.group, observer: n.attributes.observer, reason: n.reason, subject: n.subject });
-
-  /** Publishes one notice once; returns what became of it. */
-  async function attempt(q: Queued): Promise<'published' | 'retry' | 'failed' | 'unknown'> {
-    try {
-      await withDeadline('sns:Publish', publishTimeoutMs, (signal) => options.publish(q.notice, signal));
-      logger.info(log(q.notice), 'notice published');
-      return 'published';
-    } catch (error) {
-      const unknown = error instanceof DeadlineError || statusOf(error) === undefined;
-      const again = !unknown && isRetryable(error) && q.attempt < attempts;
-      logger[again ? 'warn' : 'error'](
-        { ...log(q.notice), attempt: q.attempt, error: describeError(error) },
-        unknown ? 'notice publish unanswered (not retried: it may have gone)' : again ? 'notice not published; retrying' : 'notice not published',
-      );
-      return unknown ? 'unknown' : again ? 'retry' : 'failed';
-    }
-  }
-
   async function drain(): Promise<void> {
     if (draining) return;
     draining = true;
     try {
       for (let q = queue.shift(); q !== undefined; q = queue.shift()) {
-        const outcome = await attempt(q);
+        const outcome = await attempt(q, options.publish, publishTimeoutMs, attempts, logger);
         if (outcome === 'retry') {
           const next: Queued = { ...q, attempt: q.attempt + 1 };
           // The delay keeps the queue moving: other notices go meanwhile.
@@ -151,11 +157,10 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (sent.size > 1_000) for (const [k, v] of sent) if (nowMs - v.atMs >= windowMs) sent.delete(k);
     if (queue.length >= maxWaiting) {
       counts.dropped++;
-      logger.error({ ...log(notice), waiting: queue.length }, 'notice dropped: too many waiting');
+      logger.error({ ...logFields(notice), waiting: queue.length }, 'notice dropped: too many waiting');
       return Promise.resolve();
     }
-    const out: Notice =
-      held > 0 ? { ...notice, body: `${notice.body}\n\n${held} similar notice${held > 1 ? 's' : ''} (${notice.reason}, ${notice.subjectOf}) held back in the previous ${Math.round(windowMs / 60_000)} min.` } : notice;
+    const out = withHeldBack(notice, held, windowMs);
     let settle!: () => void;
     const done = new Promise<void>((resolve) => (settle = resolve));
     unsettled.add(done);
