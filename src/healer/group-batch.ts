@@ -96,14 +96,17 @@ export async function decideGroup(ctx: HealerContext, groupName: string, pending
     ctx.events.emit('healer:resume:future', { groupName, tagKey: ctx.policy.resumeTagKey, tagMs: resume.futureMs, countsAsMs: nowMs });
   }
   let ledger = settle(resume.ledger, group, nowMs, ctx.policy, resume.atMs);
+  // Zones are only counted where the fleet knows them.
+  const zoned = group.instances.some((i) => i.availabilityZone !== undefined);
+  const zonesDown = () => (zoned ? zonesDownNow(ledger, group, nowMs, ctx.policy, resume.atMs) : []);
   try {
     const holdBefore = activeHold(ledger, nowMs, resume.atMs);
-    const zonesBefore = new Set(zonesDownNow(ledger, group, nowMs, ctx.policy, resume.atMs).map((down) => down.zone));
+    const zonesBefore = new Set(zonesDown().map((down) => down.zone));
     for (const p of pending) ledger = await gatherEvidence(ctx, ledger, p, group, nowMs, resume.atMs, abort);
     const holdAfter = activeHold(ledger, nowMs, resume.atMs);
     if (holdAfter && holdAfter.reason !== holdBefore?.reason) holdStarted(ctx, groupName, holdAfter);
     if (holdAfter === undefined) {
-      for (const zone of zonesDownNow(ledger, group, nowMs, ctx.policy, resume.atMs)) {
+      for (const zone of zonesDown()) {
         if (zonesBefore.has(zone.zone)) continue;
         ctx.logger.warn({ group: groupName, zone: zone.zone, reported: zone.reported, of: zone.of, from: zone.from }, 'zone reported down: healing it within the budget');
         ctx.events.emit('healer:zone:down', { groupName, zone });

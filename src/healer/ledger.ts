@@ -5,8 +5,9 @@
  * The port is shaped for a shared store — a table with one item per group, changed only by
  * conditional writes on a version — so that a decision made in a fresh process per event can
  * equal the one made in a warm process. This file has the in-memory ledger: the memory of one
- * process. It stores each entry as JSON text, so whatever the reducers put in a ledger must
- * survive serialization, as it must in a table.
+ * process. It keeps the values themselves (no copy: the reducers never change a value, they make
+ * a new one), so reading it costs nothing; that every value survives JSON, as it must in a
+ * table, the healer's tests check on each write (test/helpers/json-ledger.ts).
  */
 import { RemoteError } from '../errors.js';
 import { emptyLedger, type GroupLedger } from '../policy/ledger.js';
@@ -46,18 +47,15 @@ export interface MemoryLedger extends LedgerPort {
  */
 export function memoryLedger(options: { maxGroups?: number } = {}): MemoryLedger {
   const maxGroups = options.maxGroups ?? 10_000;
-  const entries = new Map<string, { text: string; version: number }>();
+  const entries = new Map<string, LedgerEntry>();
   return {
-    read: async (groupName) => {
-      const entry = entries.get(groupName);
-      return entry === undefined ? { ledger: emptyLedger, version: 0 } : { ledger: JSON.parse(entry.text) as GroupLedger, version: entry.version };
-    },
+    read: async (groupName) => entries.get(groupName) ?? { ledger: emptyLedger, version: 0 },
     write: async (groupName, ledger, version) => {
       const found = entries.get(groupName)?.version ?? 0;
       if (found !== version) throw new LedgerConflictError(groupName, version, found);
       // Re-inserted so that Map order stays least recently written first.
       entries.delete(groupName);
-      entries.set(groupName, { text: JSON.stringify(ledger), version: version + 1 });
+      entries.set(groupName, { ledger, version: version + 1 });
       for (const key of entries.keys()) {
         if (entries.size <= maxGroups) break;
         entries.delete(key);

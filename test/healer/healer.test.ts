@@ -291,7 +291,7 @@ describe('createHealer', () => {
 });
 
 describe('memoryLedger', () => {
-  it('keeps each group\'s ledger as JSON, refuses a write from a stale read, and keeps at most maxGroups, least recently written out first', async () => {
+  it('keeps each group\'s ledger, refuses a write from a stale read, and keeps at most maxGroups, least recently written out first', async () => {
     // Prepare
     const ledger = memoryLedger({ maxGroups: 2 });
     const entry = { marks: [{ instanceId: 'i-1', atMs: 1, young: false }], reports: [] };

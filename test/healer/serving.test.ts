@@ -8,6 +8,7 @@ import { createHealer } from '../../src/healer/healer.js';
 import type { HealerEvents, HealerOptions } from '../../src/healer/types.js';
 import { policyOptionsSchema, type PolicyOptionsInput } from '../../src/policy/options.js';
 import { alarmSignal as alarm, probeVerdict as probe } from '../helpers/events.js';
+import { jsonCheckedLedger } from '../helpers/json-ledger.js';
 import { MemoryFleet, type MemoryInstanceInit } from '../helpers/memory-fleet.js';
 
 const t0 = Date.parse('2024-05-01T12:00:00Z');
@@ -16,8 +17,9 @@ const longAgo = new Date(t0 - 86_400_000);
 
 
 
+/** The healer over the fleet, its ledger checked to survive JSON on every write. */
 function healer(fleet: MemoryFleet, clock: () => number, policy: PolicyOptionsInput = {}, extra: Partial<HealerOptions> = {}) {
-  return createHealer({ fleet, policy: policyOptionsSchema.parse(policy), clock, ...extra });
+  return createHealer({ fleet, policy: policyOptionsSchema.parse(policy), clock, ledger: jsonCheckedLedger(), ...extra });
 }
 
 /** Collects the healer's events of one kind. */

@@ -6,6 +6,7 @@
  * lapsing (the old rails) lost 20–28 instances (issue 17); bench/rails.ts prints the figures.
  */
 import { describe, expect, it } from 'vitest';
+import { jsonCheckedLedger } from '../helpers/json-ledger.js';
 import { SimulatedGroup, simulationStartMs } from '../helpers/simulated-group.js';
 
 const hours = (h: number) => simulationStartMs + h * 3_600_000;
@@ -17,7 +18,8 @@ describe('3 hours of alarms wrongly in ALARM', () => {
     { name: 'the scheduled run just before each freeze lifts', scheduleOffsetMs: 595_000 },
   ])('a group of 10 loses at most one budget (4), then holds until a person resumes it ($name)', async ({ scheduleOffsetMs }) => {
     // Prepare
-    const sim = new SimulatedGroup({ size: 10, alarmWrong: true, scheduleOffsetMs });
+    const ledger = jsonCheckedLedger();
+    const sim = new SimulatedGroup({ size: 10, alarmWrong: true, scheduleOffsetMs, ledger });
     const held: string[] = [];
     sim.healer.events.on('healer:hold:started', (e) => held.push(e.hold.reason));
 
@@ -26,6 +28,7 @@ describe('3 hours of alarms wrongly in ALARM', () => {
 
     // Assess
     expect(sim.marks.length).toBeLessThanOrEqual(4);
+    expect(ledger.writes).toBeGreaterThan(0);
     const group = (await sim.fleet.describeGroups(['workers']))[0];
     const rails = await sim.healer.railsOf(group!);
     expect(rails.hold?.reason).toMatch(/^frozen/);

@@ -17,6 +17,7 @@
  *   and their replacements are healthy.
  */
 import { createHealer } from '../../src/healer/healer.js';
+import type { LedgerPort } from '../../src/healer/ledger.js';
 import type { Healer, VerdictRecord } from '../../src/healer/types.js';
 import { policyOptionsSchema, type PolicyOptionsInput } from '../../src/policy/options.js';
 import type { HealthSignal } from '../../src/signals/types.js';
@@ -40,6 +41,8 @@ export interface SimulatedGroupOptions {
   scheduleOffsetMs?: number;
   /** The scheduled run hands the alarms in ALARM over one per call (to compare with one batch). */
   scheduledOneByOne?: boolean;
+  /** Where the healer keeps the rails' memory (default: this process's). */
+  ledger?: LedgerPort;
   terminateAfterMs?: number;
   bootMs?: number;
 }
@@ -63,7 +66,7 @@ export class SimulatedGroup {
   readonly served: Array<{ replaced: string; atMs: number }> = [];
   nowMs = simulationStartMs;
 
-  private readonly o: Required<Omit<SimulatedGroupOptions, 'zones' | 'policy'>> & Pick<SimulatedGroupOptions, 'zones'>;
+  private readonly o: Required<Omit<SimulatedGroupOptions, 'zones' | 'policy' | 'ledger'>> & Pick<SimulatedGroupOptions, 'zones'>;
   private readonly queue: Step[] = [];
   private readonly inAlarm = new Set<string>();
   private readonly failed = new Set<string>();
@@ -86,7 +89,7 @@ export class SimulatedGroup {
     };
     this.fleet = new MemoryFleet([{ name: 'workers', desiredCapacity: options.size, healthCheckGracePeriodSeconds: this.o.gracePeriodSeconds, instances: [] }]);
     for (let k = 0; k < options.size; k++) this.launch(this.nowMs - 86_400_000, 'InService');
-    this.healer = createHealer({ fleet: this.fleet, policy: policyOptionsSchema.parse(options.policy ?? {}), clock: () => this.nowMs });
+    this.healer = createHealer({ fleet: this.fleet, policy: policyOptionsSchema.parse(options.policy ?? {}), clock: () => this.nowMs, ...(options.ledger ? { ledger: options.ledger } : {}) });
     // Spread over one alarm period, in a fixed order: no chance in a simulation a test asserts on.
     if (this.o.alarmWrong) this.live().forEach((id, k) => this.at(this.nowMs + (this.o.alarmAfterMs * k) / options.size, () => this.alarm(id)));
     this.at(this.nowMs + this.o.scheduleOffsetMs, () => this.scheduled());
