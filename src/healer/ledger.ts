@@ -42,8 +42,8 @@ export interface MemoryLedger extends LedgerPort {
 
 /**
  * The ledger of this process. Bounded: beyond `maxGroups` entries the least recently written go
- * first (an entry a group needs again starts empty, which only forgets, never over-spends: the
- * fleet's own view still counts every Unhealthy instance).
+ * first. An entry a group needs again starts empty, as in a fresh process: its rate window, holds
+ * and votes are forgotten; the fleet's own view still counts every Unhealthy instance in the budget.
  */
 export function memoryLedger(options: { maxGroups?: number } = {}): MemoryLedger {
   const maxGroups = options.maxGroups ?? 10_000;
