@@ -91,7 +91,7 @@ export async function runResume(group: string, flags: Pick<PauseFlags, 'region'>
   return withGroup(group, flags.region, client, async (c) => {
     await callAws('autoscaling:DeleteTags', undefined, () => c.send(new DeleteTagsCommand({ Tags: [tag(group, policy.pauseTagKey)] })));
     await callAws('autoscaling:CreateOrUpdateTags', undefined, () => c.send(new CreateOrUpdateTagsCommand({ Tags: [tag(group, policy.resumeTagKey, at)] })));
-    return `resumed ${group}: ${policy.pauseTagKey} removed, ${policy.resumeTagKey}=${at} (frozen and loopBreaker holds that began before it are lifted)`;
+    return `resumed ${group}: ${policy.pauseTagKey} removed, ${policy.resumeTagKey}=${at} (frozen, loopBreaker and frozenUntilResume holds that began before it are lifted)`;
   });
 }
 
@@ -111,7 +111,7 @@ export function register(program: Command): void {
     });
   program
     .command('resume')
-    .summary('resume healing of a group: remove autoheal:paused, lift frozen and loopBreaker holds (autoheal:resumed-at)')
+    .summary('resume healing of a group: remove autoheal:paused, lift frozen, loopBreaker and frozenUntilResume holds (autoheal:resumed-at)')
     .description(
       'Deletes the group tag autoheal:paused and writes autoheal:resumed-at = now: a freeze or loop-breaker hold that began before it is lifted. Held instances are decided again on the next scheduled run. IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DeleteTags, autoscaling:CreateOrUpdateTags. Exit codes: 0 done, 1 an AWS call failed, 2 no such group.',
     )

@@ -479,7 +479,7 @@ export function register(program: Command): void {
       [
         'For one group, several (--group a,b) or every managed group (the opt-in tag, and AUTOHEAL_GROUPS): whether ' +
           'autoheal manages it (byTag or byName), whether it is paused (autoheal:paused, until when), the unhealthy ' +
-          'budget {limit, inUse}, the rate limit and any hold (frozen, loopBreaker), and the observers\' newest heartbeats.',
+          'budget {limit, inUse}, the rate limit and any hold (frozen, loopBreaker, frozenUntilResume), and the observers\' newest heartbeats.',
         'Per instance: lifecycle and health, the alarm (ALARM rows add CloudWatch\'s reason), a probe made now with ' +
           '--port, the last scaling activity, and the verdict: what the policy decides now were the instance reported ' +
           'down (e.g. skip budgetSpent while the budget is spent; "held:" lines explain the instances in ALARM not marked).',
