@@ -21,7 +21,7 @@ import type { Hold } from '../policy/ledger.js';
 import type { ZoneDown } from '../policy/suspicion.js';
 import { noticeReasons, Reason, type ReasonKey } from '../policy/types.js';
 import { heartbeatMetric } from '../prober/heartbeat-metric.js';
-import { createOutbox, type OutboxCounts, type OutboxOptions } from './outbox.js';
+import { createOutbox, type OutboxCounts, type OutboxOptions, type Publisher } from './outbox.js';
 
 /** The message attribute every notice carries, and its values. */
 export const noticeAttribute = 'autoheal_notice';
@@ -48,7 +48,7 @@ export interface Notice {
 }
 
 /** Sends one notice; the SNS implementation is ./sns-notices.ts. */
-export type NoticePublisher = (notice: Notice, signal?: AbortSignal) => Promise<void>;
+export type NoticePublisher = Publisher<Notice>;
 
 /** What to do about each hold, in the words of the README's "Operate it" section. */
 const whatToDo: Record<(typeof noticeReasons)[number], string> = {
@@ -187,7 +187,7 @@ export function silentObserverOf(event: unknown): { observer: string; alarmName:
 }
 
 /** The publisher, and how its notices are delivered (./outbox.ts: window 30 min, publish bound 5 s, flush at most 1 s). */
-export type NotifierOptions = OutboxOptions;
+export type NotifierOptions = OutboxOptions<Notice>;
 
 /** Counts, for tests and the summary. */
 export type NotifierCounts = OutboxCounts;

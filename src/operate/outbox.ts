@@ -17,10 +17,25 @@
 import { withDeadline } from '../deadline.js';
 import { DeadlineError, describeError, isRetryable } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Notice, NoticePublisher } from './notices.js';
 
-export interface OutboxOptions {
-  publish: NoticePublisher;
+/** What the outbox needs of a notice (./notices.ts `Notice` is one). */
+export interface Outgoing {
+  kind: string;
+  /** The group, or the observer. */
+  subjectOf: string;
+  reason: string;
+  /** Narrows the window's key below the subject and reason. */
+  scope?: string;
+  subject: string;
+  body: string;
+  attributes: Record<string, string>;
+}
+
+/** Sends one notice; it is given the signal that aborts it at its bound. */
+export type Publisher<T extends Outgoing> = (notice: T, signal?: AbortSignal) => Promise<void>;
+
+export interface OutboxOptions<T extends Outgoing> {
+  publish: Publisher<T>;
   /** At most one notice per key within this window. Default 30 min. */
   windowMs?: number;
   /** One publish's bound. Default 5 s. */
@@ -50,16 +65,16 @@ export interface OutboxCounts {
   dropped: number;
 }
 
-export interface Outbox {
+export interface Outbox<T extends Outgoing> {
   /** Accepts a notice (subject to the window) and queues it. Never throws; resolves once its publish is settled. */
-  submit(notice: Notice): Promise<void>;
+  submit(notice: T): Promise<void>;
   /** Resolves when everything queued so far is settled, or after `maxWaitMs` (default flushMs), whichever comes first. */
   flush(maxWaitMs?: number): Promise<void>;
   readonly counts: Readonly<OutboxCounts>;
 }
 
 /** A notice's key in the window: its subject, reason and scope. */
-export const noticeKey = (n: Notice): string => `${n.subjectOf}|${n.reason}${n.scope ? `|${n.scope}` : ''}`;
+export const noticeKey = (n: Outgoing): string => `${n.subjectOf}|${n.reason}${n.scope ? `|${n.scope}` : ''}`;
 
 /** The HTTP status of the error answer behind `error` (its causes included), or undefined when nothing answered. */
 function statusOf(error: unknown): number | undefined {
@@ -72,16 +87,16 @@ function statusOf(error: unknown): number | undefined {
   return undefined;
 }
 
-interface Queued {
-  notice: Notice;
+interface Queued<T extends Outgoing> {
+  notice: T;
   attempt: number;
   settle: () => void;
 }
 
-const logFields = (n: Notice) => ({ notice: n.kind, group: n.attributes.group, observer: n.attributes.observer, reason: n.reason, subject: n.subject });
+const logFields = (n: Outgoing) => ({ notice: n.kind, group: n.attributes.group, observer: n.attributes.observer, reason: n.reason, subject: n.subject });
 
 /** Publishes one queued notice once, within its bound; returns what became of it. */
-async function attempt(q: Queued, publish: NoticePublisher, publishTimeoutMs: number, attempts: number, logger: Logger): Promise<'published' | 'retry' | 'failed' | 'unknown'> {
+async function attempt<T extends Outgoing>(q: Queued<T>, publish: Publisher<T>, publishTimeoutMs: number, attempts: number, logger: Logger): Promise<'published' | 'retry' | 'failed' | 'unknown'> {
   try {
     await withDeadline('sns:Publish', publishTimeoutMs, (signal) => publish(q.notice, signal));
     logger.info(logFields(q.notice), 'notice published');
@@ -98,12 +113,12 @@ async function attempt(q: Queued, publish: NoticePublisher, publishTimeoutMs: nu
 }
 
 /** The notice as sent: with how many of its key were held back in the window before it. */
-function withHeldBack(notice: Notice, held: number, windowMs: number): Notice {
+function withHeldBack<T extends Outgoing>(notice: T, held: number, windowMs: number): T {
   if (held === 0) return notice;
   return { ...notice, body: `${notice.body}\n\n${held} similar notice${held > 1 ? 's' : ''} (${notice.reason}, ${notice.subjectOf}) held back in the previous ${Math.round(windowMs / 60_000)} min.` };
 }
 
-export function createOutbox(options: OutboxOptions): Outbox {
+export function createOutbox<T extends Outgoing>(options: OutboxOptions<T>): Outbox<T> {
   const windowMs = options.windowMs ?? 30 * 60_000;
   const publishTimeoutMs = options.publishTimeoutMs ?? 5_000;
   const attempts = options.attempts ?? 3;
@@ -115,7 +130,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const counts: OutboxCounts = { published: 0, deduplicated: 0, failed: 0, unknown: 0, dropped: 0 };
   /** Per key: when its notice was accepted, and how many were held back since. */
   const sent = new Map<string, { atMs: number; held: number }>();
-  const queue: Queued[] = [];
+  const queue: Array<Queued<T>> = [];
   const unsettled = new Set<Promise<void>>();
   let draining = false;
 
@@ -126,7 +141,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       for (let q = queue.shift(); q !== undefined; q = queue.shift()) {
         const outcome = await attempt(q, options.publish, publishTimeoutMs, attempts, logger);
         if (outcome === 'retry') {
-          const next: Queued = { ...q, attempt: q.attempt + 1 };
+          const next: Queued<T> = { ...q, attempt: q.attempt + 1 };
           // The delay keeps the queue moving: other notices go meanwhile.
           setTimeout(() => {
             queue.push(next);
@@ -142,7 +157,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
   }
 
-  function submit(notice: Notice): Promise<void> {
+  function submit(notice: T): Promise<void> {
     const key = noticeKey(notice);
     const nowMs = clock();
     const last = sent.get(key);

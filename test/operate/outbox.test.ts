@@ -36,7 +36,7 @@ describe('the notices\' outbox', () => {
 
   it('gives up after its attempts, and the key stays claimed: a failing SNS never turns one notice into many', async () => {
     const calls: Notice[] = [];
-    const outbox = createOutbox({ publish: async (n) => (calls.push(n), Promise.reject(throttled())), retryDelayMs: 1, attempts: 2 });
+    const outbox = createOutbox<Notice>({ publish: async (n) => (calls.push(n), Promise.reject(throttled())), retryDelayMs: 1, attempts: 2 });
     await outbox.submit(holdNotice('g', 'frozen', 'd'));
     await outbox.submit(holdNotice('g', 'frozen', 'd'));
     expect(calls).toHaveLength(2);
