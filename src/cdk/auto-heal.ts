@@ -265,8 +265,10 @@ function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
       problems.push(`${names[name ?? ''] ?? name}: ${rest.join(': ')}`);
     }
   }
-  // Only the construct knows how many observers it deploys (one per subnet); a hostRole's hosts may add more.
-  const unreachable = probe && props.probe?.subnets && !props.probe.hostRole ? quorumProblem(rails.probeQuorum ?? 2, props.probe.subnets.length) : undefined;
+  // Only the construct knows how many observers it deploys (one per subnet; fewer than two are refused by the
+  // subnets' own rule); a hostRole's hosts may add more.
+  const observers = probe && !props.probe?.hostRole && (props.probe?.subnets?.length ?? 0) >= 2 ? props.probe?.subnets?.length : undefined;
+  const unreachable = observers === undefined ? undefined : quorumProblem(rails.probeQuorum ?? 2, observers);
   if (unreachable) problems.push(`rails.probeQuorum: ${unreachable}`);
   if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
     problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
