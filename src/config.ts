@@ -39,6 +39,8 @@ export const autohealEnv = {
   suspicionWindowMs: 'AUTOHEAL_SUSPICION_WINDOW_MS',
   /** How long a freeze lasts, in milliseconds (default 600000). */
   freezeMs: 'AUTOHEAL_FREEZE_MS',
+  /** Freezes in a row, each soon after the last lifted, that hold the group until `autoheal resume` (default 3). */
+  escalateAfterFreezes: 'AUTOHEAL_ESCALATE_AFTER_FREEZES',
   /** Young marks within the loop window that hold a group (default 3). */
   loopMarks: 'AUTOHEAL_LOOP_MARKS',
   /** The loop breaker's window in milliseconds (default 1800000). */
@@ -68,6 +70,7 @@ const numericPolicyKeys = [
   'suspicionShare',
   'suspicionWindowMs',
   'freezeMs',
+  'escalateAfterFreezes',
   'loopMarks',
   'loopWindowMs',
   'probeQuorum',

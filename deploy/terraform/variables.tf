@@ -105,9 +105,14 @@ variable "alarm" {
     condition     = var.alarm == null || try(var.alarm.period_seconds * var.alarm.evaluation_periods <= 86400, false)
     error_message = "alarm: period_seconds × evaluation_periods must not exceed 86400 seconds (one day)."
   }
+  # StatusCheckFailed is 0 or 1 and the alarm fires at >= threshold: only 0 < threshold <= 1 means anything.
   validation {
-    condition     = var.alarm == null || try(var.alarm.threshold >= 0, false)
-    error_message = "alarm.threshold: must be >= 0, got ${try(var.alarm.threshold, "null")}."
+    condition     = var.alarm == null || try(var.alarm.threshold > 0, false)
+    error_message = "alarm.threshold: must be more than 0: StatusCheckFailed is 0 on a healthy instance, so >= ${try(var.alarm.threshold, "null")} alarms on every instance."
+  }
+  validation {
+    condition     = var.alarm == null || try(var.alarm.threshold <= 1, false)
+    error_message = "alarm.threshold: must be at most 1: StatusCheckFailed is never more than 1, so the alarm could never fire (got ${try(var.alarm.threshold, "null")})."
   }
   validation {
     condition     = var.alarm == null || try(contains(["per-instance", "metrics-insights"], var.alarm.mode), false)
@@ -281,17 +286,18 @@ variable "rails" {
     condition     = var.rails.max_marks_per_window == null || try(floor(var.rails.max_marks_per_window) == var.rails.max_marks_per_window && var.rails.max_marks_per_window >= 1, false)
     error_message = "rails.max_marks_per_window: must be an integer >= 1 (or unset for twice the group's budget), got ${var.rails.max_marks_per_window == null ? "null" : var.rails.max_marks_per_window}."
   }
+  # The healer's shortest window (minWindowMs): below a second a window holds nothing.
   validation {
-    condition     = var.rails.mark_rate_window_seconds > 0 && floor(var.rails.mark_rate_window_seconds * 1000) == var.rails.mark_rate_window_seconds * 1000
-    error_message = "rails.mark_rate_window_seconds: must be > 0 (whole milliseconds), got ${var.rails.mark_rate_window_seconds}."
+    condition     = var.rails.mark_rate_window_seconds >= 1 && floor(var.rails.mark_rate_window_seconds * 1000) == var.rails.mark_rate_window_seconds * 1000
+    error_message = "rails.mark_rate_window_seconds: must be at least 1 second (a shorter window holds nothing, and the rail would never act), whole milliseconds, got ${var.rails.mark_rate_window_seconds}."
   }
   validation {
     condition     = var.rails.suspicion_share > 0 && var.rails.suspicion_share <= 1
     error_message = "rails.suspicion_share: must be > 0 and <= 1, got ${var.rails.suspicion_share}."
   }
   validation {
-    condition     = var.rails.freeze_seconds > 0 && floor(var.rails.freeze_seconds * 1000) == var.rails.freeze_seconds * 1000
-    error_message = "rails.freeze_seconds: must be > 0 (whole milliseconds), got ${var.rails.freeze_seconds}."
+    condition     = var.rails.freeze_seconds >= 1 && floor(var.rails.freeze_seconds * 1000) == var.rails.freeze_seconds * 1000
+    error_message = "rails.freeze_seconds: must be at least 1 second (a shorter window holds nothing, and the rail would never act), whole milliseconds, got ${var.rails.freeze_seconds}."
   }
   validation {
     # One young replacement failing is bad luck; the breaker needs a pattern.
@@ -301,6 +307,12 @@ variable "rails" {
   validation {
     condition     = floor(var.rails.probe_quorum) == var.rails.probe_quorum && var.rails.probe_quorum >= 1 && var.rails.probe_quorum <= 9
     error_message = "rails.probe_quorum: must be an integer from 1 to 9, got ${var.rails.probe_quorum}."
+  }
+  validation {
+    # Only the module knows how many observers it deploys (one per subnet); a host_role_name's hosts may add
+    # more. Fewer than two subnets are refused by probe.subnets' own rule.
+    condition     = try(var.probe.subnets == null || var.probe.host_role_name != null || length(var.probe.subnets) < 2 || var.rails.probe_quorum <= length(var.probe.subnets), true)
+    error_message = "rails.probe_quorum: ${var.rails.probe_quorum} observers must agree, but ${try(length(var.probe.subnets), 0)} are deployed: probe verdicts could never mark; lower the quorum or add observers."
   }
 }
 

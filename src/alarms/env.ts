@@ -6,7 +6,7 @@
 import { envReader } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { autohealEnv } from '../config.js';
-import type { AlarmOptionsInput } from './options.js';
+import { alarmOptionsSchema, type AlarmOptionsInput } from './options.js';
 
 /** Environment variables of the alarm manager beyond the ones in autohealEnv. */
 export const alarmEnv = {
@@ -39,6 +39,12 @@ export function alarmOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Alarm
   if (mode !== undefined) {
     if (mode === 'per-instance' || mode === 'metrics-insights') options.mode = mode;
     else problems.push(`${alarmEnv.mode}: expected "per-instance" or "metrics-insights", got "${mode}"`);
+  }
+  // The schema's rules, named by the variable that set them (the Lambda refuses to start on them).
+  const checked = alarmOptionsSchema.safeParse(options);
+  if (!checked.success) {
+    const byKey: Record<string, string> = { ...alarmEnv, prefix: autohealEnv.alarmPrefix, alarmActions: autohealEnv.alarmTopicArn };
+    for (const issue of checked.error.issues) problems.push(`${byKey[String(issue.path[0])] ?? String(issue.path[0] ?? 'alarm')}: ${issue.message}`);
   }
   if (problems.length > 0) throw new ConfigError(problems.join('; '));
   return options;

@@ -29,8 +29,16 @@ export const alarmOptionsSchema = z
       .default(60),
     /** Consecutive breaching periods before ALARM; default 2. */
     evaluationPeriods: z.number().int().min(1).default(2),
-    /** ALARM when the period's Maximum of StatusCheckFailed is >= this; default 1. */
-    threshold: z.number().min(0).default(1),
+    /**
+     * ALARM when the period's Maximum of StatusCheckFailed is >= this; default 1. StatusCheckFailed
+     * is 0 or 1, so only 0 < threshold <= 1 means anything: 0 alarms on every healthy instance
+     * (and churns the group), above 1 never fires.
+     */
+    threshold: z
+      .number()
+      .gt(0, { message: 'must be more than 0: StatusCheckFailed is 0 on a healthy instance, so >= 0 alarms on every instance' })
+      .lte(1, { message: 'must be at most 1: StatusCheckFailed is never more than 1, so the alarm could never fire' })
+      .default(1),
     /**
      * SNS topic ARNs the alarms notify on ALARM (the alert topic). Unset: new alarms notify no one,
      * and existing alarms keep the actions they have — a sync never removes actions it was not

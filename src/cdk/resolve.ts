@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { alarmOptionsSchema, type AlarmOptions } from '../alarms/options.js';
 import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
+import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import type { ObserversSettings } from './observer-settings.js';
 import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
@@ -70,6 +71,11 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const { alarms, probe } = detectionOf(props, problems);
   switchProblems(props, problems);
   const policyEnv = policyEnvOf(props, problems);
+  // Only the construct knows how many observers it deploys (one per subnet; fewer than two are refused by the
+  // subnets' own rule); a hostRole's hosts may add more.
+  const observers = probe && !props.probe?.hostRole && (props.probe?.subnets?.length ?? 0) >= 2 ? props.probe?.subnets?.length : undefined;
+  const unreachable = observers === undefined ? undefined : quorumProblem(props.rails?.probeQuorum ?? 2, observers);
+  if (unreachable) problems.push(`rails.probeQuorum: ${unreachable}`);
   if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
     problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
   }

@@ -27,6 +27,13 @@ export interface InstanceView {
   availabilityZone?: string;
   /** The instance's own tags, where the fleet knows them (suppression). */
   tags?: Record<string, string>;
+  /**
+   * Set when the fleet reads instance facts (launch time, tags) but could not read this
+   * instance's: absent from the answer, no launch time or an unreadable one, no tag set. Says
+   * which. The policy then never reads the missing facts as "no grace period, no suppression":
+   * the instance is skipped as `unavailable` and retried.
+   */
+  factsMissing?: string;
 }
 
 export interface GroupView {

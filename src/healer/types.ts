@@ -3,7 +3,9 @@ import type { FleetPort } from '../fleet/port.js';
 import type { Logger } from '../log.js';
 import type { GroupView } from '../fleet/port.js';
 import type { PolicyOptions } from '../policy/options.js';
-import type { Hold } from '../policy/rails.js';
+import type { Hold } from '../policy/ledger.js';
+import type { ZoneDown } from '../policy/suspicion.js';
+import type { LedgerPort } from './ledger.js';
 import type { Verdict } from '../policy/types.js';
 import type { HealthSignal, LifecycleSignal, ParseResult } from '../signals/types.js';
 
@@ -43,8 +45,12 @@ export interface HealerEvents {
   'healer:verdict:marked': VerdictRecord;
   'healer:verdict:skipped': VerdictRecord;
   'healer:mark:failed': VerdictRecord;
-  /** A group's marking was held: frozen (suspected observer) or the loop breaker. */
+  /** A group's marking was held: frozen (suspected observer), the loop breaker, or frozen until resume. */
   'healer:hold:started': { groupName: string; hold: Hold };
+  /** A zone of the group was reported down while the others serve: it is healed within the budget. */
+  'healer:zone:down': { groupName: string; zone: ZoneDown };
+  /** The group's resume tag names a time in the future beyond the clock skew: it counts from when it was first read. */
+  'healer:resume:future': { groupName: string; tagKey: string; tagMs: number; countsAsMs: number };
 }
 
 /** What the rails hold for one group now. */
@@ -70,6 +76,8 @@ export interface HealerOptions {
   /** Milliseconds since the epoch; injected so tests and benchmarks control time. */
   clock?: () => number;
   logger?: Logger;
+  /** Where the rails' memory of each group lives; default: this process's (memoryLedger). */
+  ledger?: LedgerPort;
 }
 
 export interface Healer {
@@ -77,7 +85,7 @@ export interface Healer {
   handle(input: unknown, options?: { signal?: AbortSignal }): Promise<HealReport>;
   /** Decides and acts on signals that were already parsed (the prober's path). Never throws. */
   handleSignals(signals: readonly HealthSignal[], options?: { signal?: AbortSignal }): Promise<VerdictRecord[]>;
-  /** What the rails hold for the group now, from this healer's memory and the given view. */
-  railsOf(group: GroupView): GroupRails;
+  /** What the rails hold for the group now, from its ledger and the given view. */
+  railsOf(group: GroupView): Promise<GroupRails>;
   readonly events: TypedEvents<HealerEvents>;
 }

@@ -14,10 +14,11 @@
  * them — from the group as it is now, so an approximation of the Lambda's memory, and said so.
  */
 import type { GroupView, InstanceView } from '../fleet/port.js';
-import { budgetInUse, unhealthyBudget } from '../policy/budget.js';
+import { capacityOf, unhealthyBudget } from '../policy/budget.js';
 import { decide, isOptedIn } from '../policy/decide.js';
 import type { PolicyOptions } from '../policy/options.js';
 import { activeHold, emptyLedger, markLimit, marksInWindow, recordMark, recordReport, tagUntil, type GroupLedger, type Hold } from '../policy/rails.js';
+import { readResume } from '../policy/tags.js';
 import type { Verdict } from '../policy/types.js';
 import type { HealthSignal } from '../signals/types.js';
 
@@ -52,7 +53,8 @@ export interface GroupState {
     markLimit: number;
     rateWindowMinutes: number;
     rateLimited: boolean;
-    hold: { reason: Hold['reason']; since: string; until: string; detail: string } | null;
+    /** `until` is null for a hold only `autoheal resume` lifts. */
+    hold: { reason: Hold['reason']; since: string; until: string | null; detail: string } | null;
     resumedAt: string | null;
     derivedFrom: string;
   };
@@ -60,15 +62,10 @@ export interface GroupState {
   verdicts: Map<string, Verdict>;
 }
 
-/** The time in a resume tag, when it holds one. */
-function timeOf(value: string | undefined): number | undefined {
-  const ms = value === undefined ? Number.NaN : Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
 /** Derives the group's state and every instance's verdict now. */
 export function groupState(group: GroupView, marks: readonly RecordedMark[], reports: readonly RecordedReport[], policy: PolicyOptions, nowMs: number): GroupState {
-  const resumedAtMs = timeOf(group.tags[policy.resumeTagKey]);
+  // No memory of when the tag was first read here: a time in the future counts as now.
+  const resumedAtMs = readResume(emptyLedger, group.tags[policy.resumeTagKey], nowMs).atMs;
   const steps = [
     ...reports.map((r) => ({ atMs: r.atMs, apply: (l: GroupLedger) => recordReport(l, { instanceId: r.instanceId, atMs: r.atMs, ...zoneOf(group, r.instanceId) }, group, policy, resumedAtMs) })),
     ...marks.map((m) => ({
@@ -81,9 +78,10 @@ export function groupState(group: GroupView, marks: readonly RecordedMark[], rep
 
   const hold = activeHold(ledger, nowMs, resumedAtMs);
   const inWindow = marksInWindow(ledger, nowMs, policy);
-  const limit = markLimit(group.desiredCapacity, policy);
   const recent = marks.filter((m) => nowMs - m.atMs < policy.duplicateWindowMs && m.atMs <= nowMs).map((m) => m.instanceId);
-  const inUse = budgetInUse(group, recent);
+  const capacity = capacityOf(group, recent.map((instanceId) => ({ instanceId })));
+  const limit = markLimit(capacity.base, policy);
+  const inUse = capacity.inUse;
   const pause = tagUntil(group.tags[policy.pauseTagKey]);
   const paused = pause.active && (pause.untilMs === undefined || nowMs < pause.untilMs);
 
@@ -98,7 +96,7 @@ export function groupState(group: GroupView, marks: readonly RecordedMark[], rep
         nowMs,
         options: policy,
         duplicate: recent.includes(instance.instanceId),
-        unhealthyInGroup: inUse,
+        capacity,
         marksInWindow: inWindow,
         ...(hold ? { hold } : {}),
       }),
@@ -110,13 +108,13 @@ export function groupState(group: GroupView, marks: readonly RecordedMark[], rep
     managedBy: !managed ? null : policy.groups.includes(group.name) ? 'byName' : 'byTag',
     paused,
     pausedUntil: paused && pause.active && pause.untilMs !== undefined ? new Date(pause.untilMs).toISOString() : null,
-    budget: { limit: unhealthyBudget(group.desiredCapacity, policy.maxUnhealthyShare), inUse },
+    budget: { limit: unhealthyBudget(capacity.base, policy.maxUnhealthyShare), inUse },
     rails: {
       marksInWindow: inWindow,
       markLimit: limit,
       rateWindowMinutes: Math.round(policy.markRateWindowMs / 60_000),
       rateLimited: inWindow >= limit,
-      hold: hold ? { reason: hold.reason, since: new Date(hold.sinceMs).toISOString(), until: new Date(hold.untilMs).toISOString(), detail: hold.detail } : null,
+      hold: hold ? { reason: hold.reason, since: new Date(hold.sinceMs).toISOString(), until: hold.untilMs === undefined ? null : new Date(hold.untilMs).toISOString(), detail: hold.detail } : null,
       resumedAt: resumedAtMs === undefined ? null : new Date(resumedAtMs).toISOString(),
       derivedFrom: railsDerivedFrom,
     },

@@ -12,7 +12,7 @@
  *   ended and its last output lines); reading attaches it to that instance's mark.
  */
 import { GetQueryResultsCommand, StartQueryCommand, type CloudWatchLogsClient, type ResultField } from '@aws-sdk/client-cloudwatch-logs';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, createReadStream } from 'node:fs';
 import { callAws } from '../aws-calls.js';
 import { ConfigError, RemoteError } from '../errors.js';
 import type { TypedEvents } from '../events.js';
@@ -169,30 +169,74 @@ export function attachEvidence(decisions: Decision[], found: ReadonlyArray<{ ins
   return decisions;
 }
 
-/** The decisions in a JSON-lines file (a demo's, or a healer log), in time order. Lines that are not decisions are skipped. */
-export function readDecisionsFile(file: string, filter: HistoryFilter): Decision[] {
-  let content: string;
+/**
+ * The most `--file` reads. A day of a busy healer's log is well under it; a device (/dev/zero) or
+ * a disk image is refused at once instead of filling memory (as `explain` bounds one event).
+ */
+export const maxHistoryFileBytes = 256 * 1024 * 1024;
+/** The longest line `--file` reads: a healer log line is a few hundred bytes; no newline in sight means not a log. */
+export const maxHistoryLineBytes = 1024 * 1024;
+
+/**
+ * Calls `onLine` with each line of `file`, streaming: at most `maxBytes` (plus one chunk) are
+ * ever read, and a line longer than `maxLineBytes` stops the read.
+ * Leaving the loop early destroys the stream. Throws {@link ConfigError} saying what was wrong.
+ */
+async function readLinesBounded(file: string, onLine: (line: string) => void, bounds: HistoryFileBounds): Promise<void> {
+  const { maxBytes, maxLineBytes } = bounds;
+  const tooLarge = (what: string) => new ConfigError(`--file ${file}: ${what}; give a decisions file (JSON lines: a demo's, or a captured healer log), not a device or an archive`);
+  let size = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
   try {
-    content = readFileSync(file, 'utf8');
+    for await (const chunk of createReadStream(file, { highWaterMark: 64 * 1024 }) as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > maxBytes) throw tooLarge(`larger than ${maxBytes} bytes, the most history reads`);
+      let start = 0;
+      for (let end = chunk.indexOf(10); end !== -1; start = end + 1, end = chunk.indexOf(10, start)) {
+        onLine(Buffer.concat([...pending, chunk.subarray(start, end)]).toString('utf8'));
+        pending = [];
+        pendingBytes = 0;
+      }
+      pending.push(chunk.subarray(start));
+      pendingBytes += chunk.length - start;
+      if (pendingBytes > maxLineBytes) throw tooLarge(`a line longer than ${maxLineBytes} bytes`);
+    }
   } catch (error) {
-    throw new ConfigError(`--file ${file}: cannot be read (${(error as Error).message})`);
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`--file ${file}: cannot be read (${(error as Error).message})`, { cause: error });
   }
+  if (pendingBytes > 0) onLine(Buffer.concat(pending).toString('utf8'));
+}
+
+/** What `--file` reads at most. */
+export interface HistoryFileBounds {
+  maxBytes: number;
+  maxLineBytes: number;
+}
+
+/** The decisions in a JSON-lines file (a demo's, or a healer log), in time order. Lines that are not decisions are skipped. */
+export async function readDecisionsFile(
+  file: string,
+  filter: HistoryFilter,
+  bounds: HistoryFileBounds = { maxBytes: maxHistoryFileBytes, maxLineBytes: maxHistoryLineBytes },
+): Promise<Decision[]> {
   const out: Decision[] = [];
   const evidence: Array<{ instanceId: string; evidence: DecisionEvidence }> = [];
-  for (const raw of content.split('\n')) {
-    if (raw.trim() === '') continue;
+  await readLinesBounded(file, (raw) => {
+    if (raw.trim() === '') return;
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);
     } catch {
-      continue;
+      return;
     }
-    if (typeof parsed !== 'object' || parsed === null) continue;
+    if (typeof parsed !== 'object' || parsed === null) return;
     const e = evidenceOfLogLine(parsed as Record<string, unknown>);
     if (e) evidence.push(e);
     const d = decisionOfLogLine(parsed as Record<string, unknown>);
     if (d && keep(d, filter)) out.push(d);
-  }
+  }, bounds);
   return attachEvidence(out.sort(byTime), evidence);
 }
 

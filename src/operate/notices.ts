@@ -1,27 +1,31 @@
 /**
  * Notices: what a person must hear about, as readable messages on the alert topic. Every mark, every
  * hold that stops healing of a group until something changes (`noticeReasons`: budgetSpent, frozen,
- * loopBreaker, paused, rateLimited) and an observer gone silent. Each notice carries the SNS message
- * attribute `autoheal_notice` (`mark`, `hold`, `observerSilent`), so the e-mail subscription takes
- * notices only with the filter policy `{"autoheal_notice": [{"exists": true}]}` — CloudWatch's alarm
- * notifications and the prober's verdicts carry no such attribute.
+ * loopBreaker, frozenUntilResume, paused, rateLimited), a zone reported down (healed within the
+ * budget), a resume time in the future, and an observer gone silent. Each notice carries the SNS
+ * message attribute `autoheal_notice` (`mark`, `hold`, `zoneDown`, `resumeInFuture`,
+ * `observerSilent`), so the e-mail subscription takes notices only with the filter policy
+ * `{"autoheal_notice": [{"exists": true}]}` — CloudWatch's alarm notifications and the prober's
+ * verdicts carry no such attribute.
  *
- * At most one notice per group, per reason, per window (default 30 min): a mass failure sends one
- * e-mail, not a hundred, and a hold re-decided on every scheduled run (10 min) mails once per window; the next notice of that key says how many were held back. The notifier
- * listens to the healer's typed events (a listener that throws cannot break the healer) and never
- * throws itself: a failed publish is logged and counted, the healer's work stands.
+ * At most one notice per group, per reason (per zone), per window (default 30 min): a mass failure
+ * sends one e-mail, not a hundred, and a hold re-decided on every scheduled run (10 min) mails once
+ * per window; the next notice of that key says how many were held back. Delivery is the outbox's
+ * (./outbox.ts): off the decision's path, bounded, and one per key per window whatever SNS does.
+ * The notifier listens to the healer's typed events (a listener that throws cannot break the
+ * healer) and never throws itself: a failed publish is logged and counted, the healer's work stands.
  */
-import { describeError } from '../errors.js';
 import type { TypedEvents } from '../events.js';
 import type { HealerEvents, VerdictRecord } from '../healer/types.js';
-import { silentLogger, type Logger } from '../log.js';
-import type { Hold } from '../policy/rails.js';
+import type { Hold } from '../policy/ledger.js';
+import type { ZoneDown } from '../policy/suspicion.js';
 import { noticeReasons, Reason, type ReasonKey } from '../policy/types.js';
 import { heartbeatMetric } from '../prober/heartbeat-metric.js';
+import { createOutbox, type OutboxCounts, type OutboxOptions, type Publisher } from './outbox.js';
 
 /** The message attribute every notice carries, and its values. */
 export const noticeAttribute = 'autoheal_notice';
-export type NoticeKind = 'mark' | 'hold' | 'observerSilent';
+export type NoticeKind = 'mark' | 'hold' | 'zoneDown' | 'resumeInFuture' | 'observerSilent';
 
 /** The default de-duplication window. */
 export const noticeWindowMs = 30 * 60 * 1000;
@@ -31,8 +35,10 @@ export interface Notice {
   kind: NoticeKind;
   /** The group, or the observer for `observerSilent`. */
   subjectOf: string;
-  /** A reason key (src/policy/types.ts), or `observerSilent`. */
-  reason: ReasonKey | 'observerSilent';
+  /** A reason key (src/policy/types.ts), or the kind of a notice that is not a verdict's. */
+  reason: ReasonKey | 'zoneDown' | 'resumeInFuture' | 'observerSilent';
+  /** Narrows the window's key below the subject and reason (the zone of `zoneDown`). */
+  scope?: string;
   /** At most 100 characters (SNS's limit), starting `autoheal: ` so a mail rule can filter on it. */
   subject: string;
   /** What happened, why, what to do. */
@@ -42,16 +48,18 @@ export interface Notice {
 }
 
 /** Sends one notice; the SNS implementation is ./sns-notices.ts. */
-export type NoticePublisher = (notice: Notice, signal?: AbortSignal) => Promise<void>;
+export type NoticePublisher = Publisher<Notice>;
 
 /** What to do about each hold, in the words of the README's "Operate it" section. */
 const whatToDo: Record<(typeof noticeReasons)[number], string> = {
   budgetSpent:
     'The instances already marked are being replaced; the held ones are decided again on the next scheduled run. If the group cannot replace them (launch failures, capacity), fix that first. Many instances failing at once may be a broken observer, not a broken fleet: check before raising the share.',
   frozen:
-    'Most of the group (or a zone) was reported down at once, which smells like a broken observer or network, not broken instances. Check the observers and the instances. When you are sure the instances are really down, lift the hold: `autoheal resume GROUP` (tag autoheal:resumed-at); it lifts by itself when the freeze ends.',
+    'Most of the group (or most of its zones) was reported down at once, which smells like a broken observer or network, not broken instances. Check the observers and the instances. When you are sure the instances are really down, lift the hold: `autoheal resume GROUP` (tag autoheal:resumed-at); it lifts by itself when the freeze ends.',
   loopBreaker:
     'Replacements keep failing soon after they launch: the launch template, the image or a dependency is likely broken. Fix it, then `autoheal resume GROUP` (tag autoheal:resumed-at); the hold lifts by itself when the window passes.',
+  frozenUntilResume:
+    'The group froze again soon after each freeze lifted: the evidence (an observer, an alarm threshold, a network path) is wrong, not the fleet, and every lift would let another budget of healthy instances go. Nothing is marked until a person looks: fix the evidence, then `autoheal resume GROUP` (tag autoheal:resumed-at).',
   paused:
     'Healing of the group is paused by its autoheal:paused tag (true, or an ISO time). Remove the tag (`autoheal resume GROUP`) to heal again.',
   rateLimited:
@@ -104,6 +112,40 @@ export function holdNotice(group: string, reason: (typeof noticeReasons)[number]
   };
 }
 
+/** The notice of a zone reported down while the others serve: healed within the budget, not frozen. */
+export function zoneDownNotice(group: string, zone: ZoneDown): Notice {
+  return {
+    kind: 'zoneDown',
+    subjectOf: group,
+    reason: 'zoneDown',
+    scope: zone.zone,
+    subject: cut(`autoheal: ZONE DOWN ${zone.zone} in ${group}`, 100),
+    body: [
+      `Availability Zone ${zone.zone} of Auto Scaling group ${group} was reported down: ${zone.reported} of its ${zone.of} instances, while the group's other zones serve.`,
+      `The reports come from: ${zone.from.join(', ')}.`,
+      'What autoheal does: a zone down while the others serve is a zone outage, not a broken observer, so its instances are marked within the unhealthy budget and the rate limit and the group replaces them (in the zones that serve, as Auto Scaling rebalances). Marking freezes only when most zones, or the whole group, look down.',
+      `What to do: check the zone (AWS Health, the subnets, the network path from the reporting observers). \`autoheal status --group ${group}\` shows the budget and each instance's verdict; \`autoheal pause ${group}\` stops marking if the reports are wrong.`,
+    ].join('\n\n'),
+    attributes: { ...attributes('zoneDown', 'group', group, 'zoneDown'), zone: zone.zone },
+  };
+}
+
+/** The notice of a resume tag whose time lies in the future: it counts from when autoheal first read it. */
+export function resumeInFutureNotice(group: string, tagKey: string, tagMs: number, countsAsMs: number): Notice {
+  return {
+    kind: 'resumeInFuture',
+    subjectOf: group,
+    reason: 'resumeInFuture',
+    subject: cut(`autoheal: RESUME IN THE FUTURE ${group}`, 100),
+    body: [
+      `The tag ${tagKey} of Auto Scaling group ${group} says ${new Date(tagMs).toISOString()}, a time in the future (beyond a few seconds of clock skew).`,
+      `autoheal counts it as ${new Date(countsAsMs).toISOString()}, when it first read it: holds that began before then are lifted, later ones stand. Taken as written, it would lift every freeze and loop-breaker hold until that time.`,
+      `What to do: check the clock of whoever wrote it (\`autoheal resume ${group}\` writes the time now). Write a correct time, or remove the tag.`,
+    ].join('\n\n'),
+    attributes: attributes('resumeInFuture', 'group', group, 'resumeInFuture'),
+  };
+}
+
 /** The notice of an observer whose heartbeat alarm went to ALARM. */
 export function observerSilentNotice(observer: string, alarmName: string, reason: string): Notice {
   return {
@@ -144,29 +186,19 @@ export function silentObserverOf(event: unknown): { observer: string; alarmName:
   return undefined;
 }
 
-export interface NotifierOptions {
-  publish: NoticePublisher;
-  /** At most one notice per group (or observer) and reason within this window. Default 30 min. */
-  windowMs?: number;
-  clock?: () => number;
-  logger?: Logger;
-}
+/** The publisher, and how its notices are delivered (./outbox.ts: window 30 min, publish bound 5 s, flush at most 1 s). */
+export type NotifierOptions = OutboxOptions<Notice>;
 
 /** Counts, for tests and the summary. */
-export interface NotifierCounts {
-  published: number;
-  /** Held back by the window. */
-  deduplicated: number;
-  failed: number;
-}
+export type NotifierCounts = OutboxCounts;
 
 export interface Notifier {
   /** Subscribes to the healer's events; returns the function that unsubscribes. */
   attach(events: TypedEvents<HealerEvents>): () => void;
-  /** Sends a notice (subject to the window). Never throws; resolves once it was published or failed. */
+  /** Sends a notice (subject to the window), off the caller's path. Never throws; resolves once its publish is settled. */
   notify(notice: Notice): Promise<void>;
-  /** Resolves when every publish started so far has finished (a Lambda must wait before it returns). */
-  flush(): Promise<void>;
+  /** Resolves when every notice so far is settled, or after at most `maxWaitMs` (default: the flush bound). */
+  flush(maxWaitMs?: number): Promise<void>;
   readonly counts: Readonly<NotifierCounts>;
 }
 
@@ -174,44 +206,8 @@ const isNoticeReason = (reason: ReasonKey): reason is (typeof noticeReasons)[num
 
 /** Creates a notifier over a publisher. */
 export function createNotifier(options: NotifierOptions): Notifier {
-  const windowMs = options.windowMs ?? noticeWindowMs;
-  const clock = options.clock ?? Date.now;
-  const logger = options.logger ?? silentLogger;
-  const counts: NotifierCounts = { published: 0, deduplicated: 0, failed: 0 };
-  /** Per `subjectOf|reason`: when the last notice went, and how many were held back since. */
-  const sent = new Map<string, { atMs: number; held: number }>();
-  const pending = new Set<Promise<void>>();
-
-  function notify(notice: Notice): Promise<void> {
-    const key = `${notice.subjectOf}|${notice.reason}`;
-    const nowMs = clock();
-    const last = sent.get(key);
-    if (last && nowMs - last.atMs < windowMs) {
-      last.held++;
-      counts.deduplicated++;
-      return Promise.resolve();
-    }
-    const held = last?.held ?? 0;
-    sent.set(key, { atMs: nowMs, held: 0 });
-    // Bounded: keys older than the window are forgotten.
-    if (sent.size > 1_000) for (const [k, v] of sent) if (nowMs - v.atMs >= windowMs) sent.delete(k);
-    const out: Notice = held > 0 ? { ...notice, body: `${notice.body}\n\n${held} similar notice${held > 1 ? 's' : ''} (${notice.reason}, ${notice.subjectOf}) held back in the previous ${Math.round(windowMs / 60_000)} min.` } : notice;
-    const work = options.publish(out).then(
-      () => {
-        counts.published++;
-        logger.info({ notice: out.kind, group: out.attributes.group, observer: out.attributes.observer, reason: out.reason, subject: out.subject }, 'notice published');
-      },
-      (error: unknown) => {
-        counts.failed++;
-        // Not sent: the next notice of the key may go at once.
-        sent.delete(key);
-        logger.error({ notice: out.kind, reason: out.reason, subject: out.subject, error: describeError(error) }, 'notice not published');
-      },
-    );
-    pending.add(work);
-    void work.finally(() => pending.delete(work));
-    return work;
-  }
+  const outbox = createOutbox(options);
+  const notify = (notice: Notice): Promise<void> => outbox.submit(notice);
 
   function attach(events: TypedEvents<HealerEvents>): () => void {
     const offs = [
@@ -220,16 +216,11 @@ export function createNotifier(options: NotifierOptions): Notifier {
         if (r.groupName !== undefined && isNoticeReason(r.verdict.reason)) void notify(holdNotice(r.groupName, r.verdict.reason, r.verdict.detail, r.signal.instanceId));
       }),
       events.on('healer:hold:started', ({ groupName, hold }: { groupName: string; hold: Hold }) => void notify(holdNotice(groupName, hold.reason, hold.detail))),
+      events.on('healer:zone:down', ({ groupName, zone }) => void notify(zoneDownNotice(groupName, zone))),
+      events.on('healer:resume:future', ({ groupName, tagKey, tagMs, countsAsMs }) => void notify(resumeInFutureNotice(groupName, tagKey, tagMs, countsAsMs))),
     ];
     return () => offs.forEach((off) => off());
   }
 
-  return {
-    attach,
-    notify,
-    flush: async () => {
-      while (pending.size > 0) await Promise.all([...pending]);
-    },
-    counts,
-  };
+  return { attach, notify, flush: (maxWaitMs) => outbox.flush(maxWaitMs), counts: outbox.counts };
 }

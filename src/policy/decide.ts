@@ -4,12 +4,15 @@
  */
 import type { GroupView, InstanceView } from '../fleet/port.js';
 import type { HealthSignal } from '../signals/types.js';
-import { unhealthyBudget } from './budget.js';
+import { unhealthyBudget, type Capacity } from './budget.js';
+import type { Hold } from './ledger.js';
 import type { PolicyOptions } from './options.js';
-import { markLimit, processesAMarkNeeds, tagUntil, type Hold } from './rails.js';
+import { markLimit, processesAMarkNeeds } from './rails.js';
+import { futureSkewMs, tagUntil, unreadableTag } from './tags.js';
 import type { Verdict } from './types.js';
 
 export { unhealthyBudget } from './budget.js';
+export { futureSkewMs } from './tags.js';
 
 /** An alarm's state re-read from CloudWatch; `undefined` when the alarm no longer exists. */
 export type RecheckedAlarmState = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA' | undefined;
@@ -31,8 +34,11 @@ export interface DecideInput {
   recheck?: { state: RecheckedAlarmState };
   /** The instance was already marked within the duplicate window (by this healer). */
   duplicate: boolean;
-  /** Instances of the group that are marked Unhealthy and not yet replaced, this batch's marks included (see budgetInUse). */
-  unhealthyInGroup: number;
+  /**
+   * What the group has (./budget.ts capacityOf): the budget, the rate limit and their messages are
+   * measured against `base`, the instances that serve; `inUse` counts this batch's marks too.
+   */
+  capacity: Pick<Capacity, 'inUse' | 'base' | 'missing'>;
   /** Marks of the group within the rate window (see rails.ts). Default 0. */
   marksInWindow?: number;
   /** A freeze or loop-breaker hold in force on the group (see rails.ts). */
@@ -45,9 +51,6 @@ export interface DecideInput {
 export function isOptedIn(group: GroupView, options: PolicyOptions): boolean {
   return options.groups.includes(group.name) || group.tags[options.optInTagKey] === options.optInTagValue;
 }
-
-/** Evidence stamped this far in the future is not believed without a re-check (clock skew allowance). */
-export const futureSkewMs = 5_000;
 
 /**
  * Whether the evidence must be re-checked before acting: older than staleAfterMs, stamped in the
@@ -78,21 +81,25 @@ const skip = (reason: Verdict['reason'], detail?: string): Verdict => ({
  * 4. paused (group tag): the operator said so; that is the reason they want to read.
  * 5. not InService: Pending, Standby, Terminating… instances are the group's own business.
  * 6. already Unhealthy: the group is replacing it; marking again changes nothing.
- * 7. duplicate: we marked it moments ago and the fleet's view has not caught up (or dry-run
+ * 7. facts missing (`unavailable`): the fleet could not read the instance's launch time or
+ *    tags, and what follows needs them; missing is never read as "no grace, no suppression".
+ * 8. duplicate: we marked it moments ago and the fleet's view has not caught up (or dry-run
  *    never marked it). After the fleet's facts, because those are the better explanation.
- * 8. suppressed (instance tag): a deploy or maintenance of that one instance.
- * 9. processes suspended: with Launch, Terminate or ReplaceUnhealthy suspended a mark is
+ * 9. suppressed (instance tag): a deploy or maintenance of that one instance.
+ * 10. processes suspended: with Launch, Terminate or ReplaceUnhealthy suspended a mark is
  *    useless (never acted on) or harmful (terminated, never replaced).
- * 10. in grace period (when the launch time is known): a fresh instance may fail checks while
+ * 11. in grace period (when the launch time is known): a fresh instance may fail checks while
  *    it boots; the group itself ignores health during the grace period.
- * 11. stale (old, or stamped in the future) and no longer in ALARM when re-checked:
+ * 12. stale (old, or stamped in the future) and no longer in ALARM when re-checked:
  *    verify-before-act. Late because the caller pays a CloudWatch call for it.
- * 12. awaiting quorum (probe evidence): one observer alone never marks.
- * 13. frozen / loop breaker: a hold on the whole group (suspected observer, failing replacements).
- * 14. rate limited: the group's marks in the rate window.
- * 15. budget spent: last, because it is the only check that depends on the other instances' state
+ * 13. awaiting quorum (probe evidence): one observer alone never marks.
+ * 14. frozen / loop breaker / frozen until resume: a hold on the whole group (suspected
+ *    observer, failing replacements, evidence that keeps freezing the group).
+ * 15. rate limited: the group's marks in the rate window.
+ * 16. budget spent: last, because it is the only check that depends on the other instances' state
  *    now. A skip for any other reason must not be blamed on the budget, and only a mark that
  *    would otherwise happen may use it. Many failures at once smell like a broken observer.
+ *    The budget is a share of what serves (./budget.ts), never of desired capacity.
  */
 export function decide(input: DecideInput): Verdict {
   const { signal, instance, group, nowMs, options } = input;
@@ -109,11 +116,11 @@ export function decide(input: DecideInput): Verdict {
 
   const paused = tagUntil(group.tags[options.pauseTagKey]);
   if (paused.active && (paused.untilMs === undefined || nowMs < paused.untilMs)) {
-    const value = group.tags[options.pauseTagKey];
+    const value = group.tags[options.pauseTagKey] ?? '';
     return skip(
       'paused',
       paused.unreadable
-        ? `tag ${options.pauseTagKey}="${value}" is neither true nor an ISO 8601 time: paused until it is fixed or removed`
+        ? `${unreadableTag(options.pauseTagKey, value)}: paused until it is fixed or removed`
         : paused.untilMs === undefined
           ? `tag ${options.pauseTagKey}=true: paused until the tag is removed`
           : `tag ${options.pauseTagKey}: paused for ${secondsUntil(paused.untilMs, nowMs)} more`,
@@ -124,15 +131,20 @@ export function decide(input: DecideInput): Verdict {
 
   if (instance.healthStatus === 'Unhealthy') return skip('alreadyUnhealthy');
 
+  // Facts the fleet could not read are never read as "no grace period, no suppression".
+  if (instance.factsMissing !== undefined) return skip('unavailable', `the facts of ${instance.instanceId} could not be read (${instance.factsMissing}): its grace period and suppression are unknown`);
+
   if (input.duplicate) return skip('duplicate', `already marked within ${Math.round(options.duplicateWindowMs / 1000)} s`);
 
   const suppressed = tagUntil(instance.tags?.[options.suppressTagKey]);
   if (suppressed.active && (suppressed.untilMs === undefined || nowMs < suppressed.untilMs)) {
     return skip(
       'suppressed',
-      suppressed.untilMs === undefined
-        ? `tag ${options.suppressTagKey} is not an ISO 8601 time: suppressed until it is fixed or removed`
-        : `tag ${options.suppressTagKey}: suppressed for ${secondsUntil(suppressed.untilMs, nowMs)} more`,
+      suppressed.unreadable
+        ? `${unreadableTag(options.suppressTagKey, instance.tags?.[options.suppressTagKey] ?? '')}: suppressed until it is fixed or removed`
+        : suppressed.untilMs === undefined
+          ? `tag ${options.suppressTagKey}=true: suppressed until the tag is removed`
+          : `tag ${options.suppressTagKey}: suppressed for ${secondsUntil(suppressed.untilMs, nowMs)} more`,
     );
   }
 
@@ -159,25 +171,34 @@ export function decide(input: DecideInput): Verdict {
     }
   }
 
-  if (input.hold) return skip(input.hold.reason, `${input.hold.detail}; held for ${secondsUntil(input.hold.untilMs, nowMs)} more, or until \`autoheal resume ${group.name}\``);
+  if (input.hold) {
+    const until = input.hold.untilMs === undefined ? 'held until' : `held for ${secondsUntil(input.hold.untilMs, nowMs)} more, or until`;
+    return skip(input.hold.reason, `${input.hold.detail}; ${until} \`autoheal resume ${group.name}\``);
+  }
 
-  const limit = markLimit(group.desiredCapacity, options);
+  const { capacity } = input;
+  const limit = markLimit(capacity.base, options);
   const marks = input.marksInWindow ?? 0;
   if (marks >= limit) {
     return skip('rateLimited', `${marks} marks within ${Math.round(options.markRateWindowMs / 60_000)} min, limit ${limit}`);
   }
 
-  const budget = unhealthyBudget(group.desiredCapacity, options.maxUnhealthyShare);
-  if (input.unhealthyInGroup >= budget) {
-    return skip(
-      'budgetSpent',
-      `${input.unhealthyInGroup} of budget ${budget} Unhealthy or not yet replaced (${options.maxUnhealthyShare} of desired ${group.desiredCapacity})`,
-    );
-  }
+  const budget = unhealthyBudget(capacity.base, options.maxUnhealthyShare);
+  if (capacity.inUse >= budget) return skip('budgetSpent', budgetSpentDetail(capacity, budget, group, options));
 
   return {
     action: 'mark',
     reason: 'unhealthy',
-    detail: `budget ${input.unhealthyInGroup + 1} of ${budget}${input.recheck ? ', re-checked: still ALARM' : ''}${signal.source === 'probe' ? `, ${input.agreeingObservers?.length ?? 0} observers agree` : ''}`,
+    detail: `budget ${capacity.inUse + 1} of ${budget}${input.recheck ? ', re-checked: still ALARM' : ''}${signal.source === 'probe' ? `, ${input.agreeingObservers?.length ?? 0} observers agree` : ''}`,
   };
+}
+
+/** Why the budget is spent, and — when the group is short of instances nobody marked — why it stays so. */
+function budgetSpentDetail(capacity: DecideInput['capacity'], budget: number, group: GroupView, options: PolicyOptions): string {
+  const spent = `${capacity.inUse} of budget ${budget} Unhealthy or not yet replaced (${options.maxUnhealthyShare} of ${capacity.base} serving)`;
+  if (capacity.missing === 0) return spent;
+  return (
+    `${spent}; ${capacity.missing} of desired ${group.desiredCapacity} are missing and were not marked: launches are failing or a scale-out is still booting, ` +
+    'so the marked are not replaced and nothing more is marked until replacements serve (check the group\'s scaling activities)'
+  );
 }

@@ -20,13 +20,14 @@ export const Reason = {
   awaitingQuorum: 'fewer observers than the quorum agree that the instance is down',
   frozen: 'marking is frozen: too much of the group was reported down at once (a broken observer?)',
   loopBreaker: 'marking is held: replacements keep failing soon after they launch',
+  frozenUntilResume: 'marking is held until an operator resumes: the group froze again soon after each freeze lifted, so the evidence is wrong, not the fleet',
   rateLimited: 'the group reached its limit of marks in the rate window',
   budgetSpent: 'the group\'s unhealthy budget is spent',
   /**
    * Not a policy decision: the healer could not gather what the policy needs (the fleet or the
    * alarm state could not be read). The record carries the error; the work may be retried.
    */
-  unavailable: 'could not decide: the fleet or the alarm could not be read',
+  unavailable: 'could not decide: the fleet, the instance\'s facts or the alarm could not be read',
 } as const;
 
 export type ReasonKey = keyof typeof Reason;
@@ -35,10 +36,10 @@ export type ReasonKey = keyof typeof Reason;
  * Skip reasons whose instance may still need healing once the rail lets go: the evidence is
  * kept and decided again (the scheduled run on AWS, the next probe verdict locally).
  */
-export const heldReasons = ['inGracePeriod', 'awaitingQuorum', 'frozen', 'loopBreaker', 'rateLimited', 'budgetSpent', 'paused', 'suppressed', 'processesSuspended'] as const satisfies readonly ReasonKey[];
+export const heldReasons = ['inGracePeriod', 'awaitingQuorum', 'frozen', 'loopBreaker', 'frozenUntilResume', 'rateLimited', 'budgetSpent', 'paused', 'suppressed', 'processesSuspended'] as const satisfies readonly ReasonKey[];
 
 /** Holds a person should hear about: they stop healing of a whole group until something changes. */
-export const noticeReasons = ['budgetSpent', 'frozen', 'loopBreaker', 'paused', 'rateLimited'] as const satisfies readonly ReasonKey[];
+export const noticeReasons = ['budgetSpent', 'frozen', 'loopBreaker', 'frozenUntilResume', 'paused', 'rateLimited'] as const satisfies readonly ReasonKey[];
 
 /** A decision about one signal: a value, never an exception. */
 export interface Verdict {

@@ -104,4 +104,15 @@ describe('autoheal alarms sync', () => {
     expect(result.stderr).toMatch(/periodSeconds/);
     expect(cw.commandCalls(PutMetricAlarmCommand)).toHaveLength(0);
   });
+
+  it.each([
+    ['0', /must be more than 0: StatusCheckFailed is 0 on a healthy instance, so >= 0 alarms on every instance/],
+    ['5', /must be at most 1: StatusCheckFailed is never more than 1, so the alarm could never fire/],
+  ])('exits 2 for --threshold %s, a threshold that cannot mean what it says, before any alarm is put', async (threshold, message) => {
+    const result = await run(['alarms', 'sync', '--group', 'web', '--threshold', threshold, '--region', 'eu-west-1']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/threshold/);
+    expect(result.stderr).toMatch(message);
+    expect(cw.commandCalls(PutMetricAlarmCommand)).toHaveLength(0);
+  });
 });

@@ -1,9 +1,9 @@
 /**
  * Bounded input and output of the CLI: at most 4 MiB read from any file, device or stdin before
  * the size error, and at most `maxItemsPerEvent` rejections listed per event, with a count of
- * the rest.
+ * the rest; `history --file` bounded in total and per line; `pause` refusing a time already past.
  */
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, ftruncateSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -12,7 +12,8 @@ import { renderHealReport } from '../../src/cli/commands/heal.js';
 import { maxInputBytes, readEventText } from '../../src/cli/input.js';
 import { capList, maxItemsPerEvent } from '../../src/log.js';
 import { parseEvent } from '../../src/signals/index.js';
-import { runCli } from '../helpers/cli.js';
+import { maxHistoryFileBytes, readDecisionsFile } from '../../src/operate/history.js';
+import { isolatedAwsEnv, runCli } from '../helpers/cli.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'autoheal-bounds-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -109,5 +110,39 @@ describe('bounded output', () => {
     const out = JSON.parse(output) as { rejected: unknown[]; rejectedOmitted: number };
     expect(out.rejected).toHaveLength(maxItemsPerEvent);
     expect(out.rejectedOmitted).toBe(5_000 - maxItemsPerEvent);
+  });
+});
+
+describe('bounded history and pause', () => {
+  it('`autoheal history --file /dev/zero` exits 2 at the line bound (no newline in a megabyte: not a log)', async () => {
+    // Act
+    const { code, stdout, stderr } = await runCli(['history', '--file', '/dev/zero']);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/^autoheal history: --file \/dev\/zero: a line longer than 1048576 bytes; give a decisions file \(JSON lines/);
+  });
+
+  it('history stops reading a file past its total bound, however short its lines', async () => {
+    // Prepare: 2000 short lines, against a bound of 4 KiB.
+    const file = join(scratch, 'long.log');
+    writeFileSync(file, `${'{"msg":"other"}\n'.repeat(2_000)}`);
+    const filter = { sinceMs: 0, untilMs: Number.MAX_SAFE_INTEGER };
+
+    // Act
+    const error = await readDecisionsFile(file, filter, { maxBytes: 4_096, maxLineBytes: 1_024 }).catch((e: unknown) => e);
+
+    // Assess
+    expect(String(error)).toMatch(/long\.log: larger than 4096 bytes, the most history reads/);
+    expect(await readDecisionsFile(file, filter)).toEqual([]);
+    expect(maxHistoryFileBytes).toBe(256 * 1024 * 1024);
+  });
+
+  it('`autoheal pause GROUP --for 0s` exits 2 before any AWS call, and says why', async () => {
+    const { code, stdout, stderr } = await runCli(['pause', 'workers', '--for', '0s'], { env: isolatedAwsEnv({ AWS_ENDPOINT_URL: 'http://127.0.0.1:9' }) });
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe('autoheal pause: --for: must be longer than 0, got "0s" (a pause that has already ended pauses nothing)\n');
   });
 });

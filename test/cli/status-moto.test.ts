@@ -112,7 +112,7 @@ describe('autoheal status against moto', () => {
     const held = group?.instances.filter((i) => i.evidence === 'unhealthy' && i.healthStatus === 'Healthy') ?? [];
     expect(held.map((i) => i.instanceId).sort()).toEqual(alarmed.slice(4).sort());
     for (const i of held) {
-      expect(i.verdict).toEqual({ action: 'skip', reason: 'budgetSpent', detail: '4 of budget 4 Unhealthy or not yet replaced (0.4 of desired 10)' });
+      expect(i.verdict).toEqual({ action: 'skip', reason: 'budgetSpent', detail: '4 of budget 4 Unhealthy or not yet replaced (0.4 of 10 serving)' });
     }
     for (const i of group?.instances.filter((x) => marked.includes(x.instanceId)) ?? []) {
       expect(i.verdict).toMatchObject({ action: 'skip', reason: 'alreadyUnhealthy' });

@@ -114,7 +114,7 @@ describe('autoheal status', () => {
         alarm: { name: `autoheal-status-check-${a}`, state: 'OK' },
         probe: null,
         lastAction: null,
-        verdict: { action: 'skip', reason: 'budgetSpent', detail: '1 of budget 1 Unhealthy or not yet replaced (0.4 of desired 2)' },
+        verdict: { action: 'skip', reason: 'budgetSpent', detail: '1 of budget 1 Unhealthy or not yet replaced (0.4 of 2 serving)' },
       },
       {
         instanceId: b,
@@ -188,7 +188,7 @@ describe('autoheal status', () => {
       expect(lines[6]).toMatch(
         new RegExp(`^${b}\\s+127\\.0\\.0\\.3\\s+Terminating\\s+Unhealthy\\s+none\\s+-\\s+skip notInService\\s+2026-05-14T20:11:54Z terminate \\[InProgress\\]: marked Unhealthy: user health-check \\(autoheal\\)$`),
       );
-      expect(table).toContain(`${a} held: budgetSpent (1 of budget 1 Unhealthy or not yet replaced (0.4 of desired 2))`);
+      expect(table).toContain(`${a} held: budgetSpent (1 of budget 1 Unhealthy or not yet replaced (0.4 of 2 serving))`);
       expect(table).toContain(`${a} alarm: Threshold Crossed`);
       expect(table).toContain(`  ${gone}  2026-05-14T18:59:31Z terminate: marked Unhealthy: user health-check (autoheal)`);
       expect(JSON.parse(out.join(''))).toMatchObject({ groups: [{ name: 'web', instances: [{ instanceId: a, verdict: { reason: 'budgetSpent' } }, { instanceId: b }] }] });

@@ -19,7 +19,7 @@ const verdictLine = (time: string, action: 'mark' | 'skip', reason: string) =>
   JSON.stringify({ time, msg: 'verdict', action, reason, group: 'autoheal-demo', instanceId: id, detail: null, source: 'probe', eventId: `e-${time}` });
 
 describe('evidence in a decisions file', () => {
-  it('attaches each evidence line to the latest mark of its instance before it, and prints it under the mark', () => {
+  it('attaches each evidence line to the latest mark of its instance before it, and prints it under the mark', async () => {
     // Prepare: two marks of the same instance id; the evidence follows the second.
     const file = join(mkdtempSync(join(tmpdir(), 'autoheal-evidence-')), 'decisions.jsonl');
     writeFileSync(
@@ -40,7 +40,7 @@ describe('evidence in a decisions file', () => {
     });
 
     // Act
-    const decisions = readDecisionsFile(file, all);
+    const decisions = await readDecisionsFile(file, all);
 
     // Assess
     expect(decisions.map((d) => d.evidence !== undefined)).toEqual([false, true, false]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHealer } from '../../src/healer/healer.js';
-import { RecentMarks } from '../../src/healer/recent-marks.js';
+import { memoryLedger } from '../../src/healer/ledger.js';
 import type { AlarmState, HealerOptions } from '../../src/healer/types.js';
 import { policyOptionsSchema, type PolicyOptionsInput } from '../../src/policy/options.js';
 import type { HealthSignal } from '../../src/signals/types.js';
@@ -290,23 +290,24 @@ describe('createHealer', () => {
   });
 });
 
-describe('RecentMarks', () => {
-  it('forgets marks after the window and keeps at most maxEntries, oldest out first', () => {
+describe('memoryLedger', () => {
+  it('keeps each group\'s ledger, refuses a write from a stale read, and keeps at most maxGroups, least recently written out first', async () => {
     // Prepare
-    const marks = new RecentMarks(1_000, 2);
+    const ledger = memoryLedger({ maxGroups: 2 });
+    const entry = { marks: [{ instanceId: 'i-1', atMs: 1, young: false }], reports: [] };
 
     // Act
-    marks.add('a', 'g', 0);
-    marks.add('b', 'g', 10);
-    marks.add('c', 'h', 20);
+    const first = await ledger.read('a');
+    await ledger.write('a', entry, first.version);
+    const stale = ledger.write('a', entry, first.version);
+    await ledger.write('b', entry, 0);
+    await ledger.write('c', entry, 0);
 
     // Assess
-    expect(marks.size).toBe(2);
-    expect(marks.has('a', 20)).toBe(false);
-    expect(marks.has('b', 20)).toBe(true);
-    expect(marks.inGroup('g', 20)).toEqual(['b']);
-    expect(marks.has('b', 1_010)).toBe(false);
-    marks.add('d', 'h', 5_000);
-    expect(marks.size).toBe(1);
+    expect(first).toEqual({ ledger: { marks: [], reports: [] }, version: 0 });
+    await expect(stale).rejects.toMatchObject({ name: 'LedgerConflictError', retryable: true });
+    expect(ledger.size).toBe(2);
+    expect(await ledger.read('a')).toEqual({ ledger: { marks: [], reports: [] }, version: 0 });
+    expect(await ledger.read('c')).toEqual({ ledger: entry, version: 1 });
   });
 });

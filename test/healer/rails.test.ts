@@ -8,7 +8,7 @@ import type { FleetPort } from '../../src/fleet/port.js';
 import { createHealer } from '../../src/healer/healer.js';
 import type { HealerOptions } from '../../src/healer/types.js';
 import { policyOptionsSchema, type PolicyOptionsInput } from '../../src/policy/options.js';
-import type { HealthSignal } from '../../src/signals/types.js';
+import { alarmSignal as alarm, probeVerdict as probe } from '../helpers/events.js';
 import { MemoryFleet } from '../helpers/memory-fleet.js';
 
 const t0 = Date.parse('2024-05-01T12:00:00Z');
@@ -24,31 +24,7 @@ function slow(fleet: MemoryFleet): FleetPort {
   };
 }
 
-function alarm(instanceId: string, atMs: number): HealthSignal {
-  return {
-    instanceId,
-    state: 'unhealthy',
-    source: 'cloudwatch-alarm',
-    observedAt: new Date(atMs).toISOString(),
-    eventId: `evt-${instanceId}-${atMs}`,
-    reason: 'Threshold Crossed',
-    instanceIdFrom: 'dimension',
-    alarmName: `autoheal-status-check-${instanceId}`,
-  };
-}
 
-function probe(instanceId: string, observer: string, atMs: number, healthy = false): HealthSignal {
-  return {
-    instanceId,
-    state: healthy ? 'healthy' : 'unhealthy',
-    source: 'probe',
-    observedAt: new Date(atMs).toISOString(),
-    eventId: `probe:${observer}:${instanceId}:${atMs}`,
-    reason: 'timeout after 1000 ms',
-    instanceIdFrom: 'probe-target',
-    observer,
-  };
-}
 
 function healer(fleet: FleetPort, policy: PolicyOptionsInput = {}, clock = () => t0, extra: Partial<HealerOptions> = {}) {
   return createHealer({ fleet, policy: policyOptionsSchema.parse(policy), clock, ...extra });
@@ -148,7 +124,7 @@ describe('the healer keeps the rails', () => {
     expect(reasons.filter((r) => r === 'unhealthy')).toHaveLength(8);
     expect(reasons.slice(8)).toEqual(Array(12).fill('rateLimited'));
     // Ten minutes on, the first mark has just left the window.
-    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!)).toMatchObject({ marksInWindow: 7, budgetInUse: 0 });
+    expect(await h.railsOf((await fleet.describeGroups(['workers']))[0]!)).toMatchObject({ marksInWindow: 7, budgetInUse: 0 });
   });
 
   it('the loop breaker holds a group whose replacements keep failing soon after they launch', async () => {
@@ -177,10 +153,10 @@ describe('the healer keeps the rails', () => {
     let now = t0;
     const h = healer(fleet, { probeQuorum: 1 }, () => now);
     for (const id of ids(10)) await h.handleSignals([probe(id, 'o', now)]);
-    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!).hold?.reason).toBe('frozen');
+    expect((await h.railsOf((await fleet.describeGroups(['workers']))[0]!)).hold?.reason).toBe('frozen');
     now += 1_000;
     fleet.addGroup({ name: 'workers', instances: [], tags: { 'autoheal:enabled': 'true', 'autoheal:resumed-at': new Date(now).toISOString() } });
-    expect(h.railsOf((await fleet.describeGroups(['workers']))[0]!).hold).toBeUndefined();
+    expect((await h.railsOf((await fleet.describeGroups(['workers']))[0]!)).hold).toBeUndefined();
   });
 });
 

@@ -1,7 +1,9 @@
 /**
  * Events built in tests and benchmarks, shaped like the project's fixtures (test/fixtures/events):
- * a CloudWatch StatusCheckFailed alarm about one instance, as SNS delivers it in `Message`.
+ * a CloudWatch StatusCheckFailed alarm about one instance, as SNS delivers it in `Message`; and the
+ * signals the parser makes of an alarm and of a probe verdict, for tests that start at the healer.
  */
+import type { HealthSignal } from '../../src/signals/types.js';
 
 /** What a test may change in {@link statusCheckAlarm}. */
 export interface AlarmChange {
@@ -36,4 +38,32 @@ export function statusCheckAlarm(instanceId: string, change: AlarmChange = {}) {
 /** {@link statusCheckAlarm} as the string SNS delivers in `Message` (and a raw-delivery SQS body). */
 export function statusCheckAlarmMessage(instanceId: string, change: AlarmChange = {}): string {
   return JSON.stringify(statusCheckAlarm(instanceId, change));
+}
+
+/** An autoheal status-check alarm's evidence that `instanceId` is down, observed at `atMs`, as the parser gives it. */
+export function alarmSignal(instanceId: string, atMs: number): HealthSignal {
+  return {
+    instanceId,
+    state: 'unhealthy',
+    source: 'cloudwatch-alarm',
+    observedAt: new Date(atMs).toISOString(),
+    eventId: `evt-${instanceId}-${atMs}`,
+    reason: 'Threshold Crossed',
+    instanceIdFrom: 'dimension',
+    alarmName: `autoheal-status-check-${instanceId}`,
+  };
+}
+
+/** An observer's probe verdict about `instanceId` at `atMs` (unhealthy unless `healthy`), as the parser gives it. */
+export function probeVerdict(instanceId: string, observer: string, atMs: number, healthy = false): HealthSignal {
+  return {
+    instanceId,
+    state: healthy ? 'healthy' : 'unhealthy',
+    source: 'probe',
+    observedAt: new Date(atMs).toISOString(),
+    eventId: `probe:${observer}:${instanceId}:${atMs}`,
+    reason: 'timeout after 1000 ms',
+    instanceIdFrom: 'probe-target',
+    observer,
+  };
 }

@@ -1,6 +1,6 @@
 /**
  * An in-memory FleetPort for tests and benchmarks: groups with a desired capacity, a grace period
- * and tags; instances with a lifecycle state, a health status and a launch time. It records every
+ * and tags; instances with a lifecycle state, a health status, a launch time and a zone. It records every
  * call, applies SetInstanceHealth to its state, and can be told to fail the next N calls of a
  * method (with a retryable throttling error unless another error is given).
  */
@@ -20,6 +20,11 @@ export interface MemoryInstanceInit {
   lifecycleState?: LifecycleState;
   healthStatus?: HealthStatus;
   launchedAt?: Date;
+  availabilityZone?: string;
+  /** The instance's own tags (suppression). */
+  tags?: Record<string, string>;
+  /** The fleet could not read the instance's facts, and says why (see FleetPort). */
+  factsMissing?: string;
 }
 
 /** A group to create; defaults: desired = number of instances, grace 0 s, tagged `autoheal:enabled=true`. */
@@ -95,7 +100,18 @@ export class MemoryFleet implements FleetPort {
       lifecycleState: init.lifecycleState ?? 'InService',
       healthStatus: init.healthStatus ?? 'Healthy',
       ...(init.launchedAt ? { launchedAt: init.launchedAt } : {}),
+      ...(init.availabilityZone ? { availabilityZone: init.availabilityZone } : {}),
+      ...(init.tags ? { tags: init.tags } : {}),
+      ...(init.factsMissing ? { factsMissing: init.factsMissing } : {}),
     });
+    return this;
+  }
+
+  /** Changes a group in place (desired capacity, tags, …). */
+  updateGroup(name: string, change: Partial<Omit<GroupView, 'name' | 'instances'>>): this {
+    const found = this.groups.get(name);
+    if (!found) throw new Error(`no group ${name}`);
+    this.groups.set(name, { ...found, ...change });
     return this;
   }
 
@@ -111,6 +127,11 @@ export class MemoryFleet implements FleetPort {
     if (!found) throw new Error(`no instance ${instanceId}`);
     this.instances.set(instanceId, { ...found, ...change });
     return this;
+  }
+
+  /** The views of a group's instances now (copies). */
+  groupInstances(groupName: string): InstanceView[] {
+    return [...this.instances.values()].filter((i) => i.groupName === groupName).map((i) => ({ ...i }));
   }
 
   removeInstance(instanceId: string): this {

@@ -24,8 +24,9 @@ const autoScaling = new AutoScalingClient({ region: 'eu-west-1' });
 const cloudWatch = new CloudWatchClient({ region: 'eu-west-1' });
 const asg = mockClient(autoScaling);
 const cw = mockClient(cloudWatch);
-// EC2 knows nothing of these instances here: launch times unknown (test/fleet/aws covers EC2 on moto).
-const instanceFacts = async () => new Map();
+// EC2 knows each instance: launched long ago, untagged (test/fleet/aws covers EC2 on moto). Facts it
+// did not know would be missing, and missing facts are never read as "no grace, no suppression".
+const instanceFacts = async (ids: readonly string[]) => new Map(ids.map((id) => [id, { launchedAt: new Date('2024-01-01T00:00:00Z'), tags: {} }]));
 afterEach(() => {
   asg.reset();
   cw.reset();

@@ -85,7 +85,7 @@ describe('history from the healer log group (Logs Insights)', () => {
 });
 
 describe('history from a file', () => {
-  it('reads decision lines (a demo file or a healer log), skipping other lines, filtered by time and group', () => {
+  it('reads decision lines (a demo file or a healer log), skipping other lines, filtered by time and group', async () => {
     // Prepare
     const file = join(mkdtempSync(join(tmpdir(), 'autoheal-history-')), 'healer.log');
     writeFileSync(
@@ -100,8 +100,8 @@ describe('history from a file', () => {
     );
 
     // Act
-    const all = readDecisionsFile(file, historyFilter({ since: '12h' }, nowMs));
-    const a = readDecisionsFile(file, historyFilter({ since: '12h', group: 'a' }, nowMs));
+    const all = await readDecisionsFile(file, historyFilter({ since: '12h' }, nowMs));
+    const a = await readDecisionsFile(file, historyFilter({ since: '12h', group: 'a' }, nowMs));
 
     // Assess
     expect(all.map((d) => [d.instanceId, d.action, d.reason])).toEqual([
@@ -109,7 +109,7 @@ describe('history from a file', () => {
       ['i-1', 'mark', 'unhealthy'],
     ]);
     expect(a.map((d) => d.instanceId)).toEqual(['i-2']);
-    expect(() => readDecisionsFile(join(file, 'missing'), historyFilter({ since: '1h' }, nowMs))).toThrow(/--file .*cannot be read/);
+    await expect(readDecisionsFile(join(file, 'missing'), historyFilter({ since: '1h' }, nowMs))).rejects.toThrow(/--file .*cannot be read/);
   });
 
   it('lists the decisions of a demo run (the built CLI): the file the demo names, its marks in time order', async () => {

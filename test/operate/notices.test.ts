@@ -8,6 +8,7 @@ import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-s
 import { SubscribeCommand } from '@aws-sdk/client-sns';
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { toRemoteError } from '../../src/errors.js';
 import { TypedEvents } from '../../src/events.js';
 import { createHealer } from '../../src/healer/healer.js';
 import type { HealerEvents } from '../../src/healer/types.js';
@@ -81,7 +82,7 @@ describe('notices on the alert topic', () => {
 
     // Assess: 4 marks, 4 held; two notices published, six held back by the window.
     expect(records.map((r) => r.verdict.reason)).toEqual([...Array(4).fill('unhealthy'), ...Array(4).fill('budgetSpent')]);
-    expect(notifier.counts).toEqual({ published: 2, deduplicated: 6, failed: 0 });
+    expect(notifier.counts).toEqual({ published: 2, deduplicated: 6, failed: 0, unknown: 0, dropped: 0 });
     signing.destroy();
     const mail = await q.receive(mailUrl, 10);
     const bodies = mail.map((m) => JSON.parse(m.Body ?? '{}') as { Subject: string; Message: string; MessageAttributes: Record<string, { Value: string }> });
@@ -115,7 +116,8 @@ describe('notices on the alert topic', () => {
     const { logger, lines } = capturedLogger();
     const notifier = createNotifier({
       publish: async (n) => {
-        if (fail) throw new Error('sns down');
+        // An error answer a retry cannot fix: SNS surely did not take it.
+        if (fail) throw toRemoteError('sns:Publish', Object.assign(new Error('sns down'), { name: 'InvalidParameter', $metadata: { httpStatusCode: 400 } }));
         sent.push(n);
       },
       clock: () => nowMs,
@@ -135,7 +137,7 @@ describe('notices on the alert topic', () => {
     // Assess
     expect(sent.map((n) => n.subject)).toEqual(['autoheal: HOLD frozen g', 'autoheal: HOLD frozen h', 'autoheal: HOLD frozen g']);
     expect(sent[2]?.body).toMatch(/1 similar notice \(frozen, g\) held back in the previous 0 min/);
-    expect(notifier.counts).toEqual({ published: 3, deduplicated: 1, failed: 1 });
+    expect(notifier.counts).toEqual({ published: 3, deduplicated: 1, failed: 1, unknown: 0, dropped: 0 });
     expect(lines.find((l) => l.msg === 'notice not published')).toMatchObject({ reason: 'paused', error: expect.stringContaining('sns down') });
   });
 

@@ -34,7 +34,10 @@ const group: GroupView = {
   instances: [instance],
 };
 
-const base: DecideInput = { signal, instance, group, nowMs, options, duplicate: false, unhealthyInGroup: 0 };
+/** What the group has: 5 serving (desired 5), `inUse` of them marked and not replaced yet. */
+const capacity = (inUse: number, change: Partial<DecideInput['capacity']> = {}): DecideInput['capacity'] => ({ inUse, base: 5, missing: 0, ...change });
+
+const base: DecideInput = { signal, instance, group, nowMs, options, duplicate: false, capacity: capacity(0) };
 
 describe('decide', () => {
   // Each row changes the base input just enough to trigger one check; the base itself marks.
@@ -58,20 +61,25 @@ describe('decide', () => {
     { name: 'skips stale evidence whose alarm is INSUFFICIENT_DATA now', input: { recheck: { state: 'INSUFFICIENT_DATA' } }, action: 'skip', reason: 'stale' },
     { name: 'skips stale evidence whose alarm was deleted', input: { recheck: { state: undefined }, signal: { ...signal, alarmName: undefined } }, action: 'skip', reason: 'stale', detail: /^the alarm is deleted now$/ },
     { name: 'marks stale evidence still in ALARM', input: { recheck: { state: 'ALARM' } }, action: 'mark', reason: 'unhealthy', detail: /re-checked: still ALARM/ },
-    { name: 'marks while the budget lasts (1 of 2 used)', input: { unhealthyInGroup: 1 }, action: 'mark', reason: 'unhealthy', detail: /^budget 2 of 2$/ },
-    { name: 'skips when the budget is spent (2 of 2)', input: { unhealthyInGroup: 2 }, action: 'skip', reason: 'budgetSpent', detail: /2 of budget 2 Unhealthy or not yet replaced \(0.4 of desired 5\)/ },
-    { name: 'a group of one can always be healed', input: { group: { ...group, desiredCapacity: 1 } }, action: 'mark', reason: 'unhealthy', detail: /of 1$/ },
-    { name: 'a configured share widens the budget', input: { unhealthyInGroup: 4, options: { ...options, maxUnhealthyShare: 1 } }, action: 'mark', reason: 'unhealthy' },
+    { name: 'marks while the budget lasts (1 of 2 used)', input: { capacity: capacity(1) }, action: 'mark', reason: 'unhealthy', detail: /^budget 2 of 2$/ },
+    { name: 'skips when the budget is spent (2 of 2)', input: { capacity: capacity(2) }, action: 'skip', reason: 'budgetSpent', detail: /2 of budget 2 Unhealthy or not yet replaced \(0.4 of 5 serving\)/ },
+    { name: 'a group of one can always be healed', input: { group: { ...group, desiredCapacity: 1 }, capacity: capacity(0, { base: 1 }) }, action: 'mark', reason: 'unhealthy', detail: /of 1$/ },
+    { name: 'a configured share widens the budget', input: { capacity: capacity(4), options: { ...options, maxUnhealthyShare: 1 } }, action: 'mark', reason: 'unhealthy' },
     { name: 'not opted in wins over not InService', input: { group: { ...group, tags: {} }, instance: { ...instance, lifecycleState: 'Standby' } }, action: 'skip', reason: 'notOptedIn' },
     { name: 'skips a paused group (tag true)', input: { group: { ...group, tags: { ...group.tags, 'autoheal:paused': 'true' } } }, action: 'skip', reason: 'paused', detail: /until the tag is removed/ },
     { name: 'skips a group paused until later', input: { group: { ...group, tags: { ...group.tags, 'autoheal:paused': new Date(nowMs + 60_000).toISOString() } } }, action: 'skip', reason: 'paused', detail: /60 s more/ },
     { name: 'marks once a pause has passed', input: { group: { ...group, tags: { ...group.tags, 'autoheal:paused': new Date(nowMs - 1).toISOString() } } }, action: 'mark', reason: 'unhealthy' },
-    { name: 'an unreadable pause fails closed', input: { group: { ...group, tags: { ...group.tags, 'autoheal:paused': 'yes please' } } }, action: 'skip', reason: 'paused', detail: /neither true nor an ISO 8601 time/ },
+    { name: 'an unreadable pause fails closed', input: { group: { ...group, tags: { ...group.tags, 'autoheal:paused': 'yes please' } } }, action: 'skip', reason: 'paused', detail: /tag autoheal:paused="yes please" is not true, false or a full ISO 8601 time \(2026-05-14T18:00:00Z\): paused until it is fixed or removed/ },
     { name: 'a pause of false is no pause', input: { group: { ...group, tags: { ...group.tags, 'autoheal:paused': 'false' } } }, action: 'mark', reason: 'unhealthy' },
     { name: 'paused wins over not InService', input: { group: { ...group, tags: { ...group.tags, 'autoheal:paused': 'true' } }, instance: { ...instance, lifecycleState: 'Pending' } }, action: 'skip', reason: 'paused' },
     { name: 'skips a suppressed instance', input: { instance: { ...instance, tags: { 'autoheal:suppressed-until': new Date(nowMs + 90_000).toISOString() } } }, action: 'skip', reason: 'suppressed', detail: /90 s more/ },
     { name: 'marks once a suppression has passed', input: { instance: { ...instance, tags: { 'autoheal:suppressed-until': new Date(nowMs - 1).toISOString() } } }, action: 'mark', reason: 'unhealthy' },
-    { name: 'an unreadable suppression fails closed', input: { instance: { ...instance, tags: { 'autoheal:suppressed-until': 'after the deploy' } } }, action: 'skip', reason: 'suppressed', detail: /not an ISO 8601 time/ },
+    { name: 'skips a suppressed instance (tag true)', input: { instance: { ...instance, tags: { 'autoheal:suppressed-until': 'true' } } }, action: 'skip', reason: 'suppressed', detail: /until the tag is removed/ },
+    { name: 'a suppression of 1 is unreadable, and holds', input: { instance: { ...instance, tags: { 'autoheal:suppressed-until': '1' } } }, action: 'skip', reason: 'suppressed', detail: /"1" is not true, false or a full ISO 8601 time/ },
+    { name: 'a pause of 1 is unreadable, and holds', input: { group: { ...group, tags: { ...group.tags, 'autoheal:paused': '1' } } }, action: 'skip', reason: 'paused', detail: /"1" is not true, false or a full ISO 8601 time/ },
+    { name: 'missing facts are unavailable, never "no grace, no suppression"', input: { instance: { ...instance, factsMissing: 'no launch time' } }, action: 'skip', reason: 'unavailable', detail: /facts of i-0123456789abcdef0 could not be read \(no launch time\): its grace period and suppression are unknown/ },
+    { name: 'an instance already Unhealthy needs no facts', input: { instance: { ...instance, factsMissing: 'no launch time', healthStatus: 'Unhealthy' } }, action: 'skip', reason: 'alreadyUnhealthy' },
+    { name: 'an unreadable suppression fails closed', input: { instance: { ...instance, tags: { 'autoheal:suppressed-until': 'after the deploy' } } }, action: 'skip', reason: 'suppressed', detail: /tag autoheal:suppressed-until="after the deploy" is not true, false or a full ISO 8601 time/ },
     { name: 'skips when the group suspended ReplaceUnhealthy', input: { group: { ...group, suspendedProcesses: ['AZRebalance', 'ReplaceUnhealthy'] } }, action: 'skip', reason: 'processesSuspended', detail: /ReplaceUnhealthy/ },
     { name: 'skips when the group suspended Launch (a mark would only shrink it)', input: { group: { ...group, suspendedProcesses: ['Launch'] } }, action: 'skip', reason: 'processesSuspended' },
     { name: 'other suspended processes do not matter', input: { group: { ...group, suspendedProcesses: ['AZRebalance', 'ScheduledActions'] } }, action: 'mark', reason: 'unhealthy' },
@@ -85,9 +93,9 @@ describe('decide', () => {
     { name: 'skips at the rate limit (twice the budget by default)', input: { marksInWindow: 4 }, action: 'skip', reason: 'rateLimited', detail: /4 marks within 10 min, limit 4/ },
     { name: 'marks below the rate limit', input: { marksInWindow: 3 }, action: 'mark', reason: 'unhealthy' },
     { name: 'a configured rate limit', input: { marksInWindow: 1, options: { ...options, maxMarksPerWindow: 1 } }, action: 'skip', reason: 'rateLimited', detail: /limit 1/ },
-    { name: 'a hold wins over the rate limit and the budget', input: { marksInWindow: 9, unhealthyInGroup: 9, hold: { reason: 'frozen', sinceMs: nowMs, untilMs: nowMs + 1, detail: 'x' } }, action: 'skip', reason: 'frozen' },
-    { name: 'the rate limit wins over the budget', input: { marksInWindow: 9, unhealthyInGroup: 9 }, action: 'skip', reason: 'rateLimited' },
-    { name: 'a non-budget reason is never blamed on the budget', input: { unhealthyInGroup: 9, instance: { ...instance, healthStatus: 'Unhealthy' } }, action: 'skip', reason: 'alreadyUnhealthy' },
+    { name: 'a hold wins over the rate limit and the budget', input: { marksInWindow: 9, capacity: capacity(9), hold: { reason: 'frozen', sinceMs: nowMs, untilMs: nowMs + 1, detail: 'x' } }, action: 'skip', reason: 'frozen' },
+    { name: 'the rate limit wins over the budget', input: { marksInWindow: 9, capacity: capacity(9) }, action: 'skip', reason: 'rateLimited' },
+    { name: 'a non-budget reason is never blamed on the budget', input: { capacity: capacity(9), instance: { ...instance, healthStatus: 'Unhealthy' } }, action: 'skip', reason: 'alreadyUnhealthy' },
   ];
 
   it.each(rows)('$name', ({ input, action, reason, detail }) => {

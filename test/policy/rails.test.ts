@@ -8,6 +8,7 @@ import { budgetInUse } from '../../src/policy/budget.js';
 import { policyOptionsSchema } from '../../src/policy/options.js';
 import { agreeingObservers, recordVote, type Votes } from '../../src/policy/quorum.js';
 import { activeHold, emptyLedger, isYoung, markLimit, marksInWindow, recordMark, recordReport, tagUntil, type GroupLedger } from '../../src/policy/rails.js';
+import { zonesDownNow } from '../../src/policy/suspicion.js';
 
 const options = policyOptionsSchema.parse({});
 const t0 = Date.parse('2024-05-01T12:00:00Z');
@@ -52,17 +53,21 @@ describe('suspicion', () => {
   it('freezes at the first report past the share, not before', () => {
     const ledgers = report(10);
     expect(ledgers.map((l) => activeHold(l, t0 + 1_000)?.reason ?? '-')).toEqual(['-', '-', '-', '-', '-', '-', '-', '-', 'frozen', 'frozen']);
-    expect(ledgers[8]?.hold?.detail).toMatch(/9 of 10 instances reported down within 120 s/);
+    expect(ledgers[8]?.hold?.detail).toMatch(/9 of 10 serving instances reported down within 120 s/);
   });
 
-  it('freezes on a whole zone down even when the group share is not reached', () => {
-    // 9 instances across three zones; the three of az-c (indexes 2, 5, 8) all reported down.
+  it('one zone down while the others serve does not freeze; most zones down do (the anchor\'s zone rule)', () => {
+    // 9 instances across three zones: az-c (indexes 2, 5, 8) all reported down, then az-b too.
     const group = groupOf(9, ['az-a', 'az-b', 'az-c']);
     let ledger = emptyLedger;
-    for (const i of group.instances.filter((x) => x.availabilityZone === 'az-c')) {
-      ledger = recordReport(ledger, { instanceId: i.instanceId, atMs: t0, zone: 'az-c' }, group, options);
-    }
-    expect(activeHold(ledger, t0)?.detail).toMatch(/3 of 3 instances in az-c reported down/);
+    const down = (zone: string) => {
+      for (const i of group.instances.filter((x) => x.availabilityZone === zone)) ledger = recordReport(ledger, { instanceId: i.instanceId, atMs: t0, zone }, group, options);
+    };
+    down('az-c');
+    expect(activeHold(ledger, t0)).toBeUndefined();
+    expect(zonesDownNow(ledger, group, t0, options)).toEqual([{ zone: 'az-c', reported: 3, of: 3, from: ['unknown'] }]);
+    down('az-b');
+    expect(activeHold(ledger, t0)?.detail).toMatch(/2 of 3 zones reported down within 120 s \(az-b: 3 of 3, az-c: 3 of 3\)/);
   });
 
   it('reports older than the window do not count', () => {
@@ -175,12 +180,21 @@ describe('budget in use', () => {
 describe('tagUntil', () => {
   it.each([
     { value: undefined, out: { active: false } },
-    { value: '', out: { active: false } },
     { value: 'false', out: { active: false } },
     { value: 'true', out: { active: true } },
     { value: 'TRUE', out: { active: true } },
     { value: '2024-05-01T13:00:00Z', out: { active: true, untilMs: Date.parse('2024-05-01T13:00:00Z') } },
+    { value: '2024-05-01T15:00+02:00', out: { active: true, untilMs: Date.parse('2024-05-01T13:00:00Z') } },
+    { value: '2024-05-01T13:00:00.250Z', out: { active: true, untilMs: Date.parse('2024-05-01T13:00:00.250Z') } },
+    // One grammar, fail closed: anything else holds (Date.parse would read "1" as the year 2001).
     { value: 'soon', out: { active: true, unreadable: true } },
+    { value: '', out: { active: true, unreadable: true } },
+    { value: '1', out: { active: true, unreadable: true } },
+    { value: '12', out: { active: true, unreadable: true } },
+    { value: 'maintenance 2026', out: { active: true, unreadable: true } },
+    { value: '2026-05-01', out: { active: true, unreadable: true } },
+    { value: '2024-05-01T13:00:00', out: { active: true, unreadable: true } },
+    { value: '2024-13-01T13:00:00Z', out: { active: true, unreadable: true } },
   ])('$value', ({ value, out }) => {
     expect(tagUntil(value)).toEqual(out);
   });

@@ -470,6 +470,9 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run; typo: Run }
         'detection   = ["probe"]',
         'probe       = { subnets = [{ subnet_id = "sub-1", availability_zone = "east" }], port = 0, check = "udp", path = "health", interval_seconds = 40, unhealthy_threshold = 11, memory_size_mb = 64 }',
       ]) +
+      // Settings that cannot mean what they say: a threshold every healthy instance passes, one that never fires.
+      module('threshold_zero', ['name  = "t0"', 'alarm = { threshold = 0 }']) +
+      module('threshold_five', ['name  = "t5"', 'alarm = { threshold = 5 }']) +
       module('observer_zones', [
         'name        = "z"',
         'group_names = ["web"]',
@@ -486,6 +489,7 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run; typo: Run }
       module('unbuilt_healer', ['name       = "u"', 'lambda_zip = "/nonexistent/lambda.zip"']) +
       module('unbuilt_intake', ['name         = "i"', 'legacy_queue = {}', 'intake_zip   = "/nonexistent/intake.zip"']) +
       module('observers_without_groups', ['name      = "g"', 'detection = ["probe"]', `probe     = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`]) +
+      module('quorum_above_observers', ['name        = "q"', 'group_names = ["web"]', 'detection   = ["probe"]', `probe       = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`, 'rails       = { probe_quorum = 3 }']) +
       module('unbuilt_observer', ['name         = "b"', 'group_names  = ["web"]', 'detection    = ["probe"]', `probe        = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`, 'observer_zip = "/nonexistent/observer.zip"']),
   );
   // The example itself, with names it does not declare in the variable files Terraform loads by itself.
@@ -607,9 +611,11 @@ describe('the module variables', () => {
         'alarm.period_seconds: must be a multiple of 60 in metrics-insights mode (Metrics Insights has no high-resolution data).',
         'alarm.evaluation_periods: must be an integer >= 1, got 0.',
         'rails.max_marks_per_window: must be an integer >= 1 (or unset for twice the group\'s budget), got 0.',
-        'rails.mark_rate_window_seconds: must be > 0 (whole milliseconds), got 0.0005.',
+        'rails.mark_rate_window_seconds: must be at least 1 second (a shorter window holds nothing, and the rail would never act), whole milliseconds, got 0.0005.',
         'rails.suspicion_share: must be > 0 and <= 1, got 1.2.',
-        'rails.freeze_seconds: must be > 0 (whole milliseconds), got 0.',
+        'rails.freeze_seconds: must be at least 1 second (a shorter window holds nothing, and the rail would never act), whole milliseconds, got 0.',
+        'alarm.threshold: must be more than 0: StatusCheckFailed is 0 on a healthy instance, so >= 0 alarms on every instance.',
+        'alarm.threshold: must be at most 1: StatusCheckFailed is never more than 1, so the alarm could never fire (got 5).',
         'rails.loop_marks: must be an integer >= 2, got 1.',
         'rails.probe_quorum: must be an integer from 1 to 9, got 10.',
         'probe.subnets: give at least two subnets in different Availability Zones (got 1).',
@@ -637,6 +643,7 @@ describe('the module variables', () => {
         'Resource precondition failed: lambda_zip: /nonexistent/lambda.zip not found (run "npm run build" in autoheal first).',
         'Resource precondition failed: intake_zip: /nonexistent/intake.zip not found (run "npm run build" in autoheal first).',
         'Invalid value for variable: group_names: name the groups the observers probe (observers do not follow the opt-in tag).',
+        'Invalid value for variable: rails.probe_quorum: 3 observers must agree, but 2 are deployed: probe verdicts could never mark; lower the quorum or add observers.',
         // One per observer function.
         'Resource precondition failed: observer_zip: /nonexistent/observer.zip not found (run "npm run build" in autoheal first).',
         'Resource precondition failed: observer_zip: /nonexistent/observer.zip not found (run "npm run build" in autoheal first).',

@@ -70,7 +70,7 @@ export async function runHistory(flags: HistoryFlags, client?: CloudWatchLogsCli
     let decisions: Decision[];
     let truncated = false;
     if (flags.file !== undefined) {
-      decisions = readDecisionsFile(flags.file, filter);
+      decisions = await readDecisionsFile(flags.file, filter);
     } else {
       used = client ?? new CloudWatchLogsClient(awsClientSettings(flags.region));
       ({ decisions, truncated } = await queryDecisions(used, flags.logGroup as string, filter));
@@ -94,7 +94,7 @@ export function register(program: Command): void {
       [
         'Lists what the healer decided: each mark, each skip with its reason key (budgetSpent, frozen, inGracePeriod, …) and each failure, oldest first.',
         'On AWS: --log-group NAME (the stack output HealerLogGroupName), read through CloudWatch Logs Insights (StartQuery, GetQueryResults) over the healer\'s "verdict" and "verdict: work failed" lines; at most 10000 decisions per query. IAM: logs:StartQuery, logs:GetQueryResults.',
-        'Locally: --file F, the JSON-lines file `autoheal demo` names at its end (or a captured healer log).',
+        'Locally: --file F, the JSON-lines file `autoheal demo` names at its end (or a captured healer log); at most 256 MiB, lines of at most 1 MiB.',
         '--json prints {decisions: [{at, action (mark|skip|failed), reason, group, instanceId, detail, source, eventId, error?, evidence?}], truncated}. evidence, on a mark in a demo\'s file: what the instance left when it was replaced, {at, exit: {code, signal}, lastOutput, availabilityZone?}.',
         `Exit codes: ${ExitCode.ok} printed; ${ExitCode.noResult} the query failed; ${ExitCode.usage} bad flags or an unreadable file.`,
       ].join('\n\n'),

@@ -35,7 +35,10 @@ export function pauseValue(flags: PauseFlags, nowMs: number): string {
     const m = /^(\d+)([smhd])$/.exec(flags.for.trim());
     if (!m) throw new ConfigError(`--for: expected a duration such as 30m, 2h or 1d, got "${flags.for}"`);
     // timeFlag reads a duration as "that long ago": mirror it forward.
-    return new Date(2 * nowMs - timeFlag('--for', flags.for, nowMs)).toISOString();
+    const endMs = 2 * nowMs - timeFlag('--for', flags.for, nowMs);
+    // A pause that has already ended would say "paused" and pause nothing.
+    if (endMs <= nowMs) throw new ConfigError(`--for: must be longer than 0, got "${flags.for}" (a pause that has already ended pauses nothing)`);
+    return new Date(endMs).toISOString();
   }
   if (flags.until !== undefined) {
     const ms = Date.parse(flags.until);
@@ -88,7 +91,7 @@ export async function runResume(group: string, flags: Pick<PauseFlags, 'region'>
   return withGroup(group, flags.region, client, async (c) => {
     await callAws('autoscaling:DeleteTags', undefined, () => c.send(new DeleteTagsCommand({ Tags: [tag(group, policy.pauseTagKey)] })));
     await callAws('autoscaling:CreateOrUpdateTags', undefined, () => c.send(new CreateOrUpdateTagsCommand({ Tags: [tag(group, policy.resumeTagKey, at)] })));
-    return `resumed ${group}: ${policy.pauseTagKey} removed, ${policy.resumeTagKey}=${at} (frozen and loopBreaker holds that began before it are lifted)`;
+    return `resumed ${group}: ${policy.pauseTagKey} removed, ${policy.resumeTagKey}=${at} (frozen, loopBreaker and frozenUntilResume holds that began before it are lifted)`;
   });
 }
 
@@ -108,7 +111,7 @@ export function register(program: Command): void {
     });
   program
     .command('resume')
-    .summary('resume healing of a group: remove autoheal:paused, lift frozen and loopBreaker holds (autoheal:resumed-at)')
+    .summary('resume healing of a group: remove autoheal:paused, lift frozen, loopBreaker and frozenUntilResume holds (autoheal:resumed-at)')
     .description(
       'Deletes the group tag autoheal:paused and writes autoheal:resumed-at = now: a freeze or loop-breaker hold that began before it is lifted. Held instances are decided again on the next scheduled run. IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DeleteTags, autoscaling:CreateOrUpdateTags. Exit codes: 0 done, 1 an AWS call failed, 2 no such group.',
     )

@@ -22,7 +22,7 @@ import type { Healer } from '../../healer/types.js';
 import { autohealEnv } from '../../config.js';
 import { createAwsHealer } from '../../runtime/aws.js';
 import { createLogger, type Logger } from '../../log.js';
-import { policyOptionsSchema } from '../../policy/options.js';
+import { policyOptionsSchema, quorumProblem } from '../../policy/options.js';
 import { describeGroupInstances, ec2ClientFacts, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
 import { proberOptionsSchema, type ProberOptionsInput, type ProbeTarget } from '../../prober/options.js';
 import { startProber, type Prober, type ProberStats, type ProbeSink } from '../../prober/prober.js';
@@ -159,6 +159,8 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
       // Healing here, this prober is the only observer: a quorum of 2 could never form, so it is 1
       // unless AUTOHEAL_PROBE_QUORUM says otherwise (the observer's self-check still withholds).
       const probeQuorum = env[autohealEnv.probeQuorum]?.trim() ? heal.policy.probeQuorum : 1;
+      const unreachable = quorumProblem(probeQuorum, 1);
+      if (unreachable) throw new ConfigError(`${autohealEnv.probeQuorum}: ${unreachable} (healing in this process, this prober is the only observer)`);
       const policy = policyOptionsSchema.parse({ ...heal.policy, probeQuorum, groups: [...new Set([...heal.policy.groups, ...groups])] });
       heal = { ...heal, policy };
     } catch (error) {

@@ -405,7 +405,7 @@ function groupHeader(g: GroupStatus, nowMs: number): string[] {
       `; budget ${g.budget.inUse} of ${g.budget.limit} in use${g.budget.inUse >= g.budget.limit ? ' (SPENT)' : ''}` +
       `; desired ${g.desiredCapacity}; ${g.instances.length} instances`,
     `  rails: ${r.marksInWindow} of ${r.markLimit} marks in ${r.rateWindowMinutes} min${r.rateLimited ? ' (RATE LIMITED)' : ''}` +
-      `${r.hold ? `; HELD ${r.hold.reason} until ${r.hold.until}: ${r.hold.detail}` : '; no hold'}` +
+      `${r.hold ? `; HELD ${r.hold.reason} until ${r.hold.until ?? '`autoheal resume`'}: ${r.hold.detail}` : '; no hold'}` +
       `${r.resumedAt ? `; resumed at ${r.resumedAt}` : ''}` +
       `${g.suspendedProcesses.length > 0 ? `; suspended ${g.suspendedProcesses.join(', ')}` : ''} (${r.derivedFrom})`,
     `  observers: ${g.observers.length === 0 ? 'none publish heartbeats' : g.observers.map((o) => `${o.name} ${o.lastHeartbeat ? ago(o.lastHeartbeat, nowMs) : 'no heartbeat in 3 h'}${o.silent ? ' (SILENT)' : ''}`).join(', ')}`,
@@ -479,7 +479,7 @@ export function register(program: Command): void {
       [
         'For one group, several (--group a,b) or every managed group (the opt-in tag, and AUTOHEAL_GROUPS): whether ' +
           'autoheal manages it (byTag or byName), whether it is paused (autoheal:paused, until when), the unhealthy ' +
-          'budget {limit, inUse}, the rate limit and any hold (frozen, loopBreaker), and the observers\' newest heartbeats.',
+          'budget {limit, inUse}, the rate limit and any hold (frozen, loopBreaker, frozenUntilResume), and the observers\' newest heartbeats.',
         'Per instance: lifecycle and health, the alarm (ALARM rows add CloudWatch\'s reason), a probe made now with ' +
           '--port, the last scaling activity, and the verdict: what the policy decides now were the instance reported ' +
           'down (e.g. skip budgetSpent while the budget is spent; "held:" lines explain the instances in ALARM not marked).',

@@ -18,6 +18,8 @@ export interface InstanceFacts {
   /** The primary private IPv4 address (what an observer in the VPC probes, and `autoheal status --port`). */
   privateIp?: string;
   tags: Record<string, string>;
+  /** Why facts the healer needs are missing or unreadable (no launch time, no tag set); absent when all are read. */
+  unreadable?: string;
 }
 
 /** Reads the facts of the given instances; ids EC2 does not know are absent. */
@@ -44,7 +46,9 @@ export function ec2InstanceFacts(client: AutoScalingClient): InstanceFactsReader
             const launched = text(node(instance, 'launchTime'));
             const privateIp = text(node(instance, 'privateIpAddress'));
             const tags: Record<string, string> = {};
-            for (const tag of list(node(node(instance, 'tagSet'), 'item'))) {
+            const tagSet = node(instance, 'tagSet');
+            const unreadable = [...(launched === undefined || Number.isNaN(Date.parse(launched)) ? [`launch time ${launched === undefined ? 'missing' : `"${launched}" unreadable`}`] : []), ...(tagSet === undefined ? ['no tag set'] : [])];
+            for (const tag of list(node(tagSet, 'item'))) {
               const key = text(node(tag, 'key'));
               if (key !== undefined) tags[key] = text(node(tag, 'value')) ?? '';
             }
@@ -52,6 +56,7 @@ export function ec2InstanceFacts(client: AutoScalingClient): InstanceFactsReader
               ...(launched && !Number.isNaN(Date.parse(launched)) ? { launchedAt: new Date(launched) } : {}),
               ...(privateIp ? { privateIp } : {}),
               tags,
+              ...(unreadable.length > 0 ? { unreadable: unreadable.join(', ') } : {}),
             });
           }
         }

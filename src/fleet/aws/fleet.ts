@@ -93,11 +93,13 @@ export class AwsFleet implements FleetPort {
       }
     }
     if (this.instanceFacts && found.size > 0) {
-      for (const [id, facts] of await this.instanceFacts([...found.keys()], signal)) {
-        const view = found.get(id);
-        if (!view) continue;
-        if (facts.launchedAt) view.launchedAt = facts.launchedAt;
-        view.tags = facts.tags;
+      const read = await this.instanceFacts([...found.keys()], signal);
+      for (const view of found.values()) {
+        const facts = read.get(view.instanceId);
+        // Facts missing or unreadable fail closed: the policy skips the instance as unavailable.
+        if (!facts || facts.unreadable) view.factsMissing = facts?.unreadable ?? 'absent from EC2 DescribeInstances';
+        if (facts?.launchedAt) view.launchedAt = facts.launchedAt;
+        if (facts) view.tags = facts.tags;
       }
     }
     return found;
