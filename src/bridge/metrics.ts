@@ -5,9 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-/** The stages of the bridge's work that each have a bound (see the top of bridge.ts). */
-export type BridgeStage = 'receive' | 'deliver' | 'visibility' | 'delete';
+import type { BridgeStage } from './machine.js';
 
 /** Plain numbers of the same counters, readable synchronously (tests, the demo, the CLI's summary). */
 export interface BridgeCounts {
