@@ -57,6 +57,8 @@ export interface MachineConfig {
   unitPerReceive: boolean;
   /** Drain what is on the queue, then stop. */
   once: boolean;
+  /** Long polling: WaitTimeSeconds of each receive. */
+  waitSeconds: number;
   /** Given to each receive; also sets how often running work's visibility is extended. */
   visibilityTimeoutSeconds: number;
   /** A receive out this long is stalled (waitSeconds + stallGraceSeconds). */
@@ -182,7 +184,7 @@ export type Report =
 
 /** What the shell does; each result comes back as a {@link MachineEvent}. */
 export type Effect =
-  | { type: 'receive'; poll: number; maxMessages: number; visibilityTimeoutSeconds: number }
+  | { type: 'receive'; poll: number; maxMessages: number; waitSeconds: number; visibilityTimeoutSeconds: number }
   /** Cancel these receives; whatever they still bring is worked on. */
   | { type: 'abandon-receives'; polls: number[]; reason: string }
   | { type: 'deliver'; unit: number; messages: readonly ReceivedMessage[] }
@@ -378,7 +380,7 @@ function startReceive(s: BridgeMachine, maxMessages: number, cx: Context): Bridg
   // Armed before the receive starts: a receive that never returns, for whatever reason, is watched.
   cx.effects.push(
     { type: 'arm', timer: { kind: 'stall', poll }, ms: s.config.stallMs },
-    { type: 'receive', poll, maxMessages, visibilityTimeoutSeconds: s.config.visibilityTimeoutSeconds },
+    { type: 'receive', poll, maxMessages, waitSeconds: s.config.waitSeconds, visibilityTimeoutSeconds: s.config.visibilityTimeoutSeconds },
   );
   return { ...s, nextId: poll + 1, polls: withEntry(s.polls, poll, { maxMessages, startedAt: cx.moment.now }) };
 }

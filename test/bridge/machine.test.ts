@@ -34,6 +34,7 @@ const baseConfig: MachineConfig = {
   batchSize: 1,
   unitPerReceive: false,
   once: false,
+  waitSeconds: 20,
   visibilityTimeoutSeconds: 30,
   stallMs: 35_000,
   shutdownTimeoutMs: 30_000,
@@ -102,7 +103,7 @@ const stall = (id: number): Timer => ({ kind: 'stall', poll: id });
 const extend = (id: number): Timer => ({ kind: 'extend', unit: id });
 const receive = (id: number, maxMessages = 1): Effect[] => [
   arm(stall(id), 35_000),
-  { type: 'receive', poll: id, maxMessages, visibilityTimeoutSeconds: 30 },
+  { type: 'receive', poll: id, maxMessages, waitSeconds: 20, visibilityTimeoutSeconds: 30 },
 ];
 const deliver = (id: number, messages: ReceivedMessage[]): Effect[] => [
   r({ type: 'in-flight', delta: messages.length }),
