@@ -209,7 +209,7 @@ export interface Transition {
 }
 
 /** The longest pause between failed receives. */
-export const maxReceiveBackoffMs = 20_000;
+const maxReceiveBackoffMs = 20_000;
 /** The first pause after a failed receive grows from this. */
 const receiveBackoffBaseMs = 100;
 

@@ -73,7 +73,7 @@ export class BridgeMetricsRecorder implements BridgeMetrics {
   });
   private readonly restarts = new Counter({
     name: 'autoheal_bridge_loop_restarts_total',
-    help: 'Times the watchdog restarted a stalled or crashed receive loop.',
+    help: 'Times the watchdog restarted a stalled receive loop (a receive out past waitSeconds + stallGraceSeconds).',
     registers: [this.registry],
   });
   private readonly receiveErrorsCounter = new Counter({
