@@ -8,6 +8,7 @@
  */
 import { backoffMs } from '../backoff.js';
 import { describeError, isRetryable } from '../errors.js';
+import { realClock, type BridgeClock, type ClockTimer } from './clock.js';
 import type { QueuePort } from './queue.js';
 
 interface Pending {
@@ -24,12 +25,13 @@ export class Deleter {
   private pending: Pending[] = [];
   private flushing = false;
   private closed = false;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<ClockTimer>();
 
   constructor(
     private readonly queue: QueuePort,
     private readonly maxAttempts: number,
-    private readonly random: () => number = Math.random,
+    /** Its retries' timers and jitter: the bridge's one clock seam. */
+    private readonly clock: Pick<BridgeClock, 'setTimeout' | 'clearTimeout' | 'random'> = realClock,
   ) {}
 
   /** Resolves `{ deleted: true }` once SQS confirmed the delete, or `{ deleted: false, error }` after the last attempt. */
@@ -44,7 +46,7 @@ export class Deleter {
   /** Gives up on every delete still waiting (forced shutdown); those messages will be redelivered. */
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers) this.clock.clearTimeout(timer);
     this.timers.clear();
     for (const entry of this.pending.splice(0)) entry.resolve({ deleted: false, error: 'the bridge stopped' });
   }
@@ -84,8 +86,8 @@ export class Deleter {
   }
 
   private retryLater(entry: Pending): void {
-    const delayMs = backoffMs({ attempt: entry.attempts, baseMs: 100, maxMs: 5_000, random: this.random });
-    const timer = setTimeout(() => {
+    const delayMs = backoffMs({ attempt: entry.attempts, baseMs: 100, maxMs: 5_000, random: () => this.clock.random() });
+    const timer = this.clock.setTimeout(() => {
       this.timers.delete(timer);
       if (this.closed) {
         entry.resolve({ deleted: false, error: entry.lastError });

@@ -8,3 +8,4 @@ export type { DeleteFailure, QueueInfo, QueuePort, ReceiveRequest, ReceivedMessa
 export { handlerTarget, healerTarget, lambdaTarget, toLambdaSqsRecord } from './targets.js';
 export type { BridgeTarget, DeliveryContext, DeliveryOutcome, InvocationType, LambdaTargetOptions, PayloadFormat } from './targets.js';
 export type { BridgeCounts, BridgeMetrics } from './metrics.js';
+export type { BridgeClock } from './clock.js';

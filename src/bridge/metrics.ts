@@ -5,9 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-
-/** The stages of the bridge's work that each have a bound (see the top of bridge.ts). */
-export type BridgeStage = 'receive' | 'deliver' | 'visibility' | 'delete';
+import type { BridgeStage } from './machine.js';
 
 /** Plain numbers of the same counters, readable synchronously (tests, the demo, the CLI's summary). */
 export interface BridgeCounts {
@@ -75,7 +73,7 @@ export class BridgeMetricsRecorder implements BridgeMetrics {
   });
   private readonly restarts = new Counter({
     name: 'autoheal_bridge_loop_restarts_total',
-    help: 'Times the watchdog restarted a stalled or crashed receive loop.',
+    help: 'Times the watchdog restarted a stalled receive loop (a receive out past waitSeconds + stallGraceSeconds).',
     registers: [this.registry],
   });
   private readonly receiveErrorsCounter = new Counter({
