@@ -2,10 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * The pure core: no SDK, no I/O, no clock, so every line is reachable from a unit test. The loops'
- * transition functions join it as `machine.ts` files, wherever they live; the glob holds each one
- * from the day it lands.
+ * transition functions join it as `machine.ts` files, wherever they live (the prober's machine
+ * keeps its vocabulary, verdict and round stages in rooms beside it).
  */
-const pureCore = ['src/signals/**', 'src/policy/**', 'src/**/machine.ts'];
+const pureCore = ['src/signals/**', 'src/policy/**', 'src/**/machine.ts', 'src/prober/{state,verdict,round}.ts'];
 
 export default defineConfig({
   test: {
