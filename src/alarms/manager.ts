@@ -239,10 +239,39 @@ function isNotFound(error: unknown): boolean {
   return name === 'ResourceNotFound' || name === 'ResourceNotFoundException';
 }
 
+/** How one group's sync runs. */
+export interface SyncOptions {
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  /**
+   * The run's one listing of the prefix ({@link AlarmManager.listAlarms}). Given, the group's sync
+   * lists nothing and leaves the orphans to the run's one {@link AlarmManager.deleteOrphans}:
+   * a run over many groups then lists once and reads the instances once, not once per group.
+   */
+  existing?: readonly MetricAlarm[];
+}
+
+/** An orphan deleted by a run: its alarm's name, and the synced group its instance is live in (none when it is gone). */
+export interface DeletedOrphan {
+  name: string;
+  group?: string;
+}
+
 /** Reconciles whole groups. */
 export interface AlarmManager {
-  /** Creates the group's missing alarms, updates drifted ones, deletes orphans. Idempotent. */
-  syncGroupAlarms(groupName: string, options?: { dryRun?: boolean; signal?: AbortSignal }): Promise<SyncReport>;
+  /** Creates the group's missing alarms, updates drifted ones, deletes orphans (see SyncOptions.existing). Idempotent. */
+  syncGroupAlarms(groupName: string, options?: SyncOptions): Promise<SyncReport>;
+  /** Every metric alarm of the prefix, all pages. */
+  listAlarms(signal?: AbortSignal): Promise<MetricAlarm[]>;
+  /**
+   * Deletes the orphans among `existing`: instance alarms no synced group wants (`wanted`), whose
+   * instance is gone or live in one of the `synced` groups. An instance live in a group the run did
+   * not sync keeps its alarm: that group's sync owns it.
+   */
+  deleteOrphans(
+    existing: readonly MetricAlarm[],
+    run: { wanted: ReadonlySet<string>; synced: ReadonlySet<string>; dryRun?: boolean; signal?: AbortSignal },
+  ): Promise<DeletedOrphan[]>;
   readonly options: AlarmOptions;
 }
 
@@ -252,16 +281,38 @@ export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
   const logger = deps.logger ?? silentLogger;
   const store = new AlarmStore(deps.cloudwatch, logger);
 
-  async function syncGroupAlarms(
-    groupName: string,
-    run: { dryRun?: boolean; signal?: AbortSignal } = {},
-  ): Promise<SyncReport> {
+  const live = (i: InstanceView): boolean => !leaving.test(i.lifecycleState);
+
+  async function deleteOrphans(
+    existing: readonly MetricAlarm[],
+    run: { wanted: ReadonlySet<string>; synced: ReadonlySet<string>; dryRun?: boolean; signal?: AbortSignal },
+  ): Promise<DeletedOrphan[]> {
+    // Orphan candidates: instance alarms of the prefix that no synced group wants.
+    const candidates = new Map<string, string>();
+    for (const { AlarmName: name } of existing) {
+      const id = name === undefined ? undefined : instanceIdOfAlarm(options.prefix, name);
+      if (name !== undefined && id !== undefined && !run.wanted.has(name)) candidates.set(id, name);
+    }
+    if (candidates.size === 0) return [];
+    const elsewhere = await deps.fleet.describeInstances([...candidates.keys()], run.signal);
+    const orphans: DeletedOrphan[] = [];
+    for (const [id, name] of candidates) {
+      const found = elsewhere.get(id);
+      // Live in a group the run did not sync: that group's sync owns it. Live in a synced group
+      // that does not want it (metrics-insights mode) or gone everywhere: an orphan.
+      if (found && !run.synced.has(found.groupName) && live(found)) continue;
+      orphans.push({ name, ...(found && run.synced.has(found.groupName) ? { group: found.groupName } : {}) });
+    }
+    if (!run.dryRun) await store.delete(orphans.map((o) => o.name), run.signal);
+    return orphans;
+  }
+
+  async function syncGroupAlarms(groupName: string, run: SyncOptions = {}): Promise<SyncReport> {
     const { signal } = run;
     const dryRun = run.dryRun ?? false;
     const [group] = await deps.fleet.describeGroups([groupName], signal);
     if (!group) throw new ConfigError(`alarms sync: Auto Scaling group "${groupName}" not found`);
 
-    const live = (i: InstanceView): boolean => !leaving.test(i.lifecycleState);
     const wanted = new Map<string, PutMetricAlarmCommandInput>();
     if (options.mode === 'per-instance') {
       for (const i of group.instances.filter(live)) {
@@ -273,7 +324,7 @@ export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
       wanted.set(input.AlarmName as string, input);
     }
 
-    const existing = await store.list(options.prefix, signal);
+    const existing = run.existing ?? (await store.list(options.prefix, signal));
     const byName = new Map(existing.flatMap((a) => (a.AlarmName ? [[a.AlarmName, a] as const] : [])));
     const report: SyncReport = { group: group.name, dryRun, created: [], updated: [], deleted: [], unchanged: [] };
 
@@ -288,22 +339,10 @@ export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
       if (!dryRun) await store.put(input, signal);
     }
 
-    // Orphan candidates: instance alarms of the prefix that this group does not want.
-    const candidates = new Map<string, string>();
-    for (const name of byName.keys()) {
-      const id = instanceIdOfAlarm(options.prefix, name);
-      if (id !== undefined && !wanted.has(name)) candidates.set(id, name);
-    }
-    if (candidates.size > 0) {
-      const elsewhere = await deps.fleet.describeInstances([...candidates.keys()], signal);
-      for (const [id, name] of candidates) {
-        const found = elsewhere.get(id);
-        // Live in another group: that group's sync owns it. Live in this group but unwanted
-        // (metrics-insights mode) or gone everywhere: an orphan.
-        if (found && found.groupName !== group.name && live(found)) continue;
-        report.deleted.push(name);
-      }
-      if (!dryRun) await store.delete(report.deleted, signal);
+    // Alone, the group's sync looks for orphans itself; within a run, the run does it once.
+    if (run.existing === undefined) {
+      const orphans = await deleteOrphans(existing, { wanted: new Set(wanted.keys()), synced: new Set([group.name]), dryRun, ...(signal ? { signal } : {}) });
+      report.deleted.push(...orphans.map((o) => o.name));
     }
 
     for (const list of [report.created, report.updated, report.deleted, report.unchanged]) list.sort();
@@ -314,7 +353,7 @@ export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
     return report;
   }
 
-  return { syncGroupAlarms, options };
+  return { syncGroupAlarms, listAlarms: (signal) => store.list(options.prefix, signal), deleteOrphans, options };
 }
 
 /**

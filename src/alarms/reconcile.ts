@@ -1,8 +1,13 @@
 /**
  * The periodic reconcile: runs the alarm manager's idempotent sync for every managed group, so
  * the instances that ran before autoheal was deployed get their alarms, and an alarm deleted by
- * hand or a missed launch/terminate event is repaired on the next run. The Lambda runs it on its
- * EventBridge schedule.
+ * hand or a missed launch/terminate event is repaired on the next run. The alarm sync function
+ * runs it on its EventBridge schedule (src/lambda/alarm-sync.ts), never the healer.
+ *
+ * One run lists the prefix's alarms once (all pages) and looks for orphans once, whatever the
+ * number of groups: at 500 groups, a listing and an instance read per group would be 500 of each.
+ * PutMetricAlarm's throttling is the SDK's to absorb (adaptive retries, src/aws-config.ts); a group
+ * whose sync still fails does not stop the others.
  *
  * Which groups: those named in the policy and those carrying the opt-in tag (one filtered
  * DescribeAutoScalingGroups). In `metrics-insights` mode the named groups' alarms belong to the
@@ -32,6 +37,8 @@ export interface ReconcileReport {
   groups: Array<{ group: string; created: number; updated: number; deleted: number; unchanged: number }>;
   /** Named groups that do not exist (deleted, or not created yet): skipped, not failed. */
   missing: string[];
+  /** Alarms deleted whose instance is in no group any more (an orphan of a live instance counts in its group's `deleted`). */
+  orphans: number;
 }
 
 /** The groups a reconcile syncs, sorted. */
@@ -50,12 +57,15 @@ export async function groupsToReconcile(deps: Omit<ReconcileDeps, 'logger'>, sig
 export async function reconcileAlarms(deps: ReconcileDeps, signal?: AbortSignal): Promise<ReconcileReport> {
   const logger = deps.logger ?? silentLogger;
   const groups = await groupsToReconcile(deps, signal);
-  const report: ReconcileReport = { groups: [], missing: [] };
+  const existing = await deps.manager.listAlarms(signal);
+  const report: ReconcileReport = { groups: [], missing: [], orphans: 0 };
   const failures: string[] = [];
+  const wanted = new Set<string>();
+  const synced = new Set<string>();
   for (const group of groups) {
-    let synced: SyncReport;
+    let done: SyncReport;
     try {
-      synced = await deps.manager.syncGroupAlarms(group, signal ? { signal } : {});
+      done = await deps.manager.syncGroupAlarms(group, { existing, ...(signal ? { signal } : {}) });
     } catch (error) {
       // The manager's only ConfigError is "group not found": a named group that is gone.
       if (error instanceof ConfigError) {
@@ -67,16 +77,32 @@ export async function reconcileAlarms(deps: ReconcileDeps, signal?: AbortSignal)
       }
       continue;
     }
+    for (const name of [...done.created, ...done.updated, ...done.unchanged]) wanted.add(name);
+    synced.add(done.group);
     report.groups.push({
-      group: synced.group,
-      created: synced.created.length,
-      updated: synced.updated.length,
-      deleted: synced.deleted.length,
-      unchanged: synced.unchanged.length,
+      group: done.group,
+      created: done.created.length,
+      updated: done.updated.length,
+      deleted: 0,
+      unchanged: done.unchanged.length,
     });
   }
-  if (failures.length > 0) {
-    throw new AutohealError(`alarm reconcile failed for ${failures.length} of ${groups.length} group(s): ${failures.join('; ')}`);
+  let orphanFailure: string | undefined;
+  try {
+    const orphans = await deps.manager.deleteOrphans(existing, { wanted, synced, ...(signal ? { signal } : {}) });
+    for (const orphan of orphans) {
+      const entry = report.groups.find((g) => g.group === orphan.group);
+      if (entry) entry.deleted += 1;
+      else report.orphans += 1;
+    }
+    if (orphans.length > 0) logger.info({ deleted: orphans.length }, 'alarms: orphans deleted');
+  } catch (error) {
+    orphanFailure = `orphans: ${describeError(error)}`;
+    logger.error({ err: describeError(error) }, 'alarms: orphan check failed');
+  }
+  if (failures.length > 0 || orphanFailure !== undefined) {
+    const groupsFailed = failures.length > 0 ? ` for ${failures.length} of ${groups.length} group(s)` : '';
+    throw new AutohealError(`alarm reconcile failed${groupsFailed}: ${[...failures, ...(orphanFailure ? [orphanFailure] : [])].join('; ')}`);
   }
   return report;
 }

@@ -3,25 +3,29 @@
  * in its own room of this folder):
  *
  * - the healer Lambda (dist/lambda.mjs, nodejs22.x on arm64) with its own log group and an SQS
- *   on-failure destination, so an invocation that failed every retry is kept, not lost
- *   (./healer.ts);
+ *   on-failure destination for its direct invocations (./healer.ts). It reserves no concurrency:
+ *   it runs at any concurrency, groups in parallel, so a deploy works in an account whose
+ *   concurrency quota is 10;
+ * - the ledger table, the rails' memory shared by every healer process (./ledger-table.ts);
  * - an SNS alert topic (optionally e-mailed) that autoheal's alarms notify;
- * - for `alarms`: an EventBridge rule delivering "CloudWatch Alarm State Change" events of alarms
- *   named with autoheal's prefix to the healer, and a rule delivering the groups' "EC2 Instance
- *   Launch/Terminate Successful" events so the healer creates and deletes per-instance alarms;
- *   in `metrics-insights` mode instead, one Metrics Insights alarm per named group (each instance
- *   a contributor) and a rule on "CloudWatch Alarm Contributor State Change" (./alarm-detection.ts);
- *   and a schedule rule (every 10 minutes by default) on which the healer syncs every managed
- *   group's alarms, plus one sync at deploy time (a custom resource), so the instances that
- *   already run get theirs and a lost alarm comes back (./alarm-sync.ts);
- * - for `probe`: a filtered subscription of the healer to the alert topic (only probe verdicts,
- *   alarm names `autoheal-probe-…`), a managed policy for the host that runs `autoheal probe`, and
- *   with `probe.subnets` the observers (./probe-detection.ts, ./observers.ts);
+ * - for `alarms`: EventBridge rules delivering "CloudWatch Alarm State Change" events of alarms
+ *   named with autoheal's prefix, and the groups' "EC2 Instance Launch/Terminate Successful"
+ *   events, to the evidence queue the healer takes in batches (./intake.ts); in `metrics-insights`
+ *   mode instead, one Metrics Insights alarm per named group (each instance a contributor) and a
+ *   rule on "CloudWatch Alarm Contributor State Change"; a schedule on which the healer decides
+ *   again the alarms still in ALARM (held work) (./alarm-detection.ts); and the alarm sync, a
+ *   function of its own on the same schedule and once at deploy time, so the instances that
+ *   already run get their alarms and a lost alarm comes back (./alarm-sync.ts);
+ * - for `probe`: the verdict channel, an SQS queue only the observers may write, taken by the
+ *   healer like the evidence queue (./verdict-channel.ts); with `probe.subnets` the observers, each
+ *   with its own role (./observers.ts); with `probe.hosts` the managed policy of the hosts that run
+ *   `autoheal probe` (./probe-detection.ts);
  * - for `legacyQueue`: the original topic → SQS queue (with a dead-letter queue) path, the queue
  *   accepting SendMessage only from the topic (./legacy-queue.ts);
  * - an alarm-cleanup custom resource, so deleting the stack deletes every alarm of the prefix
  *   (./alarm-cleanup.ts);
- * - notices, the stack's own alarms and its dashboard (./monitoring.ts), and the outputs.
+ * - notices, the stack's own alarms (the queues' backlogs among them) and its dashboard
+ *   (./monitoring.ts), and the outputs.
  *
  * The props are validated once (./resolve.ts) into the settings every room is built from.
  */
@@ -31,12 +35,14 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { alarmArnsOf, alarmCleanup } from './alarm-cleanup.js';
 import { alarmDetection } from './alarm-detection.js';
 import { healerFunction, healerRole, healerTarget, type HealerRef } from './healer.js';
+import { ledgerTable } from './ledger-table.js';
 import { legacyQueue } from './legacy-queue.js';
-import { Monitoring } from './monitoring.js';
+import { Monitoring, type WatchedIntake } from './monitoring.js';
 import type { Observers } from './observers.js';
 import { probeDetection } from './probe-detection.js';
 import type { AutoHealProps } from './props.js';
@@ -65,6 +71,14 @@ export class AutoHeal extends Construct {
   readonly monitoring: Monitoring;
   /** The observers, with detection `probe` and `probe.subnets`. */
   readonly observers?: Observers;
+  /** The rails' memory (AUTOHEAL_LEDGER_TABLE) and the observers' leases. */
+  readonly ledgerTable: dynamodb.Table;
+  /** The evidence queue the healer takes, when an EventBridge rule feeds it (detection `alarms`). */
+  readonly evidenceQueue?: sqs.Queue;
+  /** The verdict channel, with detection `probe`. */
+  readonly verdictQueue?: sqs.Queue;
+  /** The alarm sync function, with detection `alarms`. */
+  readonly alarmSync?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: AutoHealProps = {}) {
     super(scope, id);
@@ -74,18 +88,37 @@ export class AutoHeal extends Construct {
     this.alertTopic = new sns.Topic(this, 'AlertTopic', { displayName: 'autoheal alerts' });
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', { retentionPeriod: Duration.days(14), enforceSSL: true });
     this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: config.healer.logRetention, removalPolicy: config.healer.logRemovalPolicy });
-    const role = healerRole(this, { config, logGroup: this.logGroup, alarmArns });
+    this.ledgerTable = ledgerTable(this);
+    const role = healerRole(this, { config, logGroup: this.logGroup, alarmArns, ledgerTable: this.ledgerTable });
     // Deleted after everything that can create alarms (the healer and the rules depend on it),
     // so no alarm is created behind its back while the stack goes away.
     const cleanup = alarmCleanup(this, { prefix: config.alarm.prefix, alarmArns });
-    this.healer = healerFunction(this, { config, role, logGroup: this.logGroup, failureQueue: this.failureQueue, alertTopic: this.alertTopic, cleanup });
+    this.healer = healerFunction(this, {
+      config,
+      role,
+      logGroup: this.logGroup,
+      failureQueue: this.failureQueue,
+      alertTopic: this.alertTopic,
+      cleanup,
+      ledgerTable: this.ledgerTable,
+    });
     const healer: HealerRef = { fn: this.healer, failureQueue: this.failureQueue };
 
-    if (config.alarms) alarmDetection(this, { config, healer, alertTopic: this.alertTopic, cleanup });
+    const intakes: WatchedIntake[] = [];
+    if (config.alarms) {
+      const alarms = alarmDetection(this, { config, healer, alertTopic: this.alertTopic, cleanup });
+      this.alarmSync = alarms.sync.fn;
+      if (alarms.evidence) {
+        this.evidenceQueue = alarms.evidence.queue;
+        intakes.push({ id: 'Evidence', label: 'evidence queue', ...alarms.evidence, lateAfter: config.lateAfter.evidence, whyLate: 'alarm evidence that old is re-checked before it acts, and healing waits' });
+      }
+    }
     if (config.probe) {
-      const probe = probeDetection(this, { config, healer, alertTopic: this.alertTopic });
+      const probe = probeDetection(this, { config, healer, alertTopic: this.alertTopic, ledgerTable: this.ledgerTable });
       this.proberPolicy = probe.proberPolicy;
       this.observers = probe.observers;
+      this.verdictQueue = probe.channel.queue;
+      intakes.push({ id: 'Verdict', label: 'verdict channel', ...probe.channel, lateAfter: config.lateAfter.verdicts, whyLate: 'a vote that old can no longer count toward a quorum' });
     }
     if (config.legacy) {
       const legacy = legacyQueue(this, { legacy: config.legacy, healer, healerTimeout: config.healer.timeout, alertTopic: this.alertTopic });
@@ -95,6 +128,8 @@ export class AutoHeal extends Construct {
 
     this.monitoring = new Monitoring(this, 'Monitoring', {
       healer: this.healer,
+      intakes,
+      ...(this.alarmSync ? { alarmSync: this.alarmSync } : {}),
       alertTopic: this.alertTopic,
       failureQueue: this.failureQueue,
       ...(this.legacyQueue ? { legacyQueue: this.legacyQueue } : {}),
@@ -110,5 +145,7 @@ export class AutoHeal extends Construct {
     new CfnOutput(this, 'HealerLogGroupName', { value: this.logGroup.logGroupName });
     // What `autoheal status` and `autoheal alarms` need as --prefix to see this stack's alarms.
     new CfnOutput(this, 'AlarmPrefix', { value: config.alarm.prefix });
+    // What `autoheal status` and `heal --ledger-table` need to read the rails' memory.
+    new CfnOutput(this, 'LedgerTableName', { value: this.ledgerTable.tableName });
   }
 }

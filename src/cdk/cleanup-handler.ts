@@ -58,10 +58,10 @@ ${respondSource}`;
 
 /**
  * The inline code of the deploy-time alarm sync (CommonJS, SDK v3 of the nodejs22.x runtime). On
- * Create and Update it invokes the healer asynchronously with the same "Scheduled Event" the
- * schedule rule sends, so the instances already running get their alarms minutes before the
- * rule's first run; the healer's own retries and on-failure destination apply to that run, and a
- * slow or throttled sync never holds up or rolls back the deployment. A failed Invoke (a missing
+ * Create and Update it invokes the alarm sync function (FunctionArn) asynchronously with the same
+ * "Scheduled Event" the schedule rule sends, so the instances already running get their alarms
+ * minutes before the rule's first run; a slow or throttled sync never holds up or rolls back the
+ * deployment, and a failed one is repeated by the schedule. A failed Invoke (a missing
  * permission) answers FAILED. On Delete it does nothing.
  */
 export const syncTriggerHandlerSource = `
@@ -71,8 +71,8 @@ exports.handler = async (event, context) => {
   let reason = 'nothing to do';
   try {
     if (event.RequestType !== 'Delete') {
-      const healer = event.ResourceProperties.HealerArn;
-      if (!healer) throw new Error('HealerArn missing');
+      const target = event.ResourceProperties.FunctionArn;
+      if (!target) throw new Error('FunctionArn missing');
       const scheduled = {
         version: '0',
         id: event.RequestId,
@@ -85,9 +85,9 @@ exports.handler = async (event, context) => {
         detail: {},
       };
       await new LambdaClient({}).send(
-        new InvokeCommand({ FunctionName: healer, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(scheduled)) }),
+        new InvokeCommand({ FunctionName: target, InvocationType: 'Event', Payload: Buffer.from(JSON.stringify(scheduled)) }),
       );
-      reason = 'alarm sync started in ' + healer;
+      reason = 'alarm sync started in ' + target;
     }
   } catch (error) {
     status = 'FAILED';

@@ -1,7 +1,10 @@
 /**
  * The healer: the Lambda function that runs the bundle (dist/lambda.mjs, nodejs22.x on arm64), its
- * role, and how every rule reaches it. One healer at a time, with an on-failure destination, so an
- * invocation that failed every retry is kept, not lost.
+ * role, and how a rule reaches it directly (held work, heartbeat notices). It reserves no
+ * concurrency: it runs at any concurrency, groups in parallel, because the rails' memory is in the
+ * ledger table (./ledger-table.ts), changed only by conditional writes. Evidence reaches it in
+ * batches from queues (./intake.ts); a direct invocation that failed every retry is kept in the
+ * failure queue, not lost.
  */
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -11,9 +14,11 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct, IDependable } from 'constructs';
 import { alarmEnv } from '../alarms/env.js';
 import { autohealEnv } from '../config.js';
+import { grantLedger } from './ledger-table.js';
 import type { Resolved } from './resolve.js';
 
 /** The healer's function and where what never reached it waits: what every room that feeds it needs. */
@@ -37,10 +42,12 @@ export interface HealerRoleInput {
   readonly logGroup: logs.ILogGroup;
   /** The ARN pattern of the alarms of the prefix (`…:alarm:${prefix}*`). */
   readonly alarmArns: string;
+  /** The rails' memory: read and committed by conditional writes. */
+  readonly ledgerTable: dynamodb.ITable;
 }
 
 /** The healer's role: an explicit one, without AWSLambdaBasicExecutionRole (logs go to its log group only). */
-export function healerRole(scope: Construct, { config, logGroup, alarmArns }: HealerRoleInput): iam.Role {
+export function healerRole(scope: Construct, { config, logGroup, alarmArns, ledgerTable }: HealerRoleInput): iam.Role {
   const stack = Stack.of(scope);
   const role = new iam.Role(scope, 'HealerRole', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -117,6 +124,7 @@ export function healerRole(scope: Construct, { config, logGroup, alarmArns }: He
       }),
     );
   }
+  grantLedger(role, ledgerTable);
   return role;
 }
 
@@ -130,10 +138,12 @@ export interface HealerFunctionInput {
   readonly alertTopic: sns.ITopic;
   /** Deleted after the healer: the alarm clean-up (./alarm-cleanup.ts). */
   readonly cleanup: IDependable;
+  /** The ledger table (AUTOHEAL_LEDGER_TABLE). */
+  readonly ledgerTable: dynamodb.ITable;
 }
 
 /** The healer function, its environment written from the validated settings. */
-export function healerFunction(scope: Construct, { config, role, logGroup, failureQueue, alertTopic, cleanup }: HealerFunctionInput): lambda.Function {
+export function healerFunction(scope: Construct, { config, role, logGroup, failureQueue, alertTopic, cleanup, ledgerTable }: HealerFunctionInput): lambda.Function {
   const { healer } = config;
   const fn = new lambda.Function(scope, 'Healer', {
     description: 'autoheal: marks unhealthy instances of opted-in Auto Scaling groups Unhealthy',
@@ -145,13 +155,10 @@ export function healerFunction(scope: Construct, { config, role, logGroup, failu
     logGroup,
     timeout: healer.timeout,
     memorySize: healer.memorySize,
+    // Direct invocations (held work, heartbeat notices) that fail or are throttled are retried for
+    // up to six hours, then kept in the failure queue: never dropped.
     onFailure: new SqsDestination(failureQueue),
     retryAttempts: 2,
-    // One healer at a time: decide-and-mark is serialized inside it, so one instance keeps every
-    // group's budget, rate limit and holds across all invocations (README: "Safety rails").
-    // Asynchronous events that arrive while it runs wait in Lambda's queue, retried for up to
-    // six hours — never dropped, never dead-lettered for a throttle.
-    reservedConcurrentExecutions: 1,
     maxEventAge: Duration.hours(6),
     environment: {
       ...config.policyEnv,
@@ -166,6 +173,7 @@ export function healerFunction(scope: Construct, { config, role, logGroup, failu
       [alarmEnv.evaluationPeriods]: String(config.alarm.evaluationPeriods),
       [alarmEnv.threshold]: String(config.alarm.threshold),
       [alarmEnv.mode]: config.alarm.mode,
+      [autohealEnv.ledgerTable]: ledgerTable.tableName,
     },
   });
   fn.node.addDependency(cleanup);

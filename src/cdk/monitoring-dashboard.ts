@@ -1,7 +1,8 @@
 /**
  * The stack's dashboard: what autoheal decided (marks and skips by reason, failed decisions, from
  * the healer's EMF metrics in namespace autoheal), how fast (decision latency), whether anything
- * waits (queue depths), the healer's invocations, errors and throttles, and the stack's alarms.
+ * waits (queue depths, and the age of the oldest message of each queue the healer takes), the
+ * healer's invocations, errors and throttles, and the stack's alarms.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,6 +14,8 @@ import { decisionMetric, metricsNamespace } from '../operate/emf.js';
 export interface DashboardInput {
   readonly healer: lambda.Function;
   readonly failureQueue: sqs.IQueue;
+  /** The queues the healer takes, with their dead-letter queues. */
+  readonly intakes?: ReadonlyArray<{ readonly label: string; readonly queue: sqs.IQueue; readonly deadLetterQueue: sqs.IQueue }>;
   readonly legacyQueue?: sqs.IQueue;
   readonly legacyDeadLetterQueue?: sqs.IQueue;
   /** The stack's own alarms, in the order the status widget lists them. */
@@ -29,8 +32,13 @@ export function dashboard(scope: Construct, props: DashboardInput): cloudwatch.D
       period: Duration.minutes(5),
       searchRegion: region,
     });
+  const intakes = props.intakes ?? [];
   const queues: Array<[string, sqs.IQueue | undefined]> = [
     ['failure queue', props.failureQueue],
+    ...intakes.flatMap((i): Array<[string, sqs.IQueue]> => [
+      [i.label, i.queue],
+      [`${i.label} dead letters`, i.deadLetterQueue],
+    ]),
     ['legacy queue', props.legacyQueue],
     ['legacy dead-letter queue', props.legacyDeadLetterQueue],
   ];
@@ -45,8 +53,9 @@ export function dashboard(scope: Construct, props: DashboardInput): cloudwatch.D
       [
         new cloudwatch.GraphWidget({ title: 'Decision latency p95 (ms)', left: [search('', decisionMetric.latency, 'p95', '')], width: 8 }),
         new cloudwatch.GraphWidget({
-          title: 'Queue depths (visible)',
+          title: 'Queue depths (visible); oldest message age, s (right)',
           left: queues.flatMap(([label, q]) => (q ? [q.metricApproximateNumberOfMessagesVisible({ label, period: Duration.minutes(5), statistic: 'Maximum' })] : [])),
+          right: intakes.map((i) => i.queue.metricApproximateAgeOfOldestMessage({ label: `${i.label} oldest`, period: Duration.minutes(5), statistic: 'Maximum' })),
           width: 8,
         }),
         new cloudwatch.GraphWidget({

@@ -10,10 +10,12 @@
  *   on autoheal/ObserverHeartbeat entering ALARM, whoever created it) to the healer, which turns
  *   them into notices;
  * - alarms on the stack's own health: messages in the failure queue (invocations and rule deliveries
- *   that failed every retry) and in the legacy dead-letter queue, healer errors and throttles, failed
- *   decisions (the healer's metric: a failed mark in an SQS batch fails no invocation). They
- *   notify a topic of their own, e-mailed unfiltered: a notice about a broken healer cannot depend on
- *   the healer, and the alert topic's e-mail filter would drop a raw alarm;
+ *   that failed every retry) and in every dead-letter queue, the age of the oldest message waiting
+ *   in each queue the healer takes (a backlog: evidence older than staleAfter must be re-checked, a
+ *   vote older than the quorum window can no longer count), healer errors and throttles, alarm
+ *   sync errors, failed decisions (the healer's metric: a failed mark in an SQS batch fails no
+ *   invocation). They notify a topic of their own, e-mailed unfiltered: a notice about a broken
+ *   healer cannot depend on the healer, and the alert topic's e-mail filter would drop a raw alarm;
  * - a dashboard (./monitoring-dashboard.ts): marks and skips by reason and decision latency (the
  *   healer's EMF metrics, namespace autoheal), queue depths, and the healer's invocations, errors
  *   and throttles.
@@ -33,8 +35,26 @@ import { noticeAttribute } from '../operate/notices.js';
 import { decisionMetric, metricsNamespace } from '../operate/emf.js';
 import { dashboard } from './monitoring-dashboard.js';
 
+/** A queue the healer takes: its backlog and its dead letters are watched. */
+export interface WatchedIntake {
+  /** Names the alarms (`${id}OldestMessageAlarm`, `${id}DeadLetterAlarm`). */
+  readonly id: string;
+  /** As the alarms' descriptions and the dashboard name it ("evidence queue"). */
+  readonly label: string;
+  readonly queue: sqs.IQueue;
+  readonly deadLetterQueue: sqs.IQueue;
+  /** The oldest message is late past this age. */
+  readonly lateAfter: Duration;
+  /** What a late message means, for the alarm's description. */
+  readonly whyLate: string;
+}
+
 export interface MonitoringProps {
   readonly healer: lambda.Function;
+  /** The queues the healer takes (evidence, verdicts), in the order the dashboard lists them. */
+  readonly intakes?: readonly WatchedIntake[];
+  /** The alarm sync function, with detection `alarms`. */
+  readonly alarmSync?: lambda.IFunction;
   /** The topic notices go to (the alert topic). */
   readonly alertTopic: sns.ITopic;
   readonly failureQueue: sqs.IQueue;
@@ -57,6 +77,9 @@ export class Monitoring extends Construct {
   readonly healerErrorsAlarm: cloudwatch.Alarm;
   readonly healerThrottlesAlarm: cloudwatch.Alarm;
   readonly failedDecisionsAlarm: cloudwatch.Alarm;
+  /** Per queue the healer takes: its oldest message late, and its dead letters. */
+  readonly intakeAlarms: cloudwatch.Alarm[];
+  readonly alarmSyncErrorsAlarm?: cloudwatch.Alarm;
   readonly dashboard: cloudwatch.Dashboard;
   /** The rule that sends heartbeat alarms to the healer, with observers. */
   readonly heartbeatRule?: events.Rule;
@@ -87,10 +110,20 @@ export class Monitoring extends Construct {
     this.healerErrorsAlarm = alarms.healerErrors;
     this.healerThrottlesAlarm = alarms.healerThrottles;
     this.failedDecisionsAlarm = alarms.failedDecisions;
+    this.intakeAlarms = alarms.intakes;
+    if (alarms.alarmSyncErrors) this.alarmSyncErrorsAlarm = alarms.alarmSyncErrors;
     // The dashboard: what autoheal decided, how fast, and whether anything waits.
     this.dashboard = dashboard(this, {
       ...props,
-      alarms: [alarms.failureQueue, alarms.healerErrors, alarms.healerThrottles, alarms.failedDecisions, ...(alarms.legacyDeadLetters ? [alarms.legacyDeadLetters] : [])],
+      alarms: [
+        alarms.failureQueue,
+        alarms.healerErrors,
+        alarms.healerThrottles,
+        alarms.failedDecisions,
+        ...(alarms.legacyDeadLetters ? [alarms.legacyDeadLetters] : []),
+        ...alarms.intakes,
+        ...(alarms.alarmSyncErrors ? [alarms.alarmSyncErrors] : []),
+      ],
     });
   }
 }
@@ -117,6 +150,8 @@ interface StackAlarms {
   healerErrors: cloudwatch.Alarm;
   healerThrottles: cloudwatch.Alarm;
   failedDecisions: cloudwatch.Alarm;
+  intakes: cloudwatch.Alarm[];
+  alarmSyncErrors?: cloudwatch.Alarm;
 }
 
 /** The alarms on the stack's own health, notifying the stack-health topic. */
@@ -154,7 +189,7 @@ function stackAlarms(scope: Construct, props: MonitoringProps & { stackAlarmTopi
   const healerThrottles = fnAlarm(
     'HealerThrottlesAlarm',
     healer.metricThrottles({ period: Duration.minutes(5), statistic: 'Sum' }),
-    'the healer was throttled (reserved concurrency or the account limit): events wait for retries, then land in the failure queue.',
+    "the healer was throttled (the account's concurrency limit): queued evidence waits in its queue and is retried; direct runs (held work, notices) are retried, then land in the failure queue.",
   );
 
   // A mark that failed (AccessDenied, a throttled call out of retries) need not fail the invocation:
@@ -164,5 +199,39 @@ function stackAlarms(scope: Construct, props: MonitoringProps & { stackAlarmTopi
     new cloudwatch.Metric({ namespace: metricsNamespace, metricName: decisionMetric.count, dimensionsMap: { [decisionMetric.action]: 'failed' }, period: Duration.minutes(5), statistic: 'Sum' }),
     'a decision failed (the fleet could not be read, or SetInstanceHealth was refused). `autoheal history --since 1h` lists it with the error.',
   );
-  return { failureQueue, ...(legacyDeadLetters ? { legacyDeadLetters } : {}), healerErrors, healerThrottles, failedDecisions };
+  const intakes = (props.intakes ?? []).flatMap((intake) => [
+    // Late for two minutes running: one slow batch is not a backlog.
+    waitAlarm(scope, intake, notify),
+    queueAlarm(`${intake.id}DeadLetterAlarm`, intake.deadLetterQueue, `messages of the ${intake.label} could not be handled and wait in its dead-letter queue`),
+  ]);
+  const alarmSyncErrors = props.alarmSync
+    ? fnAlarm(
+        'AlarmSyncErrorsAlarm',
+        props.alarmSync.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        'the alarm sync failed: instances may lack their alarm until a run succeeds. Its log group has the error.',
+      )
+    : undefined;
+  return {
+    failureQueue,
+    ...(legacyDeadLetters ? { legacyDeadLetters } : {}),
+    healerErrors,
+    healerThrottles,
+    failedDecisions,
+    intakes,
+    ...(alarmSyncErrors ? { alarmSyncErrors } : {}),
+  };
+}
+
+/** The oldest message of a queue the healer takes has waited past its lateness, two minutes running. */
+function waitAlarm(scope: Construct, intake: WatchedIntake, notify: actions.SnsAction): cloudwatch.Alarm {
+  const seconds = intake.lateAfter.toSeconds();
+  const alarm = intake.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(scope, `${intake.id}OldestMessageAlarm`, {
+    alarmDescription: `autoheal: the oldest message of the ${intake.label} has waited ${seconds} s or more: ${intake.whyLate}. Look at the healer's errors and throttles, and raise intake.maxConcurrency if it keeps up too slowly.`,
+    threshold: seconds,
+    evaluationPeriods: 2,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  });
+  alarm.addAlarmAction(notify);
+  return alarm;
 }

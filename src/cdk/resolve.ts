@@ -16,8 +16,9 @@ import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
 import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
-import type { ObserversSettings } from './observer-settings.js';
-import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
+import { alarmSyncBundle } from './alarm-sync.js';
+import { observerName, type ObserversSettings } from './observer-settings.js';
+import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag, type ProbeHost } from './props.js';
 
 type LogLevel = NonNullable<AutoHealProps['logLevel']>;
 
@@ -32,6 +33,14 @@ export interface HealerSettings {
   logRemovalPolicy: RemovalPolicy;
 }
 
+/** How the healer takes its queues (IntakeSettings), defaults applied. */
+export interface IntakeResolved {
+  batchSize: number;
+  batchingWindow: Duration;
+  maxConcurrency: number;
+  maxReceiveCount: number;
+}
+
 /** The props after validation, with every default applied. */
 export interface Resolved {
   groupNames: string[];
@@ -42,13 +51,19 @@ export interface Resolved {
   alarm: AlarmOptions;
   syncIntervalMinutes: number;
   legacy?: { consumer: 'lambda' | 'bridge'; maxReceiveCount: number };
+  intake: IntakeResolved;
+  /**
+   * When a waiting message is late: evidence older than staleAfter must be re-checked before it
+   * acts, and a vote older than the quorum window can no longer count.
+   */
+  lateAfter: { evidence: Duration; verdicts: Duration };
   bundleDir: string;
   /** The healer's environment for the policy, validated by the same resolver the healer runs. */
   policyEnv: Record<string, string>;
   healer: HealerSettings;
   notificationEmail?: string;
-  /** The host that runs `autoheal probe`, with detection `probe`. */
-  proberHostRole?: iam.IRole;
+  /** The hosts that run `autoheal probe` and may vote, with detection `probe`. */
+  probeHosts: ProbeHost[];
   /** The observers to deploy, with detection `probe` and `probe.subnets` (checked by the Observers construct). */
   observers?: ObserversSettings;
 }
@@ -59,6 +74,17 @@ const probeNamePrefix = probeAlarmName('');
 const detections: readonly Detection[] = ['alarms', 'probe'];
 /** Limits of `alarm.syncInterval`, in minutes (an EventBridge rate is whole minutes). */
 const syncIntervalMinutes = { default: 10, min: 1, max: 1_440 } as const;
+/**
+ * Defaults and limits of `intake`. Lambda's own limits: a batch above 10 records needs a batching
+ * window, the window is at most 300 s, MaximumConcurrency is 2 to 1000; a redrive's
+ * maxReceiveCount 1 to 1000. The batch stops at 100 here: the healer decides a batch within one
+ * invocation's timeout.
+ */
+const intakeLimits = { batchSize: [1, 100, 10], windowSeconds: [0, 300, 1], maxConcurrency: [2, 1_000, 5], maxReceiveCount: [1, 1_000, 10] } as const;
+/** A host's observer name: what the healer counts, and never a separator of AUTOHEAL_OBSERVERS (`,` `=`). */
+const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** An IAM role's unique id, as `aws iam get-role --query Role.RoleId` prints it. */
+const roleIdPattern = /^AROA[A-Z0-9]{12,124}$/;
 
 /** The package's own dist folder: this file is src/cdk/x.ts or dist/cdk/x.js, two levels below the root. */
 function defaultBundleDir(): string {
@@ -71,11 +97,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const { alarms, probe } = detectionOf(props, problems);
   switchProblems(props, problems);
   const policyEnv = policyEnvOf(props, problems);
-  // Only the construct knows how many observers it deploys (one per subnet; fewer than two are refused by the
-  // subnets' own rule); a hostRole's hosts may add more.
-  const observers = probe && !props.probe?.hostRole && (props.probe?.subnets?.length ?? 0) >= 2 ? props.probe?.subnets?.length : undefined;
-  const unreachable = observers === undefined ? undefined : quorumProblem(props.rails?.probeQuorum ?? 2, observers);
-  if (unreachable) problems.push(`rails.probeQuorum: ${unreachable}`);
+  const probeHosts = probe ? probeHostsOf(props, problems) : [];
   if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
     problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
   }
@@ -85,16 +107,19 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const intervalMinutes = syncIntervalOf(props, problems);
   const { groupNames, groupArns } = groupsOf(scope, props, problems);
   const legacy = legacyOf(props, problems);
+  const intake = intakeOf(props, problems);
   functionProblems(props, problems);
   const bundleDir = props.bundleDir ?? defaultBundleDir();
-  if (!existsSync(join(bundleDir, 'lambda.mjs'))) {
-    problems.push(`bundleDir: ${join(bundleDir, 'lambda.mjs')} not found (run "npm run build" in autoheal first)`);
+  // The healer's bundle, and with detection `alarms` the alarm sync's.
+  for (const bundle of ['lambda.mjs', ...(alarms ? [alarmSyncBundle] : [])]) {
+    if (!existsSync(join(bundleDir, bundle))) problems.push(`bundleDir: ${join(bundleDir, bundle)} not found (run "npm run build" in autoheal first)`);
   }
 
   if (problems.length > 0 || alarm === undefined) {
     throw new ConfigError(`AutoHeal ${scope.node.path}: invalid props:\n  ${problems.join('\n  ')}`);
   }
-  const { hostRole, subnets, ...observerSettings } = props.probe ?? {};
+  const { hostRole, hosts, subnets, ...observerSettings } = props.probe ?? {};
+  const { policy } = resolveSettings({}, policyEnv);
   return {
     groupNames,
     groupArns,
@@ -104,6 +129,8 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     alarm,
     syncIntervalMinutes: intervalMinutes,
     ...(legacy ? { legacy } : {}),
+    intake,
+    lateAfter: { evidence: Duration.millis(policy.staleAfterMs), verdicts: Duration.millis(policy.quorumWindowMs) },
     bundleDir,
     policyEnv,
     healer: {
@@ -116,7 +143,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
       logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     },
     ...(props.notificationEmail ? { notificationEmail: props.notificationEmail } : {}),
-    ...(probe && hostRole ? { proberHostRole: hostRole } : {}),
+    probeHosts,
     ...(probe && subnets ? { observers: { ...observerSettings, subnets } } : {}),
   };
 }
@@ -131,6 +158,64 @@ function detectionOf(props: AutoHealProps, problems: string[]): { alarms: boolea
   if (props.alarm !== undefined && !alarms) problems.push('alarm: settings given, but detection does not include "alarms"');
   if (props.probe !== undefined && !probe) problems.push('probe: settings given, but detection does not include "probe"');
   return { alarms, probe };
+}
+
+/**
+ * The hosts that may vote, and who votes at all: the verdict channel admits only the observers
+ * the construct deploys (one per subnet) and these hosts, so probe detection without either
+ * could never mark, and a quorum above their number could never be reached.
+ */
+function probeHostsOf(props: AutoHealProps, problems: string[]): ProbeHost[] {
+  const settings = props.probe ?? {};
+  if (settings.hostRole !== undefined) {
+    problems.push(
+      'probe.hostRole: replaced by probe.hosts: [{ name, role, roleId }]: the verdict channel proves a sender by its role\'s unique id ' +
+        '(aws iam get-role --role-name NAME --query Role.RoleId), which a role the stack does not create cannot give',
+    );
+  }
+  const hosts = [...(settings.hosts ?? [])];
+  const deployed = new Set((settings.subnets ?? []).map((s) => observerName(s.availabilityZone)));
+  const seen = new Set<string>();
+  for (const [i, host] of hosts.entries()) {
+    if (typeof host.name !== 'string' || !hostNamePattern.test(host.name)) {
+      problems.push(`probe.hosts[${i}].name: 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(host.name)}`);
+    } else if (deployed.has(host.name) || seen.has(host.name)) {
+      problems.push(`probe.hosts[${i}].name: "${host.name}" is already an observer's name; each voter needs its own`);
+    }
+    seen.add(host.name);
+    if (host.role === undefined) problems.push(`probe.hosts[${i}].role: the host's IAM role is required`);
+    if (typeof host.roleId !== 'string' || (!Token.isUnresolved(host.roleId) && !roleIdPattern.test(host.roleId))) {
+      problems.push(`probe.hosts[${i}].roleId: the role's unique id (AROA…: aws iam get-role --role-name NAME --query Role.RoleId), got ${JSON.stringify(host.roleId)}`);
+    }
+  }
+  const subnets = settings.subnets?.length ?? 0;
+  const voters = subnets + hosts.length;
+  if (voters === 0 && settings.hostRole === undefined) {
+    problems.push('probe: nobody may vote: give probe.subnets (observers the stack deploys) or probe.hosts (your hosts running autoheal probe, each with its role and role id)');
+  }
+  // One subnet is refused by the subnets' own rule (observer-settings.ts), with its own message.
+  const unreachable = voters > 0 && subnets !== 1 ? quorumProblem(props.rails?.probeQuorum ?? 2, voters) : undefined;
+  if (unreachable) problems.push(`rails.probeQuorum: ${unreachable}`);
+  return hosts;
+}
+
+/** The intake's batches and bounds (IntakeSettings), within Lambda's and SQS's limits. */
+function intakeOf(props: AutoHealProps, problems: string[]): IntakeResolved {
+  const given = props.intake ?? {};
+  const check = (key: keyof typeof intakeLimits, value: number, unit = ''): number => {
+    const [min, max] = intakeLimits[key];
+    if (!(Number.isInteger(value) && value >= min && value <= max)) problems.push(`intake.${key === 'windowSeconds' ? 'batchingWindow' : key}: an integer from ${min} to ${max}${unit}, got ${value}`);
+    return value;
+  };
+  const batchSize = check('batchSize', given.batchSize ?? intakeLimits.batchSize[2]);
+  const windowSeconds = check('windowSeconds', given.batchingWindow?.toSeconds() ?? intakeLimits.windowSeconds[2], ' seconds');
+  if (batchSize > 10 && windowSeconds < 1) problems.push(`intake.batchingWindow: a batch above 10 records needs a window of at least 1 second (Lambda's rule), got ${windowSeconds}`);
+  return {
+    batchSize,
+    batchingWindow: Duration.seconds(windowSeconds),
+    maxConcurrency: check('maxConcurrency', given.maxConcurrency ?? intakeLimits.maxConcurrency[2]),
+    maxReceiveCount: check('maxReceiveCount', given.maxReceiveCount ?? intakeLimits.maxReceiveCount[2]),
+  };
 }
 
 /** The switches and the log level, checked as values: a JavaScript caller may hand over anything. */

@@ -38,6 +38,8 @@ describe('groupsToReconcile', () => {
   const managerIn = (mode: 'per-instance' | 'metrics-insights'): AlarmManager => ({
     options: parseAlarmOptions({ mode }),
     syncGroupAlarms: () => Promise.reject(new Error('not called')),
+    listAlarms: () => Promise.reject(new Error('not called')),
+    deleteOrphans: () => Promise.reject(new Error('not called')),
   });
 
   it.each([
