@@ -5,12 +5,11 @@ import type { GroupView } from '../fleet/port.js';
 import type { PolicyOptions } from '../policy/options.js';
 import type { Hold } from '../policy/rails.js';
 import type { Verdict } from '../policy/types.js';
-import type { HealthSignal, LifecycleSignal, ParseResult } from '../signals/types.js';
+import type { AlarmState, HealthSignal, LifecycleSignal, ParseResult } from '../signals/types.js';
 
-/** An alarm's state as CloudWatch reports it now; `undefined` when the alarm no longer exists. */
-export type AlarmState = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
+export type { AlarmState } from '../signals/types.js';
 
-/** Re-reads an alarm before acting on stale evidence (verify-before-act). */
+/** Re-reads an alarm before acting on stale evidence (verify-before-act); `undefined` when the alarm no longer exists. */
 export interface AlarmStatePort {
   alarmState(alarmName: string, signal?: AbortSignal): Promise<AlarmState | undefined>;
 }

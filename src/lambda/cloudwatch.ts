@@ -9,4 +9,4 @@ export { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 export { createAlarmLifecycle, createAlarmManager, deleteAlarmsWithPrefix, managedGroups } from '../alarms/manager.js';
 export { reconcileAlarms } from '../alarms/reconcile.js';
 export { signalsOfAlarmsInAlarm } from '../alarms/held.js';
-export { AwsAlarmState } from '../fleet/aws/alarm-state.js';
+export { AwsAlarmState } from '../alarms/alarm-state.js';

@@ -7,7 +7,7 @@ import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { awsClientSettings } from '../aws-config.js';
 import type { Settings } from '../config.js';
-import { AwsAlarmState } from '../fleet/aws/alarm-state.js';
+import { AwsAlarmState } from '../alarms/alarm-state.js';
 import type { Logger } from '../log.js';
 import { createAwsHealer } from './aws.js';
 

@@ -8,7 +8,7 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessDeniedError, ConfigError, isRetryable, RemoteError } from '../../../src/errors.js';
-import { AwsAlarmState } from '../../../src/fleet/aws/alarm-state.js';
+import { AwsAlarmState } from '../../../src/alarms/alarm-state.js';
 import { AwsFleet } from '../../../src/fleet/aws/fleet.js';
 
 const asg = mockClient(AutoScalingClient);

@@ -3,10 +3,11 @@
  * evidence before acting on it. Thin adapter: injected client, errors converted by callAws.
  */
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { callAws } from '../../aws-calls.js';
-import type { AlarmState, AlarmStatePort } from '../../healer/types.js';
+import { callAws } from '../aws-calls.js';
+import type { AlarmState, AlarmStatePort } from '../healer/types.js';
 
-const states = new Set<string>(['ALARM', 'OK', 'INSUFFICIENT_DATA']);
+// Every state, so a state CloudWatch adds one day reads as unknown rather than as one of these.
+const states: Record<AlarmState, true> = { ALARM: true, OK: true, INSUFFICIENT_DATA: true };
 
 export class AwsAlarmState implements AlarmStatePort {
   constructor(private readonly client: CloudWatchClient) {}
@@ -18,6 +19,6 @@ export class AwsAlarmState implements AlarmStatePort {
       }),
     );
     const state = out.MetricAlarms?.[0]?.StateValue ?? out.CompositeAlarms?.[0]?.StateValue;
-    return state !== undefined && states.has(state) ? (state as AlarmState) : undefined;
+    return state !== undefined && Object.hasOwn(states, state) ? (state as AlarmState) : undefined;
   }
 }
