@@ -3,7 +3,7 @@
  * evidence before acting on it. Thin adapter: injected client, errors converted by callAws.
  */
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { callAws } from '../aws-calls.js';
+import { callAws } from '../aws/call.js';
 import type { AlarmState, AlarmStatePort } from '../healer/types.js';
 
 // Every state, so a state CloudWatch adds one day reads as unknown rather than as one of these.

@@ -4,7 +4,7 @@
  * port reads groups by name only; listing by tag is what the alarm reconcile needs beyond it.
  */
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { callAws, pages } from '../aws-calls.js';
+import { callAws, pages } from '../aws/call.js';
 
 /** DescribeAutoScalingGroups returns at most 100 groups per page. */
 export const maxGroupsPerPage = 100;

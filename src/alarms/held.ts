@@ -7,7 +7,7 @@
  * (already Unhealthy, duplicate); the rest are decided as if their alarm had fired now.
  */
 import { DescribeAlarmContributorsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { callAws, pages } from '../aws-calls.js';
+import { callAws, pages } from '../aws/call.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isEc2InstanceId } from '../signals/read.js';

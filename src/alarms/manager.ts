@@ -17,7 +17,7 @@ import {
   type PutMetricAlarmCommandInput,
   type StateValue,
 } from '@aws-sdk/client-cloudwatch';
-import { callAws, chunks, pages } from '../aws-calls.js';
+import { callAws, chunks, pages } from '../aws/call.js';
 import { ConfigError } from '../errors.js';
 import type { FleetPort, InstanceView } from '../fleet/port.js';
 import { silentLogger, type Logger } from '../log.js';

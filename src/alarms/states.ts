@@ -4,7 +4,7 @@
  * converted naming the IAM action. Names that do not exist are simply absent from the result.
  */
 import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { callAws, chunks, pages } from '../aws-calls.js';
+import { callAws, chunks, pages } from '../aws/call.js';
 import { maxAlarmsPerPage } from './manager.js';
 
 /** One alarm's state as CloudWatch reports it now. */

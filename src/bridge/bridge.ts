@@ -50,7 +50,7 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { awsTimeouts } from '../aws-config.js';
+import { awsTimeouts } from '../aws/settings.js';
 import { backoffMs } from '../backoff.js';
 import { withDeadline } from '../deadline.js';
 import { ConfigError, DeadlineError, describeError } from '../errors.js';

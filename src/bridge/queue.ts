@@ -11,8 +11,8 @@ import {
   type MessageAttributeValue,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { callAws } from '../aws-calls.js';
-import { awsTimeoutEnv, awsTimeouts, type AwsTimeouts } from '../aws-config.js';
+import { callAws } from '../aws/call.js';
+import { awsTimeoutEnv, awsTimeouts, type AwsTimeouts } from '../aws/settings.js';
 
 /** One received message, with the system attributes the bridge uses. */
 export interface ReceivedMessage {

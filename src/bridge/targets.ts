@@ -4,7 +4,7 @@
  * A target reports an outcome per message; the bridge alone deletes, retries and releases.
  */
 import { GetFunctionCommand, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { callAws } from '../aws-calls.js';
+import { callAws } from '../aws/call.js';
 import { ConfigError, describeError, isRetryable } from '../errors.js';
 import type { Healer } from '../healer/types.js';
 import type { ReceivedMessage } from './queue.js';

@@ -15,7 +15,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { awsClientSettings } from '../aws-config.js';
+import { awsClientSettings } from '../aws/settings.js';
 import { startBridge, healerTarget, type BridgeHandle } from '../bridge/index.js';
 import { ConfigError, describeError } from '../errors.js';
 import { LocalGroup, maxLocalInstances } from '../fleet/local/local-group.js';

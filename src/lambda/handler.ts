@@ -36,7 +36,7 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { alarmOptionsFromEnv } from '../alarms/env.js';
 import { parseAlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
 import type { ReconcileReport } from '../alarms/reconcile.js';
-import { awsClientSettings } from '../aws-config.js';
+import { awsClientSettings } from '../aws/settings.js';
 import { resolveSettings, type Settings } from '../config.js';
 import { AutohealError, describeError } from '../errors.js';
 import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';

@@ -5,7 +5,7 @@
  * carries no @aws-sdk/client-ec2 (1.3 MB of schemas, seconds of cold start).
  */
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { callAws, chunks, pages } from '../aws-calls.js';
+import { callAws, chunks, pages } from '../aws/call.js';
 import type { InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
 import type { ProbeTarget } from '../prober/options.js';
 

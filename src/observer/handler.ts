@@ -9,7 +9,7 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { awsClientSettings } from '../aws-config.js';
+import { awsClientSettings } from '../aws/settings.js';
 import { ec2InstanceFacts } from '../fleet/aws/ec2-instances.js';
 import { createLogger } from '../log.js';
 import { emfHeartbeat } from '../prober/heartbeat.js';

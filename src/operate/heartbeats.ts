@@ -6,7 +6,7 @@
  * the observers, one GetMetricData reads the newest datapoint of each (up to 500 per call).
  */
 import { GetMetricDataCommand, ListMetricsCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { callAws, chunks, pages } from '../aws-calls.js';
+import { callAws, chunks, pages } from '../aws/call.js';
 
 /** The heartbeat contract shared with the observers. */
 import { heartbeatMetric } from '../prober/heartbeat-metric.js';

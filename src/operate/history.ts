@@ -11,7 +11,7 @@
  */
 import { GetQueryResultsCommand, StartQueryCommand, type CloudWatchLogsClient, type ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import { appendFileSync, readFileSync } from 'node:fs';
-import { callAws } from '../aws-calls.js';
+import { callAws } from '../aws/call.js';
 import { ConfigError, RemoteError } from '../errors.js';
 import type { TypedEvents } from '../events.js';
 import type { HealerEvents, VerdictRecord } from '../healer/types.js';

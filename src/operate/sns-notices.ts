@@ -1,11 +1,11 @@
 /**
  * Notices published to an SNS topic (the stack's alert topic) with one signed Query API call
- * (src/aws-query.ts) over the healer's Auto Scaling client: the SNS client would add ~20-30 ms to
+ * (src/aws/query.ts) over the healer's Auto Scaling client: the SNS client would add ~20-30 ms to
  * the Lambda's init for a call most invocations never make. Errors are converted at the SDK
  * boundary naming the IAM action. Standard endpoint settings apply (AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL).
  */
-import { callAws } from '../aws-calls.js';
-import { sendQuery, type SigningClient } from '../aws-query.js';
+import { callAws } from '../aws/call.js';
+import { sendQuery, type SigningClient } from '../aws/query.js';
 import type { NoticePublisher } from './notices.js';
 
 /** Publishes each notice with its subject and its message attributes (String). */

@@ -7,7 +7,7 @@
  */
 import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { callAws, chunks, pages } from '../aws-calls.js';
+import { callAws, chunks, pages } from '../aws/call.js';
 import { ConfigError } from '../errors.js';
 import type { InstanceFacts, InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
 import type { ProbeTarget } from './options.js';

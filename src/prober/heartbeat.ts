@@ -11,7 +11,7 @@
  *   whose stdout nothing ships to CloudWatch unless an agent is set up for it.
  */
 import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { callAws } from '../aws-calls.js';
+import { callAws } from '../aws/call.js';
 import type { Heartbeat } from './prober.js';
 
 import { heartbeatMetric } from './heartbeat-metric.js';

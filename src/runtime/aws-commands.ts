@@ -5,7 +5,7 @@
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientSettings } from '../aws-config.js';
+import { awsClientSettings } from '../aws/settings.js';
 import type { Settings } from '../config.js';
 import { AwsAlarmState } from '../alarms/alarm-state.js';
 import type { Logger } from '../log.js';

@@ -6,7 +6,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Option, type Command } from 'commander';
-import { awsClientSettings, awsTimeoutEnv } from '../../aws-config.js';
+import { awsClientSettings, awsTimeoutEnv } from '../../aws/settings.js';
 import { createAlarmManager, type SyncReport } from '../../alarms/manager.js';
 import { defaultAlarmPrefix, type AlarmOptionsInput } from '../../alarms/options.js';
 import { ConfigError, describeError } from '../../errors.js';

@@ -11,7 +11,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { awsClientSettings, awsTimeoutEnv, sqsClientSettings } from '../../aws-config.js';
+import { awsClientSettings, awsTimeoutEnv, sqsClientSettings } from '../../aws/settings.js';
 import { resolveSettings } from '../../config.js';
 import { startBridge, type BridgeSummary } from '../../bridge/bridge.js';
 import { bridgeDefaults, bridgeSettingsSchema, sqsLimits, type BridgeSettingsInput } from '../../bridge/options.js';

@@ -7,7 +7,7 @@
  */
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
+import { awsClientSettings } from '../../aws/settings.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { queryDecisions, readDecisionsFile, type Decision, type HistoryFilter } from '../../operate/history.js';
 import { ExitCode } from '../exit-codes.js';

@@ -12,8 +12,8 @@
  */
 import { AutoScalingClient, CreateOrUpdateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-auto-scaling';
 import type { Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
-import { callAws } from '../../aws-calls.js';
+import { awsClientSettings } from '../../aws/settings.js';
+import { callAws } from '../../aws/call.js';
 import { resolveSettings } from '../../config.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { AwsFleet } from '../../fleet/aws/fleet.js';

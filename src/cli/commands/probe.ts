@@ -16,7 +16,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { hostname } from 'node:os';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Option, type Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
+import { awsClientSettings } from '../../aws/settings.js';
 import { ConfigError, describeError } from '../../errors.js';
 import type { Healer } from '../../healer/types.js';
 import { autohealEnv } from '../../config.js';

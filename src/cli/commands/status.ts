@@ -22,11 +22,11 @@ import { AutoScalingClient, DescribeScalingActivitiesCommand, type Activity } fr
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Option, type Command } from 'commander';
 import { Agent } from 'node:http';
-import { awsClientSettings, awsTimeoutEnv } from '../../aws-config.js';
+import { awsClientSettings, awsTimeoutEnv } from '../../aws/settings.js';
 import { groupNamesWithTag } from '../../alarms/groups.js';
 import { alarmNameFor, groupAlarmNameFor } from '../../alarms/manager.js';
 import { describeAlarmStates, type AlarmStateView } from '../../alarms/states.js';
-import { callAws } from '../../aws-calls.js';
+import { callAws } from '../../aws/call.js';
 import { resolveSettings, listOf, type Settings } from '../../config.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { ec2InstanceFacts, type InstanceFactsReader } from '../../fleet/aws/ec2-instances.js';

@@ -5,12 +5,12 @@
  * Why not `@aws-sdk/client-ec2`: its schemas are one 1.3 MB module that no bundler can shake,
  * so it would grow the Lambda bundle from 0.7 to 1.8 MB and its cold start by ~250 ms (past
  * 1.5x the baseline). This sends the one Query API call with the Auto Scaling client's parts
- * instead (src/aws-query.ts). Standard endpoint settings apply (AWS_ENDPOINT_URL_EC2,
+ * instead (src/aws/query.ts). Standard endpoint settings apply (AWS_ENDPOINT_URL_EC2,
  * AWS_ENDPOINT_URL), as for every client.
  */
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { callAws, chunks } from '../../aws-calls.js';
-import { sendQuery, xmlList as list, xmlNode as node, xmlText as text } from '../../aws-query.js';
+import { callAws, chunks } from '../../aws/call.js';
+import { sendQuery, xmlList as list, xmlNode as node, xmlText as text } from '../../aws/query.js';
 
 /** What EC2 says of one instance. */
 export interface InstanceFacts {

@@ -1,6 +1,6 @@
 /**
  * The fleet port over EC2 Auto Scaling (AWS SDK v3). Thin: one SDK call per API page, errors
- * converted at this boundary (src/aws-calls.ts), the clients injected (build them with
+ * converted at this boundary (src/aws/call.ts), the clients injected (build them with
  * awsClientSettings, so throttling is retried adaptively by the SDK).
  *
  * The grace period on AWS: neither DescribeAutoScalingInstances nor DescribeAutoScalingGroups
@@ -17,7 +17,7 @@ import {
   type AutoScalingClient,
 } from '@aws-sdk/client-auto-scaling';
 import { z } from 'zod';
-import { callAws, chunks, pages } from '../../aws-calls.js';
+import { callAws, chunks, pages } from '../../aws/call.js';
 import { ConfigError } from '../../errors.js';
 import type { InstanceFactsReader } from './ec2-instances.js';
 import type { FleetPort, GroupView, HealthStatus, InstanceView, SetHealthOptions } from '../port.js';

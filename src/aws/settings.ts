@@ -10,12 +10,12 @@
  * - one attempt, request sent to response: AUTOHEAL_AWS_TIMEOUT_MS (10 s) — the SDK's own default
  *   is no bound at all, and a 15-minute idle socket timeout;
  * - one call with its retries (adaptive, at most 5 attempts): 3 × AUTOHEAL_AWS_TIMEOUT_MS (30 s),
- *   enforced by callAws (src/aws-calls.ts), which cancels the request and fails with a DeadlineError;
+ *   enforced by callAws (src/aws/call.ts), which cancels the request and fails with a DeadlineError;
  * - calls that wait on purpose get their own bound from their caller: ReceiveMessage
  *   WaitTimeSeconds + one attempt; the bridge's Invoke its delivery deadline.
  */
-import { envReader } from './env.js';
-import { ConfigError } from './errors.js';
+import { envReader } from '../env.js';
+import { ConfigError } from '../errors.js';
 
 /** The variable that sets the per-attempt bound of every AWS call, in milliseconds. */
 export const awsTimeoutEnv = 'AUTOHEAL_AWS_TIMEOUT_MS';
