@@ -2,8 +2,8 @@
  * The settings every AWS SDK v3 client of autoheal is built with. Standard SDK configuration
  * applies unchanged (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>);
  * this adds adaptive retries for throttling and timeouts, so that no call waits forever. Each
- * caller constructs its own client from these settings, so a bundle (the Lambda) contains only
- * the clients it really uses.
+ * service module of the wing builds its own client from these settings, so a bundle (the Lambda)
+ * contains only the clients it really uses.
  *
  * The bounds, with the default AUTOHEAL_AWS_TIMEOUT_MS of 10000:
  * - connecting (TCP and TLS): 3 s per attempt (never more than one attempt's bound);
@@ -96,12 +96,31 @@ export function awsClientSettings(region?: string, timeouts: AwsTimeouts = awsTi
 }
 
 /**
+ * Where a client goes beyond the standard settings: its region, and for an emulator the process
+ * starts itself (the demo's), the emulator's endpoint and credentials, set in code.
+ */
+export interface ClientOptions {
+  region?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** A client's settings: {@link awsClientSettings} and the options given. */
+export function clientSettings(options: ClientOptions = {}, timeouts: AwsTimeouts = awsTimeouts()): AwsClientSettings & Omit<ClientOptions, 'region'> {
+  return {
+    ...awsClientSettings(options.region, timeouts),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
+}
+
+/**
  * SQS settings. The SDK sends each call to the host of its QueueUrl unless `endpoint` is set in
  * code; an endpoint set through AWS_ENDPOINT_URL(_SQS) does not count. Emulators hand out queue
  * URLs like `http://sqs.us-east-1.localhost:4566/…` that do not resolve on every machine, so when
  * an endpoint is configured the queue URL must not override it.
  */
-export function sqsClientSettings(region?: string, timeouts: AwsTimeouts = awsTimeouts()): AwsClientSettings & { useQueueUrlAsEndpoint?: boolean } {
-  const endpointConfigured = Boolean(process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL);
-  return { ...awsClientSettings(region, timeouts), ...(endpointConfigured ? { useQueueUrlAsEndpoint: false } : {}) };
+export function sqsClientSettings(options: ClientOptions = {}, timeouts: AwsTimeouts = awsTimeouts()): ReturnType<typeof clientSettings> & { useQueueUrlAsEndpoint?: boolean } {
+  const endpointConfigured = Boolean(options.endpoint || process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL);
+  return { ...clientSettings(options, timeouts), ...(endpointConfigured ? { useQueueUrlAsEndpoint: false } : {}) };
 }

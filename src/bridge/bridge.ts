@@ -48,7 +48,7 @@
  * visible again (releaseTimeoutSeconds at most), never deleted: stop() ends within
  * shutdownTimeoutSeconds + releaseTimeoutSeconds whatever hangs.
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '../aws/sqs.js';
 import { z } from 'zod';
 import { awsTimeouts } from '../aws/settings.js';
 import { backoffMs } from '../backoff.js';
@@ -109,7 +109,7 @@ export interface BridgeSummary {
 export interface BridgeOptions extends BridgeSettingsInput {
   /** Where messages go. */
   target: BridgeTarget;
-  /** The SQS client (built from sqsClientSettings); or pass `queue`. */
+  /** The SQS client (src/aws/sqs.ts sqsClient); or pass `queue`. */
   sqs?: SQSClient;
   /** A queue port instead of `sqs` (tests). */
   queue?: QueuePort;
