@@ -45,6 +45,28 @@ export class AccessDeniedError extends RemoteError {
 }
 
 /**
+ * Auto Scaling refused to mark the instance: it is inside the health check grace period Auto
+ * Scaling knows of (SetInstanceHealth with ShouldRespectGracePeriod). A hold, not a failure: the
+ * same mark succeeds once the period is over. Never retryable as it stands.
+ */
+export class GracePeriodRefusedError extends RemoteError {
+  override readonly name: string = 'GracePeriodRefusedError';
+  readonly instanceId: string;
+  /** The instance's age and the group's grace period, as Auto Scaling stated them. */
+  readonly ageSeconds: number;
+  readonly gracePeriodSeconds: number;
+  constructor(action: string, instanceId: string, options: { ageSeconds: number; gracePeriodSeconds: number; cause?: unknown }) {
+    super(action, `${action}: ${instanceId} is in its grace period (${options.ageSeconds} s old, the group's grace period is ${options.gracePeriodSeconds} s)`, {
+      cause: options.cause,
+      retryable: false,
+    });
+    this.instanceId = instanceId;
+    this.ageSeconds = options.ageSeconds;
+    this.gracePeriodSeconds = options.gracePeriodSeconds;
+  }
+}
+
+/**
  * Nothing answered within a deadline: an AWS call, a delivery to the bridge's target, a stage of
  * the bridge's loop. Always retryable (the other side may answer next time); `timeoutMs` is the
  * bound that expired, and the message says which setting sets it.

@@ -8,14 +8,13 @@
  * then rounds of "inject a failure, record the recovery timeline". Everything it starts is
  * stopped in `finally`, so an error or an abort (Ctrl-C) leaves no child process and no open port.
  */
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { awsClientSettings } from '../aws/settings.js';
+import { createTopic, snsClient, subscribe } from '../aws/sns.js';
+import { createQueue, getQueueAttributes, setQueueAttributes, sqsClient } from '../aws/sqs.js';
 import { startBridge, healerTarget, type BridgeHandle } from '../bridge/index.js';
 import { ConfigError, describeError } from '../errors.js';
 import { LocalGroup, maxLocalInstances } from '../fleet/local/local-group.js';
@@ -348,32 +347,25 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     endpoint = `http://127.0.0.1:${port}`;
-    const clientSettings = { ...awsClientSettings(region), endpoint, credentials };
-    const sns = new SNSClient(clientSettings);
-    const sqs = new SQSClient({ ...clientSettings, useQueueUrlAsEndpoint: false });
+    const emulator = { region, endpoint, credentials };
+    const sns = snsClient(emulator);
+    const sqs = sqsClient(emulator);
     cleanups.push(() => sns.destroy(), () => sqs.destroy());
 
     // Topic, queue with its policy, subscription: the same calls as on AWS.
-    const { TopicArn: topicArn = '' } = await sns.send(new CreateTopicCommand({ Name: topicName }));
-    const queueArnOf = async (url: string, name: string): Promise<string> => {
-      const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-      return out.Attributes?.QueueArn ?? `arn:aws:sqs:${region}:${accountId}:${name}`;
-    };
+    const topicArn = await createTopic(sns, topicName);
+    const queueArnOf = async (url: string, name: string): Promise<string> =>
+      (await getQueueAttributes(sqs, url, ['QueueArn'])).QueueArn ?? `arn:aws:sqs:${region}:${accountId}:${name}`;
     // A dead-letter queue behind it, so a message that can never succeed stops coming back.
-    const { QueueUrl: dlqUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: `${queueName}-dlq` }));
+    const dlqUrl = await createQueue(sqs, `${queueName}-dlq`);
     const dlqArn = await queueArnOf(dlqUrl, `${queueName}-dlq`);
-    const { QueueUrl: queueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+    const queueUrl = await createQueue(sqs, queueName);
     const queueArn = await queueArnOf(queueUrl, queueName);
-    await sqs.send(
-      new SetQueueAttributesCommand({
-        QueueUrl: queueUrl,
-        Attributes: {
-          Policy: queuePolicy(queueArn, topicArn),
-          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-        },
-      }),
-    );
-    await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+    await setQueueAttributes(sqs, queueUrl, {
+      Policy: queuePolicy(queueArn, topicArn),
+      RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+    });
+    await subscribe(sns, { topicArn, protocol: 'sqs', endpoint: queueArn });
 
     const group = new LocalGroup(
       {

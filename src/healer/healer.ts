@@ -15,7 +15,7 @@
  * stale alarm evidence is re-checked, and a mark goes through the fleet port unless dry-run.
  * It never throws: what fails becomes a record with an error.
  */
-import { describeError, isRetryable } from '../errors.js';
+import { describeError, GracePeriodRefusedError, isRetryable } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import type { GroupView, InstanceView } from '../fleet/port.js';
 import { capList, maxItemsPerEvent, silentLogger } from '../log.js';
@@ -180,7 +180,7 @@ export function createHealer(options: HealerOptions): Healer {
         await fleet.setInstanceHealth(s.instanceId, 'Unhealthy', { respectGracePeriod, ...(abort ? { signal: abort } : {}) });
       } catch (error) {
         // Auto Scaling refuses a mark inside the grace period it knows of: a hold, not a failure.
-        if (/grace period/i.test(describeError(error))) return record({ action: 'skip', reason: 'inGracePeriod', detail: describeError(error) });
+        if (error instanceof GracePeriodRefusedError) return record({ action: 'skip', reason: 'inGracePeriod', detail: describeError(error) });
         return record(verdict, error);
       }
     }

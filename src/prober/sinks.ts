@@ -3,8 +3,9 @@
  * alarm would publish to (the message is the alarm JSON of toAlarmMessage, so everything behind
  * the topic — queue, bridge, Lambda — handles it exactly like a real alarm).
  */
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { RemoteError, toRemoteError } from '../errors.js';
+import type { SigningClient } from '../aws/query.js';
+import { publish } from '../aws/sns.js';
+import { RemoteError } from '../errors.js';
 import type { Healer } from '../healer/types.js';
 import type { HealthSignal } from '../signals/types.js';
 import { probeAlarmName, toAlarmMessage } from '../signals/alarm-message.js';
@@ -57,7 +58,8 @@ export function healerSink(healer: Pick<Healer, 'handleSignals'>): ProbeSink {
 
 /** Options of {@link snsSink}. */
 export interface SnsSinkOptions {
-  client: SNSClient;
+  /** Any client of the process: the publish is signed with its parts (src/aws/sns.ts) and goes to the topic's region. */
+  client: SigningClient;
   topicArn: string;
   /** Written into the alarm message (`AWSAccountId`, and with a region `AlarmArn`). */
   accountId?: string;
@@ -69,17 +71,16 @@ export interface SnsSinkOptions {
 export function snsSink(options: SnsSinkOptions): ProbeSink {
   return async (signal, { signal: abort }) => {
     const state = signal.state === 'unhealthy' ? 'ALARM' : 'OK';
-    const command = new PublishCommand({
-      TopicArn: options.topicArn,
-      // CloudWatch's own subject; SNS caps subjects at 100 characters.
-      Subject: `${state}: "${probeAlarmName(signal.instanceId)}"`.slice(0, 100),
-      Message: toAlarmMessage(signal, options.accountId !== undefined ? { accountId: options.accountId } : {}),
-    });
-    try {
-      const out = await options.client.send(command, { abortSignal: abort });
-      options.onPublished?.(signal, out.MessageId ?? '');
-    } catch (error) {
-      throw toRemoteError('sns:Publish', error);
-    }
+    const messageId = await publish(
+      options.client,
+      {
+        topicArn: options.topicArn,
+        // CloudWatch's own subject; SNS caps subjects at 100 characters.
+        subject: `${state}: "${probeAlarmName(signal.instanceId)}"`.slice(0, 100),
+        body: toAlarmMessage(signal, options.accountId !== undefined ? { accountId: options.accountId } : {}),
+      },
+      abort,
+    );
+    options.onPublished?.(signal, messageId);
   };
 }

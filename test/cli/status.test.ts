@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { collectStatus, renderStatusTable, runStatus, type StatusClients } from '../../src/cli/commands/status.js';
-import type { InstanceFacts } from '../../src/fleet/aws/ec2-instances.js';
+import type { InstanceFacts } from '../../src/aws/ec2.js';
 import { resolveSettings } from '../../src/config.js';
 
 const asg = mockClient(AutoScalingClient);
