@@ -35,8 +35,8 @@ import { alarmOptionsFromEnv } from '../alarms/env.js';
 import { parseAlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
 import type { ReconcileReport } from '../alarms/reconcile.js';
 import { autoScalingClient, type AutoScalingClient } from '../aws/autoscaling.js';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientSettings } from '../aws/settings.js';
+// A type only: the CloudWatch client itself is loaded on first use (./cloudwatch.ts).
+import type { CloudWatchClient } from '../aws/cloudwatch.js';
 import { resolveSettings, type Settings } from '../config.js';
 import { AutohealError, describeError } from '../errors.js';
 import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';
@@ -153,7 +153,7 @@ export function createHandler(deps: HandlerDeps) {
   let cloudWatchParts: ReturnType<typeof loadCloudWatch> | undefined;
   async function loadCloudWatch() {
     const parts = await import('./cloudwatch.js');
-    const client = deps.cloudWatch ?? new parts.CloudWatchClient(awsClientSettings());
+    const client = deps.cloudWatch ?? parts.cloudWatchClient();
     const manager = parts.createAlarmManager({ cloudwatch: client, fleet, options: alarmOptions, logger });
     const reconcile = (signal?: AbortSignal) =>
       parts.reconcileAlarms({ manager, autoScaling: deps.autoScaling, policy: config.policy, logger }, signal);

@@ -5,15 +5,14 @@
  */
 import { AwsAlarmState } from '../alarms/alarm-state.js';
 import { autoScalingClient } from '../aws/autoscaling.js';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientSettings } from '../aws/settings.js';
+import { cloudWatchClient } from '../aws/cloudwatch.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { createAwsHealer } from './aws.js';
 
 /** The clients a command-line healer uses, built with the SDK's standard settings; `close()` ends them. */
 export function openAwsClients(region?: string) {
-  const clients = { autoScaling: autoScalingClient({ region }), cloudWatch: new CloudWatchClient(awsClientSettings(region)) };
+  const clients = { autoScaling: autoScalingClient({ region }), cloudWatch: cloudWatchClient({ region }) };
   return {
     ...clients,
     close: () => {

@@ -134,8 +134,10 @@ describe('autoheal status', () => {
       expect.objectContaining({ instanceId: gone, kind: 'terminate', startedAt: '2026-05-14T18:59:31.000Z', byUserHealthCheck: true }),
     ]);
     expect(status?.groupAlarm).toBeNull();
+    // The one DescribeAlarms reader by name (src/aws/cloudwatch.ts) asks for composite alarms too.
     expect(cw.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
       AlarmNames: ['autoheal-status-check-group-web', `autoheal-status-check-${a}`, `autoheal-status-check-${b}`],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
       MaxRecords: 100,
     });
     expect(asg.commandCalls(DescribeScalingActivitiesCommand)[0]?.args[0].input).toEqual({ AutoScalingGroupName: 'web', MaxRecords: 100 });

@@ -5,8 +5,8 @@
  */
 import { Option, type Command } from 'commander';
 import { autoScalingClient, type AutoScalingClient } from '../../aws/autoscaling.js';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientSettings, awsTimeoutEnv } from '../../aws/settings.js';
+import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
+import { awsTimeoutEnv } from '../../aws/settings.js';
 import { createAlarmManager, type SyncReport } from '../../alarms/manager.js';
 import { defaultAlarmPrefix, type AlarmOptionsInput } from '../../alarms/options.js';
 import { ConfigError, describeError } from '../../errors.js';
@@ -94,7 +94,7 @@ export function register(program: Command): void {
     )
     .option('--region <region>', "AWS region (default: the SDK's: AWS_REGION, the profile)")
     .action(async (flags: AlarmsSyncFlags) => {
-      const clients = { cloudwatch: new CloudWatchClient(awsClientSettings(flags.region)), autoscaling: autoScalingClient({ region: flags.region }) };
+      const clients = { cloudwatch: cloudWatchClient({ region: flags.region }), autoscaling: autoScalingClient({ region: flags.region }) };
       try {
         const reports = await runAlarmsSync(flags, clients);
         for (const report of reports) process.stdout.write(`${JSON.stringify(report)}\n`);

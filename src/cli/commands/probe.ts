@@ -13,8 +13,7 @@
 import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { autoScalingClient } from '../../aws/autoscaling.js';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientSettings } from '../../aws/settings.js';
+import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
 import { parseTopicArn } from '../../aws/sns.js';
 import { ConfigError, describeError } from '../../errors.js';
 import type { Healer } from '../../healer/types.js';
@@ -258,7 +257,7 @@ export async function runProbeCommand(
   const owned = options.clients === undefined;
   const clients: ProbeClients = options.clients ?? {
     autoscaling: autoScalingClient({ region: flags.region }),
-    ...(flags.publish ? { cloudwatch: new CloudWatchClient(awsClientSettings(flags.region)) } : {}),
+    ...(flags.publish ? { cloudwatch: cloudWatchClient({ region: flags.region }) } : {}),
   };
   const close = (): void => {
     if (!owned) return;

@@ -24,8 +24,8 @@ import { groupNamesWithTag } from '../../alarms/groups.js';
 import { alarmNameFor, groupAlarmNameFor } from '../../alarms/manager.js';
 import { describeAlarmStates, type AlarmStateView } from '../../alarms/states.js';
 import { autoScalingClient, describeScalingActivities, type AutoScalingClient, type ScalingActivity } from '../../aws/autoscaling.js';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientSettings, awsTimeoutEnv } from '../../aws/settings.js';
+import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
+import { awsTimeoutEnv } from '../../aws/settings.js';
 import { resolveSettings, listOf, type Settings } from '../../config.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { AwsFleet, ec2InstanceFacts, type InstanceFactsReader } from '../../fleet/aws/fleet.js';
@@ -441,7 +441,7 @@ export function renderStatusTable(report: StatusReport): string {
 
 /** Reads and prints; resolves with the exit code. */
 export async function runStatus(flags: StatusFlags, clients?: StatusClients): Promise<number> {
-  const used: StatusClients = clients ?? { autoscaling: autoScalingClient({ region: flags.region }), cloudwatch: new CloudWatchClient(awsClientSettings(flags.region)) };
+  const used: StatusClients = clients ?? { autoscaling: autoScalingClient({ region: flags.region }), cloudwatch: cloudWatchClient({ region: flags.region }) };
   try {
     const status = await collectStatus(used, flags);
     process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatusTable(status));

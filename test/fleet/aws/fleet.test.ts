@@ -206,9 +206,11 @@ describe('AwsAlarmState', () => {
   it('reads a metric alarm state with the exact input', async () => {
     cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'a', StateValue: 'OK' }] });
     await expect(alarms.alarmState('a')).resolves.toBe('OK');
+    // The one DescribeAlarms reader by name (src/aws/cloudwatch.ts) pages 100 at a time.
     expect(cw.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
       AlarmNames: ['a'],
       AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+      MaxRecords: 100,
     });
   });
 
