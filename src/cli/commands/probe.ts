@@ -23,7 +23,7 @@ import { createLogger, type Logger } from '../../log.js';
 import { policyOptionsSchema } from '../../policy/options.js';
 import { ec2InstanceFacts } from '../../fleet/aws/fleet.js';
 import { describeGroupInstances, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
-import { proberOptionsSchema, type ProberOptionsInput } from '../../prober/options.js';
+import { isTargetPort, proberOptionsSchema, targetPortRange, type ProberOptionsInput } from '../../prober/options.js';
 import { startProber, type Prober, type ProberStats, type ProbeSink } from '../../prober/prober.js';
 import { putMetricDataHeartbeat } from '../../prober/heartbeat.js';
 import { healerSink, snsSink } from '../../prober/sinks.js';
@@ -113,8 +113,8 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
   const groups = [...new Set(flags.group.map((g) => g.trim()))];
   if (groups.some((g) => g === '')) problems.push('--group: a group name is empty');
   const port = number('port');
-  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535)) {
-    problems.push(`--port: must be an integer from 1 to 65535, got "${flags.port}"`);
+  if (port !== undefined && !isTargetPort(port)) {
+    problems.push(`--port: must be ${targetPortRange}, got "${flags.port}"`);
   }
 
   const prober: ProberOptionsInput = {};

@@ -33,8 +33,9 @@ import type { GroupView } from '../../fleet/port.js';
 import { readHeartbeats, type ObserverHeartbeat } from '../../operate/heartbeats.js';
 import { groupState, type GroupState, type RecordedMark } from '../../operate/group-state.js';
 import type { Verdict } from '../../policy/types.js';
+import { findEc2InstanceId } from '../../signals/read.js';
 import { httpCheck, tcpCheck, type CheckResult } from '../../prober/checks.js';
-import { proberOptionsSchema } from '../../prober/options.js';
+import { isTargetPort, proberOptionsSchema, targetPortRange } from '../../prober/options.js';
 import { ExitCode } from '../exit-codes.js';
 
 /** Auto Scaling's cause text when SetInstanceHealth (autoheal, or any custom check) marked an instance. */
@@ -127,7 +128,6 @@ export interface StatusClients {
   instanceFacts?: InstanceFactsReader;
 }
 
-const instanceIdInText = /\b(i-[0-9a-f]{8,17})\b/;
 const causeTime = /^At (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/;
 
 function activityView(a: ScalingActivity): ActivityView {
@@ -146,12 +146,12 @@ function activityView(a: ScalingActivity): ActivityView {
 export function marksOfActivities(activities: readonly ScalingActivity[], launchedAtMs: (instanceId: string) => number | undefined): RecordedMark[] {
   const launches = new Map<string, number>();
   for (const a of activities) {
-    const id = instanceIdInText.exec(a.description)?.[1];
+    const id = findEc2InstanceId(a.description);
     if (id && /^Launching/i.test(a.description) && a.startedAt) launches.set(id, a.startedAt.getTime());
   }
   const marks: RecordedMark[] = [];
   for (const a of activities) {
-    const id = instanceIdInText.exec(a.description)?.[1];
+    const id = findEc2InstanceId(a.description);
     if (!id || !a.cause.includes(userHealthCheckCause)) continue;
     const named = causeTime.exec(a.cause)?.[1];
     const atMs = named ? Date.parse(named) : a.startedAt?.getTime();
@@ -184,7 +184,7 @@ function probeSettings(flags: StatusFlags): { port: number; check: 'http' | 'tcp
     return null;
   }
   const port = Number(flags.port);
-  if (!(Number.isInteger(port) && port >= 1 && port <= 65_535)) throw new ConfigError(`--port: must be an integer from 1 to 65535, got "${flags.port}"`);
+  if (!isTargetPort(port)) throw new ConfigError(`--port: must be ${targetPortRange}, got "${flags.port}"`);
   const timeoutMs = flags.timeoutMs === undefined ? undefined : Number(flags.timeoutMs);
   // The prober's own schema names the limits; a single check has no interval, so it is the timeout.
   const parsed = proberOptionsSchema.safeParse({
@@ -312,7 +312,7 @@ function groupStatus(
 
   const latest = new Map<string, ActivityView>();
   for (const a of activities) {
-    const id = instanceIdInText.exec(a.description)?.[1];
+    const id = findEc2InstanceId(a.description);
     if (id !== undefined && !latest.has(id)) latest.set(id, activityView(a));
   }
   const inGroup = new Set(g.instances.map((i) => i.instanceId));
