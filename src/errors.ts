@@ -80,18 +80,37 @@ export class DeadlineError extends RemoteError {
   }
 }
 
+/**
+ * Codes a later attempt may get past, as the SDK's own classifier names them (its throttling,
+ * transient and network codes; test/errors.test.ts holds the two side by side) and a few more that
+ * AWS services answer for their own outages. Besides these: any 429 or 5xx status, and any error the
+ * SDK marks `$retryable`.
+ */
 const throttlingOrTransient = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
+  // Throttling.
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+  // The service's side.
   'ServiceUnavailable',
   'ServiceUnavailableException',
   'InternalFailure',
   'InternalError',
+  'ResourceContention',
+  // Timeouts and the network.
   'RequestTimeout',
   'RequestTimeoutException',
-  'ResourceContention',
   'TimeoutError',
   'AbortError',
   'ECONNREFUSED',
@@ -99,6 +118,9 @@ const throttlingOrTransient = new Set([
   'ETIMEDOUT',
   'EPIPE',
   'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
 ]);
 
 const accessDenied = new Set([
@@ -113,6 +135,7 @@ interface ErrorLike {
   name?: unknown;
   code?: unknown;
   message?: unknown;
+  cause?: unknown;
   $retryable?: unknown;
   $metadata?: { httpStatusCode?: unknown };
 }
@@ -133,15 +156,27 @@ export function toRemoteError(action: string, error: unknown): RemoteError {
   const code = errorCode(error);
   if (accessDenied.has(code)) return new AccessDeniedError(action, { cause: error });
   const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  const retryable =
-    throttlingOrTransient.has(code) || e.$retryable !== undefined || (status !== undefined && status >= 500);
+  const retryable = mayPassLater(error);
   const detail = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
   const hint = setupHints.find(([pattern]) => pattern.test(`${code} ${detail}`))?.[1];
   return new RemoteError(action, `${action} failed: ${code ? `${code}: ` : ''}${detail}${hint ? ` (${hint})` : ''}`, {
     cause: error,
     retryable,
   });
+}
+
+/** Whether the failure, or one it was caused by (a socket's error under the SDK's), is one a later attempt may get past. */
+function mayPassLater(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 10) return false;
+  const e = error as ErrorLike;
+  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  return (
+    throttlingOrTransient.has(errorCode(error)) ||
+    (typeof e.name === 'string' && throttlingOrTransient.has(e.name)) ||
+    e.$retryable !== undefined ||
+    (status !== undefined && (status === 429 || status >= 500)) ||
+    mayPassLater(e.cause, depth + 1)
+  );
 }
 
 /** The SDK's set-up failures, with what the operator does about them. */
