@@ -13,10 +13,10 @@ import type { ProbeSink } from './prober.js';
 
 /**
  * Hands signals to the healer, one batch at a time: signals that arrive while a batch is being
- * handled wait and go together in the next one. The healer decides a batch in order, each mark
- * counting against the budget of the next, so serializing here keeps a mass failure within the
- * budget even when many targets fail in the same instant. A retryable failure of a signal
- * rejects its send, so the prober sends it again.
+ * handled wait and go together in the next one, so a burst (many targets failing in the same
+ * instant) costs one read of the fleet per batch, not one per signal, and one call into the healer
+ * at a time. The budget does not rest on it: the healer serializes decide-and-mark per group itself.
+ * A retryable failure of a signal rejects its send, so the prober sends it again.
  */
 export function healerSink(healer: Pick<Healer, 'handleSignals'>): ProbeSink {
   type Pending = { signal: HealthSignal; resolve: () => void; reject: (error: unknown) => void };
