@@ -38,6 +38,7 @@ export interface SqsMessage {
   receiptHandle: string;
   body: string;
   md5OfBody?: string;
+  /** Every system attribute as SQS sent it (ApproximateReceiveCount, SentTimestamp, …). */
   attributes: Record<string, string>;
   messageAttributes: Record<string, MessageAttributeValue>;
 }

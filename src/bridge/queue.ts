@@ -9,26 +9,19 @@ import {
   getQueueAttributes,
   receiveMessages,
   type DeleteFailure,
-  type MessageAttributeValue,
   type SQSClient,
+  type SqsMessage,
 } from '../aws/sqs.js';
 import { awsTimeoutEnv, awsTimeouts, type AwsTimeouts } from '../aws/settings.js';
 
 export type { DeleteFailure } from '../aws/sqs.js';
 
-/** One received message, with the system attributes the bridge uses. */
-export interface ReceivedMessage {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
+/** One received message (as SQS delivered it), with the system attributes the bridge uses read out. */
+export interface ReceivedMessage extends SqsMessage {
   /** ApproximateReceiveCount: 1 on the first delivery. */
   receiveCount: number;
   /** SentTimestamp, milliseconds since the epoch, when SQS reported it. */
   sentAtMs?: number;
-  md5OfBody?: string;
-  /** Every system attribute as SQS sent it (ApproximateReceiveCount, SentTimestamp, …). */
-  attributes: Record<string, string>;
-  messageAttributes: Record<string, MessageAttributeValue>;
 }
 
 /** The queue's settings that matter to the bridge. */
@@ -83,17 +76,11 @@ export class SqsQueue implements QueuePort {
     const messages = await receiveMessages(this.client, this.url, request, bound, signal);
     return messages.map((m) => {
       const sent = Number(m.attributes.SentTimestamp);
-      const message: ReceivedMessage = {
-        messageId: m.messageId,
-        receiptHandle: m.receiptHandle,
-        body: m.body,
+      return {
+        ...m,
         receiveCount: Number(m.attributes.ApproximateReceiveCount ?? 1) || 1,
-        attributes: m.attributes,
-        messageAttributes: m.messageAttributes,
+        ...(Number.isFinite(sent) && sent > 0 ? { sentAtMs: sent } : {}),
       };
-      if (Number.isFinite(sent) && sent > 0) message.sentAtMs = sent;
-      if (m.md5OfBody) message.md5OfBody = m.md5OfBody;
-      return message;
     });
   }
 
