@@ -120,7 +120,7 @@ export default {
       comment: 'signals, the fleet port and policy import no SDK, no I/O, no clock: only each other, the primitives and zod',
       severity: 'error',
       from: { path: ['^src/signals/', '^src/policy/', '^src/fleet/[^/]+\\.ts$'] },
-      to: { dependencyTypesNot: ['local', 'type-only'], pathNot: '^node_modules/zod/' },
+      to: { dependencyTypesNot: ['local', 'type-only'], pathNot: '(^|/)node_modules/zod/' },
     },
     {
       name: 'core-without-aws',
