@@ -10,10 +10,15 @@
  * ever runs on a silent default (fail closed).
  */
 import { z } from 'zod';
-import { defaultAlarmPrefix } from './alarms/options.js';
 import { envReader } from './env.js';
 import { ConfigError } from './errors.js';
 import { parseOptInTag, policyOptionsSchema, type PolicyOptions, type PolicyOptionsInput } from './policy/options.js';
+
+/**
+ * The alarm-name prefix autoheal owns: it creates, updates and deletes only alarms whose names start
+ * with it. Here, with the other defaults, because settings and the alarm manager both read it.
+ */
+export const defaultAlarmPrefix = 'autoheal-status-check-';
 
 /** The environment variables autoheal reads. */
 export const autohealEnv = {

@@ -2,7 +2,7 @@
  * Deadlines, written once: {@link withDeadline} runs one piece of remote work with a bound. When
  * the bound expires the work's abort signal fires (so an SDK request or an invoke is cancelled
  * and its socket closed) and the caller gets a {@link DeadlineError} at once, even if the work
- * ignores its signal: nothing waits forever. callAws (every AWS call) and the bridge (every
+ * ignores its signal: nothing waits forever. callAws (every AWS call, src/aws/call.ts) and the bridge (every
  * delivery and every stage of its loop) use it.
  */
 import { DeadlineError } from './errors.js';

@@ -45,6 +45,28 @@ export class AccessDeniedError extends RemoteError {
 }
 
 /**
+ * Auto Scaling refused to mark the instance: it is inside the health check grace period Auto
+ * Scaling knows of (SetInstanceHealth with ShouldRespectGracePeriod). A hold, not a failure: the
+ * same mark succeeds once the period is over. Never retryable as it stands.
+ */
+export class GracePeriodRefusedError extends RemoteError {
+  override readonly name: string = 'GracePeriodRefusedError';
+  readonly instanceId: string;
+  /** The instance's age and the group's grace period, as Auto Scaling stated them. */
+  readonly ageSeconds: number;
+  readonly gracePeriodSeconds: number;
+  constructor(action: string, instanceId: string, options: { ageSeconds: number; gracePeriodSeconds: number; cause?: unknown }) {
+    super(action, `${action}: ${instanceId} is in its grace period (${options.ageSeconds} s old, the group's grace period is ${options.gracePeriodSeconds} s)`, {
+      cause: options.cause,
+      retryable: false,
+    });
+    this.instanceId = instanceId;
+    this.ageSeconds = options.ageSeconds;
+    this.gracePeriodSeconds = options.gracePeriodSeconds;
+  }
+}
+
+/**
  * Nothing answered within a deadline: an AWS call, a delivery to the bridge's target, a stage of
  * the bridge's loop. Always retryable (the other side may answer next time); `timeoutMs` is the
  * bound that expired, and the message says which setting sets it.
@@ -58,18 +80,37 @@ export class DeadlineError extends RemoteError {
   }
 }
 
+/**
+ * Codes a later attempt may get past, as the SDK's own classifier names them (its throttling,
+ * transient and network codes; test/errors.test.ts holds the two side by side) and a few more that
+ * AWS services answer for their own outages. Besides these: any 429 or 5xx status, and any error the
+ * SDK marks `$retryable`.
+ */
 const throttlingOrTransient = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
+  // Throttling.
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+  // The service's side.
   'ServiceUnavailable',
   'ServiceUnavailableException',
   'InternalFailure',
   'InternalError',
+  'ResourceContention',
+  // Timeouts and the network.
   'RequestTimeout',
   'RequestTimeoutException',
-  'ResourceContention',
   'TimeoutError',
   'AbortError',
   'ECONNREFUSED',
@@ -77,6 +118,9 @@ const throttlingOrTransient = new Set([
   'ETIMEDOUT',
   'EPIPE',
   'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
 ]);
 
 const accessDenied = new Set([
@@ -91,6 +135,7 @@ interface ErrorLike {
   name?: unknown;
   code?: unknown;
   message?: unknown;
+  cause?: unknown;
   $retryable?: unknown;
   $metadata?: { httpStatusCode?: unknown };
 }
@@ -111,15 +156,27 @@ export function toRemoteError(action: string, error: unknown): RemoteError {
   const code = errorCode(error);
   if (accessDenied.has(code)) return new AccessDeniedError(action, { cause: error });
   const e = (typeof error === 'object' && error !== null ? error : {}) as ErrorLike;
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  const retryable =
-    throttlingOrTransient.has(code) || e.$retryable !== undefined || (status !== undefined && status >= 500);
+  const retryable = mayPassLater(error);
   const detail = typeof e.message === 'string' && e.message !== '' ? e.message : String(error);
   const hint = setupHints.find(([pattern]) => pattern.test(`${code} ${detail}`))?.[1];
   return new RemoteError(action, `${action} failed: ${code ? `${code}: ` : ''}${detail}${hint ? ` (${hint})` : ''}`, {
     cause: error,
     retryable,
   });
+}
+
+/** Whether the failure, or one it was caused by (a socket's error under the SDK's), is one a later attempt may get past. */
+function mayPassLater(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 10) return false;
+  const e = error as ErrorLike;
+  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  return (
+    throttlingOrTransient.has(errorCode(error)) ||
+    (typeof e.name === 'string' && throttlingOrTransient.has(e.name)) ||
+    e.$retryable !== undefined ||
+    (status !== undefined && (status === 429 || status >= 500)) ||
+    mayPassLater(e.cause, depth + 1)
+  );
 }
 
 /** The SDK's set-up failures, with what the operator does about them. */

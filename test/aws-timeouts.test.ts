@@ -1,9 +1,9 @@
-// Every AWS call ends: the bounds of src/aws-config.ts, enforced by callAws (src/aws-calls.ts)
+// Every AWS call ends: the bounds of src/aws/settings.ts, enforced by callAws (src/aws/call.ts)
 // through withDeadline (src/deadline.ts), against a real socket that never answers.
 import { AutoScalingClient, DescribeAutoScalingInstancesCommand } from '@aws-sdk/client-auto-scaling';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { callAws } from '../src/aws-calls.js';
-import { awsClientSettings, awsTimeouts } from '../src/aws-config.js';
+import { callAws } from '../src/aws/call.js';
+import { awsClientSettings, awsTimeouts } from '../src/aws/settings.js';
 import { backoffMs } from '../src/backoff.js';
 import { withDeadline } from '../src/deadline.js';
 import { ConfigError, DeadlineError, isRetryable, RemoteError } from '../src/errors.js';

@@ -1,13 +1,9 @@
 /**
- * The groups opted in by tag, found with one filtered DescribeAutoScalingGroups (all pages).
- * Thin: injected client, abort signal passed, errors converted naming the IAM action. The fleet
- * port reads groups by name only; listing by tag is what the alarm reconcile needs beyond it.
+ * The groups opted in by tag, found with one filtered DescribeAutoScalingGroups (all pages,
+ * through the wing). The fleet port reads groups by name only; listing by tag is what the alarm
+ * reconcile and `autoheal status` need beyond it.
  */
-import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { callAws, pages } from '../aws-calls.js';
-
-/** DescribeAutoScalingGroups returns at most 100 groups per page. */
-export const maxGroupsPerPage = 100;
+import { describeAutoScalingGroups, type AutoScalingClient } from '../aws/autoscaling.js';
 
 /** The tag that opts a group in. */
 export interface GroupTag {
@@ -20,21 +16,6 @@ export interface GroupTag {
  * case-sensitive and takes no wildcards), sorted.
  */
 export async function groupNamesWithTag(client: AutoScalingClient, tag: GroupTag, signal?: AbortSignal): Promise<string[]> {
-  const names: string[] = [];
-  const listing = pages((nextToken) =>
-    callAws('autoscaling:DescribeAutoScalingGroups', signal, (abortSignal) =>
-      client.send(
-        new DescribeAutoScalingGroupsCommand({
-          Filters: [{ Name: `tag:${tag.key}`, Values: [tag.value] }],
-          MaxRecords: maxGroupsPerPage,
-          ...(nextToken ? { NextToken: nextToken } : {}),
-        }),
-        { abortSignal },
-      ),
-    ),
-  );
-  for await (const page of listing) {
-    for (const g of page.AutoScalingGroups ?? []) if (g.AutoScalingGroupName) names.push(g.AutoScalingGroupName);
-  }
-  return [...new Set(names)].sort();
+  const groups = await describeAutoScalingGroups(client, { tag }, signal);
+  return [...new Set(groups.map((g) => g.name))].sort();
 }

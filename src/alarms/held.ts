@@ -6,13 +6,12 @@
  * (just re-read, so no stale re-check is needed). Instances already marked are skipped by the policy
  * (already Unhealthy, duplicate); the rest are decided as if their alarm had fired now.
  */
-import { DescribeAlarmContributorsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { callAws, pages } from '../aws-calls.js';
+import { describeAlarmContributors, describeAlarms, type CloudWatchClient } from '../aws/cloudwatch.js';
 import { describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isEc2InstanceId } from '../signals/read.js';
 import type { HealthSignal } from '../signals/types.js';
-import { instanceIdOfAlarm, listAlarms } from './manager.js';
+import { instanceIdOfAlarm } from './manager.js';
 
 /** The unhealthy signals of every autoheal alarm (or contributor) in ALARM now. */
 export async function signalsOfAlarmsInAlarm(
@@ -24,10 +23,10 @@ export async function signalsOfAlarmsInAlarm(
 ): Promise<HealthSignal[]> {
   const observedAt = new Date(nowMs).toISOString();
   const signals: HealthSignal[] = [];
-  for (const alarm of await listAlarms(client, prefix, { state: 'ALARM' }, signal)) {
-    const name = alarm.AlarmName;
+  for (const alarm of await describeAlarms(client, { prefix, state: 'ALARM' }, signal)) {
+    const name = alarm.name;
     // The filter is asked of CloudWatch; checked again so a looser answer never becomes evidence.
-    if (!name || alarm.StateValue !== 'ALARM') continue;
+    if (alarm.state !== 'ALARM') continue;
     const instanceId = instanceIdOfAlarm(prefix, name);
     if (instanceId !== undefined) {
       signals.push({
@@ -36,7 +35,7 @@ export async function signalsOfAlarmsInAlarm(
         source: 'cloudwatch-alarm',
         observedAt,
         eventId: `${name}@reevaluated:${observedAt}`,
-        reason: `still in ALARM: ${alarm.StateReason ?? ''}`.trim(),
+        reason: `still in ALARM: ${alarm.stateReason ?? ''}`.trim(),
         instanceIdFrom: 'alarm-name',
         alarmName: name,
       });
@@ -44,28 +43,19 @@ export async function signalsOfAlarmsInAlarm(
     }
     // A Metrics Insights group alarm: each contributor in ALARM is an instance.
     try {
-      const listing = pages((nextToken) =>
-        callAws('cloudwatch:DescribeAlarmContributors', signal, (abortSignal) =>
-          client.send(new DescribeAlarmContributorsCommand({ AlarmName: name, ...(nextToken ? { NextToken: nextToken } : {}) }), {
-            abortSignal,
-          }),
-        ),
-      );
-      for await (const page of listing) {
-        for (const contributor of page.AlarmContributors ?? []) {
-          const id = contributor.ContributorAttributes?.InstanceId;
-          if (id === undefined || !isEc2InstanceId(id)) continue;
-          signals.push({
-            instanceId: id,
-            state: 'unhealthy',
-            source: 'cloudwatch-alarm',
-            observedAt,
-            eventId: `${name}:${contributor.ContributorId ?? id}@reevaluated:${observedAt}`,
-            reason: `still in ALARM: ${contributor.StateReason ?? ''}`.trim(),
-            instanceIdFrom: 'contributor',
-            alarmName: name,
-          });
-        }
+      for (const contributor of await describeAlarmContributors(client, name, signal)) {
+        const id = contributor.attributes.InstanceId;
+        if (id === undefined || !isEc2InstanceId(id)) continue;
+        signals.push({
+          instanceId: id,
+          state: 'unhealthy',
+          source: 'cloudwatch-alarm',
+          observedAt,
+          eventId: `${name}:${contributor.id ?? id}@reevaluated:${observedAt}`,
+          reason: `still in ALARM: ${contributor.stateReason ?? ''}`.trim(),
+          instanceIdFrom: 'contributor',
+          alarmName: name,
+        });
       }
     } catch (error) {
       logger.warn({ alarm: name, error: describeError(error) }, 'held work: contributors of a group alarm could not be read');

@@ -8,30 +8,15 @@
  * not live in any other group either (DescribeAutoScalingInstances finds it nowhere, or finds it
  * terminating): several groups share one prefix, and syncing one must not delete another's alarms.
  */
-import {
-  DeleteAlarmsCommand,
-  DescribeAlarmsCommand,
-  PutMetricAlarmCommand,
-  type CloudWatchClient,
-  type MetricAlarm,
-  type PutMetricAlarmCommandInput,
-  type StateValue,
-} from '@aws-sdk/client-cloudwatch';
-import { callAws, chunks, pages } from '../aws-calls.js';
+import { deleteAlarms, describeAlarms, putMetricAlarm, type AlarmView, type CloudWatchClient, type MetricAlarmInput } from '../aws/cloudwatch.js';
 import { ConfigError } from '../errors.js';
 import type { FleetPort, InstanceView } from '../fleet/port.js';
 import { silentLogger, type Logger } from '../log.js';
 import { isOptedIn } from '../policy/decide.js';
 import type { PolicyOptions } from '../policy/options.js';
+import { isEc2InstanceId } from '../signals/read.js';
 import type { LifecycleSignal } from '../signals/types.js';
 import { parseAlarmOptions, type AlarmOptions, type AlarmOptionsInput } from './options.js';
-
-/** DeleteAlarms accepts at most 100 names per call. */
-export const maxAlarmsPerDelete = 100;
-/** DescribeAlarms returns at most 100 alarms per page. */
-export const maxAlarmsPerPage = 100;
-
-const instanceIdPattern = /^i-[0-9a-f]{8,17}$/;
 
 /** Lifecycle states in which an instance keeps its alarm; anything leaving the group loses it. */
 const leaving = /^(Terminat|Detach)/;
@@ -50,7 +35,7 @@ export function groupAlarmNameFor(prefix: string, groupName: string): string {
 export function instanceIdOfAlarm(prefix: string, alarmName: string): string | undefined {
   if (!alarmName.startsWith(prefix)) return undefined;
   const id = alarmName.slice(prefix.length);
-  return instanceIdPattern.test(id) ? id : undefined;
+  return isEc2InstanceId(id) ? id : undefined;
 }
 
 /** How every autoheal alarm evaluates and whom it notifies: the same for both kinds. */
@@ -62,11 +47,11 @@ function evaluation(options: AlarmOptions) {
     TreatMissingData: 'missing',
     ActionsEnabled: true,
     AlarmActions: [...(options.alarmActions ?? [])],
-  } satisfies Partial<PutMetricAlarmCommandInput>;
+  } satisfies Partial<MetricAlarmInput>;
 }
 
 /** The exact PutMetricAlarm input of an instance's alarm. */
-export function instanceAlarmInput(options: AlarmOptions, instanceId: string): PutMetricAlarmCommandInput {
+export function instanceAlarmInput(options: AlarmOptions, instanceId: string): MetricAlarmInput {
   return {
     AlarmName: alarmNameFor(options.prefix, instanceId),
     AlarmDescription: `autoheal: EC2 status check of ${instanceId}; managed by autoheal, deleted when the instance leaves its group`,
@@ -84,7 +69,7 @@ export function instanceAlarmInput(options: AlarmOptions, instanceId: string): P
  * status-check metric of the group's instances (by the `aws:autoscaling:groupName` tag Auto
  * Scaling puts on them), grouped by InstanceId so each instance is a contributor.
  */
-export function groupAlarmInput(options: AlarmOptions, groupName: string): PutMetricAlarmCommandInput {
+export function groupAlarmInput(options: AlarmOptions, groupName: string): MetricAlarmInput {
   const quoted = groupName.replaceAll("'", "''");
   return {
     AlarmName: groupAlarmNameFor(options.prefix, groupName),
@@ -105,24 +90,22 @@ export function groupAlarmInput(options: AlarmOptions, groupName: string): PutMe
  * `wanted` for an alarm that exists: when the options name no actions, the alarm keeps its own
  * (a sync run without --topic-arn must not strip the alert topic the stack wired).
  */
-function keepingActions(existing: MetricAlarm | undefined, wanted: PutMetricAlarmCommandInput, options: AlarmOptions): PutMetricAlarmCommandInput {
-  return existing && options.alarmActions === undefined ? { ...wanted, AlarmActions: [...(existing.AlarmActions ?? [])] } : wanted;
+function keepingActions(existing: AlarmView | undefined, wanted: MetricAlarmInput, options: AlarmOptions): MetricAlarmInput {
+  return existing && options.alarmActions === undefined ? { ...wanted, AlarmActions: [...existing.actions] } : wanted;
 }
 
 /** Whether an existing alarm already has the settings `wanted` asks for. */
-function matches(existing: MetricAlarm, wanted: PutMetricAlarmCommandInput): boolean {
-  const sameActions =
-    [...(existing.AlarmActions ?? [])].sort().join(',') === [...(wanted.AlarmActions ?? [])].sort().join(',');
+function matches(existing: AlarmView, wanted: MetricAlarmInput): boolean {
+  const sameActions = [...existing.actions].sort().join(',') === [...(wanted.AlarmActions ?? [])].sort().join(',');
   const samePeriod = wanted.Metrics
-    ? existing.Metrics?.[0]?.Period === wanted.Metrics[0]?.Period &&
-      existing.Metrics?.[0]?.Expression === wanted.Metrics[0]?.Expression
-    : existing.Period === wanted.Period && existing.Statistic === wanted.Statistic;
+    ? existing.metrics[0]?.period === wanted.Metrics[0]?.Period && existing.metrics[0]?.expression === wanted.Metrics[0]?.Expression
+    : existing.period === wanted.Period && existing.statistic === wanted.Statistic;
   return (
     sameActions &&
     samePeriod &&
-    existing.EvaluationPeriods === wanted.EvaluationPeriods &&
-    existing.Threshold === wanted.Threshold &&
-    existing.ComparisonOperator === wanted.ComparisonOperator
+    existing.evaluationPeriods === wanted.EvaluationPeriods &&
+    existing.threshold === wanted.Threshold &&
+    existing.comparisonOperator === wanted.ComparisonOperator
   );
 }
 
@@ -159,33 +142,7 @@ export interface AlarmLifecycleDeps {
   logger?: Logger;
 }
 
-/** Every metric alarm whose name starts with `prefix` (only those in `state`, when given), all pages. */
-export async function listAlarms(
-  client: CloudWatchClient,
-  prefix: string,
-  filter: { state?: StateValue },
-  signal?: AbortSignal,
-): Promise<MetricAlarm[]> {
-  const alarms: MetricAlarm[] = [];
-  const listing = pages((nextToken) =>
-    callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
-      client.send(
-        new DescribeAlarmsCommand({
-          AlarmNamePrefix: prefix,
-          AlarmTypes: ['MetricAlarm'],
-          MaxRecords: maxAlarmsPerPage,
-          ...(filter.state ? { StateValue: filter.state } : {}),
-          ...(nextToken ? { NextToken: nextToken } : {}),
-        }),
-        { abortSignal },
-      ),
-    ),
-  );
-  for await (const page of listing) alarms.push(...(page.MetricAlarms ?? []));
-  return alarms;
-}
-
-/** Thin CloudWatch calls: abort signal passed, errors converted naming the IAM action. */
+/** The alarm calls of the manager and the lifecycle handler, through the wing. */
 class AlarmStore {
   constructor(
     private readonly client: CloudWatchClient,
@@ -193,50 +150,19 @@ class AlarmStore {
   ) {}
 
   /** Every metric alarm whose name starts with `prefix`, all pages. */
-  list(prefix: string, signal?: AbortSignal): Promise<MetricAlarm[]> {
-    return listAlarms(this.client, prefix, {}, signal);
+  list(prefix: string, signal?: AbortSignal): Promise<AlarmView[]> {
+    return describeAlarms(this.client, { prefix }, signal);
   }
 
-  async put(input: PutMetricAlarmCommandInput, signal?: AbortSignal): Promise<void> {
-    await callAws('cloudwatch:PutMetricAlarm', signal, (abortSignal) =>
-      this.client.send(new PutMetricAlarmCommand(input), { abortSignal }),
-    );
+  put(input: MetricAlarmInput, signal?: AbortSignal): Promise<void> {
+    return putMetricAlarm(this.client, input, signal);
   }
 
-  /**
-   * Deletes in batches of 100. DeleteAlarms is all-or-nothing: one name that no longer exists
-   * fails the whole batch with ResourceNotFound, so that batch is re-read and retried once with
-   * the names that still exist (someone else deleted the rest: the goal is reached for them).
-   */
+  /** Deletes the alarms; one already gone counts as deleted (someone else reached the goal). */
   async delete(names: readonly string[], signal?: AbortSignal): Promise<void> {
-    for (const batch of chunks(names, maxAlarmsPerDelete)) {
-      try {
-        await this.deleteBatch(batch, signal);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        const out = await callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
-          this.client.send(new DescribeAlarmsCommand({ AlarmNames: batch, MaxRecords: maxAlarmsPerPage }), {
-            abortSignal,
-          }),
-        );
-        const remaining = (out.MetricAlarms ?? []).flatMap((a) => (a.AlarmName ? [a.AlarmName] : []));
-        this.logger.debug({ requested: batch.length, remaining: remaining.length }, 'alarms: some were already gone');
-        if (remaining.length > 0) await this.deleteBatch(remaining, signal);
-      }
-    }
+    const { alreadyGone } = await deleteAlarms(this.client, names, signal);
+    if (alreadyGone > 0) this.logger.debug({ requested: names.length, alreadyGone }, 'alarms: some were already gone');
   }
-
-  private async deleteBatch(batch: string[], signal?: AbortSignal): Promise<void> {
-    await callAws('cloudwatch:DeleteAlarms', signal, (abortSignal) =>
-      this.client.send(new DeleteAlarmsCommand({ AlarmNames: batch }), { abortSignal }),
-    );
-  }
-}
-
-function isNotFound(error: unknown): boolean {
-  const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
-  const name = typeof cause === 'object' && cause !== null && 'name' in cause ? String(cause.name) : '';
-  return name === 'ResourceNotFound' || name === 'ResourceNotFoundException';
 }
 
 /** How one group's sync runs. */
@@ -248,7 +174,7 @@ export interface SyncOptions {
    * lists nothing and leaves the orphans to the run's one {@link AlarmManager.deleteOrphans}:
    * a run over many groups then lists once and reads the instances once, not once per group.
    */
-  existing?: readonly MetricAlarm[];
+  existing?: readonly AlarmView[];
 }
 
 /** An orphan deleted by a run: its alarm's name, and the synced group its instance is live in (none when it is gone). */
@@ -262,14 +188,14 @@ export interface AlarmManager {
   /** Creates the group's missing alarms, updates drifted ones, deletes orphans (see SyncOptions.existing). Idempotent. */
   syncGroupAlarms(groupName: string, options?: SyncOptions): Promise<SyncReport>;
   /** Every metric alarm of the prefix, all pages. */
-  listAlarms(signal?: AbortSignal): Promise<MetricAlarm[]>;
+  listAlarms(signal?: AbortSignal): Promise<AlarmView[]>;
   /**
    * Deletes the orphans among `existing`: instance alarms no synced group wants (`wanted`), whose
    * instance is gone or live in one of the `synced` groups. An instance live in a group the run did
    * not sync keeps its alarm: that group's sync owns it.
    */
   deleteOrphans(
-    existing: readonly MetricAlarm[],
+    existing: readonly AlarmView[],
     run: { wanted: ReadonlySet<string>; synced: ReadonlySet<string>; dryRun?: boolean; signal?: AbortSignal },
   ): Promise<DeletedOrphan[]>;
   readonly options: AlarmOptions;
@@ -284,14 +210,14 @@ export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
   const live = (i: InstanceView): boolean => !leaving.test(i.lifecycleState);
 
   async function deleteOrphans(
-    existing: readonly MetricAlarm[],
+    existing: readonly AlarmView[],
     run: { wanted: ReadonlySet<string>; synced: ReadonlySet<string>; dryRun?: boolean; signal?: AbortSignal },
   ): Promise<DeletedOrphan[]> {
     // Orphan candidates: instance alarms of the prefix that no synced group wants.
     const candidates = new Map<string, string>();
-    for (const { AlarmName: name } of existing) {
-      const id = name === undefined ? undefined : instanceIdOfAlarm(options.prefix, name);
-      if (name !== undefined && id !== undefined && !run.wanted.has(name)) candidates.set(id, name);
+    for (const { name } of existing) {
+      const id = instanceIdOfAlarm(options.prefix, name);
+      if (id !== undefined && !run.wanted.has(name)) candidates.set(id, name);
     }
     if (candidates.size === 0) return [];
     const elsewhere = await deps.fleet.describeInstances([...candidates.keys()], run.signal);
@@ -313,7 +239,7 @@ export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
     const [group] = await deps.fleet.describeGroups([groupName], signal);
     if (!group) throw new ConfigError(`alarms sync: Auto Scaling group "${groupName}" not found`);
 
-    const wanted = new Map<string, PutMetricAlarmCommandInput>();
+    const wanted = new Map<string, MetricAlarmInput>();
     if (options.mode === 'per-instance') {
       for (const i of group.instances.filter(live)) {
         const input = instanceAlarmInput(options, i.instanceId);
@@ -325,7 +251,7 @@ export function createAlarmManager(deps: AlarmManagerDeps): AlarmManager {
     }
 
     const existing = run.existing ?? (await store.list(options.prefix, signal));
-    const byName = new Map(existing.flatMap((a) => (a.AlarmName ? [[a.AlarmName, a] as const] : [])));
+    const byName = new Map(existing.map((a) => [a.name, a] as const));
     const report: SyncReport = { group: group.name, dryRun, created: [], updated: [], deleted: [], unchanged: [] };
 
     for (const [name, asked] of wanted) {
@@ -407,7 +333,7 @@ export async function deleteAlarmsWithPrefix(
 ): Promise<string[]> {
   if (prefix === '') throw new ConfigError('alarms: refusing to delete every alarm of the account (empty prefix)');
   const store = new AlarmStore(deps.cloudwatch, deps.logger ?? silentLogger);
-  const names = (await store.list(prefix, signal)).flatMap((a) => (a.AlarmName ? [a.AlarmName] : []));
+  const names = (await store.list(prefix, signal)).map((a) => a.name);
   await store.delete(names, signal);
   return names;
 }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
+import { defaultAlarmPrefix } from '../config.js';
 import { ConfigError } from '../errors.js';
 
-/** The alarm-name prefix autoheal owns: it creates, updates and deletes only alarms whose names start with it. */
-export const defaultAlarmPrefix = 'autoheal-status-check-';
+export { defaultAlarmPrefix };
 
 /** CloudWatch accepts these periods for high-resolution metrics, and any multiple of 60 seconds. */
 export const shortPeriodsSeconds = [10, 20, 30] as const;

@@ -14,7 +14,7 @@
  * CloudFormation stack (the construct creates them), so only groups opted in by tag alone are
  * synced: writing a stack-owned alarm would make the stack drift.
  */
-import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingClient } from '../aws/autoscaling.js';
 import { AutohealError, ConfigError, describeError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { PolicyOptions } from '../policy/options.js';

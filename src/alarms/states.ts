@@ -1,11 +1,8 @@
 /**
- * Reads the current state of named alarms (for `autoheal status`). Thin: injected client, abort
- * signal passed, names asked in batches of 100 (DescribeAlarms' limit for AlarmNames), errors
- * converted naming the IAM action. Names that do not exist are simply absent from the result.
+ * Reads the current state of named alarms (for `autoheal status`), through the wing's one
+ * DescribeAlarms reader. Names that do not exist are simply absent from the result.
  */
-import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { callAws, chunks, pages } from '../aws-calls.js';
-import { maxAlarmsPerPage } from './manager.js';
+import { describeAlarms, type CloudWatchClient } from '../aws/cloudwatch.js';
 
 /** One alarm's state as CloudWatch reports it now. */
 export interface AlarmStateView {
@@ -18,34 +15,15 @@ export interface AlarmStateView {
 }
 
 /** The states of the alarms named, by name; names of alarms that do not exist are absent. */
-export async function describeAlarmStates(
-  client: CloudWatchClient,
-  names: readonly string[],
-  signal?: AbortSignal,
-): Promise<Map<string, AlarmStateView>> {
+export async function describeAlarmStates(client: CloudWatchClient, names: readonly string[], signal?: AbortSignal): Promise<Map<string, AlarmStateView>> {
   const found = new Map<string, AlarmStateView>();
-  const unique = [...new Set(names)];
-  // Never call without names: that would list every alarm of the account.
-  for (const batch of chunks(unique, maxAlarmsPerPage)) {
-    const listing = pages((nextToken) =>
-      callAws('cloudwatch:DescribeAlarms', signal, (abortSignal) =>
-        client.send(
-          new DescribeAlarmsCommand({ AlarmNames: batch, MaxRecords: maxAlarmsPerPage, ...(nextToken ? { NextToken: nextToken } : {}) }),
-          { abortSignal },
-        ),
-      ),
-    );
-    for await (const page of listing) {
-      for (const a of page.MetricAlarms ?? []) {
-        if (!a.AlarmName) continue;
-        found.set(a.AlarmName, {
-          name: a.AlarmName,
-          state: a.StateValue ?? 'UNKNOWN',
-          ...(a.StateReason ? { reason: a.StateReason } : {}),
-          ...(a.StateUpdatedTimestamp ? { updatedAt: a.StateUpdatedTimestamp } : {}),
-        });
-      }
-    }
+  for (const a of await describeAlarms(client, { names }, signal)) {
+    found.set(a.name, {
+      name: a.name,
+      state: a.state ?? 'UNKNOWN',
+      ...(a.stateReason ? { reason: a.stateReason } : {}),
+      ...(a.stateUpdatedAt ? { updatedAt: a.stateUpdatedAt } : {}),
+    });
   }
   return found;
 }

@@ -39,9 +39,9 @@
  * most), never deleted: stop() ends within shutdownTimeoutSeconds + releaseTimeoutSeconds
  * whatever hangs.
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '../aws/sqs.js';
 import { z } from 'zod';
-import { awsTimeouts } from '../aws-config.js';
+import { awsTimeouts } from '../aws/settings.js';
 import { ConfigError, describeError } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import { silentLogger, type Logger } from '../log.js';
@@ -61,7 +61,7 @@ export type { BridgeEvents, BridgeSummary, MessageEventBase } from './types.js';
 export interface BridgeOptions extends BridgeSettingsInput {
   /** Where messages go. */
   target: BridgeTarget;
-  /** The SQS client (built from sqsClientSettings); or pass `queue`. */
+  /** The SQS client (src/aws/sqs.ts sqsClient); or pass `queue`. */
   sqs?: SQSClient;
   /** A queue port instead of `sqs` (tests). */
   queue?: QueuePort;

@@ -1,32 +1,27 @@
 /**
- * The bridge's port to its queue, and the thin SQS adapter behind it: an injected client, an
- * abort signal on every call, errors converted by callAws (the one SDK boundary), and every batch
- * result's `Failed[]` returned to the caller rather than ignored.
+ * The bridge's port to its queue, and the SQS adapter behind it: every call through the wing
+ * (src/aws/sqs.ts: an abort signal on every call, errors converted, every batch result's `Failed[]`
+ * returned to the caller rather than ignored); this maps SQS's answers to the port's shapes.
  */
 import {
-  ChangeMessageVisibilityCommand,
-  DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  type MessageAttributeValue,
+  changeMessageVisibility,
+  deleteMessageBatch,
+  getQueueAttributes,
+  receiveMessages,
+  type DeleteFailure,
   type SQSClient,
-} from '@aws-sdk/client-sqs';
-import { callAws } from '../aws-calls.js';
-import { awsTimeoutEnv, awsTimeouts, type AwsTimeouts } from '../aws-config.js';
+  type SqsMessage,
+} from '../aws/sqs.js';
+import { awsTimeoutEnv, awsTimeouts, type AwsTimeouts } from '../aws/settings.js';
 
-/** One received message, with the system attributes the bridge uses. */
-export interface ReceivedMessage {
-  messageId: string;
-  receiptHandle: string;
-  body: string;
+export type { DeleteFailure } from '../aws/sqs.js';
+
+/** One received message (as SQS delivered it), with the system attributes the bridge uses read out. */
+export interface ReceivedMessage extends SqsMessage {
   /** ApproximateReceiveCount: 1 on the first delivery. */
   receiveCount: number;
   /** SentTimestamp, milliseconds since the epoch, when SQS reported it. */
   sentAtMs?: number;
-  md5OfBody?: string;
-  /** Every system attribute as SQS sent it (ApproximateReceiveCount, SentTimestamp, …). */
-  attributes: Record<string, string>;
-  messageAttributes: Record<string, MessageAttributeValue>;
 }
 
 /** The queue's settings that matter to the bridge. */
@@ -35,15 +30,6 @@ export interface QueueInfo {
   visibilityTimeoutSeconds: number;
   /** Where poison messages go; absent when the queue has no redrive policy. */
   redrivePolicy?: { deadLetterTargetArn: string; maxReceiveCount: number };
-}
-
-/** A DeleteMessageBatch entry that failed. */
-export interface DeleteFailure {
-  receiptHandle: string;
-  code: string;
-  message: string;
-  /** SQS says the request was wrong (an expired receipt handle): retrying the same entry cannot help. */
-  senderFault: boolean;
 }
 
 export interface ReceiveRequest {
@@ -75,16 +61,7 @@ export class SqsQueue implements QueuePort {
   ) {}
 
   async describe(signal?: AbortSignal): Promise<QueueInfo> {
-    const out = await callAws('sqs:GetQueueAttributes', signal, (abortSignal) =>
-      this.client.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: this.url,
-          AttributeNames: ['QueueArn', 'VisibilityTimeout', 'RedrivePolicy'],
-        }),
-        { abortSignal },
-      ),
-    );
-    const attributes = out.Attributes ?? {};
+    const attributes = await getQueueAttributes(this.client, this.url, ['QueueArn', 'VisibilityTimeout', 'RedrivePolicy'], signal);
     const info: QueueInfo = {
       queueArn: attributes.QueueArn ?? '',
       visibilityTimeoutSeconds: Number(attributes.VisibilityTimeout ?? 30),
@@ -95,76 +72,24 @@ export class SqsQueue implements QueuePort {
   }
 
   async receive(request: ReceiveRequest, signal?: AbortSignal): Promise<ReceivedMessage[]> {
-    const timeoutMs = request.waitSeconds * 1000 + this.timeouts.attemptTimeoutMs;
-    const out = await callAws(
-      'sqs:ReceiveMessage',
-      signal,
-      (abortSignal) =>
-        this.client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: this.url,
-            MaxNumberOfMessages: request.maxMessages,
-            WaitTimeSeconds: request.waitSeconds,
-            ...(request.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: request.visibilityTimeoutSeconds } : {}),
-            MessageSystemAttributeNames: ['All'],
-            MessageAttributeNames: ['All'],
-          }),
-          { abortSignal, requestTimeout: timeoutMs },
-        ),
-      { timeoutMs, setBy: `--wait-seconds + ${awsTimeoutEnv}` },
-    );
-    return (out.Messages ?? []).flatMap((m) => {
-      if (!m.MessageId || !m.ReceiptHandle) return [];
-      const attributes: Record<string, string> = { ...(m.Attributes ?? {}) };
-      const sent = Number(attributes.SentTimestamp);
-      const message: ReceivedMessage = {
-        messageId: m.MessageId,
-        receiptHandle: m.ReceiptHandle,
-        body: m.Body ?? '',
-        receiveCount: Number(attributes.ApproximateReceiveCount ?? 1) || 1,
-        attributes,
-        messageAttributes: m.MessageAttributes ?? {},
+    const bound = { timeoutMs: request.waitSeconds * 1000 + this.timeouts.attemptTimeoutMs, setBy: `--wait-seconds + ${awsTimeoutEnv}` };
+    const messages = await receiveMessages(this.client, this.url, request, bound, signal);
+    return messages.map((m) => {
+      const sent = Number(m.attributes.SentTimestamp);
+      return {
+        ...m,
+        receiveCount: Number(m.attributes.ApproximateReceiveCount ?? 1) || 1,
+        ...(Number.isFinite(sent) && sent > 0 ? { sentAtMs: sent } : {}),
       };
-      if (Number.isFinite(sent) && sent > 0) message.sentAtMs = sent;
-      if (m.MD5OfBody) message.md5OfBody = m.MD5OfBody;
-      return [message];
     });
   }
 
-  async deleteBatch(receiptHandles: readonly string[], signal?: AbortSignal): Promise<DeleteFailure[]> {
-    if (receiptHandles.length === 0) return [];
-    // Batch entry ids only need to be unique within the request; receipt handles are too long.
-    const entries = receiptHandles.map((handle, i) => ({ Id: `e${i}`, ReceiptHandle: handle }));
-    const out = await callAws('sqs:DeleteMessage', signal, (abortSignal) =>
-      this.client.send(new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: entries }), { abortSignal }),
-    );
-    const failed: DeleteFailure[] = (out.Failed ?? []).map((f) => ({
-      receiptHandle: entries.find((e) => e.Id === f.Id)?.ReceiptHandle ?? '',
-      code: f.Code ?? 'Unknown',
-      message: f.Message ?? '',
-      senderFault: f.SenderFault ?? false,
-    }));
-    // An entry in neither list was not confirmed deleted: treat it as failed (retryable).
-    const answered = new Set([...(out.Successful ?? []).map((s) => s.Id), ...(out.Failed ?? []).map((f) => f.Id)]);
-    for (const entry of entries) {
-      if (!answered.has(entry.Id)) {
-        failed.push({ receiptHandle: entry.ReceiptHandle, code: 'NoResult', message: 'not in the batch result', senderFault: false });
-      }
-    }
-    return failed;
+  deleteBatch(receiptHandles: readonly string[], signal?: AbortSignal): Promise<DeleteFailure[]> {
+    return deleteMessageBatch(this.client, this.url, receiptHandles, signal);
   }
 
-  async changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number, signal?: AbortSignal): Promise<void> {
-    await callAws('sqs:ChangeMessageVisibility', signal, (abortSignal) =>
-      this.client.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: this.url,
-          ReceiptHandle: receiptHandle,
-          VisibilityTimeout: visibilityTimeoutSeconds,
-        }),
-        { abortSignal },
-      ),
-    );
+  changeVisibility(receiptHandle: string, visibilityTimeoutSeconds: number, signal?: AbortSignal): Promise<void> {
+    return changeMessageVisibility(this.client, this.url, receiptHandle, visibilityTimeoutSeconds, signal);
   }
 }
 

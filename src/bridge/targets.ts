@@ -3,8 +3,7 @@
  * autoheal core in this process (a {@link Healer}), or any async function (tests, benchmarks).
  * A target reports an outcome per message; the bridge alone deletes, retries and releases.
  */
-import { GetFunctionCommand, InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
-import { callAws } from '../aws-calls.js';
+import { getFunction, invoke, type InvokeResult, type LambdaClient } from '../aws/lambda.js';
 import { ConfigError, describeError, isRetryable } from '../errors.js';
 import type { Healer } from '../healer/types.js';
 import type { ReceivedMessage } from './queue.js';
@@ -106,36 +105,21 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
   const invocationType = options.invocationType ?? 'RequestResponse';
   const payload = options.payload ?? 'body';
 
-  async function invoke(body: string, context: DeliveryContext): Promise<{ error?: string; payload?: Uint8Array }> {
-    let out;
+  async function deliverOne(body: string, context: DeliveryContext): Promise<{ error?: string; payload?: Uint8Array }> {
+    let out: InvokeResult;
     try {
-      // A RequestResponse invoke waits for the function: its bound is the delivery deadline, not
-      // the common AWS call bound.
-      out = await callAws(
-        'lambda:InvokeFunction',
-        context.signal,
-        (abortSignal) =>
-          client.send(
-            new InvokeCommand({
-              FunctionName: functionName,
-              InvocationType: invocationType,
-              Payload: Buffer.from(body, 'utf8'),
-            }),
-            { abortSignal, requestTimeout: context.timeoutMs },
-          ),
-        { timeoutMs: context.timeoutMs, setBy: '--delivery-timeout-seconds' },
-      );
+      // A RequestResponse invoke waits for the function: its bound is the delivery deadline.
+      out = await invoke(client, { functionName, invocationType, payload: body }, { timeoutMs: context.timeoutMs, setBy: '--delivery-timeout-seconds' }, context.signal);
     } catch (error) {
       return { error: describeError(error) };
     }
-    const status = out.StatusCode ?? 0;
-    if (out.FunctionError) {
-      const detail = out.Payload ? Buffer.from(out.Payload).toString('utf8').slice(0, 500) : '';
-      return { error: `function error (${out.FunctionError})${detail ? `: ${detail}` : ''}` };
+    if (out.functionError) {
+      const detail = out.payload ? Buffer.from(out.payload).toString('utf8').slice(0, 500) : '';
+      return { error: `function error (${out.functionError})${detail ? `: ${detail}` : ''}` };
     }
     const expected = invocationType === 'Event' ? 202 : 200;
-    if (status !== expected) return { error: `unexpected status ${status} from Invoke (expected ${expected})` };
-    return out.Payload ? { payload: out.Payload } : {};
+    if (out.statusCode !== expected) return { error: `unexpected status ${out.statusCode} from Invoke (expected ${expected})` };
+    return out.payload ? { payload: out.payload } : {};
   }
 
   return {
@@ -144,7 +128,7 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
 
     async check(signal) {
       try {
-        await callAws('lambda:GetFunction', signal, (abortSignal) => client.send(new GetFunctionCommand({ FunctionName: functionName }), { abortSignal }));
+        await getFunction(client, functionName, signal);
       } catch (remote) {
         throw new ConfigError(`function "${functionName}" is not usable: ${describeError(remote)}`, { cause: remote });
       }
@@ -156,7 +140,7 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
         if (!message) return [];
         // Bodies go on unchanged, as the original did; a body the function cannot take fails and
         // reaches the dead-letter queue through the redrive policy.
-        const result = await invoke(message.body, context);
+        const result = await deliverOne(message.body, context);
         return [
           result.error === undefined
             ? { messageId: message.messageId, status: 'succeeded' }
@@ -164,7 +148,7 @@ export function lambdaTarget(options: LambdaTargetOptions): BridgeTarget {
         ];
       }
       const event = { Records: messages.map((m) => toLambdaSqsRecord(m, context.queueArn)) };
-      const result = await invoke(JSON.stringify(event), context);
+      const result = await deliverOne(JSON.stringify(event), context);
       if (result.error !== undefined) {
         const error = result.error;
         return messages.map((m) => ({ messageId: m.messageId, status: 'failed', error }));

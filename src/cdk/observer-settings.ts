@@ -3,6 +3,7 @@
  * rules: what {@link Observers} (./observers.ts) is built from, checked before anything is built.
  */
 import type { Duration } from 'aws-cdk-lib';
+import { isTargetPort, targetPortRange } from '../prober/options.js';
 
 /** A subnet an observer runs in. */
 export interface ObserverSubnet {
@@ -56,7 +57,7 @@ export function observersProblems(s: ObserversSettings, groupNames: readonly str
   if (zones.size !== s.subnets.length) problems.push('probe.subnets: one subnet per Availability Zone (observers are named by zone)');
   if (groupNames.length === 0) problems.push('groups: name the groups the observers probe (observers do not follow the opt-in tag)');
   const port = s.port ?? observerDefaults.port;
-  if (!(Number.isInteger(port) && port >= 1 && port <= 65_535)) problems.push(`probe.port: an integer from 1 to 65535, got ${port}`);
+  if (!isTargetPort(port)) problems.push(`probe.port: ${targetPortRange}, got ${port}`);
   const intervalMs = s.interval?.toMilliseconds() ?? observerDefaults.intervalMs;
   const timeoutMs = s.timeout?.toMilliseconds() ?? observerDefaults.timeoutMs;
   if (intervalMs < 500 || intervalMs > 30_000) problems.push(`probe.interval: from 0.5 to 30 seconds, got ${intervalMs} ms`);

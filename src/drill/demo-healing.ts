@@ -5,7 +5,7 @@
  * when `quorum` of them agree. A single observer marks alone (quorum 1). What the observers and
  * the healer do is noted for the timeline and the JSON.
  */
-import type { SNSClient } from '@aws-sdk/client-sns';
+import type { SigningClient } from '../aws/query.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -41,7 +41,7 @@ const note = <T>(list: T[], item: T): void => {
 
 /** Where the observers publish. */
 export interface Topic {
-  sns: SNSClient;
+  sns: SigningClient;
   topicArn: string;
   region: string;
   accountId: string;

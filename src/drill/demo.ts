@@ -12,10 +12,9 @@
  * clean-ups (demo-run.ts), undone in `finally`, so an error or an abort (Ctrl-C) leaves no child
  * process and no open port.
  */
-import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
-import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
-import { awsClientSettings } from '../aws-config.js';
+import { createTopic, snsClient, subscribe } from '../aws/sns.js';
+import { createQueue, getQueueAttributes, setQueueAttributes, sqsClient, type SQSClient } from '../aws/sqs.js';
 import { startBridge, healerTarget } from '../bridge/index.js';
 import type { Healer } from '../healer/types.js';
 import { silentLogger } from '../log.js';
@@ -79,7 +78,7 @@ function noting(healer: Healer, onInput: (input: unknown) => void): Healer {
 
 interface Emulator {
   endpoint: string;
-  sns: SNSClient;
+  sns: ReturnType<typeof snsClient>;
   sqs: SQSClient;
   topicArn: string;
   queueUrl: string;
@@ -94,32 +93,25 @@ async function startEmulator(cleanups: Cleanup[]): Promise<Emulator> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const endpoint = `http://127.0.0.1:${port}`;
-  const clientSettings = { ...awsClientSettings(region), endpoint, credentials };
-  const sns = new SNSClient(clientSettings);
-  const sqs = new SQSClient({ ...clientSettings, useQueueUrlAsEndpoint: false });
+  const emulator = { region, endpoint, credentials };
+  const sns = snsClient(emulator);
+  const sqs = sqsClient(emulator);
   cleanups.push(() => sns.destroy(), () => sqs.destroy());
 
   // Topic, queue with its policy, subscription: the same calls as on AWS.
-  const { TopicArn: topicArn = '' } = await sns.send(new CreateTopicCommand({ Name: topicName }));
-  const queueArnOf = async (url: string, name: string): Promise<string> => {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-    return out.Attributes?.QueueArn ?? `arn:aws:sqs:${region}:${accountId}:${name}`;
-  };
+  const topicArn = await createTopic(sns, topicName);
+  const queueArnOf = async (url: string, name: string): Promise<string> =>
+    (await getQueueAttributes(sqs, url, ['QueueArn'])).QueueArn ?? `arn:aws:sqs:${region}:${accountId}:${name}`;
   // A dead-letter queue behind it, so a message that can never succeed stops coming back.
-  const { QueueUrl: dlqUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: `${queueName}-dlq` }));
+  const dlqUrl = await createQueue(sqs, `${queueName}-dlq`);
   const dlqArn = await queueArnOf(dlqUrl, `${queueName}-dlq`);
-  const { QueueUrl: queueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: queueName }));
+  const queueUrl = await createQueue(sqs, queueName);
   const queueArn = await queueArnOf(queueUrl, queueName);
-  await sqs.send(
-    new SetQueueAttributesCommand({
-      QueueUrl: queueUrl,
-      Attributes: {
-        Policy: queuePolicy(queueArn, topicArn),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
-      },
-    }),
-  );
-  await sns.send(new SubscribeCommand({ TopicArn: topicArn, Protocol: 'sqs', Endpoint: queueArn }));
+  await setQueueAttributes(sqs, queueUrl, {
+    Policy: queuePolicy(queueArn, topicArn),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 5 }),
+  });
+  await subscribe(sns, { topicArn, protocol: 'sqs', endpoint: queueArn });
 
   return { endpoint, sns, sqs, topicArn, queueUrl };
 }

@@ -15,7 +15,7 @@
  *
  * It never throws: what fails becomes a record with an error.
  */
-import { describeError, RemoteError } from '../errors.js';
+import { describeError, GracePeriodRefusedError, RemoteError } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import type { GroupView } from '../fleet/port.js';
 import { silentLogger } from '../log.js';
@@ -72,7 +72,7 @@ export function createHealer(options: HealerOptions): Healer {
       return { verdict };
     } catch (error) {
       // Auto Scaling refuses a mark inside the grace period it knows of: a hold, not a failure.
-      if (/grace period/i.test(describeError(error))) return { verdict: { action: 'skip', reason: 'inGracePeriod', detail: describeError(error) } };
+      if (error instanceof GracePeriodRefusedError) return { verdict: { action: 'skip', reason: 'inGracePeriod', detail: describeError(error) } };
       return { verdict, error };
     }
   }

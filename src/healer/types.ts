@@ -7,12 +7,11 @@ import type { Hold } from '../policy/ledger.js';
 import type { ZoneDown } from '../policy/suspicion.js';
 import type { LedgerPort } from './ledger.js';
 import type { Verdict } from '../policy/types.js';
-import type { HealthSignal, LifecycleSignal, ParseResult } from '../signals/types.js';
+import type { AlarmState, HealthSignal, LifecycleSignal, ParseResult } from '../signals/types.js';
 
-/** An alarm's state as CloudWatch reports it now; `undefined` when the alarm no longer exists. */
-export type AlarmState = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
+export type { AlarmState } from '../signals/types.js';
 
-/** Re-reads an alarm before acting on stale evidence (verify-before-act). */
+/** Re-reads an alarm before acting on stale evidence (verify-before-act); `undefined` when the alarm no longer exists. */
 export interface AlarmStatePort {
   alarmState(alarmName: string, signal?: AbortSignal): Promise<AlarmState | undefined>;
 }

@@ -5,8 +5,8 @@
  * terminate events, the scheduled alarm reconcile and the Terraform module's deploy-time sync and
  * destroy-time clean-up (PutMetricAlarm, DeleteAlarms).
  */
-export { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+export { cloudWatchClient } from '../aws/cloudwatch.js';
 export { createAlarmLifecycle, createAlarmManager, deleteAlarmsWithPrefix, managedGroups } from '../alarms/manager.js';
 export { reconcileAlarms } from '../alarms/reconcile.js';
 export { signalsOfAlarmsInAlarm } from '../alarms/held.js';
-export { AwsAlarmState } from '../fleet/aws/alarm-state.js';
+export { AwsAlarmState } from '../alarms/alarm-state.js';

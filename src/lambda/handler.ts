@@ -31,17 +31,17 @@
  *   Lambda's asynchronous retries, the on-failure destination or the bridge's redelivery apply.
  *   Throwing for work that can never succeed would only repeat the same failure.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { alarmOptionsFromEnv } from '../alarms/env.js';
 import { parseAlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
 import type { ReconcileReport } from '../alarms/reconcile.js';
-import { awsClientSettings } from '../aws-config.js';
+import { autoScalingClient, type AutoScalingClient } from '../aws/autoscaling.js';
+// A type only: the CloudWatch client itself is loaded on first use (./cloudwatch.ts).
+import type { CloudWatchClient } from '../aws/cloudwatch.js';
 import { resolveSettings, type Settings } from '../config.js';
 import { AutohealError, describeError } from '../errors.js';
 import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';
 import { capList, createLogger, type Logger } from '../log.js';
-import type { InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
+import type { InstanceFactsReader } from '../fleet/aws/fleet.js';
 import { createAwsHealer } from '../runtime/aws.js';
 import { emitEmfDecisions } from '../operate/emf.js';
 import { observerSilentNotice, silentObserverOf, type NoticePublisher } from '../operate/notices.js';
@@ -78,7 +78,7 @@ export interface HandlerDeps {
   instanceFacts?: InstanceFactsReader;
   /**
    * CloudWatch, for re-checking stale alarms and for the per-instance alarms of launched and
-   * terminated instances. Default: created on first use from awsClientSettings(), so that the
+   * terminated instances. Default: created on first use with the standard settings, so that the
    * many invocations that never need it do not pay for loading it.
    */
   cloudWatch?: CloudWatchClient;
@@ -153,7 +153,7 @@ export function createHandler(deps: HandlerDeps) {
   let cloudWatchParts: ReturnType<typeof loadCloudWatch> | undefined;
   async function loadCloudWatch() {
     const parts = await import('./cloudwatch.js');
-    const client = deps.cloudWatch ?? new parts.CloudWatchClient(awsClientSettings());
+    const client = deps.cloudWatch ?? parts.cloudWatchClient();
     const manager = parts.createAlarmManager({ cloudwatch: client, fleet, options: alarmOptions, logger });
     const reconcile = (signal?: AbortSignal) =>
       parts.reconcileAlarms({ manager, autoScaling: deps.autoScaling, policy: config.policy, logger }, signal);
@@ -255,8 +255,7 @@ function fromEnvironment(): HandlerDeps {
   const config = resolveSettings();
   // Lambda collects stdout into CloudWatch Logs.
   const logger = createLogger({ fd: 1, level: config.logLevel, component: 'lambda' });
-  const aws = awsClientSettings();
-  return { config, logger, autoScaling: new AutoScalingClient(aws), alarmOptions: alarmOptionsFromEnv() };
+  return { config, logger, autoScaling: autoScalingClient(), alarmOptions: alarmOptionsFromEnv() };
 }
 
 /** The Lambda entry point (`lambda.handler`); configured from the environment at init. */

@@ -1,8 +1,8 @@
 /**
  * The Lambda's notifier: notices to AUTOHEAL_NOTICE_TOPIC_ARN, published with the healer's Auto
- * Scaling client's parts (no SNS client in the bundle: src/operate/sns-notices.ts).
+ * Scaling client's parts (no SNS client in the bundle: src/aws/sns.ts).
  */
-import type { SigningClient } from '../aws-query.js';
+import type { SigningClient } from '../aws/query.js';
 import type { Logger } from '../log.js';
 import { createNotifier, type NoticePublisher, type Notifier } from '../operate/notices.js';
 import { snsNoticePublisher } from '../operate/sns-notices.js';

@@ -7,23 +7,21 @@
  * as alarm messages (the healer's quorum counts this observer by name) and a heartbeat as an EMF
  * line on stdout every 10 s. Settings are read at init (./settings.ts): a bad one fails the cold start.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { SNSClient } from '@aws-sdk/client-sns';
-import { awsClientSettings } from '../aws-config.js';
-import { ec2InstanceFacts } from '../fleet/aws/ec2-instances.js';
+import { autoScalingClient } from '../aws/autoscaling.js';
 import { createLogger } from '../log.js';
+import { groupTargets } from '../prober/aws-discovery.js';
 import { emfHeartbeat } from '../prober/heartbeat.js';
 import { startProber, type ProberStats } from '../prober/prober.js';
 import { snsSink } from '../prober/sinks.js';
 import type { SelfCheckState } from '../prober/self-check.js';
-import { observerTargets } from './discovery.js';
 import { observerSettings } from './settings.js';
 
 const settings = observerSettings();
 const logger = createLogger({ component: 'observer', fd: 1 });
-const autoscaling = new AutoScalingClient(awsClientSettings());
-const sns = new SNSClient(awsClientSettings(settings.region));
-const discover = observerTargets(autoscaling, ec2InstanceFacts(autoscaling), settings);
+// One client: EC2 DescribeInstances and SNS Publish are signed with its parts (src/aws/query.ts),
+// so the bundle carries neither the EC2 nor the SNS client; a publish goes to the topic's region.
+const autoscaling = autoScalingClient();
+const discover = groupTargets({ autoscaling }, settings);
 
 /** The part of the Lambda context a run uses. */
 export interface ObserverContext {
@@ -45,7 +43,7 @@ export async function handler(_event: unknown, context?: ObserverContext): Promi
   const startedMs = Date.now();
   const runForMs = Math.max(1_000, Math.min(settings.runForMs, (context?.getRemainingTimeInMillis() ?? Infinity) - marginMs));
   const prober = startProber(settings.prober, {
-    sink: snsSink({ client: sns, topicArn: settings.topicArn, accountId: settings.accountId }),
+    sink: snsSink({ client: autoscaling, topicArn: settings.topicArn, accountId: settings.accountId }),
     discover,
     discoverEveryMs: settings.discoverEveryMs,
     region: settings.region,

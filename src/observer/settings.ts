@@ -3,9 +3,10 @@
  * and validated once at init, so a bad setting fails the cold start with a message naming the
  * variable, never a run.
  */
+import { parseTopicArn } from '../aws/sns.js';
 import { envReader } from '../env.js';
 import { ConfigError } from '../errors.js';
-import { proberOptionsSchema, type ProberOptions } from '../prober/options.js';
+import { isTargetPort, proberOptionsSchema, targetPortRange, type ProberOptions } from '../prober/options.js';
 
 /** The environment variables of an observer function. */
 export const observerEnv = {
@@ -46,8 +47,6 @@ export interface ObserverSettings {
   discoverEveryMs: number;
 }
 
-const topicArnPattern = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):[A-Za-z0-9_-]{1,256}$/;
-
 /** Reads and validates the settings; throws one ConfigError naming every bad variable. */
 export function observerSettings(env: NodeJS.ProcessEnv = process.env): ObserverSettings {
   const problems: string[] = [];
@@ -65,13 +64,13 @@ export function observerSettings(env: NodeJS.ProcessEnv = process.env): Observer
   if (read(observerEnv.groups) !== undefined && groups.length === 0) problems.push(`${observerEnv.groups}: name at least one group`);
   const port = number(observerEnv.port);
   if (port === undefined && read(observerEnv.port) === undefined) problems.push(`${observerEnv.port}: required`);
-  else if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535)) problems.push(`${observerEnv.port}: an integer from 1 to 65535, got "${read(observerEnv.port)}"`);
+  else if (port !== undefined && !isTargetPort(port)) problems.push(`${observerEnv.port}: ${targetPortRange}, got "${read(observerEnv.port)}"`);
   const check = read(observerEnv.check) ?? 'http';
   if (check !== 'http' && check !== 'tcp') problems.push(`${observerEnv.check}: "http" or "tcp", got "${check}"`);
   const path = read(observerEnv.path) ?? '/health';
   const topicArn = required(observerEnv.topicArn);
-  const match = topicArnPattern.exec(topicArn);
-  if (topicArn !== '' && !match) problems.push(`${observerEnv.topicArn}: not an SNS topic ARN: "${topicArn}"`);
+  const topic = parseTopicArn(topicArn);
+  if (topicArn !== '' && !topic) problems.push(`${observerEnv.topicArn}: not an SNS topic ARN: "${topicArn}"`);
   const runForMs = number(observerEnv.runForMs) ?? 55_000;
   if (!(runForMs >= 1_000 && runForMs <= 900_000)) problems.push(`${observerEnv.runForMs}: from 1000 to 900000 ms, got ${runForMs}`);
   const discoverEveryMs = number(observerEnv.discoverEveryMs) ?? 15_000;
@@ -100,8 +99,8 @@ export function observerSettings(env: NodeJS.ProcessEnv = process.env): Observer
     check: check as 'http' | 'tcp',
     path,
     topicArn,
-    region: match?.[1] as string,
-    accountId: match?.[2] as string,
+    region: topic?.region as string,
+    accountId: topic?.accountId as string,
     runForMs,
     discoverEveryMs,
   };

@@ -5,9 +5,7 @@
  * groups they watch). Two CloudWatch calls whatever the number of observers: ListMetrics finds
  * the observers, one GetMetricData reads the newest datapoint of each (up to 500 per call).
  */
-import { GetMetricDataCommand, ListMetricsCommand, type CloudWatchClient, type MetricDataQuery } from '@aws-sdk/client-cloudwatch';
-import { callAws, chunks, pages } from '../aws-calls.js';
-
+import { getMetricData, listMetrics, type CloudWatchClient } from '../aws/cloudwatch.js';
 /** The heartbeat contract shared with the observers. */
 import { heartbeatMetric } from '../prober/heartbeat-metric.js';
 
@@ -18,8 +16,6 @@ export const heartbeatLookbackMs = 3 * 60 * 60 * 1000;
  * most every 10 s; CloudWatch aggregates per minute and shows a datapoint a minute or two late.
  */
 export const heartbeatSilentAfterMs = 5 * 60 * 1000;
-/** GetMetricData takes at most 500 queries per call. */
-const queriesPerCall = 500;
 
 /** One observer and its newest heartbeat. */
 export interface ObserverHeartbeat {
@@ -33,61 +29,32 @@ export interface ObserverHeartbeat {
 /** Every observer that published a heartbeat in the last two weeks (ListMetrics' horizon), with its newest one. */
 export async function readHeartbeats(client: CloudWatchClient, nowMs: number, signal?: AbortSignal): Promise<ObserverHeartbeat[]> {
   const names = new Set<string>();
-  const listing = pages((nextToken) =>
-    callAws('cloudwatch:ListMetrics', signal, () =>
-      client.send(
-        new ListMetricsCommand({ Namespace: heartbeatMetric.namespace, MetricName: heartbeatMetric.name, ...(nextToken ? { NextToken: nextToken } : {}) }),
-        { abortSignal: signal },
-      ),
-    ),
-  );
-  for await (const page of listing) {
-    for (const m of page.Metrics ?? []) {
-      const dims = m.Dimensions ?? [];
-      const observer = dims.find((d) => d.Name === heartbeatMetric.dimension)?.Value;
-      // Only the contract's shape: one Observer dimension and nothing else.
-      if (observer !== undefined && dims.length === 1) names.add(observer);
-    }
+  for (const dims of await listMetrics(client, { namespace: heartbeatMetric.namespace, name: heartbeatMetric.name }, signal)) {
+    const observer = dims.find((d) => d.name === heartbeatMetric.dimension)?.value;
+    // Only the contract's shape: one Observer dimension and nothing else.
+    if (observer !== undefined && dims.length === 1) names.add(observer);
   }
   const observers = [...names].sort();
-  const last = new Map<string, number>();
-  for (const batch of chunks(observers, queriesPerCall)) {
-    const queries: MetricDataQuery[] = batch.map((name, i) => ({
-      Id: `h${i}`,
-      Label: name,
-      MetricStat: {
-        Metric: { Namespace: heartbeatMetric.namespace, MetricName: heartbeatMetric.name, Dimensions: [{ Name: heartbeatMetric.dimension, Value: name }] },
-        Period: 60,
-        Stat: 'SampleCount',
-      },
-      ReturnData: true,
-    }));
-    const results = pages((nextToken) =>
-      callAws('cloudwatch:GetMetricData', signal, () =>
-        client.send(
-          new GetMetricDataCommand({
-            MetricDataQueries: queries,
-            StartTime: new Date(nowMs - heartbeatLookbackMs),
-            EndTime: new Date(nowMs + 60_000),
-            ScanBy: 'TimestampDescending',
-            ...(nextToken ? { NextToken: nextToken } : {}),
-          }),
-          { abortSignal: signal },
-        ),
-      ),
-    );
-    for await (const page of results) {
-      for (const r of page.MetricDataResults ?? []) {
-        const name = batch[Number((r.Id ?? '').slice(1))];
-        if (name === undefined) continue;
-        (r.Timestamps ?? []).forEach((t, i) => {
-          if ((r.Values?.[i] ?? 0) > 0 && t.getTime() > (last.get(name) ?? 0)) last.set(name, t.getTime());
-        });
-      }
-    }
-  }
-  return observers.map((name) => {
-    const atMs = last.get(name);
+  if (observers.length === 0) return [];
+  const points = await getMetricData(
+    client,
+    {
+      queries: observers.map((name, i) => ({
+        id: `h${i}`,
+        namespace: heartbeatMetric.namespace,
+        name: heartbeatMetric.name,
+        dimensions: { [heartbeatMetric.dimension]: name },
+        periodSeconds: 60,
+        stat: 'SampleCount',
+      })),
+      start: new Date(nowMs - heartbeatLookbackMs),
+      end: new Date(nowMs + 60_000),
+    },
+    signal,
+  );
+  return observers.map((name, i) => {
+    const beats = (points.get(`h${i}`) ?? []).filter((p) => p.value > 0).map((p) => p.at.getTime());
+    const atMs = beats.length === 0 ? undefined : Math.max(...beats);
     return { name, lastHeartbeat: atMs === undefined ? null : new Date(atMs).toISOString(), silent: atMs === undefined || nowMs - atMs > heartbeatSilentAfterMs };
   });
 }

@@ -11,9 +11,8 @@
  *   evidence each instance it marked left when it was replaced (msg `evidence`: how its process
  *   ended and its last output lines); reading attaches it to that instance's mark.
  */
-import { GetQueryResultsCommand, StartQueryCommand, type CloudWatchLogsClient, type ResultField } from '@aws-sdk/client-cloudwatch-logs';
 import { appendFileSync, createReadStream } from 'node:fs';
-import { callAws } from '../aws-calls.js';
+import { getQueryResults, startQuery, type CloudWatchLogsClient } from '../aws/logs.js';
 import { ConfigError, RemoteError } from '../errors.js';
 import type { TypedEvents } from '../events.js';
 import type { HealerEvents, VerdictRecord } from '../healer/types.js';
@@ -262,28 +261,18 @@ export interface QueryOptions {
 /** The decisions in the healer's log group within the filter, through Logs Insights, in time order. */
 export async function queryDecisions(client: CloudWatchLogsClient, logGroupName: string, filter: HistoryFilter, options: QueryOptions = {}): Promise<{ decisions: Decision[]; truncated: boolean }> {
   const { signal } = options;
-  const started = await callAws('logs:StartQuery', signal, () =>
-    client.send(
-      new StartQueryCommand({
-        logGroupName,
-        startTime: Math.floor(filter.sinceMs / 1000),
-        endTime: Math.ceil(filter.untilMs / 1000),
-        queryString: decisionsQuery(filter.group),
-        limit: maxQueryRows,
-      }),
-      { abortSignal: signal },
-    ),
+  const queryId = await startQuery(
+    client,
+    { logGroupName, sinceMs: filter.sinceMs, untilMs: filter.untilMs, queryString: decisionsQuery(filter.group), limit: maxQueryRows },
+    signal,
   );
-  const queryId = started.queryId;
   if (!queryId) throw new RemoteError('logs:StartQuery', 'StartQuery returned no queryId', { retryable: true });
   const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
-    const out = await callAws('logs:GetQueryResults', signal, () => client.send(new GetQueryResultsCommand({ queryId }), { abortSignal: signal }));
-    const status = out.status ?? 'Unknown';
+    const { status, rows } = await getQueryResults(client, queryId, signal);
     if (status === 'Complete') {
-      const rows = out.results ?? [];
       const decisions = rows.flatMap((row) => {
-        const d = decisionOfLogLine(rowObject(row));
+        const d = decisionOfLogLine(row);
         return d && keep(d, filter) ? [d] : [];
       });
       return { decisions: decisions.sort(byTime), truncated: rows.length >= maxQueryRows };
@@ -292,10 +281,4 @@ export async function queryDecisions(client: CloudWatchLogsClient, logGroupName:
     if (Date.now() >= deadline) throw new RemoteError('logs:GetQueryResults', `the Logs Insights query ${queryId} did not complete within ${Math.round((options.timeoutMs ?? 60_000) / 1000)} s`, { retryable: true });
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
   }
-}
-
-function rowObject(row: ResultField[]): Record<string, unknown> {
-  const o: Record<string, unknown> = {};
-  for (const f of row) if (f.field !== undefined) o[f.field] = f.value;
-  return o;
 }

@@ -3,7 +3,7 @@
  * no AWS. The healer gathers the views and the memory of earlier marks; this decides.
  */
 import type { GroupView, InstanceView } from '../fleet/port.js';
-import type { HealthSignal } from '../signals/types.js';
+import type { AlarmState, HealthSignal } from '../signals/types.js';
 import { unhealthyBudget, type Capacity } from './budget.js';
 import type { Hold } from './ledger.js';
 import type { PolicyOptions } from './options.js';
@@ -15,7 +15,7 @@ export { unhealthyBudget } from './budget.js';
 export { futureSkewMs } from './tags.js';
 
 /** An alarm's state re-read from CloudWatch; `undefined` when the alarm no longer exists. */
-export type RecheckedAlarmState = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA' | undefined;
+export type RecheckedAlarmState = AlarmState | undefined;
 
 /** Everything {@link decide} needs, gathered by the caller. */
 export interface DecideInput {

@@ -1,21 +1,16 @@
 /**
- * Finds what the prober should check in an Auto Scaling group on AWS: the group's InService
- * instances (DescribeAutoScalingGroups) and their private IPs (EC2 DescribeInstances). Thin
- * adapter: clients injected, abort signal passed, errors converted naming the IAM action. Used
- * as the prober's `discover` callback, it is called again every `discoverEveryMs`, so the
- * targets follow the group as it scales and replaces instances.
+ * Finds what the prober should check in Auto Scaling groups on AWS: the groups' InService
+ * instances (DescribeAutoScalingGroups) and their private IPs (EC2 DescribeInstances, signed with
+ * the Auto Scaling client's parts), both through the wing (src/aws/). Used as the prober's
+ * `discover` callback, it is called again every `discoverEveryMs`, so the targets follow the
+ * groups as they scale and replace instances. `autoheal probe` and the observer Lambda share it.
  */
-import { DescribeAutoScalingGroupsCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, type EC2Client, type Instance } from '@aws-sdk/client-ec2';
-import { callAws, chunks, pages } from '../aws-calls.js';
+import { describeAutoScalingGroups, type AutoScalingClient } from '../aws/autoscaling.js';
+import { describeInstances } from '../aws/ec2.js';
 import { ConfigError } from '../errors.js';
-import type { InstanceFacts, InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
 import type { ProbeTarget } from './options.js';
 
-/** Instance ids per EC2 DescribeInstances call (the API takes up to 1000 with InstanceIds). */
-export const instanceIdsPerDescribe = 200;
-
-/** One instance of the group as discovery sees it. */
+/** One instance of a group as discovery sees it. */
 export interface DiscoveredInstance {
   instanceId: string;
   lifecycleState: string;
@@ -25,76 +20,46 @@ export interface DiscoveredInstance {
   launchedAt?: Date;
 }
 
-/** The AWS clients discovery uses. */
+/** The AWS client discovery uses (EC2 is asked with its parts). */
 export interface AwsDiscoveryClients {
   autoscaling: AutoScalingClient;
-  ec2: EC2Client;
-}
-
-/** EC2's record of each of the instances, in pages and batches. */
-async function describeEc2Instances(client: EC2Client, ids: readonly string[], signal?: AbortSignal): Promise<Instance[]> {
-  const found: Instance[] = [];
-  // Never call DescribeInstances without ids: that lists every instance of the account.
-  for (const batch of chunks([...ids], instanceIdsPerDescribe)) {
-    const listing = pages((nextToken) =>
-      callAws('ec2:DescribeInstances', signal, (abortSignal) =>
-        client.send(new DescribeInstancesCommand({ InstanceIds: batch, ...(nextToken ? { NextToken: nextToken } : {}) }), { abortSignal }),
-      ),
-    );
-    for await (const page of listing) for (const reservation of page.Reservations ?? []) found.push(...(reservation.Instances ?? []));
-  }
-  return found;
 }
 
 /**
- * The healer's instance facts (launch time, tags) through the EC2 client the prober already has
- * (commands only; the Lambda uses ec2InstanceFacts, which needs no EC2 client in its bundle).
+ * Every instance of each group (any lifecycle state) with its private IP and launch time, by group.
+ * Groups that do not exist are absent.
  */
-export function ec2ClientFacts(client: EC2Client): InstanceFactsReader {
-  return async (ids, signal) => {
-    const facts = new Map<string, InstanceFacts>();
-    for (const i of await describeEc2Instances(client, ids, signal)) {
-      if (!i.InstanceId) continue;
-      const tags = Object.fromEntries((i.Tags ?? []).filter((t) => t.Key !== undefined).map((t) => [t.Key as string, t.Value ?? '']));
-      facts.set(i.InstanceId, { ...(i.LaunchTime ? { launchedAt: new Date(i.LaunchTime) } : {}), tags });
-    }
-    return facts;
-  };
+async function describeGroupsInstances(clients: AwsDiscoveryClients, groupNames: readonly string[], signal?: AbortSignal): Promise<Map<string, DiscoveredInstance[]>> {
+  const groups = await describeAutoScalingGroups(clients.autoscaling, { names: groupNames }, signal);
+  const byGroup = new Map(
+    groups.map((g) => [g.name, g.instances.map((i): DiscoveredInstance => ({ instanceId: i.instanceId, lifecycleState: i.lifecycleState, healthStatus: i.healthStatus }))]),
+  );
+  const all = [...byGroup.values()].flat();
+  // Never DescribeInstances without ids: that would list every instance of the account.
+  if (all.length === 0) return byGroup;
+  const facts = await describeInstances(clients.autoscaling, all.map((i) => i.instanceId), signal);
+  for (const instance of all) {
+    const known = facts.get(instance.instanceId);
+    if (known?.privateIp) instance.privateIp = known.privateIp;
+    if (known?.launchedAt) instance.launchedAt = known.launchedAt;
+  }
+  return byGroup;
 }
 
 /**
  * Every instance of the group (any lifecycle state) with its private IP and launch time.
  * Throws a ConfigError when the group does not exist.
  */
-export async function describeGroupInstances(
-  clients: AwsDiscoveryClients,
-  groupName: string,
-  signal?: AbortSignal,
-): Promise<DiscoveredInstance[]> {
-  const out = await callAws('autoscaling:DescribeAutoScalingGroups', signal, (abortSignal) =>
-    clients.autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }), { abortSignal }),
-  );
-  const group = out.AutoScalingGroups?.find((g) => g.AutoScalingGroupName === groupName);
-  if (!group) throw new ConfigError(`Auto Scaling group "${groupName}" not found`);
-  const instances: DiscoveredInstance[] = (group.Instances ?? []).flatMap((i) =>
-    i.InstanceId
-      ? [{ instanceId: i.InstanceId, lifecycleState: i.LifecycleState ?? 'Unknown', healthStatus: i.HealthStatus ?? 'Healthy' }]
-      : [],
-  );
-
-  const byId = new Map(instances.map((i) => [i.instanceId, i]));
-  for (const ec2 of await describeEc2Instances(clients.ec2, [...byId.keys()], signal)) {
-    const found = ec2.InstanceId ? byId.get(ec2.InstanceId) : undefined;
-    if (!found) continue;
-    if (ec2.PrivateIpAddress) found.privateIp = ec2.PrivateIpAddress;
-    if (ec2.LaunchTime) found.launchedAt = ec2.LaunchTime;
-  }
+export async function describeGroupInstances(clients: AwsDiscoveryClients, groupName: string, signal?: AbortSignal): Promise<DiscoveredInstance[]> {
+  const instances = (await describeGroupsInstances(clients, [groupName], signal)).get(groupName);
+  if (!instances) throw new ConfigError(`Auto Scaling group "${groupName}" not found`);
   return instances;
 }
 
 /** How discovered instances become probe targets. */
 export interface GroupTargetsOptions {
-  groupName: string;
+  /** The groups; one that does not exist has no targets. */
+  groups: readonly string[];
   port: number;
   /** Overrides the prober's check for these targets. */
   check?: 'http' | 'tcp';
@@ -102,23 +67,16 @@ export interface GroupTargetsOptions {
 }
 
 /**
- * The prober's `discover` callback for a group: its InService instances that have a private IP,
+ * The prober's `discover` callback for groups: their InService instances that have a private IP,
  * each probed at `privateIp:port`.
  */
-export function groupTargets(
-  clients: AwsDiscoveryClients,
-  options: GroupTargetsOptions,
-): (signal: AbortSignal) => Promise<ProbeTarget[]> {
+export function groupTargets(clients: AwsDiscoveryClients, options: GroupTargetsOptions): (signal: AbortSignal) => Promise<ProbeTarget[]> {
   return async (signal) => {
-    const instances = await describeGroupInstances(clients, options.groupName, signal);
-    return instances
-      .filter((i) => i.lifecycleState === 'InService' && i.privateIp !== undefined)
-      .map((i) => ({
-        instanceId: i.instanceId,
-        host: i.privateIp as string,
-        port: options.port,
-        ...(options.check ? { check: options.check } : {}),
-        ...(options.path ? { path: options.path } : {}),
-      }));
+    const byGroup = await describeGroupsInstances(clients, options.groups, signal);
+    return [...byGroup.values()].flat().flatMap((i) =>
+      i.lifecycleState === 'InService' && i.privateIp !== undefined
+        ? [{ instanceId: i.instanceId, host: i.privateIp, port: options.port, ...(options.check ? { check: options.check } : {}), ...(options.path ? { path: options.path } : {}) }]
+        : [],
+    );
   };
 }

@@ -10,8 +10,7 @@
  * - {@link putMetricDataHeartbeat}: CloudWatch PutMetricData, for `autoheal probe` on a host,
  *   whose stdout nothing ships to CloudWatch unless an agent is set up for it.
  */
-import { PutMetricDataCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { callAws } from '../aws-calls.js';
+import { putMetricData, type CloudWatchClient } from '../aws/cloudwatch.js';
 import type { Heartbeat } from './prober.js';
 
 import { heartbeatMetric } from './heartbeat-metric.js';
@@ -52,18 +51,11 @@ export function emfHeartbeat(write: (line: string) => void): (beat: Heartbeat) =
 /** Heartbeats through CloudWatch PutMetricData (IAM: cloudwatch:PutMetricData, namespace `autoheal`). */
 export function putMetricDataHeartbeat(client: CloudWatchClient): (beat: Heartbeat) => Promise<void> {
   return async (beat) => {
-    const dimensions = [{ Name: heartbeatMetric.dimension, Value: beat.observer }];
+    const dimensions = { [heartbeatMetric.dimension]: beat.observer };
     const timestamp = new Date(beat.atMs);
-    await callAws('cloudwatch:PutMetricData', undefined, () =>
-      client.send(
-        new PutMetricDataCommand({
-          Namespace: heartbeatMetric.namespace,
-          MetricData: [
-            { MetricName: heartbeatMetric.name, Dimensions: dimensions, Value: 1, Unit: 'Count', Timestamp: timestamp },
-            { MetricName: heartbeatMetric.degradedName, Dimensions: dimensions, Value: beat.degraded ? 1 : 0, Unit: 'Count', Timestamp: timestamp },
-          ],
-        }),
-      ),
-    );
+    await putMetricData(client, heartbeatMetric.namespace, [
+      { name: heartbeatMetric.name, dimensions, value: 1, unit: 'Count', timestamp },
+      { name: heartbeatMetric.degradedName, dimensions, value: beat.degraded ? 1 : 0, unit: 'Count', timestamp },
+    ]);
   };
 }

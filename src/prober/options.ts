@@ -7,7 +7,17 @@ export const proberLimits = {
   minTimeoutMs: 10,
   maxThreshold: 10,
   maxConcurrency: 10_000,
+  minPort: 1,
+  maxPort: 65_535,
 } as const;
+
+/** Whether `port` is one a target can answer on: a whole number from 1 to 65535. */
+export function isTargetPort(port: number): boolean {
+  return Number.isInteger(port) && port >= proberLimits.minPort && port <= proberLimits.maxPort;
+}
+
+/** What {@link isTargetPort} accepts, in the words of every error about a port. */
+export const targetPortRange = `an integer from ${proberLimits.minPort} to ${proberLimits.maxPort}`;
 
 /**
  * The prober's settings: how often, how long, how many failures make an instance unhealthy.
@@ -56,7 +66,7 @@ export const proberOptionsSchema = z
     recoverAfterMs: z.number().int().min(0).optional(),
     /** Something that should always answer (a gateway, an endpoint); when it fails, the observer is degraded. */
     reference: z
-      .object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535), check: z.enum(['http', 'tcp']).default('tcp'), path: z.string().startsWith('/').default('/') })
+      .object({ host: z.string().min(1), port: z.number().int().min(proberLimits.minPort).max(proberLimits.maxPort), check: z.enum(['http', 'tcp']).default('tcp'), path: z.string().startsWith('/').default('/') })
       .strict()
       .optional(),
     /** Heartbeats (the `heartbeat` callback) at most this often; the contract's floor is 10 s. */

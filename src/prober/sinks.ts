@@ -3,8 +3,9 @@
  * alarm would publish to (the message is the alarm JSON of toAlarmMessage, so everything behind
  * the topic — queue, bridge, Lambda — handles it exactly like a real alarm).
  */
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { RemoteError, toRemoteError } from '../errors.js';
+import type { SigningClient } from '../aws/query.js';
+import { publish } from '../aws/sns.js';
+import { RemoteError } from '../errors.js';
 import type { Healer } from '../healer/types.js';
 import type { HealthSignal } from '../signals/types.js';
 import { probeAlarmName, toAlarmMessage } from '../signals/alarm-message.js';
@@ -12,10 +13,10 @@ import type { ProbeSink } from './prober.js';
 
 /**
  * Hands signals to the healer, one batch at a time: signals that arrive while a batch is being
- * handled wait and go together in the next one. The healer decides a batch in order, each mark
- * counting against the budget of the next, so serializing here keeps a mass failure within the
- * budget even when many targets fail in the same instant. A retryable failure of a signal
- * rejects its send, so the prober sends it again.
+ * handled wait and go together in the next one, so a burst (many targets failing in the same
+ * instant) costs one read of the fleet per batch, not one per signal, and one call into the healer
+ * at a time. The budget does not rest on it: the healer serializes decide-and-mark per group itself.
+ * A retryable failure of a signal rejects its send, so the prober sends it again.
  */
 export function healerSink(healer: Pick<Healer, 'handleSignals'>): ProbeSink {
   type Pending = { signal: HealthSignal; resolve: () => void; reject: (error: unknown) => void };
@@ -57,7 +58,8 @@ export function healerSink(healer: Pick<Healer, 'handleSignals'>): ProbeSink {
 
 /** Options of {@link snsSink}. */
 export interface SnsSinkOptions {
-  client: SNSClient;
+  /** Any client of the process: the publish is signed with its parts (src/aws/sns.ts) and goes to the topic's region. */
+  client: SigningClient;
   topicArn: string;
   /** Written into the alarm message (`AWSAccountId`, and with a region `AlarmArn`). */
   accountId?: string;
@@ -69,17 +71,16 @@ export interface SnsSinkOptions {
 export function snsSink(options: SnsSinkOptions): ProbeSink {
   return async (signal, { signal: abort }) => {
     const state = signal.state === 'unhealthy' ? 'ALARM' : 'OK';
-    const command = new PublishCommand({
-      TopicArn: options.topicArn,
-      // CloudWatch's own subject; SNS caps subjects at 100 characters.
-      Subject: `${state}: "${probeAlarmName(signal.instanceId)}"`.slice(0, 100),
-      Message: toAlarmMessage(signal, options.accountId !== undefined ? { accountId: options.accountId } : {}),
-    });
-    try {
-      const out = await options.client.send(command, { abortSignal: abort });
-      options.onPublished?.(signal, out.MessageId ?? '');
-    } catch (error) {
-      throw toRemoteError('sns:Publish', error);
-    }
+    const messageId = await publish(
+      options.client,
+      {
+        topicArn: options.topicArn,
+        // CloudWatch's own subject; SNS caps subjects at 100 characters.
+        subject: `${state}: "${probeAlarmName(signal.instanceId)}"`.slice(0, 100),
+        body: toAlarmMessage(signal, options.accountId !== undefined ? { accountId: options.accountId } : {}),
+      },
+      abort,
+    );
+    options.onPublished?.(signal, messageId);
   };
 }

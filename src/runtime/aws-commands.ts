@@ -3,18 +3,16 @@
  * standard settings and closed by `close()`. Beside ./aws.ts so the Lambda bundle, which loads
  * CloudWatch only on first use, never imports the CloudWatch client at init.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { awsClientSettings } from '../aws-config.js';
+import { AwsAlarmState } from '../alarms/alarm-state.js';
+import { autoScalingClient } from '../aws/autoscaling.js';
+import { cloudWatchClient } from '../aws/cloudwatch.js';
 import type { Settings } from '../config.js';
-import { AwsAlarmState } from '../fleet/aws/alarm-state.js';
 import type { Logger } from '../log.js';
 import { createAwsHealer } from './aws.js';
 
 /** The clients a command-line healer uses, built with the SDK's standard settings; `close()` ends them. */
 export function openAwsClients(region?: string) {
-  const aws = awsClientSettings(region);
-  const clients = { autoScaling: new AutoScalingClient(aws), cloudWatch: new CloudWatchClient(aws) };
+  const clients = { autoScaling: autoScalingClient({ region }), cloudWatch: cloudWatchClient({ region }) };
   return {
     ...clients,
     close: () => {

@@ -5,10 +5,9 @@
  * the same settings. It imports no CloudWatch code: the Lambda loads CloudWatch on first use
  * (its cold start), the commands build their clients in ./aws-commands.ts.
  */
-import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { AutoScalingClient } from '../aws/autoscaling.js';
 import type { Settings } from '../config.js';
-import { ec2InstanceFacts, type InstanceFactsReader } from '../fleet/aws/ec2-instances.js';
-import { AwsFleet } from '../fleet/aws/fleet.js';
+import { AwsFleet, ec2InstanceFacts, type InstanceFactsReader } from '../fleet/aws/fleet.js';
 import { createHealer } from '../healer/healer.js';
 import type { AlarmStatePort, Healer, HealerOptions } from '../healer/types.js';
 import type { Logger } from '../log.js';

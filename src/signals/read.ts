@@ -60,11 +60,18 @@ export function shortReason(text: string): string {
 }
 
 // Real ids have 8 or 17 hex digits; the range also admits hand-made names such as `i-0abc12345`.
-const instanceIdShape = /^i-[0-9a-f]{8,17}$/;
+const instanceIdBody = 'i-[0-9a-f]{8,17}';
+const instanceIdShape = new RegExp(`^${instanceIdBody}$`);
+const instanceIdInText = new RegExp(`\\b${instanceIdBody}\\b`);
 
 /** Whether `id` has the shape of an EC2 instance id (`i-` and 8 to 17 hex digits). */
 export function isEc2InstanceId(id: string): boolean {
   return id.length <= 19 && instanceIdShape.test(id);
+}
+
+/** The first EC2 instance id standing as a word in `text` ("Terminating EC2 instance: i-0abc…"), if any. */
+export function findEc2InstanceId(text: string): string | undefined {
+  return instanceIdInText.exec(text)?.[0];
 }
 
 /** The rejection text for an id that is not EC2-shaped: the id quoted (short), and what was expected. */

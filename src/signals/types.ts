@@ -1,6 +1,12 @@
 /** What a piece of evidence says about one instance. */
 export type HealthState = 'unhealthy' | 'healthy';
 
+/**
+ * A CloudWatch alarm's state, as alarm messages name it and DescribeAlarms reports it. One
+ * definition: the policy decides on a re-read state, the healer's port returns one.
+ */
+export type AlarmState = 'ALARM' | 'OK' | 'INSUFFICIENT_DATA';
+
 /** The kind of evidence a signal came from. */
 export type SignalSource =
   /** CloudWatch alarm JSON as SNS publishes it (the SNS `Message`), however it was enveloped. */

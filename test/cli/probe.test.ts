@@ -4,20 +4,29 @@ import {
   DescribeAutoScalingInstancesCommand,
   SetInstanceHealthCommand,
 } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
-import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runProbeCommand, startProbe, type ProbeFlags, type ProbeRun } from '../../src/cli/commands/probe.js';
 import { silentLogger } from '../../src/log.js';
+import { describeInstancesXml, instanceIdsOf, publishXml, startQueryStandIn, type QueryStandIn } from '../helpers/query-stand-in.js';
 
+// Auto Scaling through aws-sdk-client-mock. EC2 DescribeInstances and SNS Publish are signed with
+// the Auto Scaling client's parts and sent over HTTP (src/aws/ec2.ts, sns.ts): a stand-in answers them.
 const asg = mockClient(AutoScalingClient);
-const ec2 = mockClient(EC2Client);
-const sns = mockClient(SNSClient);
-const clients = { autoscaling: new AutoScalingClient({ region: 'eu-west-1' }), ec2: new EC2Client({ region: 'eu-west-1' }), sns: new SNSClient({ region: 'eu-west-1' }) };
+const clients = { autoscaling: new AutoScalingClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }) };
+let groupIds: string[] = [];
+let aws: QueryStandIn;
+beforeAll(async () => {
+  aws = await startQueryStandIn((request) =>
+    request.action === 'Publish'
+      ? { body: publishXml('m-1') }
+      : { body: describeInstancesXml(instanceIdsOf(request).map((instanceId) => ({ instanceId, privateIp: ipOf(groupIds.indexOf(instanceId) + 1), launchTime: '2026-01-01T00:00:00.000Z' }))) },
+  );
+});
+afterAll(() => aws.close());
 const id = (n: number): string => `i-${n.toString(16).padStart(17, '0')}`;
 const ipOf = (n: number): string => `127.0.0.${n + 1}`;
 const fast = { intervalMs: '100', timeoutMs: '80', unhealthyThreshold: '2', repeatUnhealthyAfterMs: '0' };
@@ -97,11 +106,7 @@ function mockGroup(count: number, desired = count): void {
     })),
   }));
   asg.on(SetInstanceHealthCommand).resolves({});
-  ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => ({
-    Reservations: [
-      { Instances: (input.InstanceIds ?? []).map((InstanceId) => ({ InstanceId, PrivateIpAddress: ipOf(ids.indexOf(InstanceId) + 1) })) },
-    ],
-  }));
+  groupIds = ids;
 }
 
 function flags(port: number, extra: Partial<ProbeFlags> = {}): ProbeFlags {
@@ -110,14 +115,16 @@ function flags(port: number, extra: Partial<ProbeFlags> = {}): ProbeFlags {
 
 beforeEach(() => {
   asg.reset();
-  ec2.reset();
-  sns.reset();
+  aws.requests.length = 0;
+  vi.stubEnv('AWS_ENDPOINT_URL_EC2', aws.url);
+  vi.stubEnv('AWS_ENDPOINT_URL_SNS', aws.url);
 });
 afterEach(async () => {
   await Promise.all(runs.map((r) => r.stop()));
   runs = [];
   await Promise.all(instances.map((i) => new Promise((r) => i.server.close(r))));
   instances = [];
+  vi.unstubAllEnvs();
 });
 
 async function start(f: ProbeFlags): Promise<ProbeRun> {
@@ -182,7 +189,6 @@ describe('autoheal probe', () => {
     // Prepare
     const port = await startInstances(2);
     mockGroup(2);
-    sns.on(PublishCommand).resolves({ MessageId: 'm-1' });
     const topic = 'arn:aws:sns:eu-west-1:123456789012:AutoHeal-AlertTopic';
     const run = await start(flags(port, { publish: topic, observer: 'host-a' }));
     await run.prober.events.once('prober:targets:changed', (e) => e.count === 2);
@@ -192,7 +198,7 @@ describe('autoheal probe', () => {
     await run.prober.events.once('prober:signal:sent');
 
     // Assess
-    const input = sns.commandCalls(PublishCommand)[0]?.args[0].input;
+    const input = aws.requests.find((r) => r.action === 'Publish')?.params;
     expect(input).toMatchObject({ TopicArn: topic, Subject: `ALARM: "autoheal-probe-${id(1)}"` });
     expect(JSON.parse(input?.Message ?? '{}')).toMatchObject({
       AlarmName: `autoheal-probe-${id(1)}`,

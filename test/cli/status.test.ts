@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { collectStatus, renderStatusTable, runStatus, type StatusClients } from '../../src/cli/commands/status.js';
-import type { InstanceFacts } from '../../src/fleet/aws/ec2-instances.js';
+import type { InstanceFacts } from '../../src/aws/ec2.js';
 import { resolveSettings } from '../../src/config.js';
 
 const asg = mockClient(AutoScalingClient);
@@ -134,8 +134,10 @@ describe('autoheal status', () => {
       expect.objectContaining({ instanceId: gone, kind: 'terminate', startedAt: '2026-05-14T18:59:31.000Z', byUserHealthCheck: true }),
     ]);
     expect(status?.groupAlarm).toBeNull();
+    // The one DescribeAlarms reader by name (src/aws/cloudwatch.ts) asks for composite alarms too.
     expect(cw.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
       AlarmNames: ['autoheal-status-check-group-web', `autoheal-status-check-${a}`, `autoheal-status-check-${b}`],
+      AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
       MaxRecords: 100,
     });
     expect(asg.commandCalls(DescribeScalingActivitiesCommand)[0]?.args[0].input).toEqual({ AutoScalingGroupName: 'web', MaxRecords: 100 });

@@ -6,7 +6,7 @@
  * fauxqs hands out queue URLs such as `http://sqs.us-east-1.127.0.0.1:PORT/000000000000/name`,
  * whose host does not resolve. The SDK sends each SQS call to the QueueUrl's host unless an
  * `endpoint` is set in code, so the clients here set it. A child process (the real CLI) gets the
- * same through {@link FauxqsFixture.env}: AWS_ENDPOINT_URL, which src/aws-config.ts honours.
+ * same through {@link FauxqsFixture.env}: AWS_ENDPOINT_URL, which src/aws/settings.ts honours.
  *
  *   const q = await startFauxqs({ deadLetter: { maxReceiveCount: 3 } });
  *   try { await q.publish('{"hello":1}'); … } finally { await q.stop(); }

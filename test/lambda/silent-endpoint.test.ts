@@ -7,7 +7,7 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { awsClientSettings, awsTimeouts } from '../../src/aws-config.js';
+import { awsClientSettings, awsTimeouts } from '../../src/aws/settings.js';
 import { resolveSettings } from '../../src/config.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { statusCheckAlarm, statusCheckAlarmMessage } from '../helpers/events.js';

@@ -1,14 +1,22 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, RemoteError } from '../../src/errors.js';
-import { describeGroupInstances, groupTargets, instanceIdsPerDescribe } from '../../src/prober/aws-discovery.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { instanceIdsPerDescribe } from '../../src/aws/ec2.js';
+import { AccessDeniedError, ConfigError } from '../../src/errors.js';
+import { describeGroupInstances, groupTargets } from '../../src/prober/aws-discovery.js';
+import { describeInstancesXml, ec2ErrorXml, instanceIdsOf, startQueryStandIn, type QueryAnswer, type QueryStandIn } from '../helpers/query-stand-in.js';
 
+// Auto Scaling through aws-sdk-client-mock; EC2's DescribeInstances is signed with the Auto Scaling
+// client's parts and sent over HTTP (src/aws/ec2.ts), so a stand-in answers it.
 const asg = mockClient(AutoScalingClient);
-const ec2 = mockClient(EC2Client);
-const clients = { autoscaling: new AutoScalingClient({}), ec2: new EC2Client({}) };
+const clients = { autoscaling: new AutoScalingClient({ region: 'eu-west-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } }) };
 const id = (n: number): string => `i-${n.toString(16).padStart(17, '0')}`;
+let ec2: QueryStandIn;
+let answerEc2: (ids: string[]) => QueryAnswer = () => ({ body: describeInstancesXml([]) });
+beforeAll(async () => {
+  ec2 = await startQueryStandIn((request) => answerEc2(instanceIdsOf(request)));
+});
+afterAll(() => ec2.close());
 
 function group(instances: Array<[string, string]>): void {
   asg.on(DescribeAutoScalingGroupsCommand).resolves({
@@ -36,11 +44,12 @@ function group(instances: Array<[string, string]>): void {
 
 beforeEach(() => {
   asg.reset();
-  ec2.reset();
+  ec2.requests.length = 0;
+  vi.stubEnv('AWS_ENDPOINT_URL_EC2', ec2.url);
 });
 afterEach(() => {
   asg.reset();
-  ec2.reset();
+  vi.unstubAllEnvs();
 });
 
 describe('AWS discovery', () => {
@@ -51,44 +60,38 @@ describe('AWS discovery', () => {
       [id(2), 'Pending'],
       [id(3), 'InService'],
     ]);
-    ec2.on(DescribeInstancesCommand).resolves({
-      Reservations: [
-        { Instances: [{ InstanceId: id(1), PrivateIpAddress: '10.0.0.11', LaunchTime: new Date('2025-01-01T00:00:00Z') }] },
-        { Instances: [{ InstanceId: id(2), PrivateIpAddress: '10.0.0.12' }, { InstanceId: id(3), PrivateIpAddress: '10.0.0.13' }] },
-      ],
+    answerEc2 = () => ({
+      body: describeInstancesXml([
+        { instanceId: id(1), privateIp: '10.0.0.11', launchTime: '2025-01-01T00:00:00.000Z' },
+        { instanceId: id(2), privateIp: '10.0.0.12' },
+        { instanceId: id(3), privateIp: '10.0.0.13' },
+      ]),
     });
 
     // Act
-    const targets = await groupTargets(clients, { groupName: 'web', port: 8080, path: '/ready' })(new AbortController().signal);
+    const targets = await groupTargets(clients, { groups: ['web'], port: 8080, path: '/ready' })(new AbortController().signal);
 
     // Assess
     expect(targets).toEqual([
       { instanceId: id(1), host: '10.0.0.11', port: 8080, path: '/ready' },
       { instanceId: id(3), host: '10.0.0.13', port: 8080, path: '/ready' },
     ]);
-    expect(asg.commandCalls(DescribeAutoScalingGroupsCommand)[0]?.args[0].input).toEqual({ AutoScalingGroupNames: ['web'] });
-    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input).toEqual({ InstanceIds: [id(1), id(2), id(3)] });
+    expect(asg.commandCalls(DescribeAutoScalingGroupsCommand)[0]?.args[0].input).toEqual({ AutoScalingGroupNames: ['web'], MaxRecords: 50 });
+    expect(ec2.requests.map(instanceIdsOf)).toEqual([[id(1), id(2), id(3)]]);
+    expect(ec2.requests[0]?.params).toMatchObject({ Action: 'DescribeInstances', Version: '2016-11-15' });
   });
 
-  it('batches DescribeInstances and follows its pages', async () => {
+  it('batches DescribeInstances', async () => {
     // Prepare
     const ids = Array.from({ length: instanceIdsPerDescribe + 5 }, (_, n) => id(n + 1));
     group(ids.map((i) => [i, 'InService']));
-    ec2
-      .on(DescribeInstancesCommand)
-      .resolvesOnce({ Reservations: [{ Instances: [{ InstanceId: id(1), PrivateIpAddress: '10.0.0.1' }] }], NextToken: 'p2' })
-      .resolves({ Reservations: [] });
+    answerEc2 = (asked) => ({ body: describeInstancesXml(asked.includes(id(1)) ? [{ instanceId: id(1), privateIp: '10.0.0.1' }] : []) });
 
     // Act
     const instances = await describeGroupInstances(clients, 'web');
 
     // Assess
-    const calls = ec2.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input);
-    expect(calls.map((c) => [c.InstanceIds?.length, c.NextToken])).toEqual([
-      [instanceIdsPerDescribe, undefined],
-      [instanceIdsPerDescribe, 'p2'],
-      [5, undefined],
-    ]);
+    expect(ec2.requests.map((r) => instanceIdsOf(r).length)).toEqual([instanceIdsPerDescribe, 5]);
     expect(instances.filter((i) => i.privateIp !== undefined)).toHaveLength(1);
   });
 
@@ -101,7 +104,7 @@ describe('AWS discovery', () => {
 
     // Assess
     expect(instances).toEqual([]);
-    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(0);
+    expect(ec2.requests).toHaveLength(0);
   });
 
   it('fails with a ConfigError for a missing group and a RemoteError naming the action when EC2 fails', async () => {
@@ -112,8 +115,8 @@ describe('AWS discovery', () => {
     await expect(describeGroupInstances(clients, 'web')).rejects.toBeInstanceOf(ConfigError);
 
     group([[id(1), 'InService']]);
-    ec2.on(DescribeInstancesCommand).rejects(Object.assign(new Error('nope'), { name: 'UnauthorizedOperation' }));
+    answerEc2 = () => ({ status: 403, body: ec2ErrorXml('UnauthorizedOperation', 'You are not authorized to perform this operation.') });
     await expect(describeGroupInstances(clients, 'web')).rejects.toMatchObject({ action: 'ec2:DescribeInstances' });
-    await expect(describeGroupInstances(clients, 'web')).rejects.toBeInstanceOf(RemoteError);
+    await expect(describeGroupInstances(clients, 'web')).rejects.toBeInstanceOf(AccessDeniedError);
   });
 });

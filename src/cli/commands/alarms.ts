@@ -3,10 +3,10 @@
  * alarms and delete orphans, idempotently; prints what it created, updated and deleted as JSON.
  * The work is in src/alarms/; this file reads flags and builds clients.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Option, type Command } from 'commander';
-import { awsClientSettings, awsTimeoutEnv } from '../../aws-config.js';
+import { autoScalingClient, type AutoScalingClient } from '../../aws/autoscaling.js';
+import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
+import { awsTimeoutEnv } from '../../aws/settings.js';
 import { createAlarmManager, type SyncReport } from '../../alarms/manager.js';
 import { defaultAlarmPrefix, type AlarmOptionsInput } from '../../alarms/options.js';
 import { ConfigError, describeError } from '../../errors.js';
@@ -94,8 +94,7 @@ export function register(program: Command): void {
     )
     .option('--region <region>', "AWS region (default: the SDK's: AWS_REGION, the profile)")
     .action(async (flags: AlarmsSyncFlags) => {
-      const settings = awsClientSettings(flags.region);
-      const clients = { cloudwatch: new CloudWatchClient(settings), autoscaling: new AutoScalingClient(settings) };
+      const clients = { cloudwatch: cloudWatchClient({ region: flags.region }), autoscaling: autoScalingClient({ region: flags.region }) };
       try {
         const reports = await runAlarmsSync(flags, clients);
         for (const report of reports) process.stdout.write(`${JSON.stringify(report)}\n`);

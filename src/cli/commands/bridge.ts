@@ -7,11 +7,11 @@
  * Config order: flags > environment (AUTOHEAL_BRIDGE_*, then sqs-to-lambda's AWS_QUEUE_URL and
  * AWS_FUNCTION_NAME; AUTOHEAL_* policy variables for --local, as the Lambda reads them) > defaults.
  */
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { Option, type Command } from 'commander';
 import { z } from 'zod';
-import { awsClientSettings, awsTimeoutEnv, sqsClientSettings } from '../../aws-config.js';
+import { lambdaClient } from '../../aws/lambda.js';
+import { awsTimeoutEnv } from '../../aws/settings.js';
+import { sqsClient, type SQSClient } from '../../aws/sqs.js';
 import { resolveSettings } from '../../config.js';
 import { startBridge, type BridgeSummary } from '../../bridge/bridge.js';
 import { bridgeDefaults, bridgeSettingsSchema, sqsLimits, type BridgeSettingsInput } from '../../bridge/options.js';
@@ -172,9 +172,8 @@ export function resolveBridgeConfig(
 
 /** Builds the target: a Lambda function, or the core with the AWS fleet (same configuration as the Lambda). */
 function buildTarget(command: CommandConfig, logger: Logger): { target: BridgeTarget; close(): void; healer?: Healer } {
-  const aws = awsClientSettings(command.region);
   if (command.target.kind === 'lambda') {
-    const client = new LambdaClient(aws);
+    const client = lambdaClient({ region: command.region });
     const target = lambdaTarget({
       client,
       functionName: command.target.functionName,
@@ -199,17 +198,16 @@ export async function runBridgeCommand(flags: Flags): Promise<number> {
   const logger = createLogger({ component: 'bridge' });
   let config: ReturnType<typeof resolveBridgeConfig>;
   let built: ReturnType<typeof buildTarget>;
-  let sqsSettings: ReturnType<typeof sqsClientSettings>;
+  let sqs: SQSClient;
   try {
     config = resolveBridgeConfig(flags);
     // Reads AUTOHEAL_AWS_TIMEOUT_MS first, so an invalid value is reported before anything starts.
-    sqsSettings = sqsClientSettings(config.command.region);
+    sqs = sqsClient({ region: config.command.region });
     built = buildTarget(config.command, logger);
   } catch (error) {
     process.stderr.write(`autoheal bridge: ${describeError(error)}\n`);
     return ExitCode.usage;
   }
-  const sqs = new SQSClient(sqsSettings);
   const closeClients = (): void => {
     sqs.destroy();
     built.close();

@@ -11,7 +11,7 @@
  * "Safety rails").
  */
 import type { Command } from 'commander';
-import { awsTimeoutEnv } from '../../aws-config.js';
+import { awsTimeoutEnv } from '../../aws/settings.js';
 import { autohealEnv, resolveSettings, type Settings } from '../../config.js';
 import type { HealReport, VerdictRecord } from '../../healer/types.js';
 import { capList, createLogger, maxItemsPerEvent } from '../../log.js';

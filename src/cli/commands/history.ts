@@ -5,9 +5,8 @@
  * locally from a JSON-lines file (what `autoheal demo` names at its end, or a captured healer log).
  * The work is in src/operate/history.ts; this file parses flags and prints.
  */
-import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import type { Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
+import { logsClient, type CloudWatchLogsClient } from '../../aws/logs.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { describeExit } from '../../fleet/local/group-events.js';
 import { queryDecisions, readDecisionsFile, type Decision, type HistoryFilter } from '../../operate/history.js';
@@ -72,7 +71,7 @@ export async function runHistory(flags: HistoryFlags, client?: CloudWatchLogsCli
     if (flags.file !== undefined) {
       decisions = await readDecisionsFile(flags.file, filter);
     } else {
-      used = client ?? new CloudWatchLogsClient(awsClientSettings(flags.region));
+      used = client ?? logsClient({ region: flags.region });
       ({ decisions, truncated } = await queryDecisions(used, flags.logGroup as string, filter));
     }
     process.stdout.write(flags.json ? `${JSON.stringify({ decisions, truncated }, null, 2)}\n` : renderHistory(decisions));

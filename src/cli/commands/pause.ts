@@ -10,10 +10,8 @@
  *
  * The tag keys follow the settings (AUTOHEAL_* environment as the healer has it; defaults above).
  */
-import { AutoScalingClient, CreateOrUpdateTagsCommand, DeleteTagsCommand } from '@aws-sdk/client-auto-scaling';
 import type { Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
-import { callAws } from '../../aws-calls.js';
+import { autoScalingClient, createOrUpdateTags, deleteTags, type AutoScalingClient } from '../../aws/autoscaling.js';
 import { resolveSettings } from '../../config.js';
 import { ConfigError, describeError } from '../../errors.js';
 import { AwsFleet } from '../../fleet/aws/fleet.js';
@@ -25,8 +23,6 @@ export interface PauseFlags {
   until?: string;
   region?: string;
 }
-
-const tag = (group: string, key: string, value = '') => ({ ResourceId: group, ResourceType: 'auto-scaling-group', Key: key, Value: value, PropagateAtLaunch: false });
 
 /** The pause tag's value: `true`, or the end as ISO 8601. */
 export function pauseValue(flags: PauseFlags, nowMs: number): string {
@@ -49,7 +45,7 @@ export function pauseValue(flags: PauseFlags, nowMs: number): string {
 }
 
 async function withGroup(group: string, region: string | undefined, client: AutoScalingClient | undefined, work: (c: AutoScalingClient) => Promise<string>): Promise<number> {
-  const used = client ?? new AutoScalingClient(awsClientSettings(region));
+  const used = client ?? autoScalingClient({ region });
   try {
     const [found] = await new AwsFleet(used).describeGroups([group]);
     if (!found) throw new ConfigError(`Auto Scaling group "${group}" not found`);
@@ -74,7 +70,7 @@ export async function runPause(group: string, flags: PauseFlags, client?: AutoSc
     return ExitCode.usage;
   }
   return withGroup(group, flags.region, client, async (c) => {
-    await callAws('autoscaling:CreateOrUpdateTags', undefined, () => c.send(new CreateOrUpdateTagsCommand({ Tags: [tag(group, key, value)] })));
+    await createOrUpdateTags(c, group, { [key]: value });
     return `paused ${group}: ${key}=${value}${value === 'true' ? ' (until `autoheal resume`)' : ''}`;
   });
 }
@@ -89,8 +85,8 @@ export async function runResume(group: string, flags: Pick<PauseFlags, 'region'>
   }
   const at = new Date(nowMs).toISOString();
   return withGroup(group, flags.region, client, async (c) => {
-    await callAws('autoscaling:DeleteTags', undefined, () => c.send(new DeleteTagsCommand({ Tags: [tag(group, policy.pauseTagKey)] })));
-    await callAws('autoscaling:CreateOrUpdateTags', undefined, () => c.send(new CreateOrUpdateTagsCommand({ Tags: [tag(group, policy.resumeTagKey, at)] })));
+    await deleteTags(c, group, [policy.pauseTagKey]);
+    await createOrUpdateTags(c, group, { [policy.resumeTagKey]: at });
     return `resumed ${group}: ${policy.pauseTagKey} removed, ${policy.resumeTagKey}=${at} (frozen, loopBreaker and frozenUntilResume holds that began before it are lifted)`;
   });
 }

@@ -10,21 +10,20 @@
  * defaults. The probed groups count as managed, as the construct's `groups` prop does: naming a
  * group on the command line opts it in.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EC2Client } from '@aws-sdk/client-ec2';
 import { hostname } from 'node:os';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { Option, type Command } from 'commander';
-import { awsClientSettings } from '../../aws-config.js';
+import { autoScalingClient } from '../../aws/autoscaling.js';
+import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
+import { parseTopicArn } from '../../aws/sns.js';
 import { ConfigError, describeError } from '../../errors.js';
 import type { Healer } from '../../healer/types.js';
 import { autohealEnv } from '../../config.js';
 import { createAwsHealer } from '../../runtime/aws.js';
 import { createLogger, type Logger } from '../../log.js';
 import { policyOptionsSchema, quorumProblem } from '../../policy/options.js';
-import { describeGroupInstances, ec2ClientFacts, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
-import { proberOptionsSchema, type ProberOptionsInput, type ProbeTarget } from '../../prober/options.js';
+import { ec2InstanceFacts } from '../../fleet/aws/fleet.js';
+import { describeGroupInstances, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
+import { isTargetPort, proberOptionsSchema, targetPortRange, type ProberOptionsInput } from '../../prober/options.js';
 import { startProber, type Prober, type ProberStats, type ProbeSink } from '../../prober/prober.js';
 import { putMetricDataHeartbeat } from '../../prober/heartbeat.js';
 import { healerSink, snsSink } from '../../prober/sinks.js';
@@ -70,9 +69,11 @@ export interface ProbeSettings {
   heal?: HealSettings;
 }
 
-/** The clients `probe` uses; injected by tests, built from awsClientSettings otherwise. */
+/**
+ * The clients `probe` uses; injected by tests, built by the wing otherwise. EC2 DescribeInstances
+ * and, with --publish, SNS Publish (to the topic's region) are signed with the Auto Scaling client's parts.
+ */
 export interface ProbeClients extends AwsDiscoveryClients {
-  sns?: SNSClient;
   /** With --publish: the observer's heartbeat (PutMetricData, namespace autoheal). */
   cloudwatch?: CloudWatchClient;
 }
@@ -98,8 +99,6 @@ export interface ProbeRun {
   readonly promise: Promise<ProbeSummary>;
 }
 
-const topicArnPattern = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):[A-Za-z0-9_-]{1,256}$/;
-
 /** Validates the flags; throws one ConfigError naming each bad flag or variable. */
 export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv = process.env): ProbeSettings {
   const problems: string[] = [];
@@ -114,8 +113,8 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
   const groups = [...new Set(flags.group.map((g) => g.trim()))];
   if (groups.some((g) => g === '')) problems.push('--group: a group name is empty');
   const port = number('port');
-  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65_535)) {
-    problems.push(`--port: must be an integer from 1 to 65535, got "${flags.port}"`);
+  if (port !== undefined && !isTargetPort(port)) {
+    problems.push(`--port: must be ${targetPortRange}, got "${flags.port}"`);
   }
 
   const prober: ProberOptionsInput = {};
@@ -139,9 +138,9 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
 
   let publish: ProbeSettings['publish'];
   if (flags.publish !== undefined) {
-    const match = topicArnPattern.exec(flags.publish);
-    if (!match) problems.push(`--publish: expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got "${flags.publish}"`);
-    else publish = { topicArn: flags.publish, region: match[1] as string, accountId: match[2] as string };
+    const topic = parseTopicArn(flags.publish);
+    if (!topic) problems.push(`--publish: expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got "${flags.publish}"`);
+    else publish = { topicArn: flags.publish, region: topic.region, accountId: topic.accountId };
     const coreOnly = [
       ...(['dryRun', 'maxUnhealthyShare', 'optInTag'] as const).filter((k) => flags[k] !== undefined),
       ...(flags.respectGracePeriod === false ? ['noRespectGracePeriod'] : []),
@@ -178,12 +177,6 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
   };
 }
 
-/** The prober's targets in every group; a group that does not exist fails with a ConfigError. */
-function discoverAll(clients: AwsDiscoveryClients, settings: ProbeSettings): (signal: AbortSignal) => Promise<ProbeTarget[]> {
-  const each = settings.groups.map((groupName) => groupTargets(clients, { groupName, port: settings.port }));
-  return async (signal) => (await Promise.all(each.map((discover) => discover(signal)))).flat();
-}
-
 /**
  * Starts probing: checks that every group exists (a ConfigError otherwise), then runs the prober
  * with the healer or SNS sink until {@link ProbeRun.stop}.
@@ -195,13 +188,12 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
   let sink: ProbeSink;
   let healer: Healer | undefined;
   if (settings.publish) {
-    if (!clients.sns) throw new ConfigError('--publish: no SNS client');
-    sink = snsSink({ client: clients.sns, topicArn: settings.publish.topicArn, accountId: settings.publish.accountId });
+    sink = snsSink({ client: clients.autoscaling, topicArn: settings.publish.topicArn, accountId: settings.publish.accountId });
   } else if (settings.heal) {
     ({ healer } = createAwsHealer({
       settings: settings.heal,
       autoScaling: clients.autoscaling,
-      instanceFacts: ec2ClientFacts(clients.ec2),
+      instanceFacts: ec2InstanceFacts(clients.autoscaling),
       logger: logger.child({ component: 'healer' }),
     }));
     sink = healerSink(healer);
@@ -218,7 +210,7 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
 
   const prober = startProber(settings.prober, {
     sink,
-    discover: discoverAll(clients, settings),
+    discover: groupTargets(clients, { groups: settings.groups, port: settings.port }),
     discoverEveryMs: settings.discoverEveryMs,
     ...(settings.publish ? { region: settings.publish.region } : {}),
     // The heartbeat goes through PutMetricData: a host's stdout reaches CloudWatch only through an agent.
@@ -264,20 +256,14 @@ export async function runProbeCommand(
   options: { clients?: ProbeClients; hooks?: ProcessHooks; logger?: Logger; onStarted?: (run: ProbeRun) => void } = {},
 ): Promise<number> {
   const logger = options.logger ?? createLogger({ component: 'probe' });
-  const aws = awsClientSettings(flags.region);
   const owned = options.clients === undefined;
   const clients: ProbeClients = options.clients ?? {
-    autoscaling: new AutoScalingClient(aws),
-    ec2: new EC2Client(aws),
-    // Publishing goes to the topic's own region, whatever the default region is.
-    ...(flags.publish ? { sns: new SNSClient(awsClientSettings(topicArnPattern.exec(flags.publish)?.[1] ?? flags.region)) } : {}),
-    ...(flags.publish ? { cloudwatch: new CloudWatchClient(aws) } : {}),
+    autoscaling: autoScalingClient({ region: flags.region }),
+    ...(flags.publish ? { cloudwatch: cloudWatchClient({ region: flags.region }) } : {}),
   };
   const close = (): void => {
     if (!owned) return;
     clients.autoscaling.destroy();
-    clients.ec2.destroy();
-    clients.sns?.destroy();
     clients.cloudwatch?.destroy();
   };
 

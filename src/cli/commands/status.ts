@@ -18,25 +18,24 @@
  *
  * What autoheal decided earlier is `autoheal history`.
  */
-import { AutoScalingClient, DescribeScalingActivitiesCommand, type Activity } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Option, type Command } from 'commander';
 import { Agent } from 'node:http';
-import { awsClientSettings, awsTimeoutEnv } from '../../aws-config.js';
 import { groupNamesWithTag } from '../../alarms/groups.js';
 import { alarmNameFor, groupAlarmNameFor } from '../../alarms/manager.js';
 import { describeAlarmStates, type AlarmStateView } from '../../alarms/states.js';
-import { callAws } from '../../aws-calls.js';
+import { autoScalingClient, describeScalingActivities, type AutoScalingClient, type ScalingActivity } from '../../aws/autoscaling.js';
+import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
+import { awsTimeoutEnv } from '../../aws/settings.js';
 import { resolveSettings, listOf, type Settings } from '../../config.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { ec2InstanceFacts, type InstanceFactsReader } from '../../fleet/aws/ec2-instances.js';
-import { AwsFleet } from '../../fleet/aws/fleet.js';
+import { AwsFleet, ec2InstanceFacts, type InstanceFactsReader } from '../../fleet/aws/fleet.js';
 import type { GroupView } from '../../fleet/port.js';
 import { readHeartbeats, type ObserverHeartbeat } from '../../operate/heartbeats.js';
 import { groupState, type GroupState, type RecordedMark } from '../../operate/group-state.js';
 import type { Verdict } from '../../policy/types.js';
+import { findEc2InstanceId } from '../../signals/read.js';
 import { httpCheck, tcpCheck, type CheckResult } from '../../prober/checks.js';
-import { proberOptionsSchema } from '../../prober/options.js';
+import { isTargetPort, proberOptionsSchema, targetPortRange } from '../../prober/options.js';
 import { ExitCode } from '../exit-codes.js';
 
 /** Auto Scaling's cause text when SetInstanceHealth (autoheal, or any custom check) marked an instance. */
@@ -129,45 +128,33 @@ export interface StatusClients {
   instanceFacts?: InstanceFactsReader;
 }
 
-const instanceIdInText = /\b(i-[0-9a-f]{8,17})\b/;
 const causeTime = /^At (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/;
 
-function activityView(a: Activity): ActivityView {
-  const description = a.Description ?? '';
-  const cause = a.Cause ?? '';
+function activityView(a: ScalingActivity): ActivityView {
+  const { description, cause } = a;
   return {
     kind: /^Launching/i.test(description) ? 'launch' : /^Terminating/i.test(description) ? 'terminate' : 'other',
-    ...(a.StartTime ? { startedAt: a.StartTime.toISOString() } : {}),
-    ...(a.StatusCode ? { status: a.StatusCode } : {}),
+    ...(a.startedAt ? { startedAt: a.startedAt.toISOString() } : {}),
+    ...(a.statusCode ? { status: a.statusCode } : {}),
     description,
     cause,
     byUserHealthCheck: cause.includes(userHealthCheckCause),
   };
 }
 
-/** The newest activities of the group, newest first (the API returns them so). */
-async function readActivities(client: AutoScalingClient, group: string, signal?: AbortSignal): Promise<Activity[]> {
-  const out = await callAws('autoscaling:DescribeScalingActivities', signal, (abortSignal) =>
-    client.send(new DescribeScalingActivitiesCommand({ AutoScalingGroupName: group, MaxRecords: activitiesRead }), {
-      abortSignal,
-    }),
-  );
-  return out.Activities ?? [];
-}
-
 /** Marks recorded in the activities: the time the cause names ("At …Z an instance was taken out of service…"), else the start. */
-export function marksOfActivities(activities: readonly Activity[], launchedAtMs: (instanceId: string) => number | undefined): RecordedMark[] {
+export function marksOfActivities(activities: readonly ScalingActivity[], launchedAtMs: (instanceId: string) => number | undefined): RecordedMark[] {
   const launches = new Map<string, number>();
   for (const a of activities) {
-    const id = instanceIdInText.exec(a.Description ?? '')?.[1];
-    if (id && /^Launching/i.test(a.Description ?? '') && a.StartTime) launches.set(id, a.StartTime.getTime());
+    const id = findEc2InstanceId(a.description);
+    if (id && /^Launching/i.test(a.description) && a.startedAt) launches.set(id, a.startedAt.getTime());
   }
   const marks: RecordedMark[] = [];
   for (const a of activities) {
-    const id = instanceIdInText.exec(a.Description ?? '')?.[1];
-    if (!id || !(a.Cause ?? '').includes(userHealthCheckCause)) continue;
-    const named = causeTime.exec(a.Cause ?? '')?.[1];
-    const atMs = named ? Date.parse(named) : a.StartTime?.getTime();
+    const id = findEc2InstanceId(a.description);
+    if (!id || !a.cause.includes(userHealthCheckCause)) continue;
+    const named = causeTime.exec(a.cause)?.[1];
+    const atMs = named ? Date.parse(named) : a.startedAt?.getTime();
     if (atMs === undefined || Number.isNaN(atMs)) continue;
     const launched = launchedAtMs(id) ?? launches.get(id);
     marks.push({ instanceId: id, atMs, ...(launched !== undefined ? { launchedAtMs: launched } : {}) });
@@ -197,7 +184,7 @@ function probeSettings(flags: StatusFlags): { port: number; check: 'http' | 'tcp
     return null;
   }
   const port = Number(flags.port);
-  if (!(Number.isInteger(port) && port >= 1 && port <= 65_535)) throw new ConfigError(`--port: must be an integer from 1 to 65535, got "${flags.port}"`);
+  if (!isTargetPort(port)) throw new ConfigError(`--port: must be ${targetPortRange}, got "${flags.port}"`);
   const timeoutMs = flags.timeoutMs === undefined ? undefined : Number(flags.timeoutMs);
   // The prober's own schema names the limits; a single check has no interval, so it is the timeout.
   const parsed = proberOptionsSchema.safeParse({
@@ -270,7 +257,8 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
   const alarmNames = groups.flatMap((g) => [groupAlarmNameFor(prefix, g.name), ...g.instances.map((i) => alarmNameFor(prefix, i.instanceId))]);
   const [alarms, activities, observers] = await Promise.all([
     alarmNames.length === 0 ? new Map<string, AlarmStateView>() : describeAlarmStates(clients.cloudwatch, alarmNames, signal),
-    Promise.all(groups.map((g) => readActivities(clients.autoscaling, g.name, signal))),
+    // The newest activities of each group, newest first (the API returns them so).
+    Promise.all(groups.map((g) => describeScalingActivities(clients.autoscaling, g.name, activitiesRead, signal))),
     readHeartbeats(clients.cloudwatch, options.nowMs ?? Date.now(), signal),
   ]);
   // Read everything first, then take the time: the verdicts see the freshest clock.
@@ -302,7 +290,7 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
 
 function groupStatus(
   g: GroupView,
-  activities: readonly Activity[],
+  activities: readonly ScalingActivity[],
   ctx: {
     alarms: Map<string, AlarmStateView>;
     checks: Map<string, CheckResult | null>;
@@ -324,7 +312,7 @@ function groupStatus(
 
   const latest = new Map<string, ActivityView>();
   for (const a of activities) {
-    const id = instanceIdInText.exec(a.Description ?? '')?.[1];
+    const id = findEc2InstanceId(a.description);
     if (id !== undefined && !latest.has(id)) latest.set(id, activityView(a));
   }
   const inGroup = new Set(g.instances.map((i) => i.instanceId));
@@ -453,8 +441,7 @@ export function renderStatusTable(report: StatusReport): string {
 
 /** Reads and prints; resolves with the exit code. */
 export async function runStatus(flags: StatusFlags, clients?: StatusClients): Promise<number> {
-  const aws = awsClientSettings(flags.region);
-  const used: StatusClients = clients ?? { autoscaling: new AutoScalingClient(aws), cloudwatch: new CloudWatchClient(aws) };
+  const used: StatusClients = clients ?? { autoscaling: autoScalingClient({ region: flags.region }), cloudwatch: cloudWatchClient({ region: flags.region }) };
   try {
     const status = await collectStatus(used, flags);
     process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatusTable(status));

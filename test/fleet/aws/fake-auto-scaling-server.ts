@@ -7,6 +7,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { describeInstancesXml } from '../../helpers/query-stand-in.js';
 
 export interface FakeGroup {
   name: string;
@@ -102,22 +103,11 @@ export async function startFakeAutoScaling(groups: FakeGroup | readonly FakeGrou
         const wanted = Object.entries(params)
           .filter(([k]) => k.startsWith('InstanceId.'))
           .map(([, v]) => v);
-        const items = wanted
-          .flatMap((id) => {
-            const found = instanceGroup.get(id);
-            return found ? [found.instance] : [];
-          })
-          .map((i) => {
-            const tags = Object.entries(i.tags ?? {})
-              .map(([k, v]) => `<item><key>${esc(k)}</key><value>${esc(v)}</value></item>`)
-              .join('');
-            return (
-              `<item><reservationId>r-0</reservationId><instancesSet><item><instanceId>${esc(i.instanceId)}</instanceId>` +
-              `<launchTime>${i.launchedAt ?? '2024-01-01T00:00:00.000Z'}</launchTime><tagSet>${tags}</tagSet></item></instancesSet></item>`
-            );
-          })
-          .join('');
-        return `<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>0</requestId><reservationSet>${items}</reservationSet></DescribeInstancesResponse>`;
+        const known = wanted.flatMap((id) => {
+          const found = instanceGroup.get(id);
+          return found ? [found.instance] : [];
+        });
+        return describeInstancesXml(known.map((i) => ({ instanceId: i.instanceId, launchTime: i.launchedAt ?? '2024-01-01T00:00:00.000Z', tags: i.tags ?? {} })));
       }
       case 'SetInstanceHealth':
         if (applyHealth && params.InstanceId) health.set(params.InstanceId, params.HealthStatus === 'Unhealthy' ? 'Unhealthy' : 'Healthy');

@@ -8,7 +8,7 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AccessDeniedError, ConfigError, isRetryable, RemoteError } from '../../../src/errors.js';
-import { AwsAlarmState } from '../../../src/fleet/aws/alarm-state.js';
+import { AwsAlarmState } from '../../../src/alarms/alarm-state.js';
 import { AwsFleet } from '../../../src/fleet/aws/fleet.js';
 
 const asg = mockClient(AutoScalingClient);
@@ -206,9 +206,11 @@ describe('AwsAlarmState', () => {
   it('reads a metric alarm state with the exact input', async () => {
     cw.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [{ AlarmName: 'a', StateValue: 'OK' }] });
     await expect(alarms.alarmState('a')).resolves.toBe('OK');
+    // The one DescribeAlarms reader by name (src/aws/cloudwatch.ts) pages 100 at a time.
     expect(cw.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
       AlarmNames: ['a'],
       AlarmTypes: ['MetricAlarm', 'CompositeAlarm'],
+      MaxRecords: 100,
     });
   });
 

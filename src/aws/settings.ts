@@ -2,20 +2,20 @@
  * The settings every AWS SDK v3 client of autoheal is built with. Standard SDK configuration
  * applies unchanged (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>);
  * this adds adaptive retries for throttling and timeouts, so that no call waits forever. Each
- * caller constructs its own client from these settings, so a bundle (the Lambda) contains only
- * the clients it really uses.
+ * service module of the wing builds its own client from these settings, so a bundle (the Lambda)
+ * contains only the clients it really uses.
  *
  * The bounds, with the default AUTOHEAL_AWS_TIMEOUT_MS of 10000:
  * - connecting (TCP and TLS): 3 s per attempt (never more than one attempt's bound);
  * - one attempt, request sent to response: AUTOHEAL_AWS_TIMEOUT_MS (10 s) — the SDK's own default
  *   is no bound at all, and a 15-minute idle socket timeout;
  * - one call with its retries (adaptive, at most 5 attempts): 3 × AUTOHEAL_AWS_TIMEOUT_MS (30 s),
- *   enforced by callAws (src/aws-calls.ts), which cancels the request and fails with a DeadlineError;
+ *   enforced by callAws (src/aws/call.ts), which cancels the request and fails with a DeadlineError;
  * - calls that wait on purpose get their own bound from their caller: ReceiveMessage
  *   WaitTimeSeconds + one attempt; the bridge's Invoke its delivery deadline.
  */
-import { envReader } from './env.js';
-import { ConfigError } from './errors.js';
+import { envReader } from '../env.js';
+import { ConfigError } from '../errors.js';
 
 /** The variable that sets the per-attempt bound of every AWS call, in milliseconds. */
 export const awsTimeoutEnv = 'AUTOHEAL_AWS_TIMEOUT_MS';
@@ -96,12 +96,31 @@ export function awsClientSettings(region?: string, timeouts: AwsTimeouts = awsTi
 }
 
 /**
+ * Where a client goes beyond the standard settings: its region, and for an emulator the process
+ * starts itself (the demo's), the emulator's endpoint and credentials, set in code.
+ */
+export interface ClientOptions {
+  region?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** A client's settings: {@link awsClientSettings} and the options given. */
+export function clientSettings(options: ClientOptions = {}, timeouts: AwsTimeouts = awsTimeouts()): AwsClientSettings & Omit<ClientOptions, 'region'> {
+  return {
+    ...awsClientSettings(options.region, timeouts),
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    ...(options.credentials ? { credentials: options.credentials } : {}),
+  };
+}
+
+/**
  * SQS settings. The SDK sends each call to the host of its QueueUrl unless `endpoint` is set in
  * code; an endpoint set through AWS_ENDPOINT_URL(_SQS) does not count. Emulators hand out queue
  * URLs like `http://sqs.us-east-1.localhost:4566/…` that do not resolve on every machine, so when
  * an endpoint is configured the queue URL must not override it.
  */
-export function sqsClientSettings(region?: string, timeouts: AwsTimeouts = awsTimeouts()): AwsClientSettings & { useQueueUrlAsEndpoint?: boolean } {
-  const endpointConfigured = Boolean(process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL);
-  return { ...awsClientSettings(region, timeouts), ...(endpointConfigured ? { useQueueUrlAsEndpoint: false } : {}) };
+export function sqsClientSettings(options: ClientOptions = {}, timeouts: AwsTimeouts = awsTimeouts()): ReturnType<typeof clientSettings> & { useQueueUrlAsEndpoint?: boolean } {
+  const endpointConfigured = Boolean(options.endpoint || process.env.AWS_ENDPOINT_URL_SQS || process.env.AWS_ENDPOINT_URL);
+  return { ...clientSettings(options, timeouts), ...(endpointConfigured ? { useQueueUrlAsEndpoint: false } : {}) };
 }

@@ -1,19 +1,19 @@
 /**
- * The SDK boundary, written once: every AWS call goes through {@link callAws}, so an abort is
- * honoured, every call ends within its deadline, and any failure becomes a RemoteError naming the IAM action;
- * listing calls follow their pages with {@link pages}; id lists are cut to an API's limit with
- * {@link chunks}. The adapters (src/fleet/aws, src/alarms, src/prober/aws-discovery, the CLI)
- * stay thin: a command, its input, and what to keep of the answer.
+ * The SDK boundary, written once: every AWS call of the wing's service modules (./autoscaling.ts,
+ * ./ec2.ts, ./cloudwatch.ts, …) goes through {@link callAws}, so an abort is honoured, every call
+ * ends within its deadline, and any failure becomes a RemoteError naming the IAM action (classified
+ * once, src/errors.ts); listing calls follow their pages with {@link pages}; id lists are cut to an
+ * API's limit with {@link chunks}.
  */
-import { awsTimeouts } from './aws-config.js';
-import { withDeadline } from './deadline.js';
-import { toRemoteError } from './errors.js';
+import { awsTimeouts } from './settings.js';
+import { withDeadline } from '../deadline.js';
+import { toRemoteError } from '../errors.js';
 
 /** Per-call options of {@link callAws}. */
 export interface CallOptions {
   /**
    * The bound of this call with its retries; default: the common one (3 × AUTOHEAL_AWS_TIMEOUT_MS,
-   * src/aws-config.ts). Calls that wait on purpose (a long poll, an invoke) pass their own.
+   * src/aws/settings.ts). Calls that wait on purpose (a long poll, an invoke) pass their own.
    */
   timeoutMs?: number;
   /** Named in the timeout's error when `timeoutMs` is given: the flag or variable that sets it. */

@@ -1,0 +1,98 @@
+/**
+ * EC2, autoheal's one call to it: DescribeInstances, for each instance's launch time, private IP
+ * and tags (the grace period, the loop breaker and suppression need them, and Auto Scaling's calls
+ * do not return them; an observer probes the private IP).
+ *
+ * Why not `@aws-sdk/client-ec2`: its schemas are one 1.3 MB module that no bundler can shake, so it
+ * would grow the Lambda bundle from 0.7 to 1.8 MB and its cold start by ~250 ms (past 1.5x the
+ * baseline). The call is signed with the parts of a client the process already has (./query.ts).
+ */
+import { callAws, chunks } from './call.js';
+import { sendQuery, xmlList as list, xmlNode as node, xmlText as text, type SigningClient, type Xml } from './query.js';
+
+/** What EC2 says of one instance. */
+export interface InstanceFacts {
+  launchedAt?: Date;
+  /** The primary private IPv4 address (what an observer in the VPC probes, and `autoheal status --port`). */
+  privateIp?: string;
+  tags: Record<string, string>;
+  /** Why facts the healer needs are missing or unreadable (no launch time, no tag set); absent when all are read. */
+  unreadable?: string;
+}
+
+/** DescribeInstances accepts up to 1000 ids; smaller calls keep one answer well within its deadline. */
+export const instanceIdsPerDescribe = 200;
+const apiVersion = '2016-11-15';
+/** EC2's answer when it does not know an id yet (eventual consistency) or any more; its message names the ids. */
+const unknownIdCode = 'InvalidInstanceID.NotFound';
+
+/**
+ * The facts of the instances, by id. Ids EC2 does not know are left out of the answer (EC2 fails
+ * the whole call for them; the others are asked again without them). Never called without ids:
+ * that would list every instance of the account.
+ */
+export async function describeInstances(client: SigningClient, instanceIds: readonly string[], signal?: AbortSignal): Promise<Map<string, InstanceFacts>> {
+  const facts = new Map<string, InstanceFacts>();
+  for (const batch of chunks([...new Set(instanceIds)], instanceIdsPerDescribe)) {
+    for (const answer of await describeKnown(client, batch, signal)) {
+      for (const reservation of list(node(node(node(answer, 'DescribeInstancesResponse'), 'reservationSet'), 'item'))) {
+        for (const instance of list(node(node(reservation, 'instancesSet'), 'item'))) {
+          const id = text(node(instance, 'instanceId'));
+          if (id !== undefined) facts.set(id, factsOf(instance));
+        }
+      }
+    }
+  }
+  return facts;
+}
+
+function factsOf(instance: unknown): InstanceFacts {
+  const launched = text(node(instance, 'launchTime'));
+  const privateIp = text(node(instance, 'privateIpAddress'));
+  const tags: Record<string, string> = {};
+  const tagSet = node(instance, 'tagSet');
+  const unreadable = [
+    ...(launched === undefined || Number.isNaN(Date.parse(launched)) ? [`launch time ${launched === undefined ? 'missing' : `"${launched}" unreadable`}`] : []),
+    ...(tagSet === undefined ? ['no tag set'] : []),
+  ];
+  for (const tag of list(node(tagSet, 'item'))) {
+    const key = text(node(tag, 'key'));
+    if (key !== undefined) tags[key] = text(node(tag, 'value')) ?? '';
+  }
+  return {
+    ...(launched && !Number.isNaN(Date.parse(launched)) ? { launchedAt: new Date(launched) } : {}),
+    ...(privateIp ? { privateIp } : {}),
+    tags,
+    ...(unreadable.length > 0 ? { unreadable: unreadable.join(', ') } : {}),
+  };
+}
+
+/** The answers for `ids`, asking again without the ids EC2 says it does not know. */
+async function describeKnown(client: SigningClient, ids: readonly string[], signal?: AbortSignal): Promise<Xml[]> {
+  try {
+    const params: Record<string, string> = {};
+    ids.forEach((id, i) => (params[`InstanceId.${i + 1}`] = id));
+    const call = { service: 'ec2', serviceId: 'EC2', action: 'DescribeInstances', version: apiVersion, params };
+    return [await callAws('ec2:DescribeInstances', signal, (abortSignal) => sendQuery(client, call, abortSignal))];
+  } catch (error) {
+    const unknown = unknownIds(error, ids);
+    if (unknown === undefined) throw error;
+    if (unknown.length > 0) {
+      const rest = ids.filter((id) => !unknown.includes(id));
+      return rest.length === 0 ? [] : describeKnown(client, rest, signal);
+    }
+    // Not found, but the message names none of them: ask for each alone, so only the unknown drop out.
+    if (ids.length === 1) return [];
+    const answers: Xml[] = [];
+    for (const id of ids) answers.push(...(await describeKnown(client, [id], signal)));
+    return answers;
+  }
+}
+
+/** The asked ids an InvalidInstanceID.NotFound names ("The instance IDs 'i-1, i-2' do not exist"); undefined for any other error. */
+function unknownIds(error: unknown, asked: readonly string[]): string[] | undefined {
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+  if (!(cause instanceof Error) || cause.name !== unknownIdCode) return undefined;
+  // Whole ids only: i-12345678 is not named by i-12345678abcdef012.
+  return asked.filter((id) => new RegExp(`(^|[^0-9a-z-])${id.replace(/[^0-9a-z-]/gi, '\\$&')}($|[^0-9a-z])`).test(cause.message));
+}
