@@ -64,11 +64,6 @@ export const autohealEnv = {
   logLevel: 'LOG_LEVEL',
   /** The DynamoDB table that holds the rails' memory (the ledger); the stack sets it on the healer. */
   ledgerTable: 'AUTOHEAL_LEDGER_TABLE',
-  /**
-   * The observers whose votes count, each with the unique id of the role the verdict channel proves
-   * it sent by (the SQS SenderId is `AROA…:session`): `name=AROA…,name2=AROA…`. The stack writes it.
-   */
-  observers: 'AUTOHEAL_OBSERVERS',
 } as const;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;

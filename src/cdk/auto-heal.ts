@@ -16,15 +16,15 @@
  *   again the alarms still in ALARM (held work) (./alarm-detection.ts); and the alarm sync, a
  *   function of its own on the same schedule and once at deploy time, so the instances that
  *   already run get their alarms and a lost alarm comes back (./alarm-sync.ts);
- * - for `probe`: the verdict channel, an SQS queue only the observers may write, taken by the
- *   healer like the evidence queue (./verdict-channel.ts); with `probe.subnets` the observers, each
- *   with its own role (./observers.ts); with `probe.hosts` the managed policy of the hosts that run
- *   `autoheal probe` (./probe-detection.ts);
+ * - for `probe`: a filtered subscription of the healer to the alert topic (only probe verdicts,
+ *   alarm names `autoheal-probe-…`), a managed policy for the host that runs `autoheal probe`, and
+ *   with `probe.subnets` the observers, whose runs never overlap thanks to a lease in the ledger
+ *   table (./probe-detection.ts, ./observers.ts);
  * - for `legacyQueue`: the original topic → SQS queue (with a dead-letter queue) path, the queue
  *   accepting SendMessage only from the topic (./legacy-queue.ts);
  * - an alarm-cleanup custom resource, so deleting the stack deletes every alarm of the prefix
  *   (./alarm-cleanup.ts);
- * - notices, the stack's own alarms (the queues' backlogs among them) and its dashboard
+ * - notices, the stack's own alarms (the evidence queue's backlog among them) and its dashboard
  *   (./monitoring.ts), and the outputs.
  *
  * The props are validated once (./resolve.ts) into the settings every room is built from.
@@ -75,8 +75,6 @@ export class AutoHeal extends Construct {
   readonly ledgerTable: dynamodb.Table;
   /** The evidence queue the healer takes, when an EventBridge rule feeds it (detection `alarms`). */
   readonly evidenceQueue?: sqs.Queue;
-  /** The verdict channel, with detection `probe`. */
-  readonly verdictQueue?: sqs.Queue;
   /** The alarm sync function, with detection `alarms`. */
   readonly alarmSync?: lambda.Function;
 
@@ -117,8 +115,6 @@ export class AutoHeal extends Construct {
       const probe = probeDetection(this, { config, healer, alertTopic: this.alertTopic, ledgerTable: this.ledgerTable });
       this.proberPolicy = probe.proberPolicy;
       this.observers = probe.observers;
-      this.verdictQueue = probe.channel.queue;
-      intakes.push({ id: 'Verdict', label: 'verdict channel', ...probe.channel, lateAfter: config.lateAfter.verdicts, whyLate: 'a vote that old can no longer count toward a quorum' });
     }
     if (config.legacy) {
       const legacy = legacyQueue(this, { legacy: config.legacy, healer, healerTimeout: config.healer.timeout, alertTopic: this.alertTopic });

@@ -20,8 +20,8 @@ import type { Construct } from 'constructs';
 /** The ledger's key schema: the partition key and the TTL attribute (seconds since the epoch). */
 export const ledgerKeys = { partitionKey: 'pk', ttlAttribute: 'expiresAt' } as const;
 
-/** The partition key of an observer's lease item. */
-export const leaseKey = (observer: string): string => `lease#${observer}`;
+/** The partition keys of the observers' leases (`lease#<observer name>`), as an IAM pattern. */
+export const leaseKeys = 'lease#*';
 
 /** The ledger table. */
 export function ledgerTable(scope: Construct): dynamodb.Table {
@@ -34,31 +34,33 @@ export function ledgerTable(scope: Construct): dynamodb.Table {
 }
 
 /**
- * What a healer may do with the ledger: read a group's entry (GetItem) and commit it only if it
- * has not changed since (a conditional PutItem or UpdateItem). Not DeleteItem: entries leave by
- * TTL, and no decision removes another's memory.
+ * What a healer may do with the ledger: read a group's entry (GetItem, consistent) and commit it
+ * only if it has not changed since (a conditional PutItem of the whole entry). Not UpdateItem (the
+ * ledger writes whole entries) and not DeleteItem: entries leave by TTL, and no decision removes
+ * another's memory.
  */
 export function grantLedger(role: iam.IRole, table: dynamodb.ITable): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'RailsLedger', actions: ledgerActions.healer, resources: [table.tableArn] }));
+}
+
+/**
+ * What an observer may do with the ledger: take, read and release a lease, and nothing else:
+ * `dynamodb:LeadingKeys` holds every call to the items `lease#…`, so an observer can neither read
+ * nor touch the rails' memory. The observers share one role, so the pattern covers every lease.
+ */
+export function grantLease(role: iam.IRole, table: dynamodb.ITable): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
-      sid: 'RailsLedger',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      sid: 'OwnLease',
+      actions: ledgerActions.observer,
       resources: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [leaseKeys] } },
     }),
   );
 }
 
-/**
- * What an observer may do with the ledger: take, read and release its own lease, and nothing else
- * (dynamodb:LeadingKeys holds every call to the one item `lease#<observer>`).
- */
-export function grantLease(role: iam.IRole, table: dynamodb.ITable, observer: string): void {
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid: 'OwnLease',
-      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
-      resources: [table.tableArn],
-      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [leaseKey(observer)] } },
-    }),
-  );
-}
+/** The table actions each role is granted (the Terraform module grants the same). */
+export const ledgerActions = {
+  healer: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+  observer: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+};

@@ -2,18 +2,18 @@
  * The observers the construct deploys for detection `probe`: one looping Lambda function per
  * subnet (at least two, in different Availability Zones), VPC-attached, started every minute by
  * an EventBridge schedule (a run that died is replaced by the next schedule, by AWS, with nothing
- * for the user to host, patch or restart). Runs of one observer never overlap, without reserved
- * concurrency: a run holds the observer's lease in the ledger table. Each run probes for 55 s
- * (dist/observer.mjs) and sends its verdicts to the verdict channel, an SQS queue only the
- * observers' roles may write (./verdict-channel.ts); each observer has a role of its own
- * (./observer-role.ts), so the channel proves which one sent a message, and the healer marks only
- * when `probeQuorum` observers agree. Each observer beats (EMF `ObserverHeartbeat`, dimension
- * `Observer`), and an alarm per observer notifies the alert topic when its heartbeat goes silent
- * (missing data breaches).
+ * for the user to host, patch or restart). Runs of one observer never overlap without reserved
+ * concurrency (which would fail the deploy in an account whose concurrency quota is low): a run
+ * holds the observer's lease in the ledger table (`pk = lease#<observer>`).
+ * Each run probes for 55 s (dist/observer.mjs) and publishes its verdicts to the alert topic,
+ * where the healer's filtered subscription takes them; the healer marks only when `probeQuorum`
+ * observers agree. Each observer beats (EMF `ObserverHeartbeat`, dimension `Observer`), and an
+ * alarm per observer notifies the alert topic when its heartbeat goes silent (missing data
+ * breaches).
  *
- * What the VPC must give the observers: a route to the SQS, DynamoDB, Auto Scaling and EC2 APIs
- * (a NAT gateway, or endpoints for `sqs`, `dynamodb`, `autoscaling` and `ec2`), and the instances
- * must accept the observers' security group on the probed port (the construct adds that rule when
+ * What the VPC must give the observers: a route to the SNS, DynamoDB, Auto Scaling and EC2 APIs (a
+ * NAT gateway, or endpoints for `sns`, `dynamodb`, `autoscaling` and `ec2`), and the instances must
+ * accept the observers' security group on the probed port (the construct adds that rule when
  * given the instances' security group, otherwise the output `ObserverSecurityGroupId` names the
  * group to allow).
  */
@@ -28,7 +28,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
@@ -37,33 +36,22 @@ import { autohealEnv } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { observerEnv } from '../observer/settings.js';
 import { heartbeatMetric } from '../prober/heartbeat.js';
-import { observerRole } from './observer-role.js';
+import { grantLease } from './ledger-table.js';
 import { observerDefaults, observerName, observersProblems, type ObserverSubnet, type ObserversSettings } from './observer-settings.js';
 
 /** What {@link Observers} needs from the construct. */
 export interface ObserversProps extends ObserversSettings {
   readonly groupNames: readonly string[];
-  /** The topic the heartbeat alarms notify. */
   readonly alertTopic: sns.ITopic;
-  /** The verdict channel the observers send to. */
-  readonly verdictQueue: sqs.IQueue;
   /** The ledger table that holds each observer's lease. */
   readonly ledgerTable: dynamodb.ITable;
   readonly bundleDir: string;
 }
 
-/** An observer as the verdict channel knows it: its name and its own role. */
-export interface ObserverSender {
-  readonly name: string;
-  readonly role: iam.Role;
-}
-
-/** The observers, their roles, security group, schedules and heartbeat alarms. */
+/** The observers, their security group, schedules and heartbeat alarms. */
 export class Observers extends Construct {
   readonly functions: lambda.Function[] = [];
   readonly heartbeatAlarms: cloudwatch.Alarm[] = [];
-  /** Each observer's name and role, in subnet order. */
-  readonly senders: ObserverSender[] = [];
   readonly securityGroupId: string;
 
   constructor(scope: Construct, id: string, props: ObserversProps) {
@@ -78,16 +66,14 @@ export class Observers extends Construct {
     const vpcId = props.vpcId ?? subnetVpc(this, props.subnets[0] as ObserverSubnet);
     const group = observerSecurityGroup(this, { vpcId, port, instanceSecurityGroupId: props.instanceSecurityGroupId });
     this.securityGroupId = group.attrGroupId;
-    const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.DESTROY });
+    const { role, logGroup } = observerRole(this, props.alertTopic);
+    grantLease(role, props.ledgerTable);
 
     const code = lambda.Code.fromAsset(props.bundleDir, { exclude: ['*', '!observer.mjs'] });
     for (const subnet of props.subnets) {
-      const name = observerName(subnet.availabilityZone);
-      const role = observerRole(this, `Role${zoneIdOf(subnet)}`, { name, logGroup, verdictQueue: props.verdictQueue, ledgerTable: props.ledgerTable });
       const { fn, alarm } = zoneObserver(this, { ...props, subnet, port, code, role, logGroup, securityGroupId: group.attrGroupId });
       this.functions.push(fn);
       this.heartbeatAlarms.push(alarm);
-      this.senders.push({ name, role });
     }
     new CfnOutput(this, 'ObserverSecurityGroupId', {
       value: group.attrGroupId,
@@ -137,6 +123,30 @@ function observerSecurityGroup(scope: Construct, input: { vpcId: string; port: n
   return group;
 }
 
+/** The log group and the role every observer shares: discovery, publishing verdicts, its network interfaces. */
+function observerRole(scope: Construct, alertTopic: sns.ITopic): { role: iam.Role; logGroup: logs.LogGroup } {
+  const logGroup = new logs.LogGroup(scope, 'LogGroup', { retention: logs.RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.DESTROY });
+  const role = new iam.Role(scope, 'Role', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: 'autoheal observers: discover the groups, publish verdicts to the alert topic',
+  });
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
+  // Describe calls of Auto Scaling and EC2 support no resource-level permissions.
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ sid: 'DiscoverInstances', actions: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'], resources: ['*'] }),
+  );
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PublishVerdicts', actions: ['sns:Publish'], resources: [alertTopic.topicArn] }));
+  // What AWSLambdaVPCAccessExecutionRole grants, spelled out: the function's network interfaces.
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'VpcNetworkInterfaces',
+      actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      resources: ['*'],
+    }),
+  );
+  return { role, logGroup };
+}
+
 /** What one observer is made of: its zone's subnet, and what every observer shares. */
 interface ObserverInput extends ObserversProps {
   readonly subnet: ObserverSubnet;
@@ -147,16 +157,13 @@ interface ObserverInput extends ObserversProps {
   readonly securityGroupId: string;
 }
 
-/** A zone as a logical id's part (`us-east-1a`: `useast1a`). */
-const zoneIdOf = (subnet: ObserverSubnet): string => subnet.availabilityZone.replace(/[^A-Za-z0-9]/g, '');
-
 /** One observer: its function in its zone's subnet, the schedule that starts it, and its heartbeat alarm. */
 function zoneObserver(scope: Construct, input: ObserverInput): { fn: lambda.Function; alarm: cloudwatch.Alarm } {
   const { subnet, alertTopic } = input;
   const name = observerName(subnet.availabilityZone);
-  const zoneId = zoneIdOf(subnet);
+  const zoneId = subnet.availabilityZone.replace(/[^A-Za-z0-9]/g, '');
   const fn = new lambda.Function(scope, `Observer${zoneId}`, {
-    description: `autoheal observer in ${subnet.availabilityZone}: probes the instances, sends its verdicts`,
+    description: `autoheal observer in ${subnet.availabilityZone}: probes the instances, publishes verdicts`,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     handler: 'observer.handler',
@@ -175,9 +182,8 @@ function zoneObserver(scope: Construct, input: ObserverInput): { fn: lambda.Func
       [observerEnv.port]: String(input.port),
       [observerEnv.check]: input.check ?? observerDefaults.check,
       [observerEnv.path]: input.path ?? observerDefaults.path,
-      // The observer's settings read the region and account from it (the channel carries the verdicts).
       [observerEnv.topicArn]: alertTopic.topicArn,
-      [observerEnv.verdictQueueUrl]: input.verdictQueue.queueUrl,
+      // Where its lease is (runs never overlap).
       [autohealEnv.ledgerTable]: input.ledgerTable.tableName,
       [observerEnv.intervalMs]: String(input.interval?.toMilliseconds() ?? observerDefaults.intervalMs),
       [observerEnv.timeoutMs]: String(input.timeout?.toMilliseconds() ?? observerDefaults.timeoutMs),

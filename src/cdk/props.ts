@@ -63,56 +63,36 @@ export interface AlarmSettings {
 }
 
 /**
- * A host you operate that runs `autoheal probe` and may vote: its verdicts reach the healer through
- * the verdict channel, which only the observers' roles and these hosts' roles may write.
- */
-export interface ProbeHost {
-  /** The observer name its verdicts carry (`autoheal probe --observer NAME`); the healer counts it. */
-  readonly name: string;
-  /** The host's role: the prober's managed policy is attached to it, and the channel admits it. */
-  readonly role: iam.IRole;
-  /**
-   * The role's unique id (`AROA…`): the channel's proof of the sender (the message's SenderId is
-   * `AROA…:session`). CloudFormation cannot read it from a role the stack does not create; get it
-   * with `aws iam get-role --role-name NAME --query Role.RoleId`.
-   */
-  readonly roleId: string;
-}
-
-/**
  * The prober (detection `probe`): observers the construct deploys (give `subnets`, see
- * src/cdk/observers.ts), and/or `autoheal probe` on hosts you operate in the groups' VPC (give
- * `hosts`). At least one of the two: nobody else may write the verdict channel.
+ * src/cdk/observers.ts), and/or `autoheal probe` on a host you operate in the groups' VPC.
  */
 export interface ProbeSettings extends Omit<ObserversSettings, 'subnets'> {
   /**
    * One observer (a looping Lambda function) per subnet: at least two, in different Availability
-   * Zones. @default - none: no observers are deployed; name your own `hosts`
+   * Zones. @default - none: no observers are deployed; run `autoheal probe` yourself
    */
   readonly subnets?: readonly ObserverSubnet[];
-  /** Hosts running `autoheal probe` that may vote. @default - none */
-  readonly hosts?: readonly ProbeHost[];
   /**
-   * Refused: the verdict channel proves a sender by its role's unique id, which a role alone does
-   * not give. Name the host in `hosts` with its `roleId` instead.
-   * @deprecated use `hosts`
+   * The role of the host that runs `autoheal probe … --publish <AlertTopicArn>`; the construct
+   * attaches the prober's managed policy to it.
+   * @default - none: attach the `ProberPolicyArn` output to the host's role yourself
    */
   readonly hostRole?: iam.IRole;
 }
 
 /**
- * How the healer takes its queues (the evidence queue, the verdict channel and the legacy queue):
- * Lambda event source mappings, in batches, with partial batch responses. No concurrency is
- * reserved: `maxConcurrency` bounds each queue's share of the account's unreserved concurrency.
+ * How the healer takes its evidence queue: a Lambda event source mapping, in batches, with partial
+ * batch responses. No concurrency is reserved: `maxConcurrency` bounds the queue's share of the
+ * account's unreserved concurrency.
  */
 export interface IntakeSettings {
   /** Records per healer invocation, 1 to 100 (above 10 needs a batching window). @default 10 */
   readonly batchSize?: number;
   /** How long Lambda gathers records before it invokes, 0 to 300 seconds. @default Duration.seconds(1) */
   readonly batchingWindow?: Duration;
-  /** Healer invocations at once per queue, 2 to 1000 (not reserved). @default 5 */
+  /** Healer invocations at once for the queue, 2 to 1000 (not reserved). @default 5 */
   readonly maxConcurrency?: number;
-  /** Receives before a message moves to its queue's dead-letter queue, 1 to 1000. @default 10 */
+  /** Receives before a message moves to the dead-letter queue, 1 to 1000. @default 10 */
   readonly maxReceiveCount?: number;
 }
 
@@ -182,7 +162,7 @@ export interface AutoHealProps {
   readonly rails?: RailSettings;
   /** The original SNS → SQS path with a dead-letter queue. @default - none */
   readonly legacyQueue?: boolean | LegacyQueueSettings;
-  /** How the healer takes its queues in batches. @default - see IntakeSettings */
+  /** How the healer takes its evidence queue in batches. @default - see IntakeSettings */
   readonly intake?: IntakeSettings;
   /** Retention of the healer's log group. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;

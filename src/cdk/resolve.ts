@@ -17,8 +17,8 @@ import { autohealEnv, resolveSettings } from '../config.js';
 import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import { alarmSyncBundle } from './alarm-sync.js';
-import { observerName, type ObserversSettings } from './observer-settings.js';
-import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag, type ProbeHost } from './props.js';
+import type { ObserversSettings } from './observer-settings.js';
+import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
 
 type LogLevel = NonNullable<AutoHealProps['logLevel']>;
 
@@ -52,18 +52,15 @@ export interface Resolved {
   syncIntervalMinutes: number;
   legacy?: { consumer: 'lambda' | 'bridge'; maxReceiveCount: number };
   intake: IntakeResolved;
-  /**
-   * When a waiting message is late: evidence older than staleAfter must be re-checked before it
-   * acts, and a vote older than the quorum window can no longer count.
-   */
-  lateAfter: { evidence: Duration; verdicts: Duration };
+  /** When a waiting message is late: evidence older than staleAfter must be re-checked before it acts. */
+  lateAfter: { evidence: Duration };
   bundleDir: string;
   /** The healer's environment for the policy, validated by the same resolver the healer runs. */
   policyEnv: Record<string, string>;
   healer: HealerSettings;
   notificationEmail?: string;
-  /** The hosts that run `autoheal probe` and may vote, with detection `probe`. */
-  probeHosts: ProbeHost[];
+  /** The host that runs `autoheal probe`, with detection `probe`. */
+  proberHostRole?: iam.IRole;
   /** The observers to deploy, with detection `probe` and `probe.subnets` (checked by the Observers construct). */
   observers?: ObserversSettings;
 }
@@ -81,10 +78,6 @@ const syncIntervalMinutes = { default: 10, min: 1, max: 1_440 } as const;
  * invocation's timeout.
  */
 const intakeLimits = { batchSize: [1, 100, 10], windowSeconds: [0, 300, 1], maxConcurrency: [2, 1_000, 5], maxReceiveCount: [1, 1_000, 10] } as const;
-/** A host's observer name: what the healer counts, and never a separator of AUTOHEAL_OBSERVERS (`,` `=`). */
-const hostNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-/** An IAM role's unique id, as `aws iam get-role --query Role.RoleId` prints it. */
-const roleIdPattern = /^AROA[A-Z0-9]{12,124}$/;
 
 /** The package's own dist folder: this file is src/cdk/x.ts or dist/cdk/x.js, two levels below the root. */
 function defaultBundleDir(): string {
@@ -97,7 +90,11 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const { alarms, probe } = detectionOf(props, problems);
   switchProblems(props, problems);
   const policyEnv = policyEnvOf(props, problems);
-  const probeHosts = probe ? probeHostsOf(props, problems) : [];
+  // Only the construct knows how many observers it deploys (one per subnet; fewer than two are refused by the
+  // subnets' own rule); a hostRole's hosts may add more.
+  const observers = probe && !props.probe?.hostRole && (props.probe?.subnets?.length ?? 0) >= 2 ? props.probe?.subnets?.length : undefined;
+  const unreachable = observers === undefined ? undefined : quorumProblem(props.rails?.probeQuorum ?? 2, observers);
+  if (unreachable) problems.push(`rails.probeQuorum: ${unreachable}`);
   if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
     problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
   }
@@ -118,7 +115,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   if (problems.length > 0 || alarm === undefined) {
     throw new ConfigError(`AutoHeal ${scope.node.path}: invalid props:\n  ${problems.join('\n  ')}`);
   }
-  const { hostRole, hosts, subnets, ...observerSettings } = props.probe ?? {};
+  const { hostRole, subnets, ...observerSettings } = props.probe ?? {};
   const { policy } = resolveSettings({}, policyEnv);
   return {
     groupNames,
@@ -130,7 +127,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     syncIntervalMinutes: intervalMinutes,
     ...(legacy ? { legacy } : {}),
     intake,
-    lateAfter: { evidence: Duration.millis(policy.staleAfterMs), verdicts: Duration.millis(policy.quorumWindowMs) },
+    lateAfter: { evidence: Duration.millis(policy.staleAfterMs) },
     bundleDir,
     policyEnv,
     healer: {
@@ -143,7 +140,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
       logRemovalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     },
     ...(props.notificationEmail ? { notificationEmail: props.notificationEmail } : {}),
-    probeHosts,
+    ...(probe && hostRole ? { proberHostRole: hostRole } : {}),
     ...(probe && subnets ? { observers: { ...observerSettings, subnets } } : {}),
   };
 }
@@ -158,45 +155,6 @@ function detectionOf(props: AutoHealProps, problems: string[]): { alarms: boolea
   if (props.alarm !== undefined && !alarms) problems.push('alarm: settings given, but detection does not include "alarms"');
   if (props.probe !== undefined && !probe) problems.push('probe: settings given, but detection does not include "probe"');
   return { alarms, probe };
-}
-
-/**
- * The hosts that may vote, and who votes at all: the verdict channel admits only the observers
- * the construct deploys (one per subnet) and these hosts, so probe detection without either
- * could never mark, and a quorum above their number could never be reached.
- */
-function probeHostsOf(props: AutoHealProps, problems: string[]): ProbeHost[] {
-  const settings = props.probe ?? {};
-  if (settings.hostRole !== undefined) {
-    problems.push(
-      'probe.hostRole: replaced by probe.hosts: [{ name, role, roleId }]: the verdict channel proves a sender by its role\'s unique id ' +
-        '(aws iam get-role --role-name NAME --query Role.RoleId), which a role the stack does not create cannot give',
-    );
-  }
-  const hosts = [...(settings.hosts ?? [])];
-  const deployed = new Set((settings.subnets ?? []).map((s) => observerName(s.availabilityZone)));
-  const seen = new Set<string>();
-  for (const [i, host] of hosts.entries()) {
-    if (typeof host.name !== 'string' || !hostNamePattern.test(host.name)) {
-      problems.push(`probe.hosts[${i}].name: 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(host.name)}`);
-    } else if (deployed.has(host.name) || seen.has(host.name)) {
-      problems.push(`probe.hosts[${i}].name: "${host.name}" is already an observer's name; each voter needs its own`);
-    }
-    seen.add(host.name);
-    if (host.role === undefined) problems.push(`probe.hosts[${i}].role: the host's IAM role is required`);
-    if (typeof host.roleId !== 'string' || (!Token.isUnresolved(host.roleId) && !roleIdPattern.test(host.roleId))) {
-      problems.push(`probe.hosts[${i}].roleId: the role's unique id (AROA…: aws iam get-role --role-name NAME --query Role.RoleId), got ${JSON.stringify(host.roleId)}`);
-    }
-  }
-  const subnets = settings.subnets?.length ?? 0;
-  const voters = subnets + hosts.length;
-  if (voters === 0 && settings.hostRole === undefined) {
-    problems.push('probe: nobody may vote: give probe.subnets (observers the stack deploys) or probe.hosts (your hosts running autoheal probe, each with its role and role id)');
-  }
-  // One subnet is refused by the subnets' own rule (observer-settings.ts), with its own message.
-  const unreachable = voters > 0 && subnets !== 1 ? quorumProblem(props.rails?.probeQuorum ?? 2, voters) : undefined;
-  if (unreachable) problems.push(`rails.probeQuorum: ${unreachable}`);
-  return hosts;
 }
 
 /** The intake's batches and bounds (IntakeSettings), within Lambda's and SQS's limits. */

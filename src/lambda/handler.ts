@@ -7,20 +7,11 @@
  *
  * Launch and terminate events go to the alarm manager's lifecycle handler: a launch in a managed
  * group puts exactly that instance's StatusCheckFailed alarm, a terminate deletes exactly its alarm.
- * An EventBridge "Scheduled Event" (the construct's schedule rule) does the periodic work: held
- * work first — every autoheal alarm still in ALARM is decided again (src/alarms/held.ts), so an
- * instance skipped for budget, grace, rate limit or a freeze is healed once the policy allows,
- * without a new alarm transition — then every managed group's alarms are synced
- * (src/alarms/reconcile.ts), so instances that ran before the deploy get theirs and a lost alarm
- * comes back. It returns a {@link ScheduledSummary} and throws when a group failed, so Lambda's
- * retries apply.
- *
- * The Terraform module invokes the healer from an `aws_lambda_invocation` (lifecycle_scope CRUD,
- * input `source: "autoheal.terraform"`, the provider adds `tf.action`): on create and update it
- * runs the same alarm sync once (the deploy-time sync; a failed sync is logged and returned, not
- * thrown, so as with the construct it never fails the deployment and the schedule repeats it),
- * and on delete it deletes every alarm of the prefix (the destroy-time clean-up; a failure throws,
- * so `terraform destroy` says so instead of leaving alarms behind).
+ * An EventBridge "Scheduled Event" (the stack's held-work schedule) decides again every autoheal
+ * alarm still in ALARM (src/alarms/held.ts), so an instance skipped for budget, grace, rate limit
+ * or a freeze is healed once the policy allows, without a new alarm transition. The alarm sync is
+ * not the healer's: it runs in a function of its own (./alarm-sync.ts), so no decision waits
+ * behind minutes of PutMetricAlarm.
  *
  * What it returns:
  * - SQS-triggered (event source mapping with ReportBatchItemFailures): `{ batchItemFailures }`
@@ -33,25 +24,21 @@
  */
 import { alarmOptionsFromEnv } from '../alarms/env.js';
 import { parseAlarmOptions, type AlarmOptionsInput } from '../alarms/options.js';
-import type { ReconcileReport } from '../alarms/reconcile.js';
 import { autoScalingClient, type AutoScalingClient } from '../aws/autoscaling.js';
 // A type only: the CloudWatch client itself is loaded on first use (./cloudwatch.ts).
 import type { CloudWatchClient } from '../aws/cloudwatch.js';
 import { resolveSettings, type Settings } from '../config.js';
-import { AutohealError, describeError } from '../errors.js';
+import { AutohealError } from '../errors.js';
 import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.js';
 import { capList, createLogger, type Logger } from '../log.js';
 import type { InstanceFactsReader } from '../fleet/aws/fleet.js';
 import { createAwsHealer } from '../runtime/aws.js';
 import { emitEmfDecisions } from '../operate/emf.js';
 import { observerSilentNotice, silentObserverOf, type NoticePublisher } from '../operate/notices.js';
+import { isScheduledEvent, timeoutSignal, type LambdaContext } from './events.js';
 import { lambdaNotifier } from './notices.js';
 
-/** The part of the Lambda context the handler uses. */
-export interface LambdaContext {
-  getRemainingTimeInMillis?: () => number;
-  awsRequestId?: string;
-}
+export type { LambdaContext } from './events.js';
 
 /** The SQS partial batch response. */
 export interface SqsBatchResponse {
@@ -93,37 +80,14 @@ export interface HandlerDeps {
   writeMetrics?: (line: string) => void;
 }
 
-/** What a scheduled invocation returns: the held work decided again, and per synced group the alarm counts. */
-export type ScheduledSummary = ReconcileReport & { reevaluated: HealSummary };
-
-/** What the Terraform module's invocation returns: the sync's report (or its error), or the alarms deleted. */
-export type TerraformSummary =
-  | ({ action: 'create' | 'update' } & ({ sync: ReconcileReport } | { syncError: string }))
-  | { action: 'delete'; deletedAlarms: number };
-
-/** The `source` of the Terraform module's invocation input. */
-export const terraformSource = 'autoheal.terraform';
-
-/** Stop starting new AWS calls this long before the function's timeout, so failures are recorded. */
-const timeoutReserveMs = 1_500;
+/** What a scheduled invocation returns: the held work decided again. */
+export interface ScheduledSummary {
+  reevaluated: HealSummary;
+}
 
 function isSqsEvent(event: unknown): event is { Records: Array<{ eventSource?: unknown }> } {
   const records = (event as { Records?: unknown } | null)?.Records;
   return Array.isArray(records) && records.length > 0 && (records[0] as { eventSource?: unknown })?.eventSource === 'aws:sqs';
-}
-
-/** An EventBridge schedule rule's event: `source: "aws.events"`, `detail-type: "Scheduled Event"`. */
-export function isScheduledEvent(event: unknown): boolean {
-  const e = event as { source?: unknown; 'detail-type'?: unknown } | null;
-  return typeof e === 'object' && e !== null && e.source === 'aws.events' && e['detail-type'] === 'Scheduled Event';
-}
-
-/** The action of the Terraform module's `aws_lambda_invocation` (CRUD), or undefined for any other event. */
-export function terraformAction(event: unknown): 'create' | 'update' | 'delete' | undefined {
-  const e = event as { source?: unknown; tf?: { action?: unknown } | null } | null;
-  if (typeof e !== 'object' || e === null || e.source !== terraformSource) return undefined;
-  const action = e.tf?.action;
-  return action === 'create' || action === 'update' || action === 'delete' ? action : undefined;
 }
 
 function summarize(report: HealReport): HealSummary {
@@ -154,9 +118,6 @@ export function createHandler(deps: HandlerDeps) {
   async function loadCloudWatch() {
     const parts = await import('./cloudwatch.js');
     const client = deps.cloudWatch ?? parts.cloudWatchClient();
-    const manager = parts.createAlarmManager({ cloudwatch: client, fleet, options: alarmOptions, logger });
-    const reconcile = (signal?: AbortSignal) =>
-      parts.reconcileAlarms({ manager, autoScaling: deps.autoScaling, policy: config.policy, logger }, signal);
     return {
       held: (nowMs: number, signal?: AbortSignal) => parts.signalsOfAlarmsInAlarm(client, alarmOptions.prefix, nowMs, logger, signal),
       alarmState: new parts.AwsAlarmState(client),
@@ -166,20 +127,6 @@ export function createHandler(deps: HandlerDeps) {
         isManaged: parts.managedGroups(fleet, config.policy),
         logger,
       }),
-      reconcile,
-      terraform: async (action: 'create' | 'update' | 'delete', signal?: AbortSignal): Promise<TerraformSummary> => {
-        if (action === 'delete') {
-          const deleted = await parts.deleteAlarmsWithPrefix({ cloudwatch: client, logger }, alarmOptions.prefix, signal);
-          logger.info({ prefix: alarmOptions.prefix, deleted: deleted.length }, 'alarms: every alarm of the prefix deleted (terraform destroy)');
-          return { action, deletedAlarms: deleted.length };
-        }
-        try {
-          return { action, sync: await reconcile(signal) };
-        } catch (error) {
-          logger.error({ err: describeError(error) }, 'alarms: deploy-time sync failed; the schedule rule repeats it');
-          return { action, syncError: describeError(error) };
-        }
-      },
     };
   }
   const cloudWatch = (): ReturnType<typeof loadCloudWatch> => {
@@ -209,19 +156,18 @@ export function createHandler(deps: HandlerDeps) {
   const notifier = lambdaNotifier(config.noticeTopicArn, deps.autoScaling, logger, deps.publishNotice);
   notifier?.attach(healer.events);
 
-  /** Held work first (it heals), then the alarm sync (it repairs). */
+  /** Held work: the alarms still in ALARM, decided again. */
   async function scheduled(signal?: AbortSignal): Promise<ScheduledSummary> {
     const parts = await cloudWatch();
     const held = await parts.held(Date.now(), signal);
     const records = await healer.handleSignals(held, signal ? { signal } : {});
     logger.info({ alarmsInAlarm: held.length, marked: records.filter((r) => r.verdict.action === 'mark' && !r.error).length }, 'held work re-evaluated');
     const reevaluated = summarize({ signals: held, lifecycle: [], rejected: [], verdicts: records, failedRecordIds: [], retry: false });
-    return { ...(await parts.reconcile(signal)), reevaluated };
+    return { reevaluated };
   }
 
-  async function handle(event: unknown, context?: LambdaContext): Promise<SqsBatchResponse | HealSummary | ScheduledSummary | TerraformSummary | { notice: string }> {
-    const remainingMs = context?.getRemainingTimeInMillis?.();
-    const signal = remainingMs !== undefined ? AbortSignal.timeout(Math.max(1, remainingMs - timeoutReserveMs)) : undefined;
+  async function handle(event: unknown, context?: LambdaContext): Promise<SqsBatchResponse | HealSummary | ScheduledSummary | { notice: string }> {
+    const signal = timeoutSignal(context);
     // Not health signals: handled here, so they never reach the parser as rejections.
     if (isScheduledEvent(event)) return scheduled(signal);
     // An observer's heartbeat alarm (EventBridge rule): a notice for a person, not evidence about an instance.
@@ -231,8 +177,6 @@ export function createHandler(deps: HandlerDeps) {
       await notifier?.notify(observerSilentNotice(silent.observer, silent.alarmName, silent.reason));
       return { notice: 'observerSilent' };
     }
-    const tfAction = terraformAction(event);
-    if (tfAction !== undefined) return (await cloudWatch()).terraform(tfAction, signal);
     const report = await healer.handle(event, signal ? { signal } : {});
     if (isSqsEvent(event)) return { batchItemFailures: report.failedRecordIds.map((itemIdentifier) => ({ itemIdentifier })) };
     if (report.retry) {
@@ -241,7 +185,7 @@ export function createHandler(deps: HandlerDeps) {
     return summarize(report);
   }
 
-  return async function handler(event: unknown, context?: LambdaContext): Promise<SqsBatchResponse | HealSummary | ScheduledSummary | TerraformSummary | { notice: string }> {
+  return async function handler(event: unknown, context?: LambdaContext): Promise<SqsBatchResponse | HealSummary | ScheduledSummary | { notice: string }> {
     try {
       return await handle(event, context);
     } finally {

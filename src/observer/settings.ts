@@ -22,8 +22,6 @@ export const observerEnv = {
   path: 'AUTOHEAL_OBSERVER_PATH',
   /** The alert topic verdicts are published to. */
   topicArn: 'AUTOHEAL_OBSERVER_TOPIC_ARN',
-  /** The verdict channel: the SQS queue only the observers' roles may write (the stack sets it). */
-  verdictQueueUrl: 'AUTOHEAL_VERDICT_QUEUE_URL',
   intervalMs: 'AUTOHEAL_OBSERVER_INTERVAL_MS',
   timeoutMs: 'AUTOHEAL_OBSERVER_TIMEOUT_MS',
   unhealthyThreshold: 'AUTOHEAL_OBSERVER_UNHEALTHY_THRESHOLD',

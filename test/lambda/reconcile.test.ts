@@ -17,7 +17,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { instanceAlarmInput } from '../../src/alarms/manager.js';
 import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { resolveSettings } from '../../src/config.js';
-import { createHandler, terraformAction, type ScheduledSummary } from '../../src/lambda/handler.js';
+import type { ReconcileReport } from '../../src/alarms/reconcile.js';
+import { createAlarmSyncHandler } from '../../src/lambda/alarm-sync.js';
+import { terraformAction } from '../../src/lambda/events.js';
 import { silentLogger } from '../../src/log.js';
 import { capturedLogger } from '../helpers/log-lines.js';
 
@@ -31,8 +33,6 @@ const autoScaling = new AutoScalingClient({ region: 'eu-west-1' });
 const cloudWatch = new CloudWatchClient({ region: 'eu-west-1' });
 const asg = mockClient(autoScaling);
 const cw = mockClient(cloudWatch);
-// EC2 knows nothing of these instances here: launch times unknown (test/fleet/aws covers EC2 on moto).
-const instanceFacts = async () => new Map();
 afterEach(() => {
   asg.reset();
   cw.reset();
@@ -96,10 +96,9 @@ function givenAccount(alarms: Map<string, MetricAlarm>): void {
 /** The handler with `web` named in AUTOHEAL_GROUPS and the default opt-in tag; log lines captured. */
 function handlerUnderTest() {
   const { logger, lines } = capturedLogger();
-  const handler = createHandler({
+  const handler = createAlarmSyncHandler({
     config: resolveSettings({}, { AUTOHEAL_GROUPS: 'web' }),
     autoScaling,
-    instanceFacts,
     cloudWatch,
     alarmOptions: { alarmActions: [topic] },
     logger,
@@ -110,15 +109,15 @@ function handlerUnderTest() {
 const options = parseAlarmOptions({ alarmActions: [topic] });
 const alarmOf = (id: string): MetricAlarm => instanceAlarmInput(options, id) as MetricAlarm;
 
-describe('the scheduled alarm reconcile', () => {
-  it('creates the missing alarms of the named and the tagged group, deletes the orphan, and logs one line per group', async () => {
+describe('the alarm sync function, on its schedule', () => {
+  it('creates the missing alarms of the named and the tagged group, deletes the orphan, and logs one line per group, listing the prefix once for the run', async () => {
     // Prepare: a has its alarm; b (web) and c (workers, tagged) have none; gone's alarm is an orphan.
     const alarms = new Map([a, gone].map((id) => [`${prefix}${id}`, alarmOf(id)]));
     givenAccount(alarms);
     const { handler, lines } = handlerUnderTest();
 
     // Act
-    const out = (await handler(scheduledEvent, { getRemainingTimeInMillis: () => 60_000 })) as ScheduledSummary;
+    const out = (await handler(scheduledEvent, { getRemainingTimeInMillis: () => 60_000 })) as ReconcileReport;
 
     // Assess
     expect(asg.commandCalls(DescribeAutoScalingGroupsCommand).map((call) => call.args[0].input)).toContainEqual({
@@ -130,16 +129,19 @@ describe('the scheduled alarm reconcile', () => {
       instanceAlarmInput(options, c),
     ]);
     expect(cw.commandCalls(DeleteAlarmsCommand).map((call) => call.args[0].input)).toEqual([{ AlarmNames: [`${prefix}${gone}`] }]);
+    // One listing and one orphan check for the run, not one per group.
+    expect(cw.commandCalls(DescribeAlarmsCommand)).toHaveLength(1);
+    expect(asg.commandCalls(DescribeAutoScalingInstancesCommand)).toHaveLength(1);
     expect(out).toEqual({
       groups: [
-        { group: 'web', created: 1, updated: 0, deleted: 1, unchanged: 1 },
+        { group: 'web', created: 1, updated: 0, deleted: 0, unchanged: 1 },
         { group: 'workers', created: 1, updated: 0, deleted: 0, unchanged: 0 },
       ],
       missing: [],
-      reevaluated: { verdicts: [], rejected: [] },
+      orphans: 1,
     });
     expect(lines.filter((l) => l.msg === 'alarms: group synced').map((l) => [l.group, l.created, l.updated, l.deleted])).toEqual([
-      ['web', 1, 0, 1],
+      ['web', 1, 0, 0],
       ['workers', 1, 0, 0],
     ]);
     // Not a health signal: no rejection, no warning.
@@ -156,7 +158,7 @@ describe('the scheduled alarm reconcile', () => {
     const before = writes();
 
     // Act
-    const out = (await handler(scheduledEvent)) as ScheduledSummary;
+    const out = (await handler(scheduledEvent)) as ReconcileReport;
 
     // Assess
     expect(before).toBe(3);
@@ -167,16 +169,15 @@ describe('the scheduled alarm reconcile', () => {
     ]);
   });
 
-  it('skips a named group that does not exist, and throws naming the group whose sync failed so Lambda retries', async () => {
+  it('skips a named group that does not exist, and throws naming the group whose sync failed, after syncing the others, so its Errors alarm says so', async () => {
     // Prepare
     givenAccount(new Map());
     cw.on(PutMetricAlarmCommand, { AlarmName: `${prefix}${c}` }).rejects(
       Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } }),
     );
-    const handler = createHandler({
+    const handler = createAlarmSyncHandler({
       config: resolveSettings({}, { AUTOHEAL_GROUPS: 'web,retired' }),
       autoScaling,
-      instanceFacts,
       cloudWatch,
       alarmOptions: { alarmActions: [topic] },
       logger: silentLogger,
@@ -189,6 +190,17 @@ describe('the scheduled alarm reconcile', () => {
     await expect(run).rejects.toThrow(/alarm reconcile failed for 1 of 3 group\(s\): workers: cloudwatch:PutMetricAlarm failed: Throttling/);
     // The other named group was still synced.
     expect(cw.commandCalls(PutMetricAlarmCommand).map((call) => call.args[0].input.AlarmName)).toContain(`${prefix}${a}`);
+  });
+});
+
+describe('the alarm sync function, given anything else', () => {
+  it('refuses it, naming what it takes, and touches no alarm', async () => {
+    givenAccount(new Map());
+    const { handler } = handlerUnderTest();
+    await expect(handler({ source: 'aws.cloudwatch', 'detail-type': 'CloudWatch Alarm State Change' })).rejects.toThrow(
+      /alarm sync: takes an EventBridge "Scheduled Event" or the Terraform module's invocation .*got source "aws.cloudwatch", detail-type "CloudWatch Alarm State Change"/,
+    );
+    expect(cw.calls()).toHaveLength(0);
   });
 });
 
@@ -238,6 +250,7 @@ describe("the Terraform module's invocation (aws_lambda_invocation, lifecycle_sc
           { group: 'workers', created: 1, updated: 0, deleted: 0, unchanged: 0 },
         ],
         missing: [],
+        orphans: 0,
       },
     });
     expect(updated).toMatchObject({ action: 'update', syncError: expect.stringMatching(/alarm reconcile failed for 2 of 2 group\(s\): web: cloudwatch:PutMetricAlarm failed: Throttling/) });
