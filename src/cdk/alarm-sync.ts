@@ -21,10 +21,7 @@ import { autohealEnv } from '../config.js';
 import { alarmArnsOf } from './alarm-cleanup.js';
 import { syncTriggerHandlerSource } from './cleanup-handler.js';
 import { inlineFunction } from './inline-function.js';
-import type { Resolved } from './resolve.js';
-
-/** The bundle the sync function runs, in the bundle folder. */
-export const alarmSyncBundle = 'alarm-sync.mjs';
+import { alarmSyncBundle, type Resolved } from './resolve.js';
 
 export interface AlarmSyncInput {
   readonly config: Resolved;

@@ -16,7 +16,6 @@ import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
 import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
-import { alarmSyncBundle } from './alarm-sync.js';
 import type { ObserversSettings } from './observer-settings.js';
 import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
 
@@ -78,6 +77,9 @@ const syncIntervalMinutes = { default: 10, min: 1, max: 1_440 } as const;
  * invocation's timeout.
  */
 const intakeLimits = { batchSize: [1, 100, 10], windowSeconds: [0, 300, 1], maxConcurrency: [2, 1_000, 5], maxReceiveCount: [1, 1_000, 10] } as const;
+
+/** The bundle the alarm sync function runs, in the bundle folder (./alarm-sync.ts). */
+export const alarmSyncBundle = 'alarm-sync.mjs';
 
 /** The package's own dist folder: this file is src/cdk/x.ts or dist/cdk/x.js, two levels below the root. */
 function defaultBundleDir(): string {
