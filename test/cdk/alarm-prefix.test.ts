@@ -58,6 +58,7 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'autoheal-alarm-prefix-'));
   bundleDir = mkdtempSync(join(work, 'bundle-'));
   writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
   for (const name of ['A', 'A-sc', 'AutoHeal']) stacks[name] = synth(name);
   stacks.insights = synth('Insights-sc', { groups: ['web'], alarm: { mode: 'metrics-insights' } });
 }, 120_000);

@@ -39,6 +39,7 @@ function stackWith(id: string, props: Omit<AutoHealProps, 'bundleDir'>): Stack {
 beforeAll(() => {
   bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
   writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
   writeFileSync(join(bundleDir, 'index.js'), '// must not ship\n');
   app = new App({ outdir: mkdtempSync(join(tmpdir(), 'autoheal-cdk-out-')) });
   const hostRole = (stack: Stack): iam.IRole => iam.Role.fromRoleName(stack, 'ProbeHost', 'probe-host');
@@ -69,9 +70,57 @@ afterAll(() => {
 });
 
 describe('AutoHeal with alarms and probe', () => {
-  it('runs one serialized healer: reserved concurrency 1, asynchronous events kept for six hours', () => {
-    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Function', { Handler: 'lambda.handler', ReservedConcurrentExecutions: 1 });
+  it('reserves no concurrency in any function (a deploy works with a concurrency quota of 10); the evidence queue\'s mapping bounds the healer instead; direct events kept for six hours', () => {
+    for (const template of [alarmsAndProbe, legacy, bridge, insights]) {
+      template.resourcePropertiesCountIs('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.anyValue() }, 0);
+    }
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^AutoHealHealer') },
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealEvidenceQueue'), 'Arn'] },
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: 1,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
     alarmsAndProbe.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumEventAgeInSeconds: 21_600, MaximumRetryAttempts: 2 });
+  });
+
+  it('keeps the rails\' memory in an on-demand table with TTL on expiresAt, named to the healer, deleted with the stack', () => {
+    alarmsAndProbe.resourceCountIs('AWS::DynamoDB::Table', 1);
+    alarmsAndProbe.hasResource('AWS::DynamoDB::Table', {
+      Properties: {
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      },
+      DeletionPolicy: 'Delete',
+    });
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'lambda.handler',
+      Environment: { Variables: Match.objectLike({ AUTOHEAL_LEDGER_TABLE: { Ref: Match.stringLikeRegexp('^AutoHealLedgerTable') } }) },
+    });
+    alarmsAndProbe.hasOutput('*', { Value: { Ref: Match.stringLikeRegexp('^AutoHealLedgerTable') } });
+  });
+
+  it('takes evidence from a queue: visibility six times the healer\'s timeout, 14 days kept, dead-lettered after 10 receives, written only by its rules', () => {
+    alarmsAndProbe.hasResourceProperties('AWS::SQS::Queue', {
+      VisibilityTimeout: 360,
+      MessageRetentionPeriod: 1_209_600,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealEvidenceDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 10 },
+    });
+    const rules = Object.entries(alarmsAndProbe.findResources('AWS::Events::Rule'))
+      .filter(([, r]) => JSON.stringify((r as { Properties: { Targets?: unknown } }).Properties.Targets ?? []).includes('"AutoHealEvidenceQueue'))
+      .map(([id]) => id);
+    // The alarm state changes and the lifecycle events.
+    expect(rules).toHaveLength(2);
+    const policies = Object.values(alarmsAndProbe.findResources('AWS::SQS::QueuePolicy', { Properties: { Queues: [{ Ref: Match.stringLikeRegexp('^AutoHealEvidenceQueue') }] } }));
+    expect(policies).toHaveLength(1);
+    const sends = (policies[0] as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement.filter((st) => st.Effect === 'Allow');
+    expect(sends.map((st) => [st.Action, st.Principal, st.Condition])).toEqual(
+      expect.arrayContaining(rules.map((rule) => [['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'], { Service: 'events.amazonaws.com' }, { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [rule, 'Arn'] } } }])),
+    );
+    expect(sends).toHaveLength(rules.length);
   });
 
   it('writes the rails into the healer environment, defaults included', () => {
@@ -94,15 +143,19 @@ describe('AutoHeal with alarms and probe', () => {
   it('creates exactly the expected resources', () => {
     // Assess
     for (const [type, count] of Object.entries({
-      'AWS::Lambda::Function': 3,
-      // Alarm state, lifecycle, sync, and (monitoring) heartbeat alarms.
-      'AWS::Events::Rule': 4,
+      // The healer, the alarm sync, its deploy-time trigger and the alarm clean-up.
+      'AWS::Lambda::Function': 4,
+      // Alarm state, lifecycle, held work, the sync's schedule, and (monitoring) heartbeat alarms.
+      'AWS::Events::Rule': 5,
       // The alert topic and (monitoring) the stack-health topic.
       'AWS::SNS::Topic': 2,
       // The healer's probe subscription, and (monitoring) the e-mail on both topics.
       'AWS::SNS::Subscription': 3,
-      'AWS::SQS::Queue': 1,
-      'AWS::Logs::LogGroup': 3,
+      // The failure queue, the evidence queue and its dead-letter queue.
+      'AWS::SQS::Queue': 3,
+      'AWS::Lambda::EventSourceMapping': 1,
+      'AWS::DynamoDB::Table': 1,
+      'AWS::Logs::LogGroup': 4,
       'AWS::IAM::ManagedPolicy': 1,
       'Custom::AutohealAlarmCleanup': 1,
       'Custom::AutohealAlarmSync': 1,
@@ -143,12 +196,11 @@ describe('AutoHeal with alarms and probe', () => {
     });
   });
 
-  it('ships only lambda.mjs in the function asset', () => {
+  it('ships one bundle per function asset: lambda.mjs for the healer, alarm-sync.mjs for the sync', () => {
     // Assess
     const assets = readdirSync(app.outdir).filter((f) => f.startsWith('asset.'));
     const dirs = assets.map((a) => readdirSync(join(app.outdir, a)));
-    expect(dirs.length).toBeGreaterThan(0);
-    for (const files of dirs) expect(files).toEqual(['lambda.mjs']);
+    expect(dirs.map((files) => files.join(',')).sort()).toEqual(['alarm-sync.mjs', 'lambda.mjs']);
   });
 
   it('grants exactly the healer statements: tag-conditioned and named SetInstanceHealth, alarm writes on the prefix', () => {
@@ -188,10 +240,18 @@ describe('AutoHeal with alarms and probe', () => {
         Action: ['cloudwatch:PutMetricAlarm', 'cloudwatch:DeleteAlarms'],
         Resource: arn('cloudwatch', ':alarm:autoheal-status-check.AlarmsAndProbe.*'),
       },
+      // The rails' memory: a consistent read and a conditional write of whole entries, on the table only.
+      { Sid: 'RailsLedger', Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:PutItem'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealLedgerTable/), 'Arn'] } },
       {
         Effect: 'Allow',
         Action: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealFailureQueue/), 'Arn'] },
+      },
+      // The evidence queue's event source mapping: receive and delete, on that queue only.
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealEvidenceQueue/), 'Arn'] },
       },
       // Notices (monitoring): publish to the alert topic only.
       { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^AutoHealAlertTopic/) } },
@@ -290,35 +350,41 @@ describe('AutoHeal with alarms and probe', () => {
 });
 
 describe('AutoHeal alarm sync', () => {
-  it('runs the healer every 10 minutes on a schedule rule, retried and dead-lettered like the other rules', () => {
+  it('runs the sync function every 10 minutes on a schedule rule, and the healer on its own schedule for held work only', () => {
     // Assess
-    const [ruleId] = Object.keys(alarmsAndProbe.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: 'rate(10 minutes)' } }));
+    const scheduled = alarmsAndProbe.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: 'rate(10 minutes)' } });
+    const targetsOf = (fn: string) =>
+      Object.entries(scheduled).filter(([, r]) => JSON.stringify((r as { Properties: { Targets: unknown } }).Properties.Targets).includes(`"${fn}`));
+    expect(targetsOf('AutoHealAlarmSync1')).toHaveLength(1);
+    expect(targetsOf('AutoHealHealer')).toHaveLength(1);
+    expect(Object.keys(scheduled)).toHaveLength(2);
     alarmsAndProbe.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(10 minutes)',
-      State: 'ENABLED',
-      EventPattern: Match.absent(),
-      Targets: [
-        {
-          Id: 'Target0',
-          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealHealer'), 'Arn'] },
-          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 },
-          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealFailureQueue'), 'Arn'] } },
-        },
-      ],
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealAlarmSync1'), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 } })],
     });
-    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Permission', {
-      Action: 'lambda:InvokeFunction',
-      Principal: 'events.amazonaws.com',
-      FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealHealer'), 'Arn'] },
-      SourceArn: { 'Fn::GetAtt': [ruleId, 'Arn'] },
+    alarmsAndProbe.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(10 minutes)',
+      Description: Match.stringLikeRegexp('held work'),
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealHealer'), 'Arn'] } })],
     });
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::Function', { Handler: 'alarm-sync.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 600 });
+    // The sync may read the groups and alarms and write only the alarms of its prefix; nothing of the rails.
+    expect((statementsOf(alarmsAndProbe, '^AutoHealAlarmSyncRole') as Array<{ Action: string | string[] }>).flatMap((st) => [st.Action].flat())).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'autoscaling:DescribeAutoScalingGroups',
+      'autoscaling:DescribeAutoScalingInstances',
+      'cloudwatch:DescribeAlarms',
+      'cloudwatch:PutMetricAlarm',
+      'cloudwatch:DeleteAlarms',
+    ]);
   });
 
-  it('starts one sync at deploy time with a custom resource whose function may only invoke the healer', () => {
+  it('starts one sync at deploy time with a custom resource whose function may only invoke the sync function', () => {
     // Assess
     alarmsAndProbe.hasResourceProperties('Custom::AutohealAlarmSync', {
       ServiceToken: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealAlarmSyncTrigger'), 'Arn'] },
-      HealerArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealHealer'), 'Arn'] },
+      FunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealAlarmSync1'), 'Arn'] },
       Groups: 'web',
       OptInTag: 'autoheal:enabled=true',
     });
@@ -335,7 +401,7 @@ describe('AutoHeal alarm sync', () => {
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealAlarmSyncTriggerLogGroup/), 'Arn'] },
       },
-      { Sid: 'StartSync', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealHealer/), 'Arn'] } },
+      { Sid: 'StartSync', Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealAlarmSync1/), 'Arn'] } },
     ]);
   });
 
@@ -389,7 +455,8 @@ describe('AutoHeal with the legacy queue', () => {
     expect(statementsOf(legacy, '^AutoHealLegacyIntakeRole')).toContainEqual(
       expect.objectContaining({ Sid: 'HandToHealer', Action: 'lambda:InvokeFunction' }),
     );
-    legacy.resourceCountIs('AWS::Events::Rule', 2);
+    // Lifecycle events (to the evidence queue), held work, and the sync's schedule.
+    legacy.resourceCountIs('AWS::Events::Rule', 3);
     legacy.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ source: ['aws.autoscaling'] }) });
     legacy.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(30 minutes)' });
     legacy.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'lambda' }, 0);
@@ -432,9 +499,9 @@ describe('AutoHeal with the legacy queue', () => {
 describe('AutoHeal with Metrics Insights alarms', () => {
   it('creates one alarm per named group with the alarm manager\'s query and settings, notifying the topic', () => {
     // Assess
-    // Two group alarms (Metrics Insights queries), and monitoring's four about the stack itself.
+    // Two group alarms (Metrics Insights queries), and monitoring's seven about the stack itself.
     expect(Object.keys(insights.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))).toHaveLength(2);
-    insights.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    insights.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     insights.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmName: 'autoheal-status-check.Insights.group-web',
       Metrics: [
@@ -461,7 +528,8 @@ describe('AutoHeal with Metrics Insights alarms', () => {
 
   it('routes contributor state changes to the healer, has no lifecycle rule, and deletes the alarms before the cleanup runs', () => {
     // Assess
-    insights.resourceCountIs('AWS::Events::Rule', 2);
+    // Contributor changes, held work, the sync's schedule.
+    insights.resourceCountIs('AWS::Events::Rule', 3);
     insights.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
     insights.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -480,9 +548,10 @@ describe('AutoHeal with Metrics Insights alarms', () => {
     // Assess
     Annotations.fromStack(insightsTagged).hasNoWarning('*', Match.anyValue());
     const template = Template.fromStack(insightsTagged);
-    // Only monitoring's alarms about the stack itself (failure queue, healer errors and throttles, failed decisions).
+    // Only monitoring's alarms about the stack itself (failure queue, healer errors and throttles, failed decisions,
+    // the evidence queue's oldest message and dead letters, the sync's errors).
     expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm', { Properties: { Metrics: Match.anyValue() } }))).toHaveLength(0);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
   });
 });

@@ -23,6 +23,7 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'autoheal-example-context-'));
   bundleDir = mkdtempSync(join(work, 'bundle-'));
   writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -19,6 +19,7 @@ let probe: Template;
 function synth(context: Record<string, string>): Template {
   const bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
   writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'autoheal-cdk-out-')), context: { ...context, bundleDir } });
   return Template.fromStack(buildApp(app).stack);
 }

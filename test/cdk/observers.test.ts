@@ -45,6 +45,7 @@ function actionsOf(t: Template): string[] {
 beforeAll(() => {
   bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
   writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
   writeFileSync(join(bundleDir, 'observer.mjs'), 'export const handler = async () => ({});\n');
   template = synth('Observers', { groups: ['web'], detection: ['alarms', 'probe'], probe: { subnets, port: 8080 } });
   withVpc = synth('ObserversVpc', {

@@ -21,6 +21,7 @@ const subnets = [
 beforeAll(() => {
   bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
   writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
   writeFileSync(join(bundleDir, 'observer.mjs'), 'export const handler = async () => ({});\n');
 });
 

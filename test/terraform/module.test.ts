@@ -299,7 +299,7 @@ function sha256Of(file: string): string {
  */
 function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }, stackName = 'autoheal'): Template {
   const bundleDir = mkdtempSync(join(work, 'cdk-bundle-'));
-  for (const bundle of ['lambda.mjs', 'observer.mjs']) writeFileSync(join(bundleDir, bundle), 'export const handler = async () => ({});\n');
+  for (const bundle of ['lambda.mjs', 'observer.mjs', 'alarm-sync.mjs']) writeFileSync(join(bundleDir, bundle), 'export const handler = async () => ({});\n');
   const app = new App({ outdir: mkdtempSync(join(work, 'cdk-out-')) });
   const stack = new Stack(app, stackName);
   new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
