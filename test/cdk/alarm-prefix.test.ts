@@ -74,7 +74,8 @@ describe('the default alarm prefix', () => {
         rule: expected,
         cleanup: expected,
         sync: expected,
-        grants: [expected, expected],
+        // The healer's, the sync function's and the clean-up's.
+        grants: [expected, expected, expected],
         output: expected,
       });
     }

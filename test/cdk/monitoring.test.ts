@@ -65,7 +65,19 @@ describe('monitoring', () => {
       Dimensions: [{ Name: 'Action', Value: 'failed' }],
       AlarmActions: [{ Ref: stackTopic }],
     });
-    plain.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    // And the evidence queue's oldest message and dead letters, and the sync function's errors.
+    plain.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    // A backlog: the evidence queue's oldest message older than staleAfter (120 s), two minutes running.
+    plain.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('EvidenceQueue'), 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Threshold: 120,
+      EvaluationPeriods: 2,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [{ Ref: stackTopic }],
+    });
     const dlq = idOf(legacy, 'AWS::SQS::Queue', /LegacyDeadLetterQueue/);
     legacy.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ApproximateNumberOfMessagesVisible',

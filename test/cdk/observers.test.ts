@@ -57,21 +57,21 @@ beforeAll(() => {
 });
 
 describe('observers', () => {
-  it('runs one observer per zone, in its subnet, behind the observers security group, never two runs at once', () => {
+  it('runs one observer per zone, in its subnet, behind the observers security group, reserving no concurrency (a run holds its lease in the ledger table)', () => {
     const observers = template.findResources('AWS::Lambda::Function', { Properties: { Handler: 'observer.handler' } });
     expect(Object.keys(observers)).toHaveLength(3);
     for (const subnet of subnets) {
       template.hasResourceProperties('AWS::Lambda::Function', {
         Handler: 'observer.handler',
         Architectures: ['arm64'],
-        ReservedConcurrentExecutions: 1,
+        ReservedConcurrentExecutions: Match.absent(),
         VpcConfig: { SubnetIds: [subnet.subnetId], SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('ObserversSecurityGroup'), 'GroupId'] }] },
-        Environment: { Variables: Match.objectLike({ [observerEnv.name]: `observer-${subnet.availabilityZone}`, [observerEnv.groups]: 'web', [observerEnv.port]: '8080' }) },
+        Environment: { Variables: Match.objectLike({ [observerEnv.name]: `observer-${subnet.availabilityZone}`, [observerEnv.groups]: 'web', [observerEnv.port]: '8080', AUTOHEAL_LEDGER_TABLE: { Ref: Match.stringLikeRegexp('^AutoHealLedgerTable') } }) },
       });
     }
     // Started every minute; a throttled or failed start is not retried (the next minute's run replaces it).
     template.resourcePropertiesCountIs('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' }, 3);
-    template.resourcePropertiesCountIs('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0 }, 3);
+    template.resourcePropertiesCountIs('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 }, 3);
   });
 
   it('alarms on each observer whose heartbeat goes silent, missing data breaching, notifying the alert topic', () => {
@@ -91,7 +91,15 @@ describe('observers', () => {
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     const observerRole = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ObserversRole') } }));
     const statements = observerRole.flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Sid: string; Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement);
-    expect(statements.map((s) => s.Sid).sort()).toEqual(['DiscoverInstances', 'PublishVerdicts', 'VpcNetworkInterfaces', 'WriteOwnLogs']);
+    expect(statements.map((s) => s.Sid).sort()).toEqual(['DiscoverInstances', 'OwnLease', 'PublishVerdicts', 'VpcNetworkInterfaces', 'WriteOwnLogs']);
+    // Its lease, and no other item of the ledger table: the rails' memory is the healer's.
+    expect(statements.find((s) => s.Sid === 'OwnLease')).toEqual({
+      Sid: 'OwnLease',
+      Effect: 'Allow',
+      Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealLedgerTable/), 'Arn'] },
+      Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lease#*'] } },
+    });
     expect(statements.find((s) => s.Sid === 'PublishVerdicts')?.Resource).toEqual({ Ref: expect.stringMatching(/AlertTopic/) });
   });
 
