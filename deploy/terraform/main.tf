@@ -1,9 +1,13 @@
 /**
  * autoheal on AWS with Terraform: what the CDK construct (src/cdk/auto-heal.ts) deploys, with the
  * same choices and defaults. The healer Lambda runs the project's own bundle (dist/lambda.zip,
- * written by `npm run build`), one at a time (reserved concurrency 1); everything that feeds it
+ * written by `npm run build`) at any concurrency, groups in parallel: the rails' memory is in the
+ * ledger table (ledger.tf), changed only by conditional writes, so no function reserves concurrency
+ * and a deploy works in an account whose concurrency quota is 10. Everything that feeds it
  * evidence is in the files beside this one:
- * alarms.tf (the alarm rules, the schedule, the deploy-time sync and destroy-time clean-up),
+ * alarms.tf (the alarm rules, the held-work schedule), intake.tf (the evidence queue the healer
+ * takes in batches), alarm-sync.tf (the alarm sync, a function of its own, with the deploy-time
+ * sync and destroy-time clean-up),
  * probe.tf (probe verdicts from the alert topic), legacy.tf (the original topic → queue path);
  * observers.tf (the observers of probe detection, with probe.subnets); monitoring.tf has the
  * notices, the stack's own alarms and its dashboard.
@@ -73,6 +77,7 @@ locals {
     AUTOHEAL_ALARM_EVALUATION_PERIODS = tostring(local.alarm.evaluation_periods)
     AUTOHEAL_ALARM_THRESHOLD          = tostring(local.alarm.threshold)
     AUTOHEAL_ALARM_MODE               = local.alarm.mode
+    AUTOHEAL_LEDGER_TABLE             = local.ledger_table_name
   }
 }
 
@@ -97,8 +102,8 @@ resource "aws_sqs_queue" "failures" {
         Principal = { Service = "events.amazonaws.com" }
         Action    = "sqs:SendMessage"
         Resource  = local.queue_arns.failures
-        Condition = { ArnEquals = { "aws:SourceArn" = "arn:${local.partition}:events:${local.region}:${local.account}:rule/${local.rule_names[key]}" } }
-      }],
+        Condition = { ArnEquals = { "aws:SourceArn" = local.rule_arns[key] } }
+      } if rule.target != "sync"],
     )
   })
 }
@@ -199,6 +204,20 @@ resource "aws_iam_role_policy" "healer" {
         Action   = "sns:Publish"
         Resource = local.topic_arn
       }],
+      # The rails' memory: a consistent read and a conditional write of whole entries (ledger.tf).
+      [{
+        Sid      = "RailsLedger"
+        Effect   = "Allow"
+        Action   = local.ledger_actions.healer
+        Resource = local.ledger_table_arn
+      }],
+      # The evidence queue's event source mapping.
+      local.alarms_enabled && (local.direct || local.per_instance) ? [{
+        Sid      = "TakeEvidence"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        Resource = local.queue_arns.evidence
+      }] : [],
       [{
         Sid      = "SendToFailureQueue"
         Effect   = "Allow"
@@ -230,10 +249,6 @@ resource "aws_lambda_function" "healer" {
     variables = local.healer_environment
   }
 
-  # One healer at a time: decide-and-mark is serialized inside it, so one instance keeps every
-  # group's budget, rate limit and holds across all invocations (README: "Safety rails").
-  reserved_concurrent_executions = 1
-
   # The role's policy is in place before the first invocation, the topic before the first alarm.
   depends_on = [aws_iam_role_policy.healer, aws_iam_role_policy.healer_logs, aws_sns_topic.alerts]
 
@@ -245,9 +260,8 @@ resource "aws_lambda_function" "healer" {
   }
 }
 
-# Asynchronous events that arrive while the single healer runs wait in Lambda's queue, retried for
-# up to six hours: never dropped, never dead-lettered for a throttle. An invocation that failed
-# every retry is kept in the failure queue, not lost.
+# Direct invocations (held work, heartbeat notices) that fail or are throttled are retried for up
+# to six hours, then kept in the failure queue: never dropped.
 resource "aws_lambda_function_event_invoke_config" "healer" {
   function_name                = aws_lambda_function.healer.function_name
   maximum_retry_attempts       = 2
@@ -261,9 +275,11 @@ resource "aws_lambda_function_event_invoke_config" "healer" {
 
 locals {
   queue_names = {
-    failures            = "${var.name}-failures"
-    legacy              = "${var.name}-legacy"
-    legacy_dead_letters = "${var.name}-legacy-dead-letters"
+    failures              = "${var.name}-failures"
+    evidence              = "${var.name}-evidence"
+    evidence_dead_letters = "${var.name}-evidence-dead-letters"
+    legacy                = "${var.name}-legacy"
+    legacy_dead_letters   = "${var.name}-legacy-dead-letters"
   }
   queue_arns = { for key, name in local.queue_names : key => "arn:${local.partition}:sqs:${local.region}:${local.account}:${name}" }
   # Every queue the module creates refuses requests without TLS (the construct's enforceSSL).

@@ -27,11 +27,14 @@ locals {
         }
       })
       schedule = null
+      target   = "healer"
     }
   } : {}
 
-  # The stack's alarms: messages waiting in a queue, or one of the healer's failures, in 5 minutes.
-  stack_alarms = merge(
+  # The stack's alarms: messages waiting in a queue, or one of the healer's failures, in 5 minutes;
+  # and the evidence queue's backlog, its oldest message older than stale_after_seconds (evidence
+  # that old is re-checked before it acts), two minutes running.
+  stack_alarm_specs = merge(
     {
       failure_queue = {
         description = "autoheal: healer invocations or rule deliveries failed every retry and wait in the failure queue. Read them (the message says what failed), fix the cause, then redrive or delete them."
@@ -48,7 +51,7 @@ locals {
         dimensions  = { FunctionName = aws_lambda_function.healer.function_name }
       }
       healer_throttles = {
-        description = "autoheal: the healer was throttled (reserved concurrency or the account limit): events wait for retries, then land in the failure queue."
+        description = "autoheal: the healer was throttled (the account's concurrency limit): queued evidence waits in its queue and is retried; direct runs (held work, notices) are retried, then land in the failure queue."
         namespace   = "AWS/Lambda"
         metric      = "Throttles"
         statistic   = "Sum"
@@ -73,6 +76,47 @@ locals {
         dimensions  = { QueueName = local.queue_names.legacy_dead_letters }
       }
     } : {},
+    local.evidence_enabled ? {
+      evidence_oldest_message = {
+        description        = "autoheal: the oldest message of the evidence queue has waited ${var.stale_after_seconds} s or more: alarm evidence that old is re-checked before it acts, and healing waits. Look at the healer's errors and throttles, and raise the intake's maximum concurrency if it keeps up too slowly."
+        namespace          = "AWS/SQS"
+        metric             = "ApproximateAgeOfOldestMessage"
+        statistic          = "Maximum"
+        dimensions         = { QueueName = local.queue_names.evidence }
+        period             = 60
+        evaluation_periods = 2
+        threshold          = var.stale_after_seconds
+      }
+      evidence_dead_letter = {
+        description = "autoheal: messages of the evidence queue could not be handled and wait in its dead-letter queue. Read them (the message says what failed), fix the cause, then redrive or delete them."
+        namespace   = "AWS/SQS"
+        metric      = "ApproximateNumberOfMessagesVisible"
+        statistic   = "Maximum"
+        dimensions  = { QueueName = local.queue_names.evidence_dead_letters }
+        # The same attributes as its neighbour's, so the two make one map.
+        period             = 300
+        evaluation_periods = 1
+        threshold          = 1
+      }
+    } : {},
+    local.alarms_enabled ? {
+      alarm_sync_errors = {
+        description = "autoheal: the alarm sync failed: instances may lack their alarm until a run succeeds. Its log group has the error."
+        namespace   = "AWS/Lambda"
+        metric      = "Errors"
+        statistic   = "Sum"
+        dimensions  = { FunctionName = "${var.name}-alarm-sync" }
+      }
+    } : {},
+  )
+  # One or more in 5 minutes, unless the alarm says otherwise.
+  stack_alarms = { for key, spec in local.stack_alarm_specs : key => merge({ period = 300, evaluation_periods = 1, threshold = 1 }, spec) }
+  # The dashboard's order: the construct's.
+  stack_alarm_order = concat(
+    ["failure_queue", "healer_errors", "healer_throttles", "failed_decisions"],
+    var.legacy_queue != null ? ["legacy_dead_letter"] : [],
+    local.evidence_enabled ? ["evidence_oldest_message", "evidence_dead_letter"] : [],
+    local.alarms_enabled ? ["alarm_sync_errors"] : [],
   )
 }
 
@@ -111,9 +155,9 @@ resource "aws_cloudwatch_metric_alarm" "stack" {
   metric_name         = each.value.metric
   dimensions          = each.value.dimensions
   statistic           = each.value.statistic
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
+  period              = each.value.period
+  evaluation_periods  = each.value.evaluation_periods
+  threshold           = each.value.threshold
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [local.stack_health_topic_arn]
@@ -133,6 +177,8 @@ locals {
   }]] }
   dashboard_queues = [for q in [
     { label = "failure queue", name = aws_sqs_queue.failures.name },
+    { label = "evidence queue", name = local.evidence_enabled ? local.queue_names.evidence : null },
+    { label = "evidence queue dead letters", name = local.evidence_enabled ? local.queue_names.evidence_dead_letters : null },
     { label = "legacy queue", name = var.legacy_queue != null ? local.queue_names.legacy : null },
     { label = "legacy dead-letter queue", name = var.legacy_queue != null ? local.queue_names.legacy_dead_letters : null },
   ] : q if q.name != null]
@@ -155,11 +201,14 @@ resource "aws_cloudwatch_dashboard" "autoheal" {
       merge(local.graph, { x = 16, y = 0, properties = { view = "timeSeries", title = "Failed decisions", region = local.region, metrics = local.decisions_search.failed, yAxis = {} } }),
       merge(local.graph, { x = 0, y = 6, properties = { view = "timeSeries", title = "Decision latency p95 (ms)", region = local.region, metrics = local.decisions_search.latency, yAxis = {} } }),
       merge(local.graph, { x = 8, y = 6, properties = {
-        view    = "timeSeries"
-        title   = "Queue depths (visible)"
-        region  = local.region
-        metrics = [for q in local.dashboard_queues : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.name, { label = q.label, stat = "Maximum" }]]
-        yAxis   = {}
+        view   = "timeSeries"
+        title  = "Queue depths (visible); oldest message age, s (right)"
+        region = local.region
+        metrics = concat(
+          [for q in local.dashboard_queues : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.name, { label = q.label, stat = "Maximum" }]],
+          local.evidence_enabled ? [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", local.queue_names.evidence, { label = "evidence queue oldest", stat = "Maximum", yAxis = "right" }]] : [],
+        )
+        yAxis = {}
       } }),
       merge(local.graph, { x = 16, y = 6, properties = {
         view   = "timeSeries"
@@ -181,7 +230,7 @@ resource "aws_cloudwatch_dashboard" "autoheal" {
         y      = 12
         properties = {
           title  = "Stack alarms"
-          alarms = [for key in concat(["failure_queue", "healer_errors", "healer_throttles", "failed_decisions"], var.legacy_queue != null ? ["legacy_dead_letter"] : []) : local.stack_alarm_arns[key]]
+          alarms = [for key in local.stack_alarm_order : local.stack_alarm_arns[key]]
         }
       },
     ]

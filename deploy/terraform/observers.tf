@@ -1,14 +1,16 @@
 # The observers of detection "probe" (src/cdk/observers.ts), with probe.subnets: one looping Lambda
 # function per subnet (at least two, one per Availability Zone), VPC-attached, started every minute
-# by a schedule with reserved concurrency 1 (runs never overlap; a run that died is replaced by the
-# next minute's, with nothing for the user to host, patch or restart). Each run probes for 55 s
+# by a schedule (a run that died is replaced by the next minute's, with nothing for the user to
+# host, patch or restart). Runs of one observer never overlap without reserved concurrency (which
+# fails the deploy in an account whose concurrency quota is low): a run holds the observer's lease
+# in the ledger table (`pk = lease#<observer>`, ledger.tf). Each run probes for 55 s
 # (dist/observer.zip) and publishes its verdicts to the alert topic, where the healer's filtered
 # subscription takes them; the healer marks only when rails.probe_quorum observers agree. Each
 # observer beats (EMF ObserverHeartbeat, dimension Observer), and an alarm per observer notifies the
 # alert topic when its heartbeat goes silent (missing data breaches).
 #
-# What the VPC must give the observers: a route to the SNS, Auto Scaling and EC2 APIs (a NAT
-# gateway, or interface endpoints for sns, autoscaling and ec2), and the instances must accept the
+# What the VPC must give the observers: a route to the SNS, DynamoDB, Auto Scaling and EC2 APIs (a
+# NAT gateway, or endpoints for sns, dynamodb, autoscaling and ec2), and the instances must accept the
 # observers' security group on the probed port (the module adds that rule when given
 # probe.instance_security_group_id; otherwise the output observer_security_group_id names the group).
 
@@ -113,6 +115,14 @@ resource "aws_iam_role_policy" "observers" {
         Action   = ["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
         Resource = "*"
       },
+      # A lease, and no other item of the ledger table: the rails' memory is the healer's.
+      {
+        Sid       = "OwnLease"
+        Effect    = "Allow"
+        Action    = local.ledger_actions.observer
+        Resource  = local.ledger_table_arn
+        Condition = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["lease#*"] } }
+      },
     ]
   })
 }
@@ -128,9 +138,8 @@ resource "aws_lambda_function" "observer" {
   source_code_hash = fileexists(local.observer_zip) ? filebase64sha256(local.observer_zip) : null
   role             = aws_iam_role.observers[0].arn
   # A run probes 55 s; the deadline leaves it time to stop and flush, and ends before the next minute's run.
-  timeout                        = 60
-  memory_size                    = var.probe.memory_size_mb
-  reserved_concurrent_executions = 1
+  timeout     = 60
+  memory_size = var.probe.memory_size_mb
 
   vpc_config {
     subnet_ids         = [each.value.subnet_id]
@@ -150,6 +159,7 @@ resource "aws_lambda_function" "observer" {
       AUTOHEAL_OBSERVER_CHECK               = var.probe.check
       AUTOHEAL_OBSERVER_PATH                = var.probe.path
       AUTOHEAL_OBSERVER_TOPIC_ARN           = local.topic_arn
+      AUTOHEAL_LEDGER_TABLE                 = local.ledger_table_name
       AUTOHEAL_OBSERVER_INTERVAL_MS         = tostring(var.probe.interval_seconds * 1000)
       AUTOHEAL_OBSERVER_TIMEOUT_MS          = tostring(var.probe.timeout_seconds * 1000)
       AUTOHEAL_OBSERVER_UNHEALTHY_THRESHOLD = tostring(var.probe.unhealthy_threshold)

@@ -401,3 +401,37 @@ variable "observer_zip" {
   type        = string
   default     = null
 }
+
+variable "intake" {
+  description = "How the healer takes its evidence queue: a Lambda event source mapping, in batches, with partial batch responses. No concurrency is reserved: max_concurrency bounds the queue's share of the account's unreserved concurrency. batch_size: records per invocation, 1 to 100 (above 10 needs a batching window; default 10); batching_window_seconds: 0 to 300 (1); max_concurrency: 2 to 1000 (5); max_receive_count: receives before a message moves to the dead-letter queue, 1 to 1000 (10)."
+  type = object({
+    batch_size              = optional(number, 10)
+    batching_window_seconds = optional(number, 1)
+    max_concurrency         = optional(number, 5)
+    max_receive_count       = optional(number, 10)
+  })
+  default  = {}
+  nullable = false
+  validation {
+    condition     = floor(var.intake.batch_size) == var.intake.batch_size && var.intake.batch_size >= 1 && var.intake.batch_size <= 100
+    error_message = "intake.batch_size: an integer from 1 to 100, got ${var.intake.batch_size}."
+  }
+  validation {
+    condition     = floor(var.intake.batching_window_seconds) == var.intake.batching_window_seconds && var.intake.batching_window_seconds >= 0 && var.intake.batching_window_seconds <= 300 && (var.intake.batch_size <= 10 || var.intake.batching_window_seconds >= 1)
+    error_message = "intake.batching_window_seconds: an integer from 0 to 300, and at least 1 for a batch above 10 records (Lambda's rule), got ${var.intake.batching_window_seconds}."
+  }
+  validation {
+    condition     = floor(var.intake.max_concurrency) == var.intake.max_concurrency && var.intake.max_concurrency >= 2 && var.intake.max_concurrency <= 1000
+    error_message = "intake.max_concurrency: an integer from 2 to 1000, got ${var.intake.max_concurrency}."
+  }
+  validation {
+    condition     = floor(var.intake.max_receive_count) == var.intake.max_receive_count && var.intake.max_receive_count >= 1 && var.intake.max_receive_count <= 1000
+    error_message = "intake.max_receive_count: an integer from 1 to 1000, got ${var.intake.max_receive_count}."
+  }
+}
+
+variable "alarm_sync_zip" {
+  description = "The alarm sync function's archive (alarm-sync.mjs), written by `npm run build`; only with detection \"alarms\" (default: dist/alarm-sync.zip of the autoheal package this module belongs to)."
+  type        = string
+  default     = null
+}

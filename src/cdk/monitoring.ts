@@ -226,7 +226,7 @@ function stackAlarms(scope: Construct, props: MonitoringProps & { stackAlarmTopi
 function waitAlarm(scope: Construct, intake: WatchedIntake, notify: actions.SnsAction): cloudwatch.Alarm {
   const seconds = intake.lateAfter.toSeconds();
   const alarm = intake.queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: 'Maximum' }).createAlarm(scope, `${intake.id}OldestMessageAlarm`, {
-    alarmDescription: `autoheal: the oldest message of the ${intake.label} has waited ${seconds} s or more: ${intake.whyLate}. Look at the healer's errors and throttles, and raise intake.maxConcurrency if it keeps up too slowly.`,
+    alarmDescription: `autoheal: the oldest message of the ${intake.label} has waited ${seconds} s or more: ${intake.whyLate}. Look at the healer's errors and throttles, and raise the intake's maximum concurrency if it keeps up too slowly.`,
     threshold: seconds,
     evaluationPeriods: 2,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

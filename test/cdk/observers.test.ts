@@ -1,6 +1,6 @@
 /**
  * The observers the construct deploys with detection `probe` and `probe.subnets`: one looping
- * Lambda per Availability Zone, VPC-attached, on a schedule, with reserved concurrency 1, a
+ * Lambda per Availability Zone, VPC-attached, on a schedule, reserving no concurrency (a lease in the ledger table), a
  * security group, least-privilege IAM and a heartbeat alarm per observer; and the example app's
  * strict `-c subnets=` parsing. The synthesized template is checked by cfn-lint where installed.
  */

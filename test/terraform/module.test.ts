@@ -122,12 +122,12 @@ function errorsOf(run: Run): string[] {
     .map((m) => `${m.diagnostic?.summary ?? ''}: ${m.diagnostic?.detail ?? ''}`.replace(/\s+/g, ' ').replace(/ This was checked by the validation rule at .*$/, '').replace(/ declared at \S+:\d+,\d+-\d+/, ''));
 }
 
-/** The repository layout the module expects (deploy/terraform, examples/terraform, dist/lambda.zip, intake.zip and observer.zip), in `dir`. */
+/** The repository layout the module expects (deploy/terraform, examples/terraform, dist/lambda.zip, intake.zip, observer.zip and alarm-sync.zip), in `dir`. */
 function layOut(dir: string): void {
   cpSync(join(root, 'deploy/terraform'), join(dir, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
   cpSync(join(root, 'examples/terraform'), join(dir, 'examples/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
   mkdirSync(join(dir, 'dist'));
-  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip']) copyFileSync(join(root, 'dist', archive), join(dir, 'dist', archive));
+  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'alarm-sync.zip']) copyFileSync(join(root, 'dist', archive), join(dir, 'dist', archive));
 }
 
 /**
@@ -135,13 +135,13 @@ function layOut(dir: string): void {
  * by a fresh Node process whose environment is the deployed function's (plus moto's endpoint and
  * test credentials, as Lambda adds the role's); returns what the handler returned.
  */
-async function runBundle(environment: Record<string, string>, event: unknown): Promise<unknown> {
+async function runBundle(environment: Record<string, string>, event: unknown, bundle: 'lambda.mjs' | 'alarm-sync.mjs' = 'lambda.mjs'): Promise<unknown> {
   const dir = mkdtempSync(join(work, 'lambda-'));
-  copyFileSync(join(root, 'dist/lambda.mjs'), join(dir, 'lambda.mjs'));
+  copyFileSync(join(root, 'dist', bundle), join(dir, bundle));
   writeFileSync(
     join(dir, 'invoke.mjs'),
     [
-      "import { handler } from './lambda.mjs';",
+      `import { handler } from './${bundle}';`,
       'const event = JSON.parse(process.env.TEST_EVENT);',
       'const context = { awsRequestId: "local", getRemainingTimeInMillis: () => 30_000 };',
       'process.stdout.write("\\nRESULT " + JSON.stringify(await handler(event, context)) + "\\n");',
@@ -193,13 +193,22 @@ interface Deployed {
  */
 function moduleValueOf(reference: unknown, { name, region, account }: Deployed): string {
   const text = JSON.stringify(reference);
-  const queues: Record<string, string> = { FailureQueue: 'failures', LegacyQueue: 'legacy', LegacyDeadLetterQueue: 'legacy-dead-letters' };
+  const queues: Record<string, string> = {
+    FailureQueue: 'failures',
+    LegacyQueue: 'legacy',
+    LegacyDeadLetterQueue: 'legacy-dead-letters',
+    EvidenceQueue: 'evidence',
+    EvidenceDeadLetterQueue: 'evidence-dead-letters',
+  };
   const queue = /^\{"Fn::GetAtt":\["AutoHeal(\w+Queue)[0-9A-F]{8}","QueueName"\]\}$/.exec(text)?.[1];
   const alarm = /^\{"Fn::GetAtt":\["AutoHealMonitoring(\w+)Alarm[0-9A-F]{8}","Arn"\]\}$/.exec(text)?.[1];
   if (text === '{"Ref":"AWS::Region"}') return region;
   if (/^\{"Ref":"AutoHealAlertTopic[0-9A-F]{8}"\}$/.test(text)) return `arn:aws:sns:${region}:${account}:${name}-alerts`;
   if (/^\{"Fn::GetAtt":\["AutoHealObserversLogGroup[0-9A-F]{8}","Arn"\]\}$/.test(text)) return `arn:aws:logs:${region}:${account}:log-group:/aws/lambda/${name}-observers:*`;
   if (/^\{"Ref":"AutoHealHealer[0-9A-F]{8}"\}$/.test(text)) return `${name}-healer`;
+  if (/^\{"Ref":"AutoHealAlarmSync[0-9A-F]{8}"\}$/.test(text)) return `${name}-alarm-sync`;
+  if (/^\{"Ref":"AutoHealLedgerTable[0-9A-F]{8}"\}$/.test(text)) return `${name}-ledger`;
+  if (/^\{"Fn::GetAtt":\["AutoHealLedgerTable[0-9A-F]{8}","Arn"\]\}$/.test(text)) return `arn:aws:dynamodb:${region}:${account}:table/${name}-ledger`;
   if (queue && queues[queue]) return `${name}-${queues[queue]}`;
   if (alarm) return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}-${alarm.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
   throw new Error(`the test knows no module name for the construct's reference ${text}`);
@@ -513,7 +522,7 @@ let lookupSubnets: Array<{ subnetId: string; availabilityZone: string; vpcId: st
 let mistakesPlanned: Promise<{ variables: Run; cross: Run; typo: Run }>;
 
 beforeAll(async () => {
-  for (const built of ['dist/lambda.zip', 'dist/intake.zip', 'dist/observer.zip', 'dist/lambda.mjs']) {
+  for (const built of ['dist/lambda.zip', 'dist/intake.zip', 'dist/observer.zip', 'dist/lambda.zip', 'dist/alarm-sync.zip', 'dist/lambda.mjs', 'dist/alarm-sync.mjs']) {
     if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first (npm test does)`);
   }
   work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-'));
@@ -781,7 +790,8 @@ describe('the module variants, planned', () => {
           architectures: cdkFn.Architectures,
           timeout: cdkFn.Timeout,
           memory_size: cdkFn.MemorySize,
-          reserved_concurrent_executions: cdkFn.ReservedConcurrentExecutions,
+          // Unreserved (-1): runs never overlap through the observer's lease in the ledger table.
+          reserved_concurrent_executions: -1,
           source_code_hash: sha256Of(join(root, 'dist/observer.zip')),
           vpc_config: [expect.objectContaining({ subnet_ids: cdkFn.VpcConfig.SubnetIds })],
         });
@@ -789,7 +799,7 @@ describe('the module variants, planned', () => {
         expect((fn?.environment as Array<{ variables: Record<string, string> }>)[0]?.variables, name).toEqual(
           Object.fromEntries(Object.entries(cdkFn.Environment.Variables).map(([k, v]) => [k, asDeployed(v, deployed)])),
         );
-        expect(cdkFn.ReservedConcurrentExecutions, name).toBe(1);
+        expect(cdkFn.ReservedConcurrentExecutions, name).toBeUndefined();
       }
       expect(functions.flatMap((f) => (f.vpc_config as Array<{ subnet_ids: string[] }>)[0]?.subnet_ids ?? []).sort(), name).toEqual([...subnets].sort());
       // Started every minute (the rules test compares the schedules), neither the run nor its start retried.
@@ -981,17 +991,42 @@ describe('the module variants, planned', () => {
     expect(JSON.parse(at('a-sc', 'aws_lambda_invocation.alarm_lifecycle[0]')?.input as string)).toMatchObject({ alarm: { prefix: 'autoheal-status-check.a-sc.' } });
   });
 
-  it('runs one serialized healer, its asynchronous events kept as long as the construct keeps them, in every variant', () => {
+  it('reserves concurrency in no function, keeps the healer\'s direct events as long as the construct keeps them, and takes evidence as the construct does, in every variant', () => {
     for (const name of Object.keys(variants) as Variant[]) {
       // Prepare
       const [fn] = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'lambda.handler');
       const [cdkHealer] = cfn(name, 'AWS::Lambda::Function').filter((p) => p.Handler === 'lambda.handler');
-      const [invokeConfig] = ofType(name, 'aws_lambda_function_event_invoke_config');
+      const [invokeConfig] = ofType(name, 'aws_lambda_function_event_invoke_config').filter((c) => c.function_name === `${name}-healer`);
       const [cdkInvokeConfig] = cfn(name, 'AWS::Lambda::EventInvokeConfig');
 
       // Assess
-      expect(cdkHealer?.ReservedConcurrentExecutions, name).toBe(1);
-      expect(fn?.reserved_concurrent_executions, name).toBe(cdkHealer?.ReservedConcurrentExecutions);
+      expect(cdkHealer?.ReservedConcurrentExecutions, name).toBeUndefined();
+      for (const f of ofType(name, 'aws_lambda_function')) expect(f.reserved_concurrent_executions, `${name}: ${String(f.function_name)}`).toBe(-1);
+      const [mapping] = ofType(name, 'aws_lambda_event_source_mapping');
+      const [cdkMapping] = cfn(name, 'AWS::Lambda::EventSourceMapping').filter((m) => JSON.stringify(m.EventSourceArn).includes('EvidenceQueue'));
+      expect(mapping === undefined, name).toBe(cdkMapping === undefined);
+      if (cdkMapping) {
+        expect(mapping, name).toMatchObject({
+          batch_size: cdkMapping.BatchSize,
+          maximum_batching_window_in_seconds: cdkMapping.MaximumBatchingWindowInSeconds,
+          function_response_types: cdkMapping.FunctionResponseTypes,
+          scaling_config: [{ maximum_concurrency: (cdkMapping.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency }],
+        });
+        const [queue] = ofType(name, 'aws_sqs_queue').filter((q) => q.name === `${name}-evidence`);
+        const [cdkQueue] = cfn(name, 'AWS::SQS::Queue').filter((q) => JSON.stringify(q.RedrivePolicy ?? '').includes('EvidenceDeadLetterQueue'));
+        expect(queue, name).toMatchObject({ visibility_timeout_seconds: cdkQueue?.VisibilityTimeout, message_retention_seconds: cdkQueue?.MessageRetentionPeriod });
+        expect(JSON.parse(queue?.redrive_policy as string).maxReceiveCount, name).toBe((cdkQueue?.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount);
+      }
+      // The ledger table, as the construct's: on demand, pk, TTL on expiresAt; named to the healer.
+      const [table] = ofType(name, 'aws_dynamodb_table');
+      const [cdkTable] = cfn(name, 'AWS::DynamoDB::Table');
+      expect(table, name).toMatchObject({
+        name: `${name}-ledger`,
+        billing_mode: cdkTable?.BillingMode,
+        hash_key: (cdkTable?.KeySchema as Array<{ AttributeName: string }>)[0]?.AttributeName,
+        ttl: [{ attribute_name: (cdkTable?.TimeToLiveSpecification as { AttributeName: string }).AttributeName, enabled: true }],
+      });
+      expect((fn?.environment as Array<{ variables: Record<string, string> }>)[0]?.variables.AUTOHEAL_LEDGER_TABLE, name).toBe(`${name}-ledger`);
       expect(invokeConfig, name).toMatchObject({
         maximum_event_age_in_seconds: cdkInvokeConfig?.MaximumEventAgeInSeconds,
         maximum_retry_attempts: cdkInvokeConfig?.MaximumRetryAttempts,
@@ -1009,7 +1044,9 @@ describe('the module variants, planned', () => {
       expect(new Set(allowedActions(policy?.policy as string)), name).toEqual(new Set(cdk));
     }
     expect(cdkActions(synthesized.insights, 'AutoHealHealerRole')).toContain('cloudwatch:DescribeAlarmContributors');
-    expect(cdkActions(synthesized.legacy, 'AutoHealHealerRole')).not.toContain('sqs:ReceiveMessage');
+    // A bridge consumes the legacy queue itself, and with probe detection only there is no evidence queue.
+    expect(cdkActions(synthesized.bridge, 'AutoHealHealerRole')).not.toContain('sqs:ReceiveMessage');
+    expect(cdkActions(synthesized.rails, 'AutoHealHealerRole')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'sqs:ReceiveMessage']));
   });
 });
 
@@ -1027,6 +1064,8 @@ describe('terraform apply of examples/terraform against moto', () => {
   let aws: ReturnType<typeof clients>;
   let outputs: Record<string, { value: string }>;
   let environment: Record<string, string>;
+  /** The alarm sync function's deployed environment. */
+  let syncEnvironment: Record<string, string>;
   let cdk: Template;
   /** The input the module's aws_lambda_invocation sends (Terraform adds `tf`). */
   let invocationInput: Record<string, unknown>;
@@ -1038,6 +1077,7 @@ describe('terraform apply of examples/terraform against moto', () => {
     outputs = JSON.parse(await terraformOk(example, ['output', '-json'])) as Record<string, { value: string }>;
     const config = await aws.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: outputs.healer_function_name?.value }));
     environment = config.Environment?.Variables ?? {};
+    syncEnvironment = (await aws.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'autoheal-alarm-sync' }))).Environment?.Variables ?? {};
     const state = JSON.parse(readFileSync(join(example, 'terraform.tfstate'), 'utf8')) as {
       resources: Array<{ type: string; instances: Array<{ attributes: { input: string } }> }>;
     };
@@ -1045,7 +1085,7 @@ describe('terraform apply of examples/terraform against moto', () => {
     invocationInput = JSON.parse(invocation?.instances[0]?.attributes.input ?? 'null') as Record<string, unknown>;
   }, 120_000);
 
-  it('deploys one serialized healer: the bundle archive, handler lambda.handler, nodejs22.x on arm64, reserved concurrency 1, retried for six hours then kept in the failure queue', async () => {
+  it('deploys the healer reserving no concurrency: the bundle archive, handler lambda.handler, nodejs22.x on arm64, direct events retried for six hours then kept in the failure queue', async () => {
     // Act
     const fn = await aws.lambda.send(new GetFunctionCommand({ FunctionName: outputs.healer_function_name?.value }));
     const invoke = await aws.lambda.send(new GetFunctionEventInvokeConfigCommand({ FunctionName: outputs.healer_function_name?.value }));
@@ -1058,7 +1098,7 @@ describe('terraform apply of examples/terraform against moto', () => {
     // Assess
     expect(fn.Configuration).toMatchObject({ Handler: 'lambda.handler', Runtime: 'nodejs22.x', Architectures: ['arm64'], Timeout: 60, MemorySize: 256 });
     expect(fn.Configuration?.CodeSha256).toBe(sha256Of(join(root, 'dist/lambda.zip')));
-    expect(fn.Concurrency).toEqual({ ReservedConcurrentExecutions: 1 });
+    expect(fn.Concurrency?.ReservedConcurrentExecutions).toBeUndefined();
     expect(failureArn?.QueueArn).toMatch(/:autoheal-failures$/);
     expect(invoke).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 21_600, DestinationConfig: { OnFailure: { Destination: failureArn?.QueueArn } } });
     expect(JSON.parse(failureArn?.Policy ?? '{}')).toMatchObject({
@@ -1082,13 +1122,17 @@ describe('terraform apply of examples/terraform against moto', () => {
     }
   });
 
-  it('routes the same events as the construct to the healer: alarm state changes of the prefix, launches and terminations, the sync schedule', async () => {
+  it('routes the same events as the construct: alarm state changes and launches to the evidence queue, held work to the healer, the sync schedule to the sync function', async () => {
     // Prepare
     const rules = (await aws.events.send(new ListRulesCommand({ NamePrefix: 'autoheal-' }))).Rules ?? [];
     const cdkRules = Object.values(cdk.findResources('AWS::Events::Rule')) as Array<{
       Properties: { EventPattern?: unknown; ScheduleExpression?: string };
     }>;
     const healerArn = (await aws.lambda.send(new GetFunctionCommand({ FunctionName: outputs.healer_function_name?.value }))).Configuration?.FunctionArn;
+    const syncArn = (await aws.lambda.send(new GetFunctionCommand({ FunctionName: 'autoheal-alarm-sync' }))).Configuration?.FunctionArn;
+    const evidenceUrl = (await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: 'autoheal-evidence' }))).QueueUrls?.find((u) => u.endsWith('/autoheal-evidence'));
+    const evidenceArn = evidenceUrl ? (await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: evidenceUrl, AttributeNames: ['QueueArn'] }))).Attributes?.QueueArn : undefined;
+    const where: Record<string, string | undefined> = { 'autoheal-alarm-state': evidenceArn, 'autoheal-lifecycle': evidenceArn, 'autoheal-held-work': healerArn, 'autoheal-alarm-sync': syncArn };
 
     // Assess
     expect(rules.map((r) => r.EventPattern ? JSON.parse(r.EventPattern) as unknown : r.ScheduleExpression)).toEqual(
@@ -1096,9 +1140,11 @@ describe('terraform apply of examples/terraform against moto', () => {
     );
     expect(rules).toHaveLength(cdkRules.length);
     const targets = await Promise.all(rules.map((rule) => aws.events.send(new ListTargetsByRuleCommand({ Rule: rule.Name }))));
+    expect(evidenceArn).toMatch(/:autoheal-evidence$/);
     for (const [n, rule] of rules.entries()) {
+      const retries = rule.Name === 'autoheal-alarm-sync' ? 2 : 8;
       expect(targets[n]?.Targets, rule.Name).toEqual([
-        expect.objectContaining({ Arn: healerArn, RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 } }),
+        expect.objectContaining({ Arn: where[rule.Name as string], RetryPolicy: { MaximumRetryAttempts: retries, MaximumEventAgeInSeconds: 3600 } }),
       ]);
     }
   });
@@ -1165,11 +1211,12 @@ describe('terraform apply of examples/terraform against moto', () => {
     }
 
     // Assess
-    expect(roles.map((r) => r.RoleName)).toEqual(['autoheal-healer']);
+    expect(roles.map((r) => r.RoleName).sort()).toEqual(['autoheal-alarm-sync', 'autoheal-healer']);
     const all = [...granted.values()].flat();
     expect(all.length).toBeGreaterThan(5);
     expect(all.filter((a) => a.includes('*'))).toEqual([]);
     expect(new Set(granted.get('autoheal-healer'))).toEqual(new Set(cdkActions(cdk, 'AutoHealHealerRole')));
+    expect(new Set(granted.get('autoheal-alarm-sync'))).toEqual(new Set(cdkActions(cdk, 'AutoHealAlarmSyncRole')));
   });
 
   it('heals an instance of a tagged group: the bundle, with the deployed environment, marks it Unhealthy on its alarm', async () => {
@@ -1205,7 +1252,7 @@ describe('terraform apply of examples/terraform against moto', () => {
 
   it('syncs the alarms of the managed groups on Terraform\'s create, with the payload the module sends', async () => {
     // Act: the input Terraform stored, with the key the provider adds (terraform_key "tf").
-    const result = await runBundle(environment, { ...invocationInput, tf: { action: 'create', prev_input: null } });
+    const result = await runBundle(syncEnvironment, { ...invocationInput, tf: { action: 'create', prev_input: null } }, 'alarm-sync.mjs');
 
     // Assess: the named group does not exist (skipped); the tagged group's three instances get their alarm.
     expect(result).toMatchObject({ action: 'create', sync: { groups: [{ group: tagged, created: 3 }], missing: [group] } });
@@ -1218,9 +1265,9 @@ describe('terraform apply of examples/terraform against moto', () => {
     // Prepare: alarms of another deployment whose name begins alike, and of an older one on the runtime default.
     const others = ['autoheal-status-check.autoheal-sc.', 'autoheal-status-check-'].map((p) => instanceAlarmInput(parseAlarmOptions({ prefix: p }), 'i-0123456789abcdef0'));
     for (const input of others) await aws.cw.send(new PutMetricAlarmCommand(input));
-    // On destroy the provider invokes the healer with the stored input and tf.action "delete";
-    // moto cannot run it, so the bundle runs that same payload here, as the healer would.
-    const cleanup = await runBundle(environment, { ...invocationInput, tf: { action: 'delete', prev_input: invocationInput } });
+    // On destroy the provider invokes the alarm sync with the stored input and tf.action "delete";
+    // moto cannot run it, so its bundle runs that same payload here, as the function would.
+    const cleanup = await runBundle(syncEnvironment, { ...invocationInput, tf: { action: 'delete', prev_input: invocationInput } }, 'alarm-sync.mjs');
 
     // Act
     await terraformOk(example, ['destroy', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
