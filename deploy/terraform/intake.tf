@@ -31,7 +31,8 @@ resource "aws_sqs_queue" "evidence" {
   visibility_timeout_seconds = var.timeout_seconds * 6
   message_retention_seconds  = 1209600
   redrive_policy = jsonencode({
-    deadLetterTargetArn = aws_sqs_queue.evidence_dead_letters[0].arn
+    # Known at plan time, so the plan shows it.
+    deadLetterTargetArn = local.queue_arns.evidence_dead_letters
     maxReceiveCount     = var.intake.max_receive_count
   })
   policy = jsonencode({
@@ -48,6 +49,8 @@ resource "aws_sqs_queue" "evidence" {
       }],
     )
   })
+  # The dead-letter queue first: its ARN is named above, not referenced.
+  depends_on = [aws_sqs_queue.evidence_dead_letters]
 }
 
 resource "aws_lambda_event_source_mapping" "evidence" {
