@@ -147,7 +147,7 @@ export function alarmMessage(col: Collector, at: Place, msg: Record<string, unkn
   // Anything else named like one is refused: as an alarm it would mark alone, with no quorum.
   if (name.startsWith(probeAlarmPrefix)) {
     const namespace = trigger === undefined ? undefined : str(trigger, 'Namespace');
-    if (namespace !== 'autoheal') {
+    if (trigger === undefined || namespace !== 'autoheal') {
       col.reject(at, 'Trigger.Namespace', `${namespace === undefined ? 'missing' : `"${namespace}"`} for alarm ${quote(name)}: a name starting ${probeAlarmPrefix} is an autoheal probe verdict (namespace autoheal), and a look-alike is neither a verdict nor an alarm autoheal acts on`);
       return;
     }
