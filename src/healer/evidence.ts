@@ -2,7 +2,8 @@
  * Stage 2 of the healer, for every signal of a group's batch before any decision: the vote,
  * the re-check and the report.
  *
- * - Vote: a probe verdict is its observer's vote about the instance (the quorum, in the ledger).
+ * - Vote: a probe verdict is its observer's vote about the instance (the quorum, in the ledger),
+ *   unless it is already older than the quorum window (a backlog held it): then it is none.
  * - Re-check: only evidence that stands counts. Stale alarm evidence (older than staleAfterMs, or
  *   stamped in the future) is re-read before it is reported, so a backlog of old alarms replayed
  *   at once (Lambda keeps async events for hours) is skipped `stale` and never freezes a group.
@@ -16,7 +17,7 @@
 import { isOptedIn, isStale } from '../policy/decide.js';
 import type { GroupView } from '../fleet/port.js';
 import type { GroupLedger } from '../policy/ledger.js';
-import { agreeingObservers, recordInstanceVote, votesOf } from '../policy/quorum.js';
+import { agreeingObservers, recordInstanceVote, voteExpired, votesOf, voteTimeMs } from '../policy/quorum.js';
 import { recordReport } from '../policy/suspicion.js';
 import type { HealerContext, Pending } from './context.js';
 
@@ -27,8 +28,9 @@ const unnamedObserver = 'observer';
 export function vote(ctx: HealerContext, ledger: GroupLedger, p: Pending, nowMs: number): GroupLedger {
   const s = p.signal;
   if (s.source !== 'probe') return ledger;
-  // A verdict stamped in the future counts from now: it cannot outlive the window by lying about its time.
-  const atMs = Math.min(Date.parse(s.observedAt) || 0, nowMs);
+  const atMs = voteTimeMs(s.observedAt, nowMs);
+  // Too old to count: no vote (the policy names the skip, voteExpired), and no report.
+  if (voteExpired(atMs, nowMs, ctx.policy.quorumWindowMs)) return ledger;
   const next = recordInstanceVote(ledger, s.instanceId, { observer: s.observer ?? unnamedObserver, unhealthy: s.state === 'unhealthy', atMs }, ctx.policy.quorumWindowMs);
   p.agreeing = agreeingObservers(votesOf(next, s.instanceId), nowMs, ctx.policy.quorumWindowMs);
   return next;

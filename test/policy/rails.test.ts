@@ -153,6 +153,8 @@ describe('quorum', () => {
     { name: 'the same observer twice counts once', v: votes(['a', true, t0], ['a', true, t0 + 1]), agree: ['a'] },
     { name: 'a healthy verdict withdraws that observer', v: votes(['a', true, t0], ['b', true, t0], ['a', false, t0 + 2]), agree: ['b'] },
     { name: 'a vote older than the window is dropped', v: votes(['a', true, t0 - window], ['b', true, t0]), agree: ['b'] },
+    { name: 'an older verdict handled later never replaces a newer one', v: votes(['a', true, t0], ['a', false, t0 - 1]), agree: ['a'] },
+    { name: 'a verdict of the same time handled later replaces the earlier', v: votes(['a', true, t0], ['a', false, t0]), agree: [] },
   ])('$name', ({ v, agree }) => {
     expect(agreeingObservers(v, t0 + 5, window).sort()).toEqual(agree);
   });
