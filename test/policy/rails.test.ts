@@ -7,7 +7,7 @@ import type { GroupView, InstanceView } from '../../src/fleet/port.js';
 import { budgetInUse } from '../../src/policy/budget.js';
 import { policyOptionsSchema } from '../../src/policy/options.js';
 import { agreeingObservers, recordVote, type Votes } from '../../src/policy/quorum.js';
-import { activeHold, emptyLedger, isYoung, markLimit, marksInWindow, recordMark, recordReport, tagUntil, type GroupLedger } from '../../src/policy/rails.js';
+import { activeHold, emptyLedger, isYoung, markLimit, marksInWindow, recordMark, recordReport, releaseMark, tagUntil, type GroupLedger } from '../../src/policy/rails.js';
 import { zonesDownNow } from '../../src/policy/suspicion.js';
 
 const options = policyOptionsSchema.parse({});
@@ -106,6 +106,18 @@ describe('rate limit', () => {
     expect(marksInWindow(ledger, t0 + 120_000, options)).toBe(3);
     expect(marksInWindow(ledger, t0 + 600_000, options)).toBe(2);
     expect(marksInWindow(ledger, t0 + 720_001, options)).toBe(0);
+  });
+});
+
+describe('releaseMark', () => {
+  const reserved = recordMark(recordMark(emptyLedger, { instanceId: 'i-1', atMs: t0, young: false }, options), { instanceId: 'i-2', atMs: t0, young: false }, options);
+
+  it('drops the reservation of a mark never made, and only that one', () => {
+    expect(releaseMark(reserved, { instanceId: 'i-1', atMs: t0 }).marks.map((m) => m.instanceId)).toEqual(['i-2']);
+  });
+
+  it('returns the ledger itself when the reservation is gone (nothing to write)', () => {
+    expect(releaseMark(reserved, { instanceId: 'i-1', atMs: t0 - 1 })).toBe(reserved);
   });
 });
 
