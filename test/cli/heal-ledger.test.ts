@@ -88,6 +88,26 @@ describe('the rails across fresh processes, with a ledger table (moto)', () => {
     expect(await unhealthy('workers')).toEqual([target]);
   });
 
+  it("status reads the rails from the ledger the healers wrote (marks, budget, votes), and says so; without a table it replays them", async () => {
+    // Prepare: one instance marked by a quorum, another with one observer's vote.
+    const group = await createMotoGroup(moto, { name: 'workers', size: 5 });
+    const [marked, voted] = group.instanceIds as [string, string];
+    await heal(sqsEvent([vote(marked, 'observer-a'), vote(marked, 'observer-b'), vote(voted, 'observer-a')]));
+    const env = isolatedAwsEnv({ ...moto.env, AUTOHEAL_LEDGER_TABLE: table });
+
+    // Act
+    const fromLedger = await runCli(['status', '--group', 'workers', '--json'], { env });
+    const replayed = await runCli(['status', '--group', 'workers', '--json'], { env: isolatedAwsEnv(moto.env) });
+    const text = await runCli(['status', '--group', 'workers'], { env });
+
+    // Assess
+    type Status = { groups: { budget: { inUse: number }; rails: { marksInWindow: number; votes: unknown; derivedFrom: string } }[] };
+    const ledgerRails = (JSON.parse(fromLedger.stdout) as Status).groups[0];
+    expect(ledgerRails).toMatchObject({ budget: { inUse: 1 }, rails: { marksInWindow: 1, votes: [{ instanceId: marked, observers: ['observer-a', 'observer-b'] }, { instanceId: voted, observers: ['observer-a'] }], derivedFrom: expect.stringMatching(/ledger \(table autoheal-ledger\)/) } });
+    expect((JSON.parse(replayed.stdout) as Status).groups[0]?.rails).toMatchObject({ votes: null, derivedFrom: expect.stringMatching(/^replayed from scaling activities/) });
+    expect(text.stdout).toContain(`votes ${marked} (observer-a, observer-b), ${voted} (observer-a) (read from the rails' ledger (table autoheal-ledger)`);
+  });
+
   it("an OK from an observer withdraws its vote: another observer's later vote alone does not mark", async () => {
     // Prepare
     const group = await createMotoGroup(moto, { name: 'workers', size: 5 });
