@@ -93,7 +93,7 @@ export interface HandlerDeps {
   publishNotice?: NoticePublisher;
   /** Where the EMF metric lines go; default: stdout, which CloudWatch Logs reads. */
   writeMetrics?: (line: string) => void;
-  /** The rails' ledger; default: the table of AUTOHEAL_LEDGER_TABLE, or this environment's memory (src/runtime/ledger.ts). */
+  /** The rails' ledger; default: this environment's memory. At init: the table of AUTOHEAL_LEDGER_TABLE (src/runtime/ledger.ts). */
   ledger?: LedgerPort;
 }
 
@@ -207,7 +207,7 @@ export function createHandler(deps: HandlerDeps) {
     alarms,
     onLifecycle,
     logger,
-    ledger: deps.ledger ?? openLedger(config, { logger }).ledger,
+    ...(deps.ledger ? { ledger: deps.ledger } : {}),
   });
   // Decisions as metrics (EMF on stdout, no API call) and as notices to a person (marks, holds).
   emitEmfDecisions(healer.events, deps.writeMetrics ?? ((line) => process.stdout.write(line)));
@@ -260,7 +260,8 @@ function fromEnvironment(): HandlerDeps {
   const config = resolveSettings();
   // Lambda collects stdout into CloudWatch Logs.
   const logger = createLogger({ fd: 1, level: config.logLevel, component: 'lambda' });
-  return { config, logger, autoScaling: autoScalingClient(), alarmOptions: alarmOptionsFromEnv() };
+  // The table of AUTOHEAL_LEDGER_TABLE, shared by every environment; without one, a warning at each cold start.
+  return { config, logger, autoScaling: autoScalingClient(), alarmOptions: alarmOptionsFromEnv(), ledger: openLedger(config, { logger }).ledger };
 }
 
 /** The Lambda entry point (`lambda.handler`); configured from the environment at init. */
