@@ -19,17 +19,23 @@ import type { GroupView } from '../fleet/port.js';
 import type { GroupLedger } from '../policy/ledger.js';
 import { agreeingObservers, recordInstanceVote, voteExpired, votesOf, voteTimeMs } from '../policy/quorum.js';
 import { recordReport } from '../policy/suspicion.js';
+import { voterProblem } from '../policy/voters.js';
 import type { HealerContext, Pending } from './context.js';
 
 /** The observer a probe verdict without a name counts as (a single prober of an older version). */
 const unnamedObserver = 'observer';
 
-/** Records the probe vote of `p` (if it is one); sets `p.agreeing`. */
+/** Records the probe vote of `p` (if it is one, from an observer that may vote); sets `p.agreeing`, or `p.rejected`. */
 export function vote(ctx: HealerContext, ledger: GroupLedger, p: Pending, nowMs: number): GroupLedger {
   const s = p.signal;
   // Set afresh each time: a commit that lost a race decides again from another ledger.
   delete p.agreeing;
   if (s.source !== 'probe') return ledger;
+  const problem = voterProblem(ctx.policy.voters, s.observer ?? unnamedObserver, s.sender);
+  if (problem !== undefined) {
+    p.rejected = { action: 'skip', reason: 'unknownObserver', detail: problem };
+    return ledger;
+  }
   const atMs = voteTimeMs(s.observedAt, nowMs);
   // Too old to count: no vote (the policy names the skip, voteExpired), and no report.
   if (voteExpired(atMs, nowMs, ctx.policy.quorumWindowMs)) return ledger;

@@ -59,6 +59,7 @@ function holdStarted(ctx: HealerContext, groupName: string, hold: Hold): void {
 function decideOne(ctx: HealerContext, ledger: GroupLedger, p: Pending, group: GroupView, nowMs: number, resumedAtMs: number | undefined, announce: (() => void)[]): { ledger: GroupLedger; outcome: Outcome } {
   const { signal: s, instance } = p;
   const done = (verdict: Verdict, failure?: unknown) => ({ ledger, outcome: { p, verdict, ...(failure !== undefined ? { failure } : {}) } });
+  if (p.rejected) return done(p.rejected);
   if (p.failed) return done(p.failed.verdict, p.failed.error);
 
   const hold = activeHold(ledger, nowMs, resumedAtMs);

@@ -18,6 +18,7 @@ export const Reason = {
   inGracePeriod: 'the instance is in its health check grace period',
   stale: 'the evidence is old and no longer holds when re-checked',
   awaitingQuorum: 'fewer observers than the quorum agree that the instance is down',
+  unknownObserver: 'the verdict is not from an observer whose votes count (AUTOHEAL_OBSERVERS), so it is no vote',
   /** A backlog held the verdict past the quorum window: it is not counted as a vote, and the observer's next verdict is. */
   voteExpired: 'the probe verdict is older than the quorum window: it no longer counts as a vote',
   frozen: 'marking is frozen: too much of the group was reported down at once (a broken observer?)',
