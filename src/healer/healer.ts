@@ -6,7 +6,7 @@
  *   (vote, re-check, report: ./evidence.ts), decide and mark, ledger write → records (./records.ts)
  *
  * The rails' memory of each group is one plain value behind a port (./ledger.ts): this process's
- * by default, or a table shared by every healer (src/aws/dynamodb-ledger.ts). Marks follow the
+ * by default, or a table shared by every healer (src/runtime/dynamodb-ledger.ts). Marks follow the
  * protocol of ./group-batch.ts — reserve in the ledger with a conditional write, then act — so
  * any number of healers in any number of processes keep one budget. Within this process decisions
  * are also serialized per group (a {@link KeyedLock}): it saves them conflicts with each other.
