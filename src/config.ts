@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { envReader } from './env.js';
 import { ConfigError } from './errors.js';
 import { parseOptInTag, policyOptionsSchema, type PolicyOptions, type PolicyOptionsInput } from './policy/options.js';
+import { parseVoters } from './policy/voters.js';
 
 /**
  * The alarm-name prefix autoheal owns: it creates, updates and deletes only alarms whose names start
@@ -60,10 +61,19 @@ export const autohealEnv = {
   alarmTopicArn: 'AUTOHEAL_ALARM_TOPIC_ARN',
   /** The SNS topic notices go to (marks, holds that need a person, silent observers); unset: no notices. */
   noticeTopicArn: 'AUTOHEAL_NOTICE_TOPIC_ARN',
+  /**
+   * The observers whose probe verdicts count: `name,name2`, or with each observer role's unique id
+   * `name=AROA…,name2=AROA…` so that only the role the verdict channel proves counts (the stack
+   * writes it). Unset: every name counts.
+   */
+  observers: 'AUTOHEAL_OBSERVERS',
+  /**
+   * The DynamoDB table of the rails' ledger (`autoheal ledger create`), shared by every healer;
+   * unset: each process keeps its own, and the rails hold within that process only.
+   */
+  ledgerTable: 'AUTOHEAL_LEDGER_TABLE',
   /** pino level: fatal, error, warn, info (default), debug, trace or silent. */
   logLevel: 'LOG_LEVEL',
-  /** The DynamoDB table that holds the rails' memory (the ledger); the stack sets it on the healer. */
-  ledgerTable: 'AUTOHEAL_LEDGER_TABLE',
 } as const;
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -93,6 +103,8 @@ export interface Settings {
   alarmPrefix: string;
   alarmTopicArn?: string;
   noticeTopicArn?: string;
+  /** The DynamoDB table of the rails' ledger; absent: this process's memory. */
+  ledgerTable?: string;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -102,6 +114,7 @@ export type SettingsFlags = Partial<Record<NumericPolicyKey, string | number>> &
   optInTag?: string;
   dryRun?: boolean;
   respectGracePeriod?: boolean;
+  ledgerTable?: string;
 };
 
 /** `--max-unhealthy-share` for the option key `maxUnhealthyShare`. */
@@ -115,6 +128,20 @@ export function listOf(text: string): string[] {
     .split(',')
     .map((g) => g.trim())
     .filter((g) => g !== '');
+}
+
+/** DynamoDB's rule for table names. */
+const tableNamePattern = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** The ledger table named by `origin`, checked against DynamoDB's naming rule; a problem is added when it breaks it. */
+export function ledgerTableOf(text: string | undefined, origin: string, problems: string[]): string | undefined {
+  const table = text?.trim();
+  if (table === undefined || table === '') return undefined;
+  if (!tableNamePattern.test(table)) {
+    problems.push(`${origin}: expected a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -), got "${table}"`);
+    return undefined;
+  }
+  return table;
 }
 
 /**
@@ -154,6 +181,14 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
   origin.groups = flags.groups !== undefined ? '--groups' : autohealEnv.groups;
   if (groups !== undefined) input.groups = typeof groups === 'string' ? listOf(groups) : groups;
 
+  const votersText = read(autohealEnv.observers);
+  origin.voters = autohealEnv.observers;
+  if (votersText !== undefined) {
+    const voters = parseVoters(votersText);
+    if ('error' in voters) problems.push(`${autohealEnv.observers}: ${voters.error}`);
+    else input.voters = voters;
+  }
+
   const policy = policyOptionsSchema.safeParse(input);
   if (!policy.success) {
     for (const issue of policy.error.issues) {
@@ -178,6 +213,8 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     problems.push(`${autohealEnv.noticeTopicArn}: expected an SNS topic ARN (arn:aws:sns:…), got "${noticeTopicArn}"`);
   }
 
+  const ledgerTable = ledgerTableOf(flags.ledgerTable ?? read(autohealEnv.ledgerTable), flags.ledgerTable !== undefined ? '--ledger-table' : autohealEnv.ledgerTable, problems);
+
   if (problems.length > 0 || !policy.success || !logLevel.success) {
     throw new ConfigError(`invalid settings:\n  ${problems.join('\n  ')}`);
   }
@@ -188,6 +225,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     alarmPrefix: read(autohealEnv.alarmPrefix) ?? defaultAlarmPrefix,
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(noticeTopicArn ? { noticeTopicArn } : {}),
+    ...(ledgerTable ? { ledgerTable } : {}),
     logLevel: logLevel.data,
   };
 }

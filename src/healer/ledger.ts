@@ -1,11 +1,12 @@
 /**
  * Where the rails' memory lives: one {@link GroupLedger} per group (src/policy/ledger.ts), read
- * before a group's signals are decided and written after, in one place (./group-batch.ts).
+ * before a group's signals are decided and committed after, through one loop (./commit.ts), by
+ * the protocol of ./group-batch.ts (reserve, then act).
  *
  * The port is shaped for a shared store — a table with one item per group, changed only by
- * conditional writes on a version — so that a decision made in a fresh process per event can
- * equal the one made in a warm process. This file has the in-memory ledger: the memory of one
- * process. It keeps the values themselves (no copy: the reducers never change a value, they make
+ * conditional writes on a version (src/runtime/dynamodb-ledger.ts) — so that a decision made in a
+ * fresh process per event equals the one made in a warm process. This file has the in-memory
+ * ledger: the memory of one process. It keeps the values themselves (no copy: the reducers never change a value, they make
  * a new one), so reading it costs nothing; that every value survives JSON, as it must in a
  * table, the healer's tests check on each write (test/helpers/json-ledger.ts).
  */
@@ -26,11 +27,19 @@ export interface LedgerPort {
   write(groupName: string, ledger: GroupLedger, version: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * The ledger key of a group's dry run: a dry run keeps rails of its own (what it would have
+ * marked counts for its own later decisions) and never spends a live healer's budget.
+ */
+export function dryRunLedgerKey(groupName: string): string {
+  return `dry-run#${groupName}`;
+}
+
 /** Another writer changed the group's ledger since it was read: decide again from a fresh read. */
 export class LedgerConflictError extends RemoteError {
   override readonly name: string = 'LedgerConflictError';
-  constructor(groupName: string, expected: number, found: number) {
-    super('ledger:write', `the rails' ledger of group ${groupName} changed since it was read (version ${expected}, now ${found})`, { retryable: true });
+  constructor(groupName: string, expected: number, found?: number, action = 'ledger:write') {
+    super(action, `the rails' ledger of group ${groupName} changed since it was read (version ${expected}${found !== undefined ? `, now ${found}` : ''})`, { retryable: true });
   }
 }
 
