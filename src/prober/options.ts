@@ -95,4 +95,6 @@ export interface ProbeTarget {
   check?: 'http' | 'tcp';
   path?: string;
   expectedStatus?: number;
+  /** The Auto Scaling group it belongs to: the observer judges its reach per group (reach.ts). */
+  group?: string;
 }

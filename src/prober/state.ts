@@ -5,6 +5,7 @@
  */
 import type { HealthSignal } from '../signals/types.js';
 import type { ProberOptions, ProbeTarget } from './options.js';
+import type { GroupRecord, PathRecord } from './reach.js';
 import type { DueHeap } from './schedule.js';
 import { selfCheckDefaults, type SelfCheckOptions, type SelfCheckState } from './self-check.js';
 import type { ThresholdState } from './threshold.js';
@@ -62,8 +63,10 @@ export interface TargetRecord {
   phase: TargetPhase;
   delivery: Delivery;
   threshold: ThresholdState;
-  /** The latest check went unanswered (for the self-check's "cut off"). */
-  failingNow: boolean;
+  /** What its latest checks said of the observer's path (reach.ts). */
+  readonly path: PathRecord;
+  /** The heartbeat period in which it was last checked (counts `probed` once per period). */
+  beat: number;
   reported: 'healthy' | 'unhealthy';
   reportedAtMs: number;
   sequence: number;
@@ -90,8 +93,20 @@ export interface ProberState {
   sending: number;
   /** When the schedule's timer is set to fire; Infinity when it is not set. */
   scheduleAtMs: number;
-  /** Current targets whose latest check went unanswered. */
+  /** Current targets whose latest check went unanswered (silent). */
   failing: number;
+  /** Current targets whose latest check was refused, or denied by this host. */
+  refused: number;
+  /** Current targets that went silent and then passed again within their latest checks: lost checks. */
+  recovering: number;
+  /** The groups of the current targets, and whether this observer has seen them answer. */
+  readonly groups: Map<string, GroupRecord>;
+  /** Heartbeat periods begun; a period counts the targets checked in it. */
+  beats: number;
+  /** Distinct targets checked in this heartbeat period. */
+  probed: number;
+  /** The worst lateness of a check or of the loop in this heartbeat period. */
+  beatLatenessMs: number;
   /** Current targets whose verdict is unhealthy. */
   unhealthy: number;
   self: SelfCheckState;
@@ -192,6 +207,7 @@ export function selfCheckOptionsOf(o: ProberOptions): SelfCheckOptions {
   return {
     maxLatenessMs: o.maxLatenessMs ?? d.maxLatenessMs,
     cutOffMinTargets: o.cutOffMinTargets,
+    lossyMinTargets: d.lossyMinTargets,
     recoverAfterMs: o.recoverAfterMs ?? d.recoverAfterMs,
   };
 }
