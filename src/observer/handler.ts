@@ -3,18 +3,25 @@
  * `observer.handler`). The construct runs one per subnet/Availability Zone, VPC-attached,
  * started every minute by an EventBridge schedule with reserved concurrency 1, so runs never
  * overlap and a dead run is replaced by the next one. Each run probes for `runForMs` (55 s by
- * default, always ending before the function's deadline), publishing verdicts to the alert topic
- * as alarm messages (the healer's quorum counts this observer by name) and a heartbeat as an EMF
- * line on stdout every 10 s. Settings are read at init (./settings.ts): a bad one fails the cold start.
+ * default, always ending before the function's deadline), sending its verdicts to the verdict
+ * queue, a round's together as one envelope with the groups it cannot reach (or, without a queue,
+ * publishing each to the alert topic as an alarm message), and a heartbeat as an EMF line on
+ * stdout every 10 s. Settings are read at init (./settings.ts): a bad one fails the cold start.
  */
 import { autoScalingClient } from '../aws/autoscaling.js';
 import { createLogger } from '../log.js';
 import { groupTargets } from '../prober/aws-discovery.js';
+import { unreachableReason } from '../prober/reach.js';
+import { sqsClient } from '../aws/sqs.js';
 import { emfHeartbeat } from '../prober/heartbeat.js';
-import { startProber, type ProberStats } from '../prober/prober.js';
+import { startProber, type Heartbeat, type ProberStats, type ProbeSink } from '../prober/prober.js';
 import { snsSink } from '../prober/sinks.js';
+import { verdictQueueSink, type VerdictQueueSink } from '../prober/verdict-queue.js';
 import type { SelfCheckState } from '../prober/self-check.js';
 import { observerSettings } from './settings.js';
+
+/** A round's verdicts wait at most this long for each other (the interval, when shorter). */
+const verdictWindowMaxMs = 1_000;
 
 const settings = observerSettings();
 const logger = createLogger({ component: 'observer', fd: 1 });
@@ -22,6 +29,25 @@ const logger = createLogger({ component: 'observer', fd: 1 });
 // so the bundle carries neither the EC2 nor the SNS client; a publish goes to the topic's region.
 const autoscaling = autoScalingClient();
 const discover = groupTargets({ autoscaling }, settings);
+const channel = settings.channel;
+// The verdict queue: a round's verdicts in one message, by the SQS client (the queue's own protocol).
+const queue: VerdictQueueSink | undefined =
+  channel.kind === 'queue'
+    ? verdictQueueSink({
+        client: sqsClient(),
+        queueUrl: channel.queueUrl,
+        observer: settings.prober.observer,
+        windowMs: Math.min(settings.prober.intervalMs, verdictWindowMaxMs),
+      })
+    : undefined;
+const sink: ProbeSink = queue?.sink ?? snsSink({ client: autoscaling, topicArn: channel.kind === 'topic' ? channel.topicArn : '', accountId: channel.kind === 'topic' ? channel.accountId : '' });
+const emf = emfHeartbeat((line) => process.stdout.write(line));
+
+/** Each beat goes to stdout as EMF; the groups it cannot reach go to the healer too, as reports. */
+async function heartbeat(beat: Heartbeat): Promise<void> {
+  emf(beat);
+  await queue?.report(beat.unreachable.map((u) => ({ group: u.group, since: new Date(u.sinceMs).toISOString(), reason: unreachableReason })));
+}
 
 /** The part of the Lambda context a run uses. */
 export interface ObserverContext {
@@ -43,11 +69,11 @@ export async function handler(_event: unknown, context?: ObserverContext): Promi
   const startedMs = Date.now();
   const runForMs = Math.max(1_000, Math.min(settings.runForMs, (context?.getRemainingTimeInMillis() ?? Infinity) - marginMs));
   const prober = startProber(settings.prober, {
-    sink: snsSink({ client: autoscaling, topicArn: settings.topicArn, accountId: settings.accountId }),
+    sink,
     discover,
     discoverEveryMs: settings.discoverEveryMs,
     region: settings.region,
-    heartbeat: emfHeartbeat((line) => process.stdout.write(line)),
+    heartbeat,
     logger,
   });
   logger.info({ observer: settings.prober.observer, groups: settings.groups, runForMs }, 'observer: run started');

@@ -7,5 +7,11 @@ export const heartbeatMetric = {
   namespace: 'autoheal',
   name: 'ObserverHeartbeat',
   degradedName: 'ObserverDegraded',
+  /** Distinct targets checked since the last beat: 0 while its groups have InService instances is an observer probing nothing. */
+  targetsName: 'ObserverTargets',
+  /** Groups the observer cannot reach (none of their instances ever passed its check). */
+  unreachableName: 'ObserverUnreachableGroups',
+  /** The worst lateness of a check or of its loop since the last beat, in milliseconds: an observer falling behind. */
+  latenessName: 'ObserverLatenessMs',
   dimension: 'Observer',
 } as const;

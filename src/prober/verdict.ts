@@ -90,12 +90,12 @@ function report(s: ProberState, rec: TargetRecord, r: Reading, out: Effect[]): v
   if (decision === 'none') return;
   const instanceId = rec.target.instanceId;
   // Degraded, or the target's group never answered this observer: not a vote, a report.
-  const unreachable = decision === 'send' && verdict === 'unhealthy' && withholdForReach(s, rec, r, out);
+  const unreachable = verdict === 'unhealthy' && withholdForReach(s, rec, r, out);
   if (decision === 'withhold' || unreachable) {
     const { observer } = o;
-    const reasons: WithholdReason[] = decision === 'withhold' ? s.self.reasons : ['groupUnreachable'];
+    const reasons: WithholdReason[] = [...(decision === 'withhold' ? s.self.reasons : []), ...(unreachable ? (['groupUnreachable'] as const) : [])];
     s.stats.signalsWithheld++;
-    const why = unreachable ? "its group never answered this observer" : 'observer degraded';
+    const why = decision === 'withhold' ? 'observer degraded' : 'its group never answered this observer';
     out.push({ type: 'log', level: 'info', fields: { observer, instanceId, reasons }, message: `prober: unhealthy verdict withheld (${why})` });
     emit(out, 'prober:signal:withheld', { observer, instanceId, reasons, atMs: r.atMs });
     return;

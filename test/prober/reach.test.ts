@@ -12,6 +12,7 @@ import { machineSettings, type Effect, type ProberEvent, type ProberState, type 
 import type { CheckResult } from '../../src/prober/types.js';
 
 const epoch = Date.UTC(2026, 0, 1);
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 const ok: CheckResult = { ok: true, status: 200 };
 const timeout: CheckResult = { ok: false, error: 'timeout after 500 ms' };
 const refused: CheckResult = { ok: false, error: 'ECONNREFUSED' };
@@ -30,8 +31,8 @@ class Harness {
   get state(): ProberState {
     return this.last.state;
   }
-  feed(e: Omit<ProberEvent, 'nowMs' | 'atMs'>): Effect[] {
-    this.last = step(this.state, { ...e, nowMs: this.now, atMs: epoch + this.now } as ProberEvent);
+  feed(e: DistributiveOmit<ProberEvent, 'nowMs' | 'atMs'>): Effect[] {
+    this.last = step(this.state, { ...e, nowMs: this.now, atMs: epoch + this.now });
     return this.last.effects;
   }
   /** One interval: every target due, each answered by `answer(instanceId, round)`; sends accepted. Returns the effects. */
