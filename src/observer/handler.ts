@@ -76,6 +76,8 @@ export async function handler(_event: unknown, context?: ObserverContext): Promi
     heartbeat,
     logger,
   });
+  // A group found unreachable is reported at once, not only with the next heartbeat.
+  prober.events.on('prober:group:unreachable', (e) => void queue?.report([{ group: e.group, since: new Date(e.atMs).toISOString(), reason: e.reason }]).catch(() => {}));
   logger.info({ observer: settings.prober.observer, groups: settings.groups, runForMs }, 'observer: run started');
   await new Promise((resolve) => setTimeout(resolve, runForMs));
   await prober.stop();
