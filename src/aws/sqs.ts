@@ -136,6 +136,16 @@ export async function setQueueAttributes(client: SQSClient, queueUrl: string, at
   await callAws('sqs:SetQueueAttributes', signal, (abortSignal) => client.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: attributes }), { abortSignal }));
 }
 
+/** Whether `text` is an SQS queue URL: http(s), a host, and the account and the queue's name as its path. */
+export function isQueueUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && /^\/\d{12}\/[\w-]{1,80}(\.fifo)?$/.test(url.pathname);
+  } catch {
+    return false;
+  }
+}
+
 /** Sends one message; resolves with its MessageId. IAM: sqs:SendMessage on the queue. */
 export async function sendMessage(client: SQSClient, queueUrl: string, body: string, signal?: AbortSignal): Promise<string> {
   const out = await callAws('sqs:SendMessage', signal, (abortSignal) => client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }), { abortSignal }));

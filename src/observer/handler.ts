@@ -11,17 +11,13 @@
 import { autoScalingClient } from '../aws/autoscaling.js';
 import { createLogger } from '../log.js';
 import { groupTargets } from '../prober/aws-discovery.js';
-import { unreachableReason } from '../prober/reach.js';
 import { sqsClient } from '../aws/sqs.js';
 import { emfHeartbeat } from '../prober/heartbeat.js';
 import { startProber, type Heartbeat, type ProberStats, type ProbeSink } from '../prober/prober.js';
 import { snsSink } from '../prober/sinks.js';
-import { verdictQueueSink, type VerdictQueueSink } from '../prober/verdict-queue.js';
+import { reportUnreachable, verdictQueueSink, verdictWindowMaxMs, type VerdictQueueSink } from '../prober/verdict-queue.js';
 import type { SelfCheckState } from '../prober/self-check.js';
 import { observerSettings } from './settings.js';
-
-/** A round's verdicts wait at most this long for each other (the interval, when shorter). */
-const verdictWindowMaxMs = 1_000;
 
 const settings = observerSettings();
 const logger = createLogger({ component: 'observer', fd: 1 });
@@ -43,12 +39,6 @@ const queue: VerdictQueueSink | undefined =
 const sink: ProbeSink = queue?.sink ?? snsSink({ client: autoscaling, topicArn: channel.kind === 'topic' ? channel.topicArn : '', accountId: channel.kind === 'topic' ? channel.accountId : '' });
 const emf = emfHeartbeat((line) => process.stdout.write(line));
 
-/** Each beat goes to stdout as EMF; the groups it cannot reach go to the healer too, as reports. */
-async function heartbeat(beat: Heartbeat): Promise<void> {
-  emf(beat);
-  await queue?.report(beat.unreachable.map((u) => ({ group: u.group, since: new Date(u.sinceMs).toISOString(), reason: unreachableReason })));
-}
-
 /** The part of the Lambda context a run uses. */
 export interface ObserverContext {
   getRemainingTimeInMillis(): number;
@@ -68,16 +58,21 @@ const marginMs = 5_000;
 export async function handler(_event: unknown, context?: ObserverContext): Promise<ObserverRunSummary> {
   const startedMs = Date.now();
   const runForMs = Math.max(1_000, Math.min(settings.runForMs, (context?.getRemainingTimeInMillis() ?? Infinity) - marginMs));
+  // Each beat goes to stdout as EMF; the groups it cannot reach go to the healer too, as reports
+  // (bound once the prober exists: its first beat, at the start, has none yet).
+  const late: { report?: (beat: Heartbeat) => Promise<void> } = {};
   const prober = startProber(settings.prober, {
     sink,
     discover,
     discoverEveryMs: settings.discoverEveryMs,
     region: settings.region,
-    heartbeat,
+    heartbeat: async (beat) => {
+      emf(beat);
+      await late.report?.(beat);
+    },
     logger,
   });
-  // A group found unreachable is reported at once, not only with the next heartbeat.
-  prober.events.on('prober:group:unreachable', (e) => void queue?.report([{ group: e.group, since: new Date(e.atMs).toISOString(), reason: e.reason }]).catch(() => {}));
+  if (queue) late.report = reportUnreachable(queue, prober.events);
   logger.info({ observer: settings.prober.observer, groups: settings.groups, runForMs }, 'observer: run started');
   await new Promise((resolve) => setTimeout(resolve, runForMs));
   await prober.stop();

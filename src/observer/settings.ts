@@ -4,6 +4,7 @@
  * variable, never a run.
  */
 import { parseTopicArn } from '../aws/sns.js';
+import { isQueueUrl } from '../aws/sqs.js';
 import { envReader } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { isTargetPort, proberOptionsSchema, targetPortRange, type ProberOptions } from '../prober/options.js';
@@ -47,15 +48,6 @@ export interface ObserverSettings {
   discoverEveryMs: number;
 }
 
-/** An SQS queue URL: https, a host, and the account and queue name as its path. */
-function isQueueUrl(text: string): boolean {
-  try {
-    const url = new URL(text);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && /^\/\d{12}\/[\w-]{1,80}(\.fifo)?$/.test(url.pathname);
-  } catch {
-    return false;
-  }
-}
 
 /** Reads and validates the settings; throws one ConfigError naming every bad variable. */
 export function observerSettings(env: NodeJS.ProcessEnv = process.env): ObserverSettings {

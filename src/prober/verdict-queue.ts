@@ -19,7 +19,12 @@ import { verdictEntryOf, verdictMessages, type UnreachableEntry, type VerdictEnt
 import type { HealthSignal } from '../signals/types.js';
 import type { ProberClock } from './clock.js';
 import { realClock } from './clock.js';
-import type { ProbeSink } from './types.js';
+import type { TypedEvents } from '../events.js';
+import { unreachableReason } from './reach.js';
+import type { Heartbeat, ProberEvents, ProbeSink } from './types.js';
+
+/** A round's verdicts wait at most this long for each other (the interval, when shorter). */
+export const verdictWindowMaxMs = 1_000;
 
 export interface VerdictQueueOptions {
   client: SQSClient;
@@ -114,4 +119,14 @@ export function verdictQueueSink(options: VerdictQueueOptions): VerdictQueueSink
 function sequenceOf(signal: HealthSignal): number {
   const n = Number(signal.eventId?.split(':').pop());
   return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+}
+
+/**
+ * Reports the prober's unreachable groups through the queue: at once when one is found, and with
+ * every heartbeat while it lasts (the returned function is the heartbeat's part). A report that
+ * fails is sent again with the next beat.
+ */
+export function reportUnreachable(queue: VerdictQueueSink, events: TypedEvents<ProberEvents>): (beat: Heartbeat) => Promise<void> {
+  events.on('prober:group:unreachable', (e) => void queue.report([{ group: e.group, since: new Date(e.atMs).toISOString(), reason: e.reason }]).catch(() => {}));
+  return (beat) => queue.report(beat.unreachable.map((u) => ({ group: u.group, since: new Date(u.sinceMs).toISOString(), reason: unreachableReason })));
 }
