@@ -13,5 +13,7 @@ export const heartbeatMetric = {
   unreachableName: 'ObserverUnreachableGroups',
   /** The worst lateness of a check or of its loop since the last beat, in milliseconds: an observer falling behind. */
   latenessName: 'ObserverLatenessMs',
+  /** 1 while its latest discovery of the groups failed, else 0. */
+  discoveryFailedName: 'ObserverDiscoveryFailed',
   dimension: 'Observer',
 } as const;

@@ -5,7 +5,7 @@
  * `ObserverDegraded` (1 while the self-check withholds unhealthy verdicts, else 0),
  * `ObserverTargets` (distinct targets checked since the last beat), `ObserverUnreachableGroups`
  * (groups none of whose instances ever passed its check) and `ObserverLatenessMs` (its worst
- * lateness since the last beat).
+ * lateness since the last beat) and `ObserverDiscoveryFailed` (1 while its latest discovery failed).
  *
  * Two ways to publish it:
  * - {@link emfHeartbeatLine}: an embedded metric format line on stdout, where CloudWatch Logs
@@ -35,6 +35,7 @@ export function emfHeartbeatLine(beat: Heartbeat): string {
             { Name: heartbeatMetric.targetsName, Unit: 'Count' },
             { Name: heartbeatMetric.unreachableName, Unit: 'Count' },
             { Name: heartbeatMetric.latenessName, Unit: 'Milliseconds' },
+            { Name: heartbeatMetric.discoveryFailedName, Unit: 'Count' },
           ],
         },
       ],
@@ -45,6 +46,7 @@ export function emfHeartbeatLine(beat: Heartbeat): string {
     [heartbeatMetric.targetsName]: beat.probed,
     [heartbeatMetric.unreachableName]: beat.unreachable.length,
     [heartbeatMetric.latenessName]: beat.worstLatenessMs,
+    [heartbeatMetric.discoveryFailedName]: beat.discoveryFailing ? 1 : 0,
     // Not metrics (not listed above): searchable context in the log line.
     degradedReasons: beat.reasons,
     targets: beat.targets,
@@ -69,6 +71,7 @@ export function putMetricDataHeartbeat(client: CloudWatchClient): (beat: Heartbe
       { name: heartbeatMetric.targetsName, dimensions, value: beat.probed, unit: 'Count', timestamp },
       { name: heartbeatMetric.unreachableName, dimensions, value: beat.unreachable.length, unit: 'Count', timestamp },
       { name: heartbeatMetric.latenessName, dimensions, value: beat.worstLatenessMs, unit: 'Milliseconds', timestamp },
+      { name: heartbeatMetric.discoveryFailedName, dimensions, value: beat.discoveryFailing ? 1 : 0, unit: 'Count', timestamp },
     ]);
   };
 }

@@ -124,6 +124,7 @@ export function start(settings: MachineSettings, event: Reading & TargetsInput):
     roundDueMs: event.nowMs + settings.options.intervalMs,
     lastBeatMs: -Infinity,
     discovery: settings.discoverEveryMs !== undefined ? { name: 'discovering' } : { name: 'off' },
+    discoveryFailing: false,
     stats: emptyStats(),
     latenessSum: 0,
   };
@@ -334,6 +335,7 @@ function onDiscovery(s: ProberState, e: EventOf<'discovery:due' | 'discovery:don
     return;
   }
   if (s.discovery.name !== 'discovering') return;
+  s.discoveryFailing = e.type === 'discovery:failed';
   if (e.type === 'discovery:done') setTargets(s, e, e, out);
   else {
     out.push({ type: 'log', level: 'warn', fields: { error: e.error }, message: 'prober: discovery failed; keeping the previous targets' });

@@ -49,6 +49,7 @@ function endRound(s: ProberState, r: Reading, out: Effect[]): void {
     unhealthy: s.unhealthy,
     unreachable: unreachableGroups(s),
     worstLatenessMs: Math.round(s.beatLatenessMs),
+    discoveryFailing: s.discoveryFailing,
     atMs: r.atMs,
   };
   // A new period: each target counts again when next checked.

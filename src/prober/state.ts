@@ -117,6 +117,8 @@ export interface ProberState {
   roundDueMs: number;
   lastBeatMs: number;
   discovery: DiscoveryPhase;
+  /** The latest discovery failed: the observer cannot see its groups (no route to the APIs, no permission). */
+  discoveryFailing: boolean;
   stats: ProberStats;
   latenessSum: number;
 }

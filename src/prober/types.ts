@@ -61,6 +61,8 @@ export interface Heartbeat {
   unreachable: Array<{ group: string; sinceMs: number }>;
   /** The worst lateness of a check or of the loop since the last beat: an observer falling behind. */
   worstLatenessMs: number;
+  /** Its latest discovery of the groups failed: it probes what it knew before, or nothing. */
+  discoveryFailing: boolean;
   atMs: number;
 }
 

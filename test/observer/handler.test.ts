@@ -117,6 +117,7 @@ describe('observer Lambda bundle (moto)', () => {
               { Name: 'ObserverTargets', Unit: 'Count' },
               { Name: 'ObserverUnreachableGroups', Unit: 'Count' },
               { Name: 'ObserverLatenessMs', Unit: 'Milliseconds' },
+              { Name: 'ObserverDiscoveryFailed', Unit: 'Count' },
             ],
           },
         ],

@@ -131,7 +131,7 @@ describe('prober machine: the start', () => {
 
   it('without a reference, the first round beats with the targets it was given', () => {
     const { effects } = replay({ has: { heartbeat: true } }, []);
-    const beat = { observer: 'obs-a', degraded: false, reasons: [], targets: 2, probed: 0, unhealthy: 0, unreachable: [], worstLatenessMs: 0, atMs: epoch };
+    const beat = { observer: 'obs-a', degraded: false, reasons: [], targets: 2, probed: 0, unhealthy: 0, unreachable: [], worstLatenessMs: 0, discoveryFailing: false, atMs: epoch };
     expect(effects.slice(3)).toEqual([emit('prober:heartbeat', beat), { type: 'heartbeat', beat }]);
   });
 
@@ -508,6 +508,7 @@ describe('prober machine: the round', () => {
     unhealthy: 0,
     unreachable: [],
     worstLatenessMs: 0,
+    discoveryFailing: false,
     atMs: epoch + nowMs,
     ...over,
   });

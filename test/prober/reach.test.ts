@@ -24,9 +24,9 @@ const target = (n: number, group?: string): ProbeTarget => ({ instanceId: `i-0${
 class Harness {
   last: Step;
   now = 0;
-  constructor(targets: ProbeTarget[], heartbeat = false) {
+  constructor(targets: ProbeTarget[], heartbeat = false, discoverEveryMs?: number) {
     const options = proberOptionsSchema.parse({ intervalMs: 1_000, timeoutMs: 500, concurrency: 100, repeatUnhealthyAfterMs: 0, observer: 'obs-a', heartbeatEveryMs: 1_000 });
-    this.last = start(machineSettings(options, { heartbeat }), { nowMs: 0, atMs: epoch, targets, chance: [] });
+    this.last = start(machineSettings(options, { heartbeat, ...(discoverEveryMs ? { discoverEveryMs } : {}) }), { nowMs: 0, atMs: epoch, targets, chance: [] });
   }
   get state(): ProberState {
     return this.last.state;
@@ -132,6 +132,29 @@ describe('the observer and the groups it cannot reach', () => {
       expect.objectContaining({ targets: 3, probed: 3, unreachable: [{ group: 'dark', sinceMs: epoch + 1_000 }], worstLatenessMs: 40 }),
     ]);
     expect(h.state.probed).toBe(0);
+  });
+});
+
+describe('the heartbeat and discovery', () => {
+  it('says while its latest discovery failed, and stops saying so once one succeeds', () => {
+    // Prepare
+    const h = new Harness([target(1, 'web')], true, 5_000);
+    h.feed({ type: 'heartbeat:done' });
+
+    // Act
+    h.now = 1_000;
+    h.feed({ type: 'discovery:failed', error: 'connect ETIMEDOUT autoscaling.eu-west-1.amazonaws.com' });
+    const failing = emitted(h.feed({ type: 'round:due', loopLateMs: 0 }), 'prober:heartbeat');
+    h.feed({ type: 'heartbeat:done' });
+    h.now = 6_000;
+    h.feed({ type: 'discovery:due' });
+    h.feed({ type: 'discovery:done', targets: [target(1, 'web')], chance: [] });
+    h.now = 7_000;
+    const fine = emitted(h.feed({ type: 'round:due', loopLateMs: 0 }), 'prober:heartbeat');
+
+    // Assess
+    expect(failing).toEqual([expect.objectContaining({ discoveryFailing: true })]);
+    expect(fine).toEqual([expect.objectContaining({ discoveryFailing: false })]);
   });
 });
 
