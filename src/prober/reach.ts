@@ -16,22 +16,8 @@
  *   not a dead instance; many of them at once is a lossy path (the self-check's `lossy`).
  */
 import { initialThreshold } from './threshold.js';
-import { emit, type Effect, type ProberState, type Reading, type TargetRecord } from './state.js';
+import { emit, type Effect, type GroupRecord, type PathOutcome, type PathRecord, type ProberState, type Reading, type TargetRecord } from './state.js';
 import type { CheckResult } from './types.js';
-
-/** What a check says about the observer's path to its target. */
-export type PathOutcome = 'passed' | 'answered' | 'refused' | 'silent';
-
-/** Where a group stands for this observer. */
-export type GroupReach = { readonly name: 'unknown' } | { readonly name: 'reachable' } | { readonly name: 'unreachable'; readonly sinceMs: number };
-
-/** A group this observer probes (targets discovered without a group are in none). */
-export interface GroupRecord {
-  readonly name: string;
-  /** Its current targets. */
-  targets: number;
-  reach: GroupReach;
-}
 
 /** What the observer says of a group it cannot reach, in logs, events and reports. */
 export const unreachableReason = 'none of its instances has passed a check of this observer: its security group, route, port or path, not the instances';
@@ -47,14 +33,6 @@ export function pathOutcomeOf(result: CheckResult): PathOutcome {
   if (result.ok) return 'passed';
   if (result.status !== undefined || /ECONNRESET/.test(result.error ?? '')) return 'answered';
   return refusedErrors.test(result.error ?? '') ? 'refused' : 'silent';
-}
-
-/** A target's record of its path: its latest outcome and its latest checks, newest in bit 0. */
-export interface PathRecord {
-  outcome?: PathOutcome;
-  silentBits: number;
-  passedBits: number;
-  recovering: boolean;
 }
 
 export const initialPath = (): PathRecord => ({ silentBits: 0, passedBits: 0, recovering: false });

@@ -5,7 +5,6 @@
  */
 import type { HealthSignal } from '../signals/types.js';
 import type { ProberOptions, ProbeTarget } from './options.js';
-import type { GroupRecord, PathRecord } from './reach.js';
 import type { DueHeap } from './schedule.js';
 import { selfCheckDefaults, type SelfCheckOptions, type SelfCheckState } from './self-check.js';
 import type { ThresholdState } from './threshold.js';
@@ -31,6 +30,28 @@ export interface Reading {
   nowMs: number;
   /** Milliseconds since the epoch (what is reported). */
   atMs: number;
+}
+
+/** What a check says about the observer's path to its target. */
+export type PathOutcome = 'passed' | 'answered' | 'refused' | 'silent';
+
+/** Where a group stands for this observer. */
+export type GroupReach = { readonly name: 'unknown' } | { readonly name: 'reachable' } | { readonly name: 'unreachable'; readonly sinceMs: number };
+
+/** A group this observer probes (targets discovered without a group are in none). */
+export interface GroupRecord {
+  readonly name: string;
+  /** Its current targets. */
+  targets: number;
+  reach: GroupReach;
+}
+
+/** A target's record of its path: its latest outcome and its latest checks, newest in bit 0. */
+export interface PathRecord {
+  outcome?: PathOutcome;
+  silentBits: number;
+  passedBits: number;
+  recovering: boolean;
 }
 
 /** The observer's named states. */
