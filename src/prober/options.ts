@@ -65,6 +65,8 @@ export const proberOptionsSchema = z
      */
     maxLatenessMs: z.number().int().min(1).optional(),
     cutOffMinTargets: z.number().int().min(1).default(2),
+    /** The fewest targets that must lose checks and answer again for the path to count as lossy (default 3; see self-check.ts). */
+    lossyMinTargets: z.number().int().min(1).default(3),
     recoverAfterMs: z.number().int().min(0).optional(),
     /** Something that should always answer (a gateway, an endpoint); when it fails, the observer is degraded. */
     reference: z

@@ -230,7 +230,7 @@ export function selfCheckOptionsOf(o: ProberOptions): SelfCheckOptions {
   return {
     maxLatenessMs: o.maxLatenessMs ?? d.maxLatenessMs,
     cutOffMinTargets: o.cutOffMinTargets,
-    lossyMinTargets: d.lossyMinTargets,
+    lossyMinTargets: o.lossyMinTargets,
     recoverAfterMs: o.recoverAfterMs ?? d.recoverAfterMs,
   };
 }

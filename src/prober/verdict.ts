@@ -95,8 +95,9 @@ function report(s: ProberState, rec: TargetRecord, r: Reading, out: Effect[]): v
     const { observer } = o;
     const reasons: WithholdReason[] = [...(decision === 'withhold' ? s.self.reasons : []), ...(unreachable ? (['groupUnreachable'] as const) : [])];
     s.stats.signalsWithheld++;
-    const why = decision === 'withhold' ? 'observer degraded' : 'its group never answered this observer';
-    out.push({ type: 'log', level: 'info', fields: { observer, instanceId, reasons }, message: `prober: unhealthy verdict withheld (${why})` });
+    // A group out of reach was logged once, when it became so: a line per target and check would
+    // be thousands a second for a large group.
+    if (decision === 'withhold') out.push({ type: 'log', level: 'info', fields: { observer, instanceId, reasons }, message: 'prober: unhealthy verdict withheld (observer degraded)' });
     emit(out, 'prober:signal:withheld', { observer, instanceId, reasons, atMs: r.atMs });
     return;
   }
