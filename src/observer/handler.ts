@@ -6,12 +6,20 @@
  * default, always ending before the function's deadline), sending its verdicts to the verdict
  * queue, a round's together as one envelope with the groups it cannot reach (or, without a queue,
  * publishing each to the alert topic as an alarm message), and a heartbeat as an EMF line on
- * stdout every 10 s. Settings are read at init (./settings.ts): a bad one fails the cold start.
+ * stdout every 10 s. With the ledger table (AUTOHEAL_LEDGER_TABLE) a run first takes the
+ * observer's lease (./lease.ts), so two runs of one observer never overlap even without reserved
+ * concurrency: a run that finds it held steps aside and says so. Settings are read at init
+ * (./settings.ts): a bad one fails the cold start.
  */
 import { autoScalingClient } from '../aws/autoscaling.js';
 import { createLogger } from '../log.js';
 import { groupTargets } from '../prober/aws-discovery.js';
+import { randomUUID } from 'node:crypto';
+import { dynamoDbClient } from '../aws/dynamodb.js';
 import { sqsClient } from '../aws/sqs.js';
+import { emptyStats } from '../prober/state.js';
+import { initialSelfCheck } from '../prober/self-check.js';
+import { releaseLease, takeLease } from './lease.js';
 import { emfHeartbeat } from '../prober/heartbeat.js';
 import { startProber, type Heartbeat, type ProberStats, type ProbeSink } from '../prober/prober.js';
 import { snsSink } from '../prober/sinks.js';
@@ -38,10 +46,12 @@ const queue: VerdictQueueSink | undefined =
     : undefined;
 const sink: ProbeSink = queue?.sink ?? snsSink({ client: autoscaling, topicArn: channel.kind === 'topic' ? channel.topicArn : '', accountId: channel.kind === 'topic' ? channel.accountId : '' });
 const emf = emfHeartbeat((line) => process.stdout.write(line));
+const ledger = settings.ledgerTable !== undefined ? { client: dynamoDbClient(), table: settings.ledgerTable } : undefined;
 
 /** The part of the Lambda context a run uses. */
 export interface ObserverContext {
   getRemainingTimeInMillis(): number;
+  awsRequestId?: string;
 }
 
 /** What one run did. */
@@ -50,6 +60,8 @@ export interface ObserverRunSummary {
   ranMs: number;
   stats: ProberStats;
   selfCheck: SelfCheckState;
+  /** Another run of this observer held the lease: this one did not probe. */
+  steppedAside?: { heldBy: string; until: string };
 }
 
 /** Time kept back before the function's deadline for stopping and flushing. */
@@ -58,6 +70,17 @@ const marginMs = 5_000;
 export async function handler(_event: unknown, context?: ObserverContext): Promise<ObserverRunSummary> {
   const startedMs = Date.now();
   const runForMs = Math.max(1_000, Math.min(settings.runForMs, (context?.getRemainingTimeInMillis() ?? Infinity) - marginMs));
+  const observer = settings.prober.observer;
+  // With the ledger table, runs of this observer never overlap: the lease lasts the run and its margin.
+  const holder = context?.awsRequestId ?? randomUUID();
+  if (ledger) {
+    const lease = await takeLease(ledger.client, ledger.table, { observer, holder, nowMs: startedMs, untilMs: startedMs + runForMs + marginMs });
+    if (lease.name === 'held') {
+      const steppedAside = { heldBy: lease.heldBy, until: new Date(lease.untilMs).toISOString() };
+      logger.warn({ observer, ...steppedAside }, 'observer: another run holds the lease; stepping aside');
+      return { observer, ranMs: Date.now() - startedMs, stats: emptyStats(), selfCheck: initialSelfCheck, steppedAside };
+    }
+  }
   // Each beat goes to stdout as EMF; the groups it cannot reach go to the healer too, as reports
   // (bound once the prober exists: its first beat, at the start, has none yet).
   const late: { report?: (beat: Heartbeat) => Promise<void> } = {};
@@ -82,6 +105,7 @@ export async function handler(_event: unknown, context?: ObserverContext): Promi
     stats: prober.stats(),
     selfCheck: prober.selfCheck(),
   };
+  if (ledger) await releaseLease(ledger.client, ledger.table, { observer, holder, nowMs: Date.now() });
   logger.info(summary, 'observer: run ended');
   return summary;
 }

@@ -5,6 +5,7 @@
  */
 import { parseTopicArn } from '../aws/sns.js';
 import { isQueueUrl } from '../aws/sqs.js';
+import { autohealEnv, ledgerTableOf } from '../config.js';
 import { envReader } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { isTargetPort, proberOptionsSchema, targetPortRange, type ProberOptions } from '../prober/options.js';
@@ -25,6 +26,8 @@ export const observerEnv = {
   topicArn: 'AUTOHEAL_OBSERVER_TOPIC_ARN',
   /** The verdict queue (an SQS queue only observers may write): each round's verdicts go there as one envelope. */
   verdictQueueUrl: 'AUTOHEAL_VERDICT_QUEUE_URL',
+  /** The ledger table: with it, runs of one observer never overlap (a lease, ./lease.ts). */
+  ledgerTable: autohealEnv.ledgerTable,
   intervalMs: 'AUTOHEAL_OBSERVER_INTERVAL_MS',
   timeoutMs: 'AUTOHEAL_OBSERVER_TIMEOUT_MS',
   unhealthyThreshold: 'AUTOHEAL_OBSERVER_UNHEALTHY_THRESHOLD',
@@ -46,6 +49,8 @@ export interface ObserverSettings {
   region: string;
   runForMs: number;
   discoverEveryMs: number;
+  /** The ledger table holding the observer's lease. */
+  ledgerTable?: string;
 }
 
 
@@ -78,6 +83,7 @@ export function observerSettings(env: NodeJS.ProcessEnv = process.env): Observer
   const runForMs = number(observerEnv.runForMs) ?? 55_000;
   if (!(runForMs >= 1_000 && runForMs <= 900_000)) problems.push(`${observerEnv.runForMs}: from 1000 to 900000 ms, got ${runForMs}`);
   const discoverEveryMs = number(observerEnv.discoverEveryMs) ?? 15_000;
+  const ledgerTable = ledgerTableOf(read(observerEnv.ledgerTable), observerEnv.ledgerTable, problems);
   if (!(discoverEveryMs >= 1_000)) problems.push(`${observerEnv.discoverEveryMs}: at least 1000 ms, got ${discoverEveryMs}`);
 
   const numeric = {
@@ -107,5 +113,6 @@ export function observerSettings(env: NodeJS.ProcessEnv = process.env): Observer
     region: topic?.region ?? env.AWS_REGION ?? '',
     runForMs,
     discoverEveryMs,
+    ...(ledgerTable !== undefined ? { ledgerTable } : {}),
   };
 }

@@ -19,7 +19,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { dynamoDbClient } from '../../src/aws/dynamodb.js';
 import { observerEnv } from '../../src/observer/settings.js';
+import { ensureLedgerTable } from '../../src/runtime/dynamodb-ledger.js';
 import { parseEvent } from '../../src/signals/index.js';
 import { startSilentServer, type SilentServer } from '../helpers/silent-server.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
@@ -212,6 +215,45 @@ describe('observer Lambda bundle (moto)', () => {
     expect((parsed.observerReports ?? []).every((r) => r.group === 'dark')).toBe(true);
     const beats = lines.flatMap((l) => (l.startsWith('{') && l.includes('"_aws"') ? [JSON.parse(l) as Record<string, unknown>] : []));
     expect(beats.at(-1)).toMatchObject({ Observer: 'observer-us-east-1a', ObserverTargets: 6, ObserverUnreachableGroups: 1, unreachableGroups: ['dark'], ObserverDegraded: 0 });
+  }, 60_000);
+
+  it('two runs of one observer at once with the ledger table: one probes, the other steps aside and says so; the lease is released at the end', async () => {
+    // Prepare: the ledger table, as `autoheal ledger create` makes it, and a queue for the verdicts.
+    const dynamo = dynamoDbClient({ ...moto.clientConfig });
+    await ensureLedgerTable(dynamo, 'autoheal-ledger', { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) });
+    const sqs = new SQSClient(moto.clientConfig);
+    const { QueueUrl = '' } = await sqs.send(new CreateQueueCommand({ QueueName: 'autoheal-verdicts-lease' }));
+    sqs.destroy();
+    const env = {
+      ...moto.env,
+      [observerEnv.name]: 'observer-us-east-1b',
+      [observerEnv.groups]: 'web',
+      [observerEnv.port]: '8080',
+      [observerEnv.verdictQueueUrl]: QueueUrl,
+      [observerEnv.ledgerTable]: 'autoheal-ledger',
+      [observerEnv.intervalMs]: '500',
+      [observerEnv.timeoutMs]: '200',
+      [observerEnv.runForMs]: '3000',
+    };
+
+    // Act: two fresh processes at once, as two overlapping schedules would start them.
+    const runs = await Promise.all([invoke(env), invoke(env)]);
+
+    // Assess
+    const results = runs.map((r) => {
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse((r.lines.find((l) => l.startsWith('RESULT ')) ?? 'RESULT {}').slice('RESULT '.length)) as { steppedAside?: { heldBy: string }; stats: { checks: number } };
+    });
+    const aside = results.filter((r) => r.steppedAside !== undefined);
+    expect(aside).toHaveLength(1);
+    expect(aside[0]?.stats.checks).toBe(0);
+    expect(runs.some((r) => r.lines.some((l) => l.includes('another run holds the lease; stepping aside')))).toBe(true);
+    const lease = await dynamo.send(new GetItemCommand({ TableName: 'autoheal-ledger', Key: { pk: { S: 'lease#observer-us-east-1b' } } }));
+    expect(lease.Item?.leaseUntilMs?.N).toBe('0');
+    // Released: the next run takes it.
+    const next = await invoke({ ...env, [observerEnv.runForMs]: '1000' });
+    expect(next.lines.find((l) => l.startsWith('RESULT '))).not.toMatch(/steppedAside/);
+    dynamo.destroy();
   }, 60_000);
 
   it('fails the cold start naming every bad variable', async () => {
