@@ -99,6 +99,9 @@ export async function handler(_event: unknown, context?: ObserverContext): Promi
   logger.info({ observer: settings.prober.observer, groups: settings.groups, runForMs }, 'observer: run started');
   await new Promise((resolve) => setTimeout(resolve, runForMs));
   await prober.stop();
+  // The stop aborted the sends in flight; what waited for its round goes now, before the run
+  // returns and Lambda freezes the process (a withdrawn vote must arrive).
+  await queue?.drain();
   const summary: ObserverRunSummary = {
     observer: settings.prober.observer,
     ranMs: Date.now() - startedMs,

@@ -43,6 +43,8 @@ export interface VerdictQueueSink {
   sink: ProbeSink;
   /** Sends these groups as unreachable with the next message (or alone, at the end of a window). */
   report(unreachable: readonly UnreachableEntry[]): Promise<void>;
+  /** Sends what waits now and settles once every send has (each send has its own bound). */
+  drain(): Promise<void>;
 }
 
 interface Waiting {
@@ -58,6 +60,15 @@ export function verdictQueueSink(options: VerdictQueueOptions): VerdictQueueSink
   let unreachable: readonly UnreachableEntry[] = [];
   let timer: ReturnType<ProberClock['setTimeout']> | undefined;
   const watched = new WeakSet<AbortSignal>();
+  const sending = new Set<Promise<void>>();
+
+  /** Starts a flush and keeps it until it settled (flush never rejects: each send settles its own). */
+  const start = (): Promise<void> => {
+    const p = flush();
+    sending.add(p);
+    void p.finally(() => sending.delete(p));
+    return p;
+  };
 
   const flush = async (): Promise<void> => {
     if (timer !== undefined) clock.clearTimeout(timer);
@@ -90,13 +101,13 @@ export function verdictQueueSink(options: VerdictQueueOptions): VerdictQueueSink
 
   /** Opens the window if none is open; an aborted send (the prober stopping) sends what waits now. */
   const wait = (abort?: AbortSignal): void => {
-    if (abort?.aborted) return void flush();
+    if (abort?.aborted) return void start();
     // One listener per signal (the prober hands every send the same one), not one per verdict.
     if (abort && !watched.has(abort)) {
       watched.add(abort);
-      abort.addEventListener('abort', () => void flush(), { once: true });
+      abort.addEventListener('abort', () => void start(), { once: true });
     }
-    if (timer === undefined) timer = clock.setTimeout(() => void flush(), options.windowMs);
+    if (timer === undefined) timer = clock.setTimeout(() => void start(), options.windowMs);
   };
 
   return {
@@ -112,6 +123,10 @@ export function verdictQueueSink(options: VerdictQueueOptions): VerdictQueueSink
         reports.push({ resolve, reject });
         wait();
       }),
+    drain: async () => {
+      void start();
+      await Promise.all([...sending]);
+    },
   };
 }
 

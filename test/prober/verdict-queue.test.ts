@@ -83,6 +83,20 @@ describe('the verdict queue sink', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
   });
 
+  it('drain sends what waits now and settles once SQS has it (the end of an observer run)', async () => {
+    // Prepare
+    const queue = verdictQueueSink({ client: q.sqs, queueUrl: q.queueUrl, observer: 'obs-a', windowMs: 3_600_000 });
+    const pending = queue.sink(signal(6, true), { signal: new AbortController().signal });
+
+    // Act
+    await queue.drain();
+
+    // Assess
+    await pending;
+    const { parsed } = await drain();
+    expect(parsed.signals.map((s) => [s.instanceId, s.state])).toEqual([[signal(6).instanceId, 'healthy']]);
+  });
+
   it('a stop sends what waits at once, without waiting for the window', async () => {
     // Prepare: a window far longer than the test.
     const { sink } = verdictQueueSink({ client: q.sqs, queueUrl: q.queueUrl, observer: 'obs-a', windowMs: 3_600_000 });
