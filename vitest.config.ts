@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
  * transition functions join it as `machine.ts` files, wherever they live (the prober's machine
  * keeps its vocabulary, verdict and round stages in rooms beside it).
  */
-const pureCore = ['src/signals/**', 'src/policy/**', 'src/**/machine.ts', 'src/prober/{state,verdict,round}.ts'];
+const pureCore = ['src/signals/**', 'src/policy/**', 'src/**/machine.ts', 'src/prober/{state,verdict,round,reach}.ts'];
 
 export default defineConfig({
   test: {

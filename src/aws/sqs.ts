@@ -1,6 +1,7 @@
 /**
  * SQS: the only place that talks to it. The bridge's calls (receive, delete, change visibility,
- * read the queue's attributes) and the demo's set-up (create queues, set their attributes). Every
+ * read the queue's attributes), the observers' verdicts (send) and the demo's set-up (create
+ * queues, set their attributes). Every
  * batch result's `Failed[]` is returned, never ignored.
  */
 import {
@@ -9,6 +10,7 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
+  SendMessageCommand,
   SetQueueAttributesCommand,
   SQSClient,
   type MessageAttributeValue,
@@ -132,4 +134,20 @@ export async function createQueue(client: SQSClient, name: string, signal?: Abor
 
 export async function setQueueAttributes(client: SQSClient, queueUrl: string, attributes: Partial<Record<QueueAttributeName, string>>, signal?: AbortSignal): Promise<void> {
   await callAws('sqs:SetQueueAttributes', signal, (abortSignal) => client.send(new SetQueueAttributesCommand({ QueueUrl: queueUrl, Attributes: attributes }), { abortSignal }));
+}
+
+/** Whether `text` is an SQS queue URL: http(s), a host, and the account and the queue's name as its path. */
+export function isQueueUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && /^\/\d{12}\/[\w-]{1,80}(\.fifo)?$/.test(url.pathname);
+  } catch {
+    return false;
+  }
+}
+
+/** Sends one message; resolves with its MessageId. IAM: sqs:SendMessage on the queue. */
+export async function sendMessage(client: SQSClient, queueUrl: string, body: string, signal?: AbortSignal): Promise<string> {
+  const out = await callAws('sqs:SendMessage', signal, (abortSignal) => client.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }), { abortSignal }));
+  return out.MessageId ?? '';
 }

@@ -9,7 +9,7 @@
  * where the healer's filtered subscription takes them; the healer marks only when `probeQuorum`
  * observers agree. Each observer beats (EMF `ObserverHeartbeat`, dimension `Observer`), and an
  * alarm per observer notifies the alert topic when its heartbeat goes silent (missing data
- * breaches).
+ * breaches); another when it probes nothing or cannot discover its groups (./observer-alarms.ts).
  *
  * What the VPC must give the observers: a route to the SNS, DynamoDB, Auto Scaling and EC2 APIs (a
  * NAT gateway, or endpoints for `sns`, `dynamodb`, `autoscaling` and `ec2`), and the instances must
@@ -37,6 +37,7 @@ import { ConfigError } from '../errors.js';
 import { observerEnv } from '../observer/settings.js';
 import { heartbeatMetric } from '../prober/heartbeat.js';
 import { grantLease } from './ledger-table.js';
+import { observerTargetsAlarm } from './observer-alarms.js';
 import { observerDefaults, observerName, observersProblems, type ObserverSubnet, type ObserversSettings } from './observer-settings.js';
 
 /** What {@link Observers} needs from the construct. */
@@ -52,6 +53,8 @@ export interface ObserversProps extends ObserversSettings {
 export class Observers extends Construct {
   readonly functions: lambda.Function[] = [];
   readonly heartbeatAlarms: cloudwatch.Alarm[] = [];
+  /** Per observer: it probes nothing, or its discovery fails (./observer-alarms.ts). */
+  readonly targetsAlarms: cloudwatch.Alarm[] = [];
   readonly securityGroupId: string;
 
   constructor(scope: Construct, id: string, props: ObserversProps) {
@@ -74,6 +77,9 @@ export class Observers extends Construct {
       const { fn, alarm } = zoneObserver(this, { ...props, subnet, port, code, role, logGroup, securityGroupId: group.attrGroupId });
       this.functions.push(fn);
       this.heartbeatAlarms.push(alarm);
+      const zone = subnet.availabilityZone;
+      const stackName = Stack.of(this).stackName;
+      this.targetsAlarms.push(observerTargetsAlarm(this, { id: `Targets${zone.replace(/[^A-Za-z0-9]/g, '')}`, observer: observerName(zone), availabilityZone: zone, stackName, alertTopic: props.alertTopic }));
     }
     new CfnOutput(this, 'ObserverSecurityGroupId', {
       value: group.attrGroupId,

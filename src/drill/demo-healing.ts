@@ -112,7 +112,7 @@ function startObserver(run: DemoRun, group: LocalGroup, topic: Topic, observer: 
       ...drillProberOptions(options.intervalMs, options.unhealthyThreshold, probeTimeoutMs),
       observer,
       // Without the self-check, nothing in the observer stops it: the core's rails alone.
-      ...(options.selfCheck ? {} : { maxLatenessMs: 3_600_000, cutOffMinTargets: 1_000_000 }),
+      ...(options.selfCheck ? {} : { maxLatenessMs: 3_600_000, cutOffMinTargets: 1_000_000, lossyMinTargets: 1_000_000 }),
     },
     { sink: snsSink({ client: topic.sns, topicArn: topic.topicArn, accountId: topic.accountId }), region: topic.region, logger, check },
   );

@@ -5,7 +5,7 @@
 import type { BridgeHandle } from '../bridge/index.js';
 import type { LocalGroup } from '../fleet/local/local-group.js';
 import type { Prober } from '../prober/prober.js';
-import type { DegradedReason } from '../prober/self-check.js';
+import type { WithholdReason } from '../prober/types.js';
 import type { cutMethod, DemoOptions } from './demo-options.js';
 import type { Injection } from './inject.js';
 import type { Logger } from '../log.js';
@@ -35,7 +35,7 @@ export interface ObserverNote {
   event: 'degraded' | 'recovered' | 'withheld' | 'sent';
   instanceId?: string;
   state?: 'healthy' | 'unhealthy';
-  reasons?: DegradedReason[];
+  reasons?: WithholdReason[];
 }
 
 /** One decision of the healer about an unhealthy verdict. */

@@ -4,6 +4,8 @@
  * variable, never a run.
  */
 import { parseTopicArn } from '../aws/sns.js';
+import { isQueueUrl } from '../aws/sqs.js';
+import { autohealEnv, ledgerTableOf } from '../config.js';
 import { envReader } from '../env.js';
 import { ConfigError } from '../errors.js';
 import { isTargetPort, proberOptionsSchema, targetPortRange, type ProberOptions } from '../prober/options.js';
@@ -20,8 +22,12 @@ export const observerEnv = {
   check: 'AUTOHEAL_OBSERVER_CHECK',
   /** The HTTP check's path (default `/health`). */
   path: 'AUTOHEAL_OBSERVER_PATH',
-  /** The alert topic verdicts are published to. */
+  /** The alert topic verdicts are published to, as alarm messages (when no verdict queue is given). */
   topicArn: 'AUTOHEAL_OBSERVER_TOPIC_ARN',
+  /** The verdict queue (an SQS queue only observers may write): each round's verdicts go there as one envelope. */
+  verdictQueueUrl: 'AUTOHEAL_VERDICT_QUEUE_URL',
+  /** The ledger table: with it, runs of one observer never overlap (a lease, ./lease.ts). */
+  ledgerTable: autohealEnv.ledgerTable,
   intervalMs: 'AUTOHEAL_OBSERVER_INTERVAL_MS',
   timeoutMs: 'AUTOHEAL_OBSERVER_TIMEOUT_MS',
   unhealthyThreshold: 'AUTOHEAL_OBSERVER_UNHEALTHY_THRESHOLD',
@@ -38,12 +44,15 @@ export interface ObserverSettings {
   port: number;
   check: 'http' | 'tcp';
   path: string;
-  topicArn: string;
+  /** Where verdicts go: the verdict queue (one envelope per round) or, without one, the alert topic (one alarm message per verdict). */
+  channel: { kind: 'queue'; queueUrl: string } | { kind: 'topic'; topicArn: string; accountId: string };
   region: string;
-  accountId: string;
   runForMs: number;
   discoverEveryMs: number;
+  /** The ledger table holding the observer's lease. */
+  ledgerTable?: string;
 }
+
 
 /** Reads and validates the settings; throws one ConfigError naming every bad variable. */
 export function observerSettings(env: NodeJS.ProcessEnv = process.env): ObserverSettings {
@@ -66,12 +75,15 @@ export function observerSettings(env: NodeJS.ProcessEnv = process.env): Observer
   const check = read(observerEnv.check) ?? 'http';
   if (check !== 'http' && check !== 'tcp') problems.push(`${observerEnv.check}: "http" or "tcp", got "${check}"`);
   const path = read(observerEnv.path) ?? '/health';
-  const topicArn = required(observerEnv.topicArn);
+  const queueUrl = read(observerEnv.verdictQueueUrl);
+  if (queueUrl !== undefined && !isQueueUrl(queueUrl)) problems.push(`${observerEnv.verdictQueueUrl}: not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME): "${queueUrl}"`);
+  const topicArn = queueUrl === undefined ? required(observerEnv.topicArn) : (read(observerEnv.topicArn) ?? '');
   const topic = parseTopicArn(topicArn);
   if (topicArn !== '' && !topic) problems.push(`${observerEnv.topicArn}: not an SNS topic ARN: "${topicArn}"`);
   const runForMs = number(observerEnv.runForMs) ?? 55_000;
   if (!(runForMs >= 1_000 && runForMs <= 900_000)) problems.push(`${observerEnv.runForMs}: from 1000 to 900000 ms, got ${runForMs}`);
   const discoverEveryMs = number(observerEnv.discoverEveryMs) ?? 15_000;
+  const ledgerTable = ledgerTableOf(read(observerEnv.ledgerTable), observerEnv.ledgerTable, problems);
   if (!(discoverEveryMs >= 1_000)) problems.push(`${observerEnv.discoverEveryMs}: at least 1000 ms, got ${discoverEveryMs}`);
 
   const numeric = {
@@ -96,10 +108,11 @@ export function observerSettings(env: NodeJS.ProcessEnv = process.env): Observer
     port: port as number,
     check: check as 'http' | 'tcp',
     path,
-    topicArn,
-    region: topic?.region as string,
-    accountId: topic?.accountId as string,
+    channel: queueUrl !== undefined ? { kind: 'queue', queueUrl } : { kind: 'topic', topicArn, accountId: topic?.accountId as string },
+    // The region signals name: the topic's, else the function's own.
+    region: topic?.region ?? env.AWS_REGION ?? '',
     runForMs,
     discoverEveryMs,
+    ...(ledgerTable !== undefined ? { ledgerTable } : {}),
   };
 }

@@ -3,7 +3,10 @@
  * `autoheal` / `ObserverHeartbeat` with one dimension `Observer=<name>` once per probe round (issue
  * 10's contract; `Group` is not a dimension, so heartbeats say which observers live, not which
  * groups they watch). Two CloudWatch calls whatever the number of observers: ListMetrics finds
- * the observers, one GetMetricData reads the newest datapoint of each (up to 500 per call).
+ * the observers, GetMetricData reads the newest datapoint of each (500 queries per call) and,
+ * beside it, how many targets it probed and how many groups it cannot reach (`ObserverTargets`,
+ * `ObserverUnreachableGroups`; null from an observer that does not publish them). Which groups those
+ * are is in its heartbeat's log line (`unreachableGroups`) and, with the verdict queue, in its reports.
  */
 import { getMetricData, listMetrics, type CloudWatchClient } from '../aws/cloudwatch.js';
 /** The heartbeat contract shared with the observers. */
@@ -24,6 +27,10 @@ export interface ObserverHeartbeat {
   lastHeartbeat: string | null;
   /** No heartbeat within heartbeatSilentAfterMs. */
   silent: boolean;
+  /** Targets it probed in its newest minute that says; null when it publishes no `ObserverTargets`. */
+  targets: number | null;
+  /** Groups it could not reach in its newest minute that says; null when it publishes no `ObserverUnreachableGroups`. */
+  unreachableGroups: number | null;
 }
 
 /** Every observer that published a heartbeat in the last two weeks (ListMetrics' horizon), with its newest one. */
@@ -39,14 +46,10 @@ export async function readHeartbeats(client: CloudWatchClient, nowMs: number, si
   const points = await getMetricData(
     client,
     {
-      queries: observers.map((name, i) => ({
-        id: `h${i}`,
-        namespace: heartbeatMetric.namespace,
-        name: heartbeatMetric.name,
-        dimensions: { [heartbeatMetric.dimension]: name },
-        periodSeconds: 60,
-        stat: 'SampleCount',
-      })),
+      queries: observers.flatMap((name, i) => {
+        const of = (id: string, metric: string, stat: string) => ({ id, namespace: heartbeatMetric.namespace, name: metric, dimensions: { [heartbeatMetric.dimension]: name }, periodSeconds: 60, stat });
+        return [of(`h${i}`, heartbeatMetric.name, 'SampleCount'), of(`t${i}`, heartbeatMetric.targetsName, 'Maximum'), of(`u${i}`, heartbeatMetric.unreachableName, 'Maximum')];
+      }),
       start: new Date(nowMs - heartbeatLookbackMs),
       end: new Date(nowMs + 60_000),
     },
@@ -55,6 +58,19 @@ export async function readHeartbeats(client: CloudWatchClient, nowMs: number, si
   return observers.map((name, i) => {
     const beats = (points.get(`h${i}`) ?? []).filter((p) => p.value > 0).map((p) => p.at.getTime());
     const atMs = beats.length === 0 ? undefined : Math.max(...beats);
-    return { name, lastHeartbeat: atMs === undefined ? null : new Date(atMs).toISOString(), silent: atMs === undefined || nowMs - atMs > heartbeatSilentAfterMs };
+    return {
+      name,
+      lastHeartbeat: atMs === undefined ? null : new Date(atMs).toISOString(),
+      silent: atMs === undefined || nowMs - atMs > heartbeatSilentAfterMs,
+      targets: newest(points.get(`t${i}`)),
+      unreachableGroups: newest(points.get(`u${i}`)),
+    };
   });
+}
+
+/** The value of the newest datapoint, or null when there is none. */
+function newest(points: Array<{ at: Date; value: number }> | undefined): number | null {
+  let best: { at: Date; value: number } | undefined;
+  for (const p of points ?? []) if (!best || p.at > best.at) best = p;
+  return best === undefined ? null : best.value;
 }

@@ -73,10 +73,13 @@ export interface GroupTargetsOptions {
 export function groupTargets(clients: AwsDiscoveryClients, options: GroupTargetsOptions): (signal: AbortSignal) => Promise<ProbeTarget[]> {
   return async (signal) => {
     const byGroup = await describeGroupsInstances(clients, options.groups, signal);
-    return [...byGroup.values()].flat().flatMap((i) =>
-      i.lifecycleState === 'InService' && i.privateIp !== undefined
-        ? [{ instanceId: i.instanceId, host: i.privateIp, port: options.port, ...(options.check ? { check: options.check } : {}), ...(options.path ? { path: options.path } : {}) }]
-        : [],
+    // Each target names its group: the observer judges per group whether it can reach it at all.
+    return [...byGroup].flatMap(([group, instances]) =>
+      instances.flatMap((i) =>
+        i.lifecycleState === 'InService' && i.privateIp !== undefined
+          ? [{ instanceId: i.instanceId, host: i.privateIp, port: options.port, group, ...(options.check ? { check: options.check } : {}), ...(options.path ? { path: options.path } : {}) }]
+          : [],
+      ),
     );
   };
 }

@@ -2,7 +2,10 @@
  * An observer's heartbeat, the contract `autoheal status` and the stack's alarms read: CloudWatch
  * namespace `autoheal`, metric `ObserverHeartbeat` (value 1, unit Count), dimension
  * `Observer=<name>` (no `Group` dimension), at most every 10 s. Beside it, in the same dimension,
- * `ObserverDegraded` (1 while the self-check withholds unhealthy verdicts, else 0).
+ * `ObserverDegraded` (1 while the self-check withholds unhealthy verdicts, else 0),
+ * `ObserverTargets` (distinct targets checked since the last beat), `ObserverUnreachableGroups`
+ * (groups none of whose instances ever passed its check) and `ObserverLatenessMs` (its worst
+ * lateness since the last beat) and `ObserverDiscoveryFailed` (1 while its latest discovery failed).
  *
  * Two ways to publish it:
  * - {@link emfHeartbeatLine}: an embedded metric format line on stdout, where CloudWatch Logs
@@ -29,6 +32,10 @@ export function emfHeartbeatLine(beat: Heartbeat): string {
           Metrics: [
             { Name: heartbeatMetric.name, Unit: 'Count' },
             { Name: heartbeatMetric.degradedName, Unit: 'Count' },
+            { Name: heartbeatMetric.targetsName, Unit: 'Count' },
+            { Name: heartbeatMetric.unreachableName, Unit: 'Count' },
+            { Name: heartbeatMetric.latenessName, Unit: 'Milliseconds' },
+            { Name: heartbeatMetric.discoveryFailedName, Unit: 'Count' },
           ],
         },
       ],
@@ -36,10 +43,15 @@ export function emfHeartbeatLine(beat: Heartbeat): string {
     [heartbeatMetric.dimension]: beat.observer,
     [heartbeatMetric.name]: 1,
     [heartbeatMetric.degradedName]: beat.degraded ? 1 : 0,
+    [heartbeatMetric.targetsName]: beat.probed,
+    [heartbeatMetric.unreachableName]: beat.unreachable.length,
+    [heartbeatMetric.latenessName]: beat.worstLatenessMs,
+    [heartbeatMetric.discoveryFailedName]: beat.discoveryFailing ? 1 : 0,
     // Not metrics (not listed above): searchable context in the log line.
     degradedReasons: beat.reasons,
     targets: beat.targets,
     unhealthy: beat.unhealthy,
+    unreachableGroups: beat.unreachable.map((u) => u.group),
   });
 }
 
@@ -56,6 +68,10 @@ export function putMetricDataHeartbeat(client: CloudWatchClient): (beat: Heartbe
     await putMetricData(client, heartbeatMetric.namespace, [
       { name: heartbeatMetric.name, dimensions, value: 1, unit: 'Count', timestamp },
       { name: heartbeatMetric.degradedName, dimensions, value: beat.degraded ? 1 : 0, unit: 'Count', timestamp },
+      { name: heartbeatMetric.targetsName, dimensions, value: beat.probed, unit: 'Count', timestamp },
+      { name: heartbeatMetric.unreachableName, dimensions, value: beat.unreachable.length, unit: 'Count', timestamp },
+      { name: heartbeatMetric.latenessName, dimensions, value: beat.worstLatenessMs, unit: 'Milliseconds', timestamp },
+      { name: heartbeatMetric.discoveryFailedName, dimensions, value: beat.discoveryFailing ? 1 : 0, unit: 'Count', timestamp },
     ]);
   };
 }

@@ -56,6 +56,7 @@
  * is what matters, and the same events from the same state always give the same states and effects.
  */
 import type { ProberOptions, ProbeTarget } from './options.js';
+import { initialPath, joinGroup, leaveGroup } from './reach.js';
 import { beginRound, onHeartbeatDone, onReferenceDone, onRoundDue } from './round.js';
 import { DueHeap, nextDue, phaseOf } from './schedule.js';
 import { initialSelfCheck } from './self-check.js';
@@ -110,6 +111,12 @@ export function start(settings: MachineSettings, event: Reading & TargetsInput):
     sending: 0,
     scheduleAtMs: Infinity,
     failing: 0,
+    refused: 0,
+    recovering: 0,
+    groups: new Map(),
+    beats: 0,
+    probed: 0,
+    beatLatenessMs: 0,
     unhealthy: 0,
     self: initialSelfCheck,
     worstLatenessMs: 0,
@@ -117,6 +124,7 @@ export function start(settings: MachineSettings, event: Reading & TargetsInput):
     roundDueMs: event.nowMs + settings.options.intervalMs,
     lastBeatMs: -Infinity,
     discovery: settings.discoverEveryMs !== undefined ? { name: 'discovering' } : { name: 'off' },
+    discoveryFailing: false,
     stats: emptyStats(),
     latenessSum: 0,
   };
@@ -131,7 +139,10 @@ export function start(settings: MachineSettings, event: Reading & TargetsInput):
 /** The next state and what the shell must do. */
 export function step(s: ProberState, e: ProberEvent): Step {
   const out: Effect[] = [];
-  if ('loopLateMs' in e && Number.isFinite(e.loopLateMs)) s.worstLatenessMs = Math.max(s.worstLatenessMs, e.loopLateMs);
+  if ('loopLateMs' in e && Number.isFinite(e.loopLateMs)) {
+    s.worstLatenessMs = Math.max(s.worstLatenessMs, e.loopLateMs);
+    s.beatLatenessMs = Math.max(s.beatLatenessMs, e.loopLateMs);
+  }
   if (e.type === 'stats:reset') resetStats(s);
   else if (s.mode.name !== 'stopped') dispatch(s, e, out);
   return { state: s, effects: out };
@@ -194,6 +205,7 @@ function setTargets(s: ProberState, input: TargetsInput, r: Reading, out: Effect
     s.byKey.set(key, rec);
     s.byInstance.set(target.instanceId, rec);
     s.due.push(rec);
+    joinGroup(s, rec);
     added++;
   }
   s.stats.targets = s.byKey.size;
@@ -217,7 +229,8 @@ function recordOf(s: ProberState, key: string, target: ProbeTarget, chance: numb
     phase: idle,
     delivery: quiet,
     threshold: initialThreshold,
-    failingNow: false,
+    path: initialPath(),
+    beat: -1,
     reported: 'healthy',
     reportedAtMs: 0,
     sequence: 0,
@@ -228,7 +241,7 @@ function remove(s: ProberState, rec: TargetRecord): void {
   rec.membership = 'removed';
   s.byKey.delete(rec.key);
   if (s.byInstance.get(rec.target.instanceId) === rec) s.byInstance.delete(rec.target.instanceId);
-  if (rec.failingNow) s.failing--;
+  leaveGroup(s, rec);
   if (rec.threshold.verdict === 'unhealthy') s.unhealthy--;
   // Still in the queue and the heap: both pass over removed records.
   if (rec.phase.name === 'queued') rec.phase = idle;
@@ -298,6 +311,7 @@ function onCheckDone(s: ProberState, e: EventOf<'check:done'>, out: Effect[]): v
   stats.meanLatenessMs = s.latenessSum / stats.checks;
   if (latenessMs > stats.maxLatenessMs) stats.maxLatenessMs = latenessMs;
   if (latenessMs > 100) stats.lateOver100Ms++;
+  s.beatLatenessMs = Math.max(s.beatLatenessMs, latenessMs);
   if (rec.membership === 'current' && s.mode.name === 'running') judge(s, rec, e, latenessMs, out);
   forgetIfDone(s, rec);
   if (s.mode.name === 'running') startChecks(s, e, out);
@@ -321,6 +335,7 @@ function onDiscovery(s: ProberState, e: EventOf<'discovery:due' | 'discovery:don
     return;
   }
   if (s.discovery.name !== 'discovering') return;
+  s.discoveryFailing = e.type === 'discovery:failed';
   if (e.type === 'discovery:done') setTargets(s, e, e, out);
   else {
     out.push({ type: 'log', level: 'warn', fields: { error: e.error }, message: 'prober: discovery failed; keeping the previous targets' });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isObserverName, observerNameRule } from '../signals/observer-name.js';
 
 /** Limits of the prober's options, used by the checks and by their error messages alike. */
 export const proberLimits = {
@@ -52,9 +53,10 @@ export const proberOptionsSchema = z
     repeatUnhealthyAfterMs: z.number().int().min(0).default(10_000),
     /**
      * This observer's name, carried by every verdict (the `Observer` dimension): the healer's
-     * quorum counts distinct names, so two observers must never share one.
+     * quorum counts distinct names, so two observers must never share one. The grammar is the
+     * one the healer reads (src/signals/observer-name.ts).
      */
-    observer: z.string().min(1).max(255).regex(/^[\w.:@/-]+$/, 'letters, digits and . _ : @ / - only').default('observer'),
+    observer: z.string().refine(isObserverName, observerNameRule).default('observer'),
     /**
      * The self-check (see self-check.ts): lateness beyond which the observer counts itself
      * degraded (default: one interval, at least 250 ms), the fewest targets for "all failing
@@ -63,6 +65,8 @@ export const proberOptionsSchema = z
      */
     maxLatenessMs: z.number().int().min(1).optional(),
     cutOffMinTargets: z.number().int().min(1).default(2),
+    /** The fewest targets that must lose checks and answer again for the path to count as lossy (default 3; see self-check.ts). */
+    lossyMinTargets: z.number().int().min(1).default(3),
     recoverAfterMs: z.number().int().min(0).optional(),
     /** Something that should always answer (a gateway, an endpoint); when it fails, the observer is degraded. */
     reference: z
@@ -93,4 +97,6 @@ export interface ProbeTarget {
   check?: 'http' | 'tcp';
   path?: string;
   expectedStatus?: number;
+  /** The Auto Scaling group it belongs to: the observer judges its reach per group (reach.ts). */
+  group?: string;
 }

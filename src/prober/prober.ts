@@ -12,6 +12,7 @@
  */
 import type { TypedEvents } from '../events.js';
 import { proberOptionsSchema, type ProberOptions, type ProberOptionsInput, type ProbeTarget } from './options.js';
+import { unreachableGroups } from './reach.js';
 import type { SelfCheckState } from './self-check.js';
 import { ProberShell, type ProberDeps } from './shell.js';
 import type { LastCheck, ProberEvents, ProberMode, ProberStats } from './types.js';
@@ -36,6 +37,8 @@ export interface Prober {
   state(instanceId: string): 'healthy' | 'unhealthy' | undefined;
   /** The observer's own condition. */
   selfCheck(): SelfCheckState;
+  /** The groups none of whose instances ever passed its check, since when (epoch ms). */
+  unreachable(): Array<{ group: string; sinceMs: number }>;
   stats(): ProberStats;
   resetStats(): void;
   /**
@@ -60,6 +63,7 @@ export function startProber(input: ProberOptionsInput, deps: ProberDeps): Prober
     lastCheck: (instanceId) => shell.state.byInstance.get(instanceId)?.last,
     state: (instanceId) => shell.state.byInstance.get(instanceId)?.threshold.verdict,
     selfCheck: () => shell.state.self,
+    unreachable: () => unreachableGroups(shell.state),
     stats: () => ({ ...shell.state.stats, targets: shell.state.byKey.size }),
     resetStats: () => shell.resetStats(),
     stop: () => shell.stop(),

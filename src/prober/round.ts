@@ -4,6 +4,7 @@
  * `heartbeatEveryMs`, a heartbeat. A round still under way when the next is due skips that one.
  * Pure, like the rest of the machine (machine.ts).
  */
+import { unreachableGroups } from './reach.js';
 import { nextDue } from './schedule.js';
 import { emit, roundIdle, type Effect, type EventOf, type ProberState, type Reading } from './state.js';
 import { assessSelf } from './verdict.js';
@@ -39,7 +40,22 @@ function endRound(s: ProberState, r: Reading, out: Effect[]): void {
   if (!s.settings.heartbeat || r.nowMs - s.lastBeatMs < s.settings.options.heartbeatEveryMs) return;
   s.lastBeatMs = r.nowMs;
   const { degraded, reasons } = s.self;
-  const beat = { observer: s.settings.options.observer, degraded, reasons, targets: s.byKey.size, unhealthy: s.unhealthy, atMs: r.atMs };
+  const beat = {
+    observer: s.settings.options.observer,
+    degraded,
+    reasons,
+    targets: s.byKey.size,
+    probed: s.probed,
+    unhealthy: s.unhealthy,
+    unreachable: unreachableGroups(s),
+    worstLatenessMs: Math.round(s.beatLatenessMs),
+    discoveryFailing: s.discoveryFailing,
+    atMs: r.atMs,
+  };
+  // A new period: each target counts again when next checked.
+  s.beats++;
+  s.probed = 0;
+  s.beatLatenessMs = 0;
   emit(out, 'prober:heartbeat', beat);
   out.push({ type: 'heartbeat', beat });
   s.round = { name: 'beating' };

@@ -7,7 +7,13 @@
  * - `cutOff`: every target's latest check went unanswered — timed out or unreachable, not a status
  *   or a refused connection, which prove the network works (at least `cutOffMinTargets` of them):
  *   a whole group silent at once is likelier the observer's network than the group;
- * - `referenceFailed`: a reference check (something that should always answer) failed.
+ * - `referenceFailed`: a reference check (something that should always answer) failed;
+ * - `refused`: every target's latest check was refused or denied, or went unanswered, and at least
+ *   one was refused (at least `cutOffMinTargets` of them): a firewall on the observer's own host
+ *   refuses everything alike (ECONNREFUSED, EACCES, EPERM), a fleet rarely does;
+ * - `lossy`: many targets lost a check and then passed again within their latest checks (at least
+ *   `lossyMinTargets`, and a quarter of the targets): the observer's path drops checks, so its
+ *   failures are not evidence about the instances.
  *
  * While degraded, the prober withholds unhealthy verdicts (healthy ones still go) and says so.
  * It recovers only after the condition has been clear for `recoverAfterMs`, long enough for the
@@ -15,18 +21,25 @@
  */
 
 /** Why an observer is degraded (a key, as the policy's reasons are). */
-export type DegradedReason = 'loopLate' | 'cutOff' | 'referenceFailed';
+export type DegradedReason = 'loopLate' | 'cutOff' | 'referenceFailed' | 'refused' | 'lossy';
 
 export const degradedReasons: Record<DegradedReason, string> = {
   loopLate: "the observer's own event loop or check timers ran late: a busy machine is not evidence",
   cutOff: "every target's latest check went unanswered: the observer is likelier cut off than the whole group dead",
   referenceFailed: 'the reference check failed: the observer cannot reach what should always answer',
+  refused: "every target refused the observer's checks or never answered them: its own host or network likelier refuses than the whole fleet",
+  lossy: "many targets lost checks and then answered again: the observer's path drops checks, its failures are not evidence",
 };
+
+/** The share of targets that must lose checks and answer again for the path to count as lossy. */
+export const lossyShare = 0.25;
 
 /** The self-check's settings. */
 export interface SelfCheckOptions {
   maxLatenessMs: number;
   cutOffMinTargets: number;
+  /** The fewest targets losing checks for `lossy`. */
+  lossyMinTargets: number;
   recoverAfterMs: number;
 }
 
@@ -36,8 +49,12 @@ export interface SelfCheckInput {
   /** The worst lateness of its loop or of a check's timer since the last input. */
   latenessMs: number;
   targets: number;
-  /** Targets whose latest check failed. */
+  /** Targets whose latest check went unanswered. */
   failing: number;
+  /** Targets whose latest check was refused or denied (absent: none). */
+  refused?: number;
+  /** Targets that lost a check and passed again within their latest checks (absent: none). */
+  recovering?: number;
   /** Undefined: no reference check configured (or none ran yet). */
   referenceOk?: boolean;
 }
@@ -59,6 +76,9 @@ export function conditionOf(input: SelfCheckInput, o: SelfCheckOptions): Degrade
   if (input.latenessMs > o.maxLatenessMs) reasons.push('loopLate');
   if (input.targets >= o.cutOffMinTargets && input.failing >= input.targets) reasons.push('cutOff');
   if (input.referenceOk === false) reasons.push('referenceFailed');
+  const refused = input.refused ?? 0;
+  if (refused > 0 && input.targets >= o.cutOffMinTargets && input.failing + refused >= input.targets) reasons.push('refused');
+  if ((input.recovering ?? 0) >= Math.max(o.lossyMinTargets, Math.ceil(lossyShare * input.targets))) reasons.push('lossy');
   return reasons;
 }
 
@@ -86,6 +106,7 @@ export function selfCheckDefaults(p: { intervalMs: number; timeoutMs: number; he
     // check whose own timer fired late is judged on its own (inconclusive, see the prober).
     maxLatenessMs: Math.max(250, p.intervalMs),
     cutOffMinTargets: 2,
+    lossyMinTargets: 3,
     // A target needs healthyThreshold successes to turn healthy again; one interval more of slack.
     recoverAfterMs: p.intervalMs * (p.healthyThreshold + 1),
   };

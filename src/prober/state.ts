@@ -32,6 +32,28 @@ export interface Reading {
   atMs: number;
 }
 
+/** What a check says about the observer's path to its target. */
+export type PathOutcome = 'passed' | 'answered' | 'refused' | 'silent';
+
+/** Where a group stands for this observer. */
+export type GroupReach = { readonly name: 'unknown' } | { readonly name: 'reachable' } | { readonly name: 'unreachable'; readonly sinceMs: number };
+
+/** A group this observer probes (targets discovered without a group are in none). */
+export interface GroupRecord {
+  readonly name: string;
+  /** Its current targets. */
+  targets: number;
+  reach: GroupReach;
+}
+
+/** A target's record of its path: its latest outcome and its latest checks, newest in bit 0. */
+export interface PathRecord {
+  outcome?: PathOutcome;
+  silentBits: number;
+  passedBits: number;
+  recovering: boolean;
+}
+
 /** The observer's named states. */
 export type Mode = { readonly name: 'running' } | { readonly name: 'stopping'; readonly sinceMs: number } | { readonly name: 'stopped' };
 
@@ -62,8 +84,10 @@ export interface TargetRecord {
   phase: TargetPhase;
   delivery: Delivery;
   threshold: ThresholdState;
-  /** The latest check went unanswered (for the self-check's "cut off"). */
-  failingNow: boolean;
+  /** What its latest checks said of the observer's path (reach.ts). */
+  readonly path: PathRecord;
+  /** The heartbeat period in which it was last checked (counts `probed` once per period). */
+  beat: number;
   reported: 'healthy' | 'unhealthy';
   reportedAtMs: number;
   sequence: number;
@@ -90,8 +114,20 @@ export interface ProberState {
   sending: number;
   /** When the schedule's timer is set to fire; Infinity when it is not set. */
   scheduleAtMs: number;
-  /** Current targets whose latest check went unanswered. */
+  /** Current targets whose latest check went unanswered (silent). */
   failing: number;
+  /** Current targets whose latest check was refused, or denied by this host. */
+  refused: number;
+  /** Current targets that went silent and then passed again within their latest checks: lost checks. */
+  recovering: number;
+  /** The groups of the current targets, and whether this observer has seen them answer. */
+  readonly groups: Map<string, GroupRecord>;
+  /** Heartbeat periods begun; a period counts the targets checked in it. */
+  beats: number;
+  /** Distinct targets checked in this heartbeat period. */
+  probed: number;
+  /** The worst lateness of a check or of the loop in this heartbeat period. */
+  beatLatenessMs: number;
   /** Current targets whose verdict is unhealthy. */
   unhealthy: number;
   self: SelfCheckState;
@@ -102,6 +138,8 @@ export interface ProberState {
   roundDueMs: number;
   lastBeatMs: number;
   discovery: DiscoveryPhase;
+  /** The latest discovery failed: the observer cannot see its groups (no route to the APIs, no permission). */
+  discoveryFailing: boolean;
   stats: ProberStats;
   latenessSum: number;
 }
@@ -192,6 +230,7 @@ export function selfCheckOptionsOf(o: ProberOptions): SelfCheckOptions {
   return {
     maxLatenessMs: o.maxLatenessMs ?? d.maxLatenessMs,
     cutOffMinTargets: o.cutOffMinTargets,
+    lossyMinTargets: o.lossyMinTargets,
     recoverAfterMs: o.recoverAfterMs ?? d.recoverAfterMs,
   };
 }

@@ -53,10 +53,21 @@ export interface Heartbeat {
   degraded: boolean;
   reasons: DegradedReason[];
   targets: number;
+  /** Distinct targets checked since the last beat (the `ObserverTargets` metric): 0 is an observer probing nothing. */
+  probed: number;
   /** Targets whose verdict is unhealthy (sent or withheld). */
   unhealthy: number;
+  /** Groups this observer cannot reach: it withholds its votes about them. */
+  unreachable: Array<{ group: string; sinceMs: number }>;
+  /** The worst lateness of a check or of the loop since the last beat: an observer falling behind. */
+  worstLatenessMs: number;
+  /** Its latest discovery of the groups failed: it probes what it knew before, or nothing. */
+  discoveryFailing: boolean;
   atMs: number;
 }
+
+/** Why an unhealthy verdict was not sent: the observer is degraded, or the target's group never answered it. */
+export type WithholdReason = DegradedReason | 'groupUnreachable';
 
 /** Typed events of the prober. */
 export interface ProberEvents {
@@ -69,11 +80,14 @@ export interface ProberEvents {
   'prober:signal:sent': { signal: HealthSignal; ms: number; atMs: number };
   'prober:signal:failed': { signal: HealthSignal; error: string; atMs: number };
   /** An unhealthy verdict not sent because the observer is degraded. */
-  'prober:signal:withheld': { observer: string; instanceId: string; reasons: DegradedReason[]; atMs: number };
+  'prober:signal:withheld': { observer: string; instanceId: string; reasons: WithholdReason[]; atMs: number };
   'prober:observer:degraded': { observer: string; reasons: DegradedReason[]; atMs: number };
   'prober:observer:recovered': { observer: string; degradedForMs: number; atMs: number };
   'prober:heartbeat': Heartbeat;
   'prober:discovery:failed': { error: string; atMs: number };
+  /** No instance of the group ever passed this observer's check, and one turned unhealthy: the observer withholds its votes about the group. */
+  'prober:group:unreachable': { observer: string; group: string; targets: number; reason: string; atMs: number };
+  'prober:group:reachable': { observer: string; group: string; unreachableForMs: number; atMs: number };
   'prober:targets:changed': { count: number; added: number; removed: number; atMs: number };
 }
 

@@ -5,8 +5,10 @@
  */
 import { probeSignal } from '../signals/probe.js';
 import type { HealthSignal } from '../signals/types.js';
+import { notePath, withholdForReach } from './reach.js';
 import { stepSelfCheck } from './self-check.js';
 import { outcomeOf, shouldSend, stepThreshold, thresholdDetail } from './threshold.js';
+import type { WithholdReason } from './types.js';
 import { emit, forgetIfDone, quiet, type Effect, type EventOf, type ProberState, type Reading, type TargetRecord } from './state.js';
 
 /** Judges a current target by its check: the threshold, the self-check, then the report. */
@@ -15,11 +17,9 @@ export function judge(s: ProberState, rec: TargetRecord, e: EventOf<'check:done'
   const { outcome, overrunMs } = outcomeOf(result, ms, s.settings.options.timeoutMs);
   s.worstLatenessMs = Math.max(s.worstLatenessMs, latenessMs, overrunMs);
   rec.last = { ok: result.ok, atMs, ms, ...(result.error ? { error: result.error } : {}) };
-  // Only a check nothing answered counts toward "cut off": a 503 or a refused connection came back
-  // from the target, so the observer's network reached it — that target is down, not the observer.
-  const failingNow = !result.ok && result.status === undefined && !/ECONNREFUSED|ECONNRESET/.test(result.error ?? '');
-  s.failing += Number(failingNow) - Number(rec.failingNow);
-  rec.failingNow = failingNow;
+  // What the check says of the observer's own path (silent, refused, lost and found again) and of
+  // its reach into the target's group.
+  notePath(s, rec, result, e, out);
   if (!result.ok) s.stats.failures++;
   if (outcome.kind === 'inconclusive') s.stats.inconclusive++;
   const next = stepThreshold(rec.threshold, outcome, s.settings.options);
@@ -53,6 +53,8 @@ export function assessSelf(s: ProberState, r: Reading, out: Effect[]): void {
       latenessMs: s.worstLatenessMs,
       targets: s.byKey.size,
       failing: s.failing,
+      refused: s.refused,
+      recovering: s.recovering,
       ...(s.referenceOk !== undefined ? { referenceOk: s.referenceOk } : {}),
     },
     s.settings.selfCheck,
@@ -87,11 +89,15 @@ function report(s: ProberState, rec: TargetRecord, r: Reading, out: Effect[]): v
   });
   if (decision === 'none') return;
   const instanceId = rec.target.instanceId;
-  if (decision === 'withhold') {
+  // Degraded, or the target's group never answered this observer: not a vote, a report.
+  const unreachable = verdict === 'unhealthy' && withholdForReach(s, rec, r, out);
+  if (decision === 'withhold' || unreachable) {
     const { observer } = o;
-    const reasons = s.self.reasons;
+    const reasons: WithholdReason[] = [...(decision === 'withhold' ? s.self.reasons : []), ...(unreachable ? (['groupUnreachable'] as const) : [])];
     s.stats.signalsWithheld++;
-    out.push({ type: 'log', level: 'info', fields: { observer, instanceId, reasons }, message: 'prober: unhealthy verdict withheld (observer degraded)' });
+    // A group out of reach was logged once, when it became so: a line per target and check would
+    // be thousands a second for a large group.
+    if (decision === 'withhold') out.push({ type: 'log', level: 'info', fields: { observer, instanceId, reasons }, message: 'prober: unhealthy verdict withheld (observer degraded)' });
     emit(out, 'prober:signal:withheld', { observer, instanceId, reasons, atMs: r.atMs });
     return;
   }

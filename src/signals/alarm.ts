@@ -1,5 +1,6 @@
 import type { Collector, Place } from './context.js';
 import { probeAlarmPrefix } from './alarm-message.js';
+import { isObserverName } from './observer-name.js';
 import { arr, instanceIdFromName, isEc2InstanceId, isoTime, isRecord, notAnInstanceId, quote, rec, regionFromArn, shortReason, str } from './read.js';
 import { regionFromName } from './regions.js';
 import type { HealthSignal, InstanceIdOrigin, SignalSource } from './types.js';
@@ -27,12 +28,12 @@ interface AlarmFacts {
   observer?: string;
 }
 
-/** The value of an `Observer` dimension, when it is a short printable name. */
+/** The value of an `Observer` dimension, when it is an observer's name (./observer-name.ts). */
 function observerOf(dimensions: unknown[] | undefined): string | undefined {
   for (const dimension of dimensions ?? []) {
     if (!isRecord(dimension) || (str(dimension, 'name') ?? str(dimension, 'Name')) !== 'Observer') continue;
     const value = (str(dimension, 'value') ?? str(dimension, 'Value'))?.trim();
-    if (value !== undefined && /^[\w.:@-]{1,64}$/.test(value)) return value;
+    if (value !== undefined && isObserverName(value)) return value;
   }
   return undefined;
 }

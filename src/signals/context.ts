@@ -1,4 +1,4 @@
-import type { HealthSignal, LifecycleSignal, ParseResult } from './types.js';
+import type { HealthSignal, LifecycleSignal, ObserverReport, ParseResult } from './types.js';
 
 /** Where a parser is in the input, and what the envelopes around it said. */
 export interface Place {
@@ -10,6 +10,8 @@ export interface Place {
   envelopeId?: string;
   /** The nearest envelope time (SNS Timestamp), ISO 8601. */
   envelopeTime?: string;
+  /** The SQS record's SenderId: who the channel says sent the message. */
+  sender?: string;
   /** The alarm came in the 2014 `!!` form. */
   legacy?: boolean;
   /** Envelopes opened so far; bounded so a crafted input cannot recurse without end. */
@@ -37,6 +39,11 @@ export class Collector {
   lifecycle(at: Place, signal: LifecycleSignal): void {
     if (at.recordId !== undefined) signal.recordId = at.recordId;
     this.result.lifecycle.push(signal);
+  }
+
+  report(at: Place, report: ObserverReport): void {
+    if (at.recordId !== undefined) report.recordId = at.recordId;
+    (this.result.observerReports ??= []).push(report);
   }
 }
 

@@ -9,8 +9,10 @@ import { decodeLegacy, isLegacyEscaped } from './legacy.js';
 import { autoScalingEvent, autoScalingNotification } from './lifecycle.js';
 import { arr, has, isoTime, isRecord, kindOf, quote, rec, regionFromArn, str } from './read.js';
 import type { ParseResult } from './types.js';
+import { isVerdictEnvelope, verdictEnvelope } from './verdicts.js';
 
-export type { HealthSignal, HealthState, InstanceIdOrigin, LifecycleSignal, ParseResult, Rejection, SignalSource } from './types.js';
+export type { HealthSignal, HealthState, InstanceIdOrigin, LifecycleSignal, ObserverReport, ParseResult, Rejection, SignalSource } from './types.js';
+export { verdictEntryOf, verdictMessages, type UnreachableEntry, type VerdictBatch, type VerdictEntry } from './verdicts.js';
 export { probeSignal, type ProbeObservation } from './probe.js';
 export { toAlarmMessage, probeAlarmName, type AlarmMessageOptions } from './alarm-message.js';
 
@@ -71,6 +73,7 @@ function dispatch(col: Collector, at: Place, input: unknown): void {
   const messages = arr(event, 'Messages');
   if (messages !== undefined) return eachMessage(col, at, messages);
   if (has(event, 'AlarmName')) return alarmMessage(col, at, event);
+  if (isVerdictEnvelope(event)) return verdictEnvelope(col, at, event);
   const asgEvent = str(event, 'Event');
   if (asgEvent !== undefined && asgEvent.startsWith('autoscaling:')) return autoScalingNotification(col, at, event, asgEvent);
   const detailType = str(event, 'detail-type');
@@ -112,10 +115,18 @@ function eachMessage(col: Collector, at: Place, messages: unknown[]): void {
   });
 }
 
-/** One SQS message (Lambda record or SDK message): its body is an SNS envelope, a raw alarm, or an EventBridge event. */
+/**
+ * One SQS message (Lambda record or SDK message): its body is an SNS envelope, a raw alarm, an
+ * EventBridge event or a verdict envelope. Its SenderId (the Lambda record's `attributes`, the
+ * SDK's `Attributes`) goes with what it carries, as the channel's word on who sent it.
+ */
 function sqsMessage(col: Collector, at: Place, message: Record<string, unknown>, idKey: string, bodyKey: string): void {
   const messageId = str(message, idKey);
-  const here: Place = messageId === undefined ? at : { ...at, recordId: messageId, envelopeId: messageId };
+  const here: Place = messageId === undefined ? { ...at } : { ...at, recordId: messageId, envelopeId: messageId };
+  const attributes = rec(message, idKey === 'messageId' ? 'attributes' : 'Attributes');
+  const sender = attributes === undefined ? undefined : str(attributes, 'SenderId');
+  // A role's unique id and session name (AROA…:name), a user's id, an account: never more than this.
+  if (sender !== undefined && /^[\w+=,.@:-]{1,256}$/.test(sender)) here.sender = sender;
   const body = message[bodyKey];
   if (typeof body !== 'string') {
     col.reject(here, bodyKey, body === undefined ? 'missing' : `expected a string, got ${kindOf(body)}`);

@@ -62,6 +62,19 @@ export interface HealthSignal {
   sender?: string;
 }
 
+/** What an observer reports about a group beside its verdicts: it cannot reach it from where it stands. */
+export interface ObserverReport {
+  /** The observer, as the envelope names it. */
+  observer: string;
+  group: string;
+  /** Since when, ISO 8601. */
+  since: string;
+  reason: string;
+  /** The record's SenderId, as for a signal's `sender`. */
+  sender?: string;
+  recordId?: string;
+}
+
 /** Input that yields no signal, and why. The reason names the failing place: `Records[3].Sns.Message: not JSON`. */
 export interface Rejection {
   reason: string;
@@ -84,4 +97,6 @@ export interface ParseResult {
   signals: HealthSignal[];
   lifecycle: LifecycleSignal[];
   rejected: Rejection[];
+  /** Observers' reports of groups they cannot reach (verdict envelopes only); absent when none. */
+  observerReports?: ObserverReport[];
 }

@@ -86,6 +86,25 @@ describe('observers', () => {
     });
   });
 
+  it('alarms on each observer that probes nothing or cannot discover its groups, from its heartbeat metrics, per stack by name', () => {
+    for (const subnet of subnets) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: `autoheal-observer-blind-Observers-${subnet.availabilityZone}`,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 1,
+        EvaluationPeriods: 3,
+        TreatMissingData: 'notBreaching',
+        Metrics: Match.arrayWith([
+          Match.objectLike({ Expression: 'IF(targets < 1 OR discovery > 0, 1, 0)', ReturnData: true }),
+          Match.objectLike({ Id: 'targets', MetricStat: Match.objectLike({ Metric: { Namespace: 'autoheal', MetricName: 'ObserverTargets', Dimensions: [{ Name: 'Observer', Value: `observer-${subnet.availabilityZone}` }] } }) }),
+          Match.objectLike({ Id: 'discovery', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'ObserverDiscoveryFailed' }) }) }),
+        ]),
+        AlarmActions: [Match.anyValue()],
+        OKActions: [Match.anyValue()],
+      });
+    }
+  });
+
   it('grants the observers only what they do, with no wildcard action', () => {
     const actions = actionsOf(template);
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);

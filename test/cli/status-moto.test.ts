@@ -82,7 +82,11 @@ describe('autoheal status against moto', () => {
     await cw.send(
       new PutMetricDataCommand({
         Namespace: heartbeatMetric.namespace,
-        MetricData: [{ MetricName: heartbeatMetric.name, Dimensions: [{ Name: heartbeatMetric.dimension, Value: 'observer-a' }], Value: 1, Unit: 'Count', Timestamp: new Date() }],
+        MetricData: [
+          { MetricName: heartbeatMetric.name, Dimensions: [{ Name: heartbeatMetric.dimension, Value: 'observer-a' }], Value: 1, Unit: 'Count', Timestamp: new Date() },
+          { MetricName: heartbeatMetric.targetsName, Dimensions: [{ Name: heartbeatMetric.dimension, Value: 'observer-a' }], Value: 10, Unit: 'Count', Timestamp: new Date() },
+          { MetricName: heartbeatMetric.unreachableName, Dimensions: [{ Name: heartbeatMetric.dimension, Value: 'observer-a' }], Value: 1, Unit: 'Count', Timestamp: new Date() },
+        ],
       }),
     );
 
@@ -100,7 +104,7 @@ describe('autoheal status against moto', () => {
         paused: boolean;
         budget: { limit: number; inUse: number };
         rails: { rateLimited: boolean; hold: unknown };
-        observers: Array<{ name: string; lastHeartbeat: string | null; silent: boolean }>;
+        observers: Array<{ name: string; lastHeartbeat: string | null; silent: boolean; targets: number | null; unreachableGroups: number | null }>;
         instances: Array<{ instanceId: string; healthStatus: string; evidence: string; verdict: { action: string; reason: string; detail?: string } }>;
       }>;
     };
@@ -108,7 +112,8 @@ describe('autoheal status against moto', () => {
     const [group] = report.groups;
     expect(group).toMatchObject({ name: 'workers', managed: true, managedBy: 'byTag', paused: false, budget: { limit: 4, inUse: 4 } });
     expect(group?.rails).toMatchObject({ rateLimited: false, hold: null });
-    expect(group?.observers).toEqual([{ name: 'observer-a', lastHeartbeat: expect.any(String), silent: false }]);
+    // Per observer: its newest heartbeat, the targets it probed and how many groups it cannot reach.
+    expect(group?.observers).toEqual([{ name: 'observer-a', lastHeartbeat: expect.any(String), silent: false, targets: 10, unreachableGroups: 1 }]);
     const held = group?.instances.filter((i) => i.evidence === 'unhealthy' && i.healthStatus === 'Healthy') ?? [];
     expect(held.map((i) => i.instanceId).sort()).toEqual(alarmed.slice(4).sort());
     for (const i of held) {

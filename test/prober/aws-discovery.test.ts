@@ -73,8 +73,8 @@ describe('AWS discovery', () => {
 
     // Assess
     expect(targets).toEqual([
-      { instanceId: id(1), host: '10.0.0.11', port: 8080, path: '/ready' },
-      { instanceId: id(3), host: '10.0.0.13', port: 8080, path: '/ready' },
+      { instanceId: id(1), host: '10.0.0.11', port: 8080, group: 'web', path: '/ready' },
+      { instanceId: id(3), host: '10.0.0.13', port: 8080, group: 'web', path: '/ready' },
     ]);
     expect(asg.commandCalls(DescribeAutoScalingGroupsCommand)[0]?.args[0].input).toEqual({ AutoScalingGroupNames: ['web'], MaxRecords: 50 });
     expect(ec2.requests.map(instanceIdsOf)).toEqual([[id(1), id(2), id(3)]]);

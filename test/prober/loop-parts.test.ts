@@ -121,7 +121,7 @@ describe('schedule', () => {
 });
 
 describe('observer self-check', () => {
-  const o = { maxLatenessMs: 200, cutOffMinTargets: 2, recoverAfterMs: 1_000 };
+  const o = { maxLatenessMs: 200, cutOffMinTargets: 2, lossyMinTargets: 3, recoverAfterMs: 1_000 };
   const input = (over: Partial<SelfCheckInput>): SelfCheckInput => ({ nowMs: 0, latenessMs: 0, targets: 3, failing: 0, ...over });
 
   it.each([
@@ -164,8 +164,8 @@ describe('observer self-check', () => {
   });
 
   it.each([
-    { intervalMs: 5_000, timeoutMs: 2_000, healthyThreshold: 2, want: { maxLatenessMs: 5_000, cutOffMinTargets: 2, recoverAfterMs: 15_000 } },
-    { intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, want: { maxLatenessMs: 250, cutOffMinTargets: 2, recoverAfterMs: 300 } },
+    { intervalMs: 5_000, timeoutMs: 2_000, healthyThreshold: 2, want: { maxLatenessMs: 5_000, cutOffMinTargets: 2, lossyMinTargets: 3, recoverAfterMs: 15_000 } },
+    { intervalMs: 100, timeoutMs: 80, healthyThreshold: 2, want: { maxLatenessMs: 250, cutOffMinTargets: 2, lossyMinTargets: 3, recoverAfterMs: 300 } },
   ])('defaults for an interval of $intervalMs ms', ({ want, ...p }) => {
     expect(selfCheckDefaults(p)).toEqual(want);
   });

@@ -131,7 +131,7 @@ describe('prober machine: the start', () => {
 
   it('without a reference, the first round beats with the targets it was given', () => {
     const { effects } = replay({ has: { heartbeat: true } }, []);
-    const beat = { observer: 'obs-a', degraded: false, reasons: [], targets: 2, unhealthy: 0, atMs: epoch };
+    const beat = { observer: 'obs-a', degraded: false, reasons: [], targets: 2, probed: 0, unhealthy: 0, unreachable: [], worstLatenessMs: 0, discoveryFailing: false, atMs: epoch };
     expect(effects.slice(3)).toEqual([emit('prober:heartbeat', beat), { type: 'heartbeat', beat }]);
   });
 
@@ -499,7 +499,19 @@ describe('prober machine: the self-check', () => {
 });
 
 describe('prober machine: the round', () => {
-  const beat = (nowMs: number, over: Record<string, unknown> = {}) => ({ observer: 'obs-a', degraded: false, reasons: [], targets: 2, unhealthy: 0, atMs: epoch + nowMs, ...over });
+  const beat = (nowMs: number, over: Record<string, unknown> = {}) => ({
+    observer: 'obs-a',
+    degraded: false,
+    reasons: [],
+    targets: 2,
+    probed: 0,
+    unhealthy: 0,
+    unreachable: [],
+    worstLatenessMs: 0,
+    discoveryFailing: false,
+    atMs: epoch + nowMs,
+    ...over,
+  });
   const withBeat: Setup = { has: { heartbeat: true }, options: { heartbeatEveryMs: 2_000 } };
   const withReference: Setup = { options: { reference: { host: 'gw', port: 53 } } };
   runRows([
@@ -535,7 +547,7 @@ describe('prober machine: the round', () => {
       setup: withBeat,
       given: [ev.beat(1), ...twoFailures, ev.round(1_006)],
       when: ev.round(2_000),
-      effects: [timer('round', 3_000), emit('prober:heartbeat', beat(2_000, { unhealthy: 1 })), expect.objectContaining({ type: 'heartbeat' })],
+      effects: [timer('round', 3_000), emit('prober:heartbeat', beat(2_000, { unhealthy: 1, probed: 2 })), expect.objectContaining({ type: 'heartbeat' })],
     },
     {
       name: 'a round due while the last one still beats is skipped',
@@ -761,7 +773,7 @@ describe('prober machine: invariants over a long random walk', () => {
   it('keeps its counters equal to what they count, and is deterministic', () => {
     const walk = (seed: number): { effects: Effect[][]; state: ProberState } => {
       const rnd = mulberry32(seed);
-      const pool = Array.from({ length: 8 }, (_, i) => ({ instanceId: `i-0${i}`, host: `10.0.0.${i}`, port: 80 }));
+      const pool = Array.from({ length: 8 }, (_, i) => ({ instanceId: `i-0${i}`, host: `10.0.0.${i}`, port: 80, ...(i % 3 === 0 ? {} : { group: `g${i % 3}` }) }));
       const settings = machineSettings(proberOptionsSchema.parse({ ...base, jitterMs: 1_000, concurrency: 3, repeatUnhealthyAfterMs: 1_500 }), {
         heartbeat: true,
         discoverEveryMs: 5_000,
@@ -798,7 +810,10 @@ describe('prober machine: invariants over a long random walk', () => {
         expect(s.checking).toBe(records.filter((r) => r.phase.name === 'checking').length);
         expect(s.checking).toBeLessThanOrEqual(3);
         expect(s.sending).toBe(records.filter((r) => r.delivery.name === 'sending').length);
-        expect(s.failing).toBe(current.filter((r) => r.failingNow).length);
+        expect(s.failing).toBe(current.filter((r) => r.path.outcome === 'silent').length);
+        expect(s.refused).toBe(current.filter((r) => r.path.outcome === 'refused').length);
+        expect(s.recovering).toBe(current.filter((r) => r.path.recovering).length);
+        expect([...s.groups.values()].reduce((n, g) => n + g.targets, 0)).toBe(current.filter((r) => r.target.group !== undefined).length);
         expect(s.unhealthy).toBe(current.filter((r) => r.threshold.verdict === 'unhealthy').length);
         expect(records.every((r) => r.membership === 'current' || r.phase.name === 'checking' || r.delivery.name === 'sending')).toBe(true);
       }

@@ -115,6 +115,23 @@ const cases: Case[] = [
     ],
   },
   {
+    file: 'lambda-sqs-event.verdict-envelope.json',
+    signals: [
+      {
+        instanceId: 'i-0a1b2c3d4e5f60718',
+        state: 'unhealthy',
+        source: 'probe',
+        instanceIdFrom: 'probe-target',
+        observer: 'observer-us-east-1a',
+        sender: 'AROAEXAMPLEOBSERVERA:autoheal-observer-us-east-1a',
+        eventId: 'probe:observer-us-east-1a:i-0a1b2c3d4e5f60718:4',
+        observedAt: '2024-03-14T09:15:03.512Z',
+        recordId: '5f4e3d2c-1b0a-4f9e-8d7c-6b5a4f3e2d1c',
+      },
+      { instanceId: 'i-0123456789abcdef0', state: 'healthy', observer: 'observer-us-east-1a', eventId: 'probe:observer-us-east-1a:i-0123456789abcdef0:7' },
+    ],
+  },
+  {
     file: 'eventbridge.asg-terminate-successful.json',
     lifecycle: [{ instanceId: 'i-0a1b2c3d4e5f60718', groupName: 'web-asg', change: 'terminated', observedAt: '2024-03-14T09:19:30.000Z' }],
   },

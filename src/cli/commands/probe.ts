@@ -10,11 +10,11 @@
  * defaults. The probed groups count as managed, as the construct's `groups` prop does: naming a
  * group on the command line opts it in.
  */
-import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { autoScalingClient } from '../../aws/autoscaling.js';
 import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
 import { parseTopicArn } from '../../aws/sns.js';
+import { isQueueUrl, sqsClient, type SQSClient } from '../../aws/sqs.js';
 import { ConfigError, describeError } from '../../errors.js';
 import type { Healer } from '../../healer/types.js';
 import { autohealEnv } from '../../config.js';
@@ -24,7 +24,8 @@ import { policyOptionsSchema, quorumProblem } from '../../policy/options.js';
 import { ec2InstanceFacts } from '../../fleet/aws/fleet.js';
 import { describeGroupInstances, groupTargets, type AwsDiscoveryClients } from '../../prober/aws-discovery.js';
 import { isTargetPort, proberOptionsSchema, targetPortRange, type ProberOptionsInput } from '../../prober/options.js';
-import { startProber, type Prober, type ProberStats, type ProbeSink } from '../../prober/prober.js';
+import { startProber, type Heartbeat, type Prober, type ProberStats, type ProbeSink } from '../../prober/prober.js';
+import { reportUnreachable, verdictQueueSink, verdictWindowMaxMs, type VerdictQueueSink } from '../../prober/verdict-queue.js';
 import { putMetricDataHeartbeat } from '../../prober/heartbeat.js';
 import { healerSink, snsSink } from '../../prober/sinks.js';
 import { ExitCode } from '../exit-codes.js';
@@ -46,6 +47,7 @@ export interface ProbeFlags extends HealFlags {
   check?: 'http' | 'tcp';
   expectedStatus?: string;
   publish?: string;
+  verdictQueue?: string;
   intervalMs?: string;
   timeoutMs?: string;
   unhealthyThreshold?: string;
@@ -65,6 +67,8 @@ export interface ProbeSettings {
   discoverEveryMs: number;
   /** Verdicts go to this topic instead of the core in this process. */
   publish?: { topicArn: string; region: string; accountId: string };
+  /** Verdicts go to this verdict queue, a round's in one envelope, instead of the core in this process. */
+  verdictQueue?: string;
   /** The core's settings; absent with --publish. */
   heal?: HealSettings;
 }
@@ -74,15 +78,19 @@ export interface ProbeSettings {
  * and, with --publish, SNS Publish (to the topic's region) are signed with the Auto Scaling client's parts.
  */
 export interface ProbeClients extends AwsDiscoveryClients {
-  /** With --publish: the observer's heartbeat (PutMetricData, namespace autoheal). */
+  /** With --publish or --verdict-queue: the observer's heartbeat (PutMetricData, namespace autoheal). */
   cloudwatch?: CloudWatchClient;
+  /** With --verdict-queue. */
+  sqs?: SQSClient;
 }
 
 /** What a probe run reports when it stops (JSON on stdout). */
 export interface ProbeSummary {
   groups: string[];
-  sink: 'healer' | 'sns';
+  sink: 'healer' | 'sns' | 'queue';
   stats: ProberStats;
+  /** Groups none of whose instances ever passed this observer's check: it did not vote against them. */
+  unreachable: string[];
   /** Instances the healer marked Unhealthy (or would have, with dry-run). */
   marked: string[];
   /** Verdicts that skipped an unhealthy instance, by reason (`budgetSpent`, `notInService`, …). */
@@ -124,8 +132,12 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
     if (n !== undefined && !Number.isNaN(n)) prober[key] = n;
   }
   if (flags.check !== undefined) prober.check = flags.check;
-  // The quorum counts observers by name: two hosts must not share one, so the host's name by default.
-  prober.observer = flags.observer ?? hostname();
+  // The quorum counts observers by name, and the healer knows them by name (AUTOHEAL_OBSERVERS): a
+  // name that changed with a restart (a container's hostname) would make one prober two observers.
+  // Sending to a healer elsewhere, the name is the operator's to give, once; healing here, this
+  // prober is the only observer and its name is fixed.
+  const remote = flags.publish !== undefined || flags.verdictQueue !== undefined;
+  prober.observer = flags.observer ?? localObserver;
   if (flags.path !== undefined) prober.path = flags.path;
   // The limits and their messages come from the prober's own schema; only the names are mapped.
   const checked = proberOptionsSchema.safeParse(prober);
@@ -136,22 +148,29 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
     problems.push(`--discover-every-ms: must be an integer >= 1000, got "${flags.discoverEveryMs}"`);
   }
 
+  if (flags.verdictQueue !== undefined && !isQueueUrl(flags.verdictQueue)) {
+    problems.push(`--verdict-queue: expected an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME), got "${flags.verdictQueue}"`);
+  }
+  if (flags.verdictQueue !== undefined && flags.publish !== undefined) problems.push('--verdict-queue: give it or --publish, not both');
+
   let publish: ProbeSettings['publish'];
   if (flags.publish !== undefined) {
     const topic = parseTopicArn(flags.publish);
     if (!topic) problems.push(`--publish: expected an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME), got "${flags.publish}"`);
     else publish = { topicArn: flags.publish, region: topic.region, accountId: topic.accountId };
+  }
+  if (remote) {
+    const [flag, where] = flags.publish !== undefined ? ['--publish', 'topic'] : ['--verdict-queue', 'queue'];
     const coreOnly = [
       ...(['dryRun', 'maxUnhealthyShare', 'optInTag'] as const).filter((k) => flags[k] !== undefined),
       ...(flags.respectGracePeriod === false ? ['noRespectGracePeriod'] : []),
     ];
-    if (coreOnly.length > 0) {
-      problems.push(`--publish: the healer behind the topic decides; ${coreOnly.map(flagOf).join(', ')} apply only without --publish`);
-    }
+    if (coreOnly.length > 0) problems.push(`${flag}: the healer behind the ${where} decides; ${coreOnly.map(flagOf).join(', ')} apply only without ${flag}`);
+    if (flags.observer === undefined) problems.push(`--observer: required with ${flag}: the name the healer lists in AUTOHEAL_OBSERVERS, the same on every restart`);
   }
 
   let heal: HealSettings | undefined;
-  if (flags.publish === undefined) {
+  if (!remote) {
     try {
       heal = resolveHealSettings(flags, env);
       // Naming a group here opts it in, as the construct's `groups` prop does.
@@ -173,9 +192,14 @@ export function resolveProbeSettings(flags: ProbeFlags, env: NodeJS.ProcessEnv =
     prober,
     discoverEveryMs,
     ...(publish ? { publish } : {}),
+    ...(flags.verdictQueue !== undefined ? { verdictQueue: flags.verdictQueue } : {}),
     ...(heal ? { heal } : {}),
   };
 }
+
+/** The observer's name when it heals in this process, its only observer. */
+export const localObserver = 'local';
+
 
 /**
  * Starts probing: checks that every group exists (a ConfigError otherwise), then runs the prober
@@ -187,7 +211,13 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
 
   let sink: ProbeSink;
   let healer: Healer | undefined;
-  if (settings.publish) {
+  let queue: VerdictQueueSink | undefined;
+  if (settings.verdictQueue !== undefined) {
+    if (!clients.sqs) throw new ConfigError('probe: --verdict-queue needs an SQS client');
+    const windowMs = Math.min(proberOptionsSchema.parse(settings.prober).intervalMs, verdictWindowMaxMs);
+    queue = verdictQueueSink({ client: clients.sqs, queueUrl: settings.verdictQueue, observer: String(settings.prober.observer), windowMs });
+    sink = queue.sink;
+  } else if (settings.publish) {
     sink = snsSink({ client: clients.autoscaling, topicArn: settings.publish.topicArn, accountId: settings.publish.accountId });
   } else if (settings.heal) {
     ({ healer } = createAwsHealer({
@@ -208,15 +238,27 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
     if (v.signal.state === 'unhealthy') skipped[v.verdict.reason] = (skipped[v.verdict.reason] ?? 0) + 1;
   });
 
+  // The heartbeat goes through PutMetricData (a host's stdout reaches CloudWatch only through an
+  // agent); with the verdict queue, the groups it cannot reach go there too, as reports.
+  const metric = (settings.publish || queue) && clients.cloudwatch ? putMetricDataHeartbeat(clients.cloudwatch) : undefined;
+  const late: { report?: (beat: Heartbeat) => Promise<void> } = {};
   const prober = startProber(settings.prober, {
     sink,
     discover: groupTargets(clients, { groups: settings.groups, port: settings.port }),
     discoverEveryMs: settings.discoverEveryMs,
     ...(settings.publish ? { region: settings.publish.region } : {}),
-    // The heartbeat goes through PutMetricData: a host's stdout reaches CloudWatch only through an agent.
-    ...(settings.publish && clients.cloudwatch ? { heartbeat: putMetricDataHeartbeat(clients.cloudwatch) } : {}),
+    ...(metric
+      ? {
+          heartbeat: async (beat: Heartbeat) => {
+            await Promise.all([metric(beat), late.report?.(beat)]);
+          },
+        }
+      : {}),
     logger,
   });
+  if (queue) late.report = reportUnreachable(queue, prober.events);
+  prober.events.on('prober:group:unreachable', (e) => logger.warn(e, 'probe: group unreachable from this observer; withholding its verdicts'));
+  prober.events.on('prober:group:reachable', (e) => logger.warn(e, 'probe: group reachable again'));
   prober.events.on('prober:observer:degraded', (e) => logger.warn(e, 'probe: observer degraded; withholding unhealthy verdicts'));
   prober.events.on('prober:observer:recovered', (e) => logger.warn(e, 'probe: observer recovered'));
   prober.events.on('prober:targets:changed', (e) => logger.info(e, 'probe: targets changed'));
@@ -228,8 +270,9 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
 
   const summary = (): ProbeSummary => ({
     groups: settings.groups,
-    sink: settings.publish ? 'sns' : 'healer',
+    sink: queue ? 'queue' : settings.publish ? 'sns' : 'healer',
     stats: prober.stats(),
+    unreachable: prober.unreachable().map((u) => u.group),
     marked: [...marked].sort(),
     skipped,
   });
@@ -260,12 +303,14 @@ export async function runProbeCommand(
   const owned = options.clients === undefined;
   const clients: ProbeClients = options.clients ?? {
     autoscaling: autoScalingClient({ region: flags.region }),
-    ...(flags.publish ? { cloudwatch: cloudWatchClient({ region: flags.region }) } : {}),
+    ...(flags.publish || flags.verdictQueue ? { cloudwatch: cloudWatchClient({ region: flags.region }) } : {}),
+    ...(flags.verdictQueue ? { sqs: sqsClient({ region: flags.region }) } : {}),
   };
   const close = (): void => {
     if (!owned) return;
     clients.autoscaling.destroy();
     clients.cloudwatch?.destroy();
+    clients.sqs?.destroy();
   };
 
   let run: ProbeRun;
@@ -277,7 +322,13 @@ export async function runProbeCommand(
     return error instanceof ConfigError ? ExitCode.usage : ExitCode.noResult;
   }
   logger.info(
-    { groups: run.settings.groups, port: run.settings.port, sink: run.settings.publish ? run.settings.publish.topicArn : 'healer', dryRun: run.settings.heal?.dryRun ?? false },
+    {
+      groups: run.settings.groups,
+      port: run.settings.port,
+      observer: run.prober.options.observer,
+      sink: run.settings.verdictQueue ?? run.settings.publish?.topicArn ?? 'healer',
+      dryRun: run.settings.heal?.dryRun ?? false,
+    },
     'probe: started; SIGTERM or SIGINT drains, a second signal exits at once',
   );
 
@@ -320,17 +371,25 @@ export function register(program: Command): void {
           'healer (InService, grace period, duplicates, the unhealthy budget), then SetInstanceHealth. The probed ' +
           'groups count as managed (naming a group opts it in). With --publish TOPIC_ARN, each verdict is published ' +
           'to the topic as a CloudWatch alarm message named autoheal-probe-INSTANCE_ID, and the healer behind the ' +
-          'topic (the AutoHeal stack with detection "probe") decides.',
+          'topic (the AutoHeal stack with detection "probe") decides. With --verdict-queue QUEUE_URL, a round\'s verdicts go ' +
+          'to the queue together as one verdict envelope (autoheal.verdicts), with the groups this observer cannot reach; ' +
+          'the healer reading the queue decides. Either way --observer names this observer, the same on every restart.',
+        'An observer that has never seen an instance of a group pass its check does not vote against that group: it ' +
+          'logs the group as unreachable (its security group, route, port or path) and withholds the verdicts. It counts ' +
+          'itself degraded and withholds every unhealthy verdict when every target refuses it or falls silent, when it loses ' +
+          'checks across many targets, or when it runs late.',
         'Config order: flags > environment > defaults. Environment (without --publish): the Lambda healer\'s ' +
           `${[autohealEnv.maxUnhealthyShare, autohealEnv.optInTag, autohealEnv.groups, autohealEnv.dryRun, autohealEnv.respectGracePeriod, autohealEnv.logLevel].join(', ')}. ` +
           'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_EC2|_SNS) apply as in every AWS SDK.',
         'IAM: autoscaling:DescribeAutoScalingGroups and ec2:DescribeInstances; without --publish also ' +
           'autoscaling:DescribeAutoScalingInstances and autoscaling:SetInstanceHealth (not with --dry-run); with ' +
-          '--publish sns:Publish on the topic and cloudwatch:PutMetricData for the heartbeat (metric ObserverHeartbeat, ' +
-          'namespace autoheal, dimension Observer; the AutoHeal stack output ProberPolicyArn grants exactly that).',
+          '--publish sns:Publish on the topic, with --verdict-queue sqs:SendMessage on the queue, and with either ' +
+          'cloudwatch:PutMetricData for the heartbeat (metrics ObserverHeartbeat, ObserverDegraded, ObserverTargets, ' +
+          'ObserverUnreachableGroups, ObserverLatenessMs, ObserverDiscoveryFailed; namespace autoheal, dimension Observer).',
         'Logs are JSON lines on stderr (targets, transitions, verdicts). SIGTERM or SIGINT stops checking, aborts ' +
-          'the verdicts being sent (they are not waited for) and lets checks in flight end by their timeout, so it ' +
-          'stops within --timeout-ms; then it prints a JSON summary on stdout {groups, sink, stats, marked, skipped} and ' +
+          'the verdicts being sent (they are not waited for; with --verdict-queue the verdicts waiting for their round go at once) ' +
+          'and lets checks in flight end by their timeout, so it ' +
+          'stops within --timeout-ms; then it prints a JSON summary on stdout {groups, sink, stats, unreachable, marked, skipped} and ' +
           `exits ${ExitCode.ok}; a second signal exits at once (${ExitCode.noResult}).`,
         `Exit codes: ${ExitCode.ok} stopped by a signal after draining; ${ExitCode.noResult} an AWS call failed at start, or a second signal; ` +
           `${ExitCode.usage} bad flags or variables, or a group does not exist.`,
@@ -342,7 +401,11 @@ export function register(program: Command): void {
     .addOption(new Option('--check <kind>', `http: GET --path; tcp: connect only (default: ${d.check})`).choices(['http', 'tcp']))
     .option('--expected-status <n>', `the HTTP status of a healthy answer (default: ${d.expectedStatus})`)
     .option('--publish <topicArn>', 'publish verdicts to this SNS topic (the stack output AlertTopicArn) instead of healing here')
-    .option('--observer <name>', "this observer's name in its verdicts and heartbeat; the healer's quorum counts distinct names (default: the host name)")
+    .option('--verdict-queue <url>', "send verdicts to this SQS queue (the stack's verdict queue), a round's in one message, instead of healing here")
+    .option(
+      '--observer <name>',
+      `this observer's name in its verdicts and heartbeat, the same on every restart; required with --publish or --verdict-queue (the healer lists it in AUTOHEAL_OBSERVERS); healing here: ${localObserver}`,
+    )
     .option('--interval-ms <ms>', `each instance is checked once per interval (default: ${d.intervalMs})`)
     .option('--timeout-ms <ms>', `a check not answered within this failed; at most the interval (default: ${d.timeoutMs})`)
     .option('--unhealthy-threshold <n>', `consecutive failures that make an instance unhealthy (default: ${d.unhealthyThreshold})`)

@@ -388,6 +388,15 @@ function ago(iso: string, nowMs: number): string {
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 
+/** One observer: its newest heartbeat, and what it probed and cannot reach when it says. */
+function observerLine(o: ObserverHeartbeat, nowMs: number): string {
+  const seen = [
+    ...(o.targets !== null ? [`${o.targets} targets`] : []),
+    ...(o.unreachableGroups ? [`${o.unreachableGroups} group${o.unreachableGroups === 1 ? '' : 's'} unreachable`] : []),
+  ];
+  return `${o.name} ${o.lastHeartbeat ? ago(o.lastHeartbeat, nowMs) : 'no heartbeat in 3 h'}${o.silent ? ' (SILENT)' : ''}${seen.length > 0 ? ` (${seen.join(', ')})` : ''}`;
+}
+
 /** The header lines of one group: managed, paused, budget, rails, observers. */
 function groupHeader(g: GroupStatus, nowMs: number): string[] {
   const r = g.rails;
@@ -401,7 +410,7 @@ function groupHeader(g: GroupStatus, nowMs: number): string[] {
       `${r.resumedAt ? `; resumed at ${r.resumedAt}` : ''}` +
       `${r.votes && r.votes.length > 0 ? `; votes ${r.votes.map((v) => `${v.instanceId} (${v.observers.join(', ')})`).join(', ')}` : ''}` +
       `${g.suspendedProcesses.length > 0 ? `; suspended ${g.suspendedProcesses.join(', ')}` : ''} (${r.derivedFrom})`,
-    `  observers: ${g.observers.length === 0 ? 'none publish heartbeats' : g.observers.map((o) => `${o.name} ${o.lastHeartbeat ? ago(o.lastHeartbeat, nowMs) : 'no heartbeat in 3 h'}${o.silent ? ' (SILENT)' : ''}`).join(', ')}`,
+    `  observers: ${g.observers.length === 0 ? 'none publish heartbeats' : g.observers.map((o) => observerLine(o, nowMs)).join(', ')}`,
     `  alarms ${g.alarmPrefix}INSTANCE_ID` +
       (g.groupAlarm ? `; group alarm ${g.groupAlarm.name} ${g.groupAlarm.state}` : '') +
       (g.probed ? `; probed now: ${g.probed.check} :${g.probed.port}${g.probed.check === 'http' ? g.probed.path : ''}` : ''),
@@ -478,7 +487,7 @@ export function register(program: Command): void {
       [
         'For one group, several (--group a,b) or every managed group (the opt-in tag, and AUTOHEAL_GROUPS): whether ' +
           'autoheal manages it (byTag or byName), whether it is paused (autoheal:paused, until when), the unhealthy ' +
-          'budget {limit, inUse}, the rate limit and any hold (frozen, loopBreaker, frozenUntilResume), and the observers\' newest heartbeats.',
+          'budget {limit, inUse}, the rate limit and any hold (frozen, loopBreaker, frozenUntilResume), and the observers\' newest heartbeats with the targets each probed and the groups it cannot reach.',
         'Per instance: lifecycle and health, the alarm (ALARM rows add CloudWatch\'s reason), a probe made now with ' +
           '--port, the last scaling activity, and the verdict: what the policy decides now were the instance reported ' +
           'down (e.g. skip budgetSpent while the budget is spent; "held:" lines explain the instances in ALARM not marked).',
