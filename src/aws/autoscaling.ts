@@ -1,16 +1,20 @@
 /**
  * EC2 Auto Scaling: the only place that talks to it. One reader per API, each following every
  * page and cutting id lists to the API's limits, answering plain data its users map; refusals
- * become typed errors (a mark inside the grace period is a {@link GracePeriodRefusedError}).
+ * become typed errors (a mark inside the grace period is a {@link GracePeriodRefusedError}). The
+ * writers: marks, the group's own tags, its replacement and retention policies, and the completion
+ * of a termination lifecycle action (the evidence function, src/evidence/).
  */
 import {
   AutoScalingClient,
+  CompleteLifecycleActionCommand,
   CreateOrUpdateTagsCommand,
   DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
   DescribeAutoScalingInstancesCommand,
   DescribeScalingActivitiesCommand,
   SetInstanceHealthCommand,
+  UpdateAutoScalingGroupCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { GracePeriodRefusedError, RemoteError } from '../errors.js';
@@ -40,6 +44,16 @@ export interface GroupInstance {
   availabilityZone?: string;
 }
 
+/**
+ * A group's instance maintenance policy: the share of the desired capacity kept InService and
+ * healthy (min), and the share that may be running or launching (max), while instances are
+ * replaced. Absent when the group has none (Auto Scaling then terminates an Unhealthy instance first).
+ */
+export interface MaintenancePolicy {
+  minHealthyPercentage?: number;
+  maxHealthyPercentage?: number;
+}
+
 /** One group as Auto Scaling reports it. */
 export interface Group {
   name: string;
@@ -48,6 +62,10 @@ export interface Group {
   tags: Record<string, string>;
   suspendedProcesses: string[];
   instances: GroupInstance[];
+  /** Its instance maintenance policy, when it has one. */
+  maintenancePolicy?: MaintenancePolicy;
+  /** What happens when a termination lifecycle action is abandoned: `retain` (kept, Terminating:Retained) or `terminate`; absent: terminate. */
+  terminateHookAbandon?: string;
 }
 
 /** Which groups to describe: by name (unknown names are absent from the answer), or every group carrying a tag. */
@@ -66,6 +84,15 @@ function groupOf(g: AutoScalingGroup & { AutoScalingGroupName: string }): Group 
         ? [{ instanceId: i.InstanceId, groupName: name, lifecycleState: i.LifecycleState ?? 'Unknown', healthStatus: i.HealthStatus ?? 'Healthy', ...(i.AvailabilityZone ? { availabilityZone: i.AvailabilityZone } : {}) }]
         : [],
     ),
+    ...(g.InstanceMaintenancePolicy && (g.InstanceMaintenancePolicy.MinHealthyPercentage !== undefined || g.InstanceMaintenancePolicy.MaxHealthyPercentage !== undefined)
+      ? {
+          maintenancePolicy: {
+            ...(g.InstanceMaintenancePolicy.MinHealthyPercentage !== undefined ? { minHealthyPercentage: g.InstanceMaintenancePolicy.MinHealthyPercentage } : {}),
+            ...(g.InstanceMaintenancePolicy.MaxHealthyPercentage !== undefined ? { maxHealthyPercentage: g.InstanceMaintenancePolicy.MaxHealthyPercentage } : {}),
+          },
+        }
+      : {}),
+    ...(g.InstanceLifecyclePolicy?.RetentionTriggers?.TerminateHookAbandon ? { terminateHookAbandon: g.InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon } : {}),
   };
 }
 
@@ -194,4 +221,62 @@ export async function deleteTags(client: AutoScalingClient, groupName: string, k
   await callAws('autoscaling:DeleteTags', signal, (abortSignal) =>
     client.send(new DeleteTagsCommand({ Tags: keys.map((key) => groupTag(groupName, key)) }), { abortSignal }),
   );
+}
+
+/** What to change of a group's replacement and retention (each only when given). */
+export interface GroupPolicies {
+  /** The instance maintenance policy; `{ minHealthyPercentage: -1, maxHealthyPercentage: -1 }` clears it. */
+  maintenancePolicy?: { minHealthyPercentage: number; maxHealthyPercentage: number };
+  /** The instance lifecycle policy's one trigger: keep (`retain`) or terminate an instance whose termination hook was abandoned. */
+  terminateHookAbandon?: 'retain' | 'terminate';
+}
+
+/** UpdateAutoScalingGroup with the group's maintenance policy and/or its instance lifecycle policy, nothing else. */
+export async function updateGroupPolicies(client: AutoScalingClient, groupName: string, policies: GroupPolicies, signal?: AbortSignal): Promise<void> {
+  const { maintenancePolicy: m, terminateHookAbandon } = policies;
+  await callAws('autoscaling:UpdateAutoScalingGroup', signal, (abortSignal) =>
+    client.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: groupName,
+        ...(m ? { InstanceMaintenancePolicy: { MinHealthyPercentage: m.minHealthyPercentage, MaxHealthyPercentage: m.maxHealthyPercentage } } : {}),
+        ...(terminateHookAbandon ? { InstanceLifecyclePolicy: { RetentionTriggers: { TerminateHookAbandon: terminateHookAbandon } } } : {}),
+      }),
+      { abortSignal },
+    ),
+  );
+}
+
+/** Auto Scaling's refusal of a lifecycle action that is no longer waiting (completed already, or its heartbeat timed out). */
+const noActiveAction = /no active lifecycle action/i;
+
+/**
+ * CompleteLifecycleAction: lets the instance go on (`CONTINUE`) or abandons the action (`ABANDON`;
+ * for a termination, the group's instance lifecycle policy then decides whether it is retained).
+ * Resolves `gone` when Auto Scaling has no such action waiting any more (it timed out and took its
+ * default result, or it was completed already): nothing is left to complete.
+ */
+export async function completeLifecycleAction(
+  client: AutoScalingClient,
+  action: { groupName: string; hookName: string; instanceId: string; token?: string; result: 'CONTINUE' | 'ABANDON' },
+  signal?: AbortSignal,
+): Promise<'completed' | 'gone'> {
+  try {
+    await callAws('autoscaling:CompleteLifecycleAction', signal, (abortSignal) =>
+      client.send(
+        new CompleteLifecycleActionCommand({
+          AutoScalingGroupName: action.groupName,
+          LifecycleHookName: action.hookName,
+          InstanceId: action.instanceId,
+          ...(action.token ? { LifecycleActionToken: action.token } : {}),
+          LifecycleActionResult: action.result,
+        }),
+        { abortSignal },
+      ),
+    );
+    return 'completed';
+  } catch (error) {
+    const cause = error instanceof RemoteError ? error.cause : undefined;
+    if (cause instanceof Error && cause.name === 'ValidationError' && noActiveAction.test(cause.message)) return 'gone';
+    throw error;
+  }
 }
