@@ -55,7 +55,7 @@ describe('SetInstanceHealth refusals', () => {
   it('the healer skips a refused mark as inGracePeriod, with Auto Scaling\'s figures, and fails nothing', async () => {
     // Prepare
     fake = await startFakeAutoScaling(group, { fail: { SetInstanceHealth: refusal } });
-    const { healer } = createAwsHealer({ settings: resolveSettings({}, {}), autoScaling: clientOf(fake), instanceFacts: async () => new Map(), logger: silentLogger });
+    const { healer } = createAwsHealer({ settings: resolveSettings({}, {}), autoScaling: clientOf(fake), instanceFacts: async (ids) => new Map(ids.map((i) => [i, { launchedAt: new Date(0), tags: {} }])), logger: silentLogger });
 
     // Act
     const report = await healer.handle(statusCheckAlarm(id));

@@ -23,7 +23,7 @@ beforeAll(async () => {
   aws = await startQueryStandIn((request) =>
     request.action === 'Publish'
       ? { body: publishXml('m-1') }
-      : { body: describeInstancesXml(instanceIdsOf(request).map((instanceId) => ({ instanceId, privateIp: ipOf(groupIds.indexOf(instanceId) + 1) }))) },
+      : { body: describeInstancesXml(instanceIdsOf(request).map((instanceId) => ({ instanceId, privateIp: ipOf(groupIds.indexOf(instanceId) + 1), launchTime: '2026-01-01T00:00:00.000Z' }))) },
   );
 });
 afterAll(() => aws.close());
