@@ -60,6 +60,8 @@ export const autohealEnv = {
   alarmTopicArn: 'AUTOHEAL_ALARM_TOPIC_ARN',
   /** The SNS topic notices go to (marks, holds that need a person, silent observers); unset: no notices. */
   noticeTopicArn: 'AUTOHEAL_NOTICE_TOPIC_ARN',
+  /** The S3 bucket the healer keeps each mark's evidence in (src/operate/evidence.ts); unset: none kept. */
+  evidenceBucket: 'AUTOHEAL_EVIDENCE_BUCKET',
   /** pino level: fatal, error, warn, info (default), debug, trace or silent. */
   logLevel: 'LOG_LEVEL',
 } as const;
@@ -91,8 +93,12 @@ export interface Settings {
   alarmPrefix: string;
   alarmTopicArn?: string;
   noticeTopicArn?: string;
+  evidenceBucket?: string;
   logLevel: (typeof logLevels)[number];
 }
+
+/** An S3 bucket name as S3 accepts it for new buckets (3-63 lowercase letters, digits, dots, hyphens). */
+export const bucketNamePattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Settings given as flags: numbers still as typed (validated here), the opt-in tag as `key=value`. */
 export type SettingsFlags = Partial<Record<NumericPolicyKey, string | number>> & {
@@ -176,6 +182,11 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     problems.push(`${autohealEnv.noticeTopicArn}: expected an SNS topic ARN (arn:aws:sns:…), got "${noticeTopicArn}"`);
   }
 
+  const evidenceBucket = read(autohealEnv.evidenceBucket);
+  if (evidenceBucket !== undefined && !bucketNamePattern.test(evidenceBucket)) {
+    problems.push(`${autohealEnv.evidenceBucket}: expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), got "${evidenceBucket}"`);
+  }
+
   if (problems.length > 0 || !policy.success || !logLevel.success) {
     throw new ConfigError(`invalid settings:\n  ${problems.join('\n  ')}`);
   }
@@ -186,6 +197,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     alarmPrefix: read(autohealEnv.alarmPrefix) ?? defaultAlarmPrefix,
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(noticeTopicArn ? { noticeTopicArn } : {}),
+    ...(evidenceBucket ? { evidenceBucket } : {}),
     logLevel: logLevel.data,
   };
 }

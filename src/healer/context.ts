@@ -10,7 +10,7 @@ import type { PolicyOptions } from '../policy/options.js';
 import type { Verdict } from '../policy/types.js';
 import type { HealthSignal } from '../signals/types.js';
 import type { LedgerPort } from './ledger.js';
-import type { AlarmStatePort, HealerEvents } from './types.js';
+import type { AlarmStatePort, HealerEvents, MarkFacts } from './types.js';
 
 /** The outcome of asking the fleet to mark an instance. */
 export interface MarkOutcome {
@@ -30,8 +30,8 @@ export interface HealerContext {
   logger: Logger;
   events: TypedEvents<HealerEvents>;
   ledger: LedgerPort;
-  /** Marks the instance Unhealthy through the fleet (not in dry-run). */
-  mark(instanceId: string, verdict: Verdict, signal?: AbortSignal): Promise<MarkOutcome>;
+  /** Keeps the mark's evidence (when the healer has a place for it), then marks the instance Unhealthy through the fleet (not in dry-run). */
+  mark(facts: Omit<MarkFacts, 'verdict'>, verdict: Verdict, signal?: AbortSignal): Promise<MarkOutcome>;
 }
 
 /** One signal on its way through its group's stages. */

@@ -66,7 +66,7 @@ async function decideOne(
   // Nothing to re-read (no alarm name, or no CloudWatch access): the evidence stands, and says so.
   if (s.source !== 'probe' && !p.recheck && isStale(s, nowMs, ctx.policy)) verdict = { ...verdict, detail: `${verdict.detail ?? ''}; stale evidence not re-checked` };
 
-  const outcome = await ctx.mark(s.instanceId, verdict, abort);
+  const outcome = await ctx.mark({ signal: s, instance, group, atMs: nowMs }, verdict, abort);
   if (outcome.error !== undefined || outcome.verdict.action !== 'mark') return record(outcome.verdict, outcome.error);
   const mark = { instanceId: s.instanceId, atMs: nowMs, young: isYoung(instance, nowMs, ctx.policy, ledger), ...(instance.availabilityZone ? { zone: instance.availabilityZone } : {}) };
   const marked = recordMark(ledger, mark, ctx.policy);
