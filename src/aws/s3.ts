@@ -67,8 +67,8 @@ async function sendS3(
     const signed = await signer.sign(args.request as HttpRequest);
     const { response } = await config.requestHandler.handle(signed as HttpRequest, signal ? { abortSignal: signal } : {});
     const body = new TextDecoder().decode(await config.streamCollector(response.body));
-    // A missing object is an answer, not a failure to retry.
-    if (response.statusCode >= 300 && response.statusCode !== 404) throw s3Error(response, body);
+    // A missing object is a GET's answer, not a failure to retry; a PUT's 404 is a missing bucket.
+    if (response.statusCode >= 300 && !(request.method === 'GET' && response.statusCode === 404)) throw s3Error(response, body);
     return { response, output: { $metadata: {}, status: response.statusCode, body } };
   };
   const context: HandlerExecutionContext = { [SMITHY_CONTEXT_KEY]: signal ? { abortSignal: signal } : {} };
