@@ -16,6 +16,7 @@ import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
 import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
+import { evidenceOf, type EvidenceSettings } from './evidence.js';
 import type { ObserversSettings } from './observer-settings.js';
 import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
 
@@ -51,6 +52,8 @@ export interface Resolved {
   proberHostRole?: iam.IRole;
   /** The observers to deploy, with detection `probe` and `probe.subnets` (checked by the Observers construct). */
   observers?: ObserversSettings;
+  /** Evidence before termination, with `quarantine` (./evidence.ts). */
+  evidence?: EvidenceSettings;
 }
 
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -85,6 +88,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const intervalMinutes = syncIntervalOf(props, problems);
   const { groupNames, groupArns } = groupsOf(scope, props, problems);
   const legacy = legacyOf(props, problems);
+  const evidence = evidenceOf(props, Stack.of(scope).stackName, problems);
   functionProblems(props, problems);
   const bundleDir = props.bundleDir ?? defaultBundleDir();
   if (!existsSync(join(bundleDir, 'lambda.mjs'))) {
@@ -118,6 +122,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     ...(props.notificationEmail ? { notificationEmail: props.notificationEmail } : {}),
     ...(probe && hostRole ? { proberHostRole: hostRole } : {}),
     ...(probe && subnets ? { observers: { ...observerSettings, subnets } } : {}),
+    ...(evidence ? { evidence } : {}),
   };
 }
 

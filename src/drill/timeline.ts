@@ -7,7 +7,7 @@
  * a queue message to the core.
  */
 import type { LocalGroup } from '../fleet/local/local-group.js';
-import type { HealerEvents, VerdictRecord } from '../healer/types.js';
+import type { HealerEvents } from '../healer/types.js';
 import type { TypedEvents } from '../events.js';
 // The verdict's shape is the AWS evidence's (src/operate/evidence.ts).
 import { markingVerdict, type MarkingVerdict } from '../operate/evidence.js';
