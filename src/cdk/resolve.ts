@@ -94,6 +94,9 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   if (!existsSync(join(bundleDir, 'lambda.mjs'))) {
     problems.push(`bundleDir: ${join(bundleDir, 'lambda.mjs')} not found (run "npm run build" in autoheal first)`);
   }
+  if (evidence && !existsSync(join(bundleDir, 'evidence.mjs'))) {
+    problems.push(`bundleDir: ${join(bundleDir, 'evidence.mjs')} not found, and quarantine needs it (run "npm run build" in autoheal first)`);
+  }
 
   if (problems.length > 0 || alarm === undefined) {
     throw new ConfigError(`AutoHeal ${scope.node.path}: invalid props:\n  ${problems.join('\n  ')}`);
