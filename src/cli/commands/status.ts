@@ -4,7 +4,8 @@
  * comes from a real source, read now:
  *
  * - the group: DescribeAutoScalingGroups (desired capacity, grace period, tags, suspended
- *   processes, instances with lifecycle and health); managed, paused and the budget follow from
+ *   processes, instance maintenance policy: the replacement order, instances with lifecycle and
+ *   health); managed, paused and the budget follow from
  *   them and the settings (the Lambda's AUTOHEAL_* environment, or flags);
  * - per instance: EC2 DescribeInstances (private IP, launch time, tags: grace and suppression),
  *   autoheal's alarm (`${prefix}${instanceId}`, DescribeAlarms, with CloudWatch's reason), a probe
@@ -23,15 +24,16 @@ import { Agent } from 'node:http';
 import { groupNamesWithTag } from '../../alarms/groups.js';
 import { alarmNameFor, groupAlarmNameFor } from '../../alarms/manager.js';
 import { describeAlarmStates, type AlarmStateView } from '../../alarms/states.js';
-import { autoScalingClient, describeScalingActivities, type AutoScalingClient, type ScalingActivity } from '../../aws/autoscaling.js';
+import { autoScalingClient, describeAutoScalingGroups, describeScalingActivities, type AutoScalingClient, type ScalingActivity } from '../../aws/autoscaling.js';
 import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
 import { awsTimeoutEnv } from '../../aws/settings.js';
 import { resolveSettings, listOf, type Settings } from '../../config.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { AwsFleet, ec2InstanceFacts, type InstanceFactsReader } from '../../fleet/aws/fleet.js';
+import { ec2InstanceFacts, groupView, type InstanceFactsReader } from '../../fleet/aws/fleet.js';
 import type { GroupView } from '../../fleet/port.js';
 import { readHeartbeats, type ObserverHeartbeat } from '../../operate/heartbeats.js';
 import { groupState, type GroupState, type RecordedMark } from '../../operate/group-state.js';
+import { replacementOrder, replacementText, type ReplacementOrder } from '../../operate/replacement.js';
 import type { Verdict } from '../../policy/types.js';
 import { findEc2InstanceId } from '../../signals/read.js';
 import { httpCheck, tcpCheck, type CheckResult } from '../../prober/checks.js';
@@ -102,6 +104,8 @@ export interface GroupStatus {
   budget: { limit: number; inUse: number };
   desiredCapacity: number;
   suspendedProcesses: string[];
+  /** How the group replaces a marked instance (its instance maintenance policy), and whether that dips capacity. */
+  replacement: ReplacementOrder;
   rails: GroupState['rails'];
   /** The stack's observers (heartbeats carry no group) and their newest heartbeat. */
   observers: ObserverHeartbeat[];
@@ -239,8 +243,10 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
   const prefix = flags.prefix ?? settings.alarmPrefix;
   const probe = probeSettings(flags);
   const names = await groupNames(clients, flags, settings, signal);
-  const fleet = new AwsFleet(clients.autoscaling);
-  const groups = names.length === 0 ? [] : await fleet.describeGroups(names, signal);
+  // The wing's groups, not the fleet's: status also shows each group's maintenance policy.
+  const described = names.length === 0 ? [] : await describeAutoScalingGroups(clients.autoscaling, { names }, signal);
+  const policies = new Map(described.map((g) => [g.name, g.maintenancePolicy]));
+  const groups = described.map(groupView);
   const missing = names.filter((n) => !groups.some((g) => g.name === n));
   if (missing.length > 0) throw new ConfigError(`Auto Scaling group${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found`);
   groups.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
@@ -284,7 +290,7 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
 
   return {
     at: new Date(nowMs).toISOString(),
-    groups: groups.map((g, n) => groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts })),
+    groups: groups.map((g, n) => groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts, replacement: replacementOrder(policies.get(g.name)) })),
   };
 }
 
@@ -300,6 +306,7 @@ function groupStatus(
     settings: Settings;
     nowMs: number;
     facts: Map<string, { privateIp?: string }>;
+    replacement: ReplacementOrder;
   },
 ): GroupStatus {
   const launched = new Map(g.instances.flatMap((i) => (i.launchedAt ? [[i.instanceId, i.launchedAt.getTime()] as const] : [])));
@@ -325,6 +332,7 @@ function groupStatus(
     budget: state.budget,
     desiredCapacity: g.desiredCapacity,
     suspendedProcesses: g.suspendedProcesses,
+    replacement: ctx.replacement,
     rails: state.rails,
     observers: ctx.observers,
     alarmPrefix: ctx.prefix,
@@ -384,7 +392,7 @@ function ago(iso: string, nowMs: number): string {
   return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
 }
 
-/** The header lines of one group: managed, paused, budget, rails, observers. */
+/** The header lines of one group: managed, paused, budget, rails, observers, alarms, replacement order. */
 function groupHeader(g: GroupStatus, nowMs: number): string[] {
   const r = g.rails;
   const lines = [
@@ -400,6 +408,7 @@ function groupHeader(g: GroupStatus, nowMs: number): string[] {
     `  alarms ${g.alarmPrefix}INSTANCE_ID` +
       (g.groupAlarm ? `; group alarm ${g.groupAlarm.name} ${g.groupAlarm.state}` : '') +
       (g.probed ? `; probed now: ${g.probed.check} :${g.probed.port}${g.probed.check === 'http' ? g.probed.path : ''}` : ''),
+    `  replacement: ${replacementText(g.replacement)}`,
   ];
   return lines;
 }
