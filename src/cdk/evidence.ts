@@ -141,8 +141,9 @@ export function evidenceCapture(scope: Construct, { config, evidence, healer }: 
       detail: { AutoScalingGroupName: config.groupNames, LifecycleHookName: [evidence.hookName] },
     },
   });
-  // A delivery later than the heartbeat finds the action gone: one short retry only.
-  rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.seconds(evidenceHeartbeatSeconds), deadLetterQueue: healer.failureQueue }));
+  // A delivery later than the heartbeat finds the action gone (the hook continued by itself): short
+  // retries, no dead letters — there is nothing left to answer.
+  rule.addTarget(new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.seconds(evidenceHeartbeatSeconds) }));
 
   new CfnOutput(scope, 'EvidenceBucketName', { value: bucket.bucketName, description: 'autoheal evidence INSTANCE --bucket <this>' });
   return { bucket, fn };
