@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { envReader } from './env.js';
 import { ConfigError } from './errors.js';
 import { parseOptInTag, policyOptionsSchema, type PolicyOptions, type PolicyOptionsInput } from './policy/options.js';
+import { parseVoters } from './policy/voters.js';
 
 /**
  * The alarm-name prefix autoheal owns: it creates, updates and deletes only alarms whose names start
@@ -62,6 +63,12 @@ export const autohealEnv = {
   noticeTopicArn: 'AUTOHEAL_NOTICE_TOPIC_ARN',
   /** The S3 bucket the healer keeps each mark's evidence in (src/operate/evidence.ts); unset: none kept. */
   evidenceBucket: 'AUTOHEAL_EVIDENCE_BUCKET',
+  /**
+   * The observers whose probe verdicts count: `name,name2`, or with each observer role's unique id
+   * `name=AROA…,name2=AROA…` so that only the role the verdict channel proves counts (the stack
+   * writes it). Unset: every name counts.
+   */
+  observers: 'AUTOHEAL_OBSERVERS',
   /** pino level: fatal, error, warn, info (default), debug, trace or silent. */
   logLevel: 'LOG_LEVEL',
 } as const;
@@ -157,6 +164,14 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
   const groups = flags.groups ?? read(autohealEnv.groups);
   origin.groups = flags.groups !== undefined ? '--groups' : autohealEnv.groups;
   if (groups !== undefined) input.groups = typeof groups === 'string' ? listOf(groups) : groups;
+
+  const votersText = read(autohealEnv.observers);
+  origin.voters = autohealEnv.observers;
+  if (votersText !== undefined) {
+    const voters = parseVoters(votersText);
+    if ('error' in voters) problems.push(`${autohealEnv.observers}: ${voters.error}`);
+    else input.voters = voters;
+  }
 
   const policy = policyOptionsSchema.safeParse(input);
   if (!policy.success) {

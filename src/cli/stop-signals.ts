@@ -1,7 +1,7 @@
 /**
- * How a long-running command owns SIGTERM and SIGINT: the first signal drains (stop taking work,
- * let work in flight finish), a second one forces an exit at once. The bridge, the prober and the
- * demo all keep this rule; it lives here once.
+ * How a long-running command owns SIGTERM and SIGINT: the first signal drains (stop taking work;
+ * each command bounds what becomes of work in flight), a second one forces an exit at once. The
+ * bridge, the prober and the demo all keep this rule; it lives here once.
  */
 import { ExitCode } from './exit-codes.js';
 

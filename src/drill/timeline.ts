@@ -49,8 +49,10 @@ export interface VictimTimeline {
   markedBy?: 'healer' | 'group';
   replacementId?: string;
   /**
-   * The wave of marks it was in: a wave starts with a mark made while no other victim of the
-   * round is marked and still running. A mass failure kept within the budget heals in waves.
+   * The wave of marks it was in: a wave takes marks until one of its victims terminates (the
+   * budget frees a slot); the next mark starts the next wave. So a wave is never more than the
+   * budget, and a mass failure kept within the budget heals in waves, however the terminations
+   * and the replacements of one wave interleave with the marks of the next.
    */
   wave?: number;
   /** Verdicts that left it alone for a while (budget spent…), first of each reason. */
@@ -108,9 +110,10 @@ export class Timeline {
   private current: { round: number; mode: Injection['mode']; atMs: number } | undefined;
   private readonly offs: Array<() => void> = [];
   private waiters: Array<() => void> = [];
-  /** Victims marked and not yet Terminated, and the number of the latest wave. */
-  private outstanding = new Set<string>();
+  /** The latest wave's victims, its number, and whether it still takes marks (none of it terminated). */
+  private waveMembers = new Set<string>();
   private wave = 0;
+  private waveOpen = false;
   /** Called after every recorded stage, with the victim and stage (for live output). */
   onStage: ((victim: VictimTimeline, stage: Stage) => void) | undefined;
 
@@ -123,14 +126,18 @@ export class Timeline {
         if (!v || e.status !== 'Unhealthy') return;
         v.markedBy ??= e.by === 'fleet' ? 'healer' : 'group';
         if (v.wave === undefined) {
-          if (this.outstanding.size === 0) this.wave++;
+          if (!this.waveOpen) {
+            this.wave++;
+            this.waveOpen = true;
+            this.waveMembers = new Set();
+          }
           v.wave = this.wave;
-          this.outstanding.add(e.instanceId);
+          this.waveMembers.add(e.instanceId);
         }
         this.reach(e.instanceId, 'marked', e.atMs);
       }),
       group.events.on('group:instance:terminated', (e) => {
-        this.outstanding.delete(e.instanceId);
+        if (this.waveMembers.has(e.instanceId)) this.waveOpen = false;
         const v = this.victims.get(e.instanceId);
         if (v) v.gone = { atMs: e.atMs, exit: { code: e.code, signal: e.signal }, lastOutput: e.lastOutput };
       }),
@@ -174,8 +181,9 @@ export class Timeline {
     const first = injections[0];
     if (!first) throw new RangeError('a round needs at least one injection');
     this.current = { round, mode: first.mode, atMs: Math.min(...injections.map((i) => i.atMs)) };
-    this.outstanding = new Set();
+    this.waveMembers = new Set();
     this.wave = 0;
+    this.waveOpen = false;
     this.victims = new Map(
       injections.map((i) => [
         i.instanceId,

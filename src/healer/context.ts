@@ -45,6 +45,8 @@ export interface Pending {
   agreeing?: string[];
   /** Stale alarm evidence, re-read before it was reported. */
   recheck?: { state: RecheckedAlarmState };
+  /** The evidence is refused before it counts (a vote from an observer that may not vote): the verdict. */
+  rejected?: Verdict;
   /** The evidence could not be gathered (a failed re-check): the verdict, and the error. */
   failed?: { verdict: Verdict; error: unknown };
 }

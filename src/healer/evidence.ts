@@ -18,15 +18,21 @@ import type { GroupView } from '../fleet/port.js';
 import type { GroupLedger } from '../policy/ledger.js';
 import { agreeingObservers, recordInstanceVote, votesOf } from '../policy/quorum.js';
 import { recordReport } from '../policy/suspicion.js';
+import { voterProblem } from '../policy/voters.js';
 import type { HealerContext, Pending } from './context.js';
 
 /** The observer a probe verdict without a name counts as (a single prober of an older version). */
 const unnamedObserver = 'observer';
 
-/** Records the probe vote of `p` (if it is one); sets `p.agreeing`. */
+/** Records the probe vote of `p` (if it is one, from an observer that may vote); sets `p.agreeing`, or `p.rejected`. */
 export function vote(ctx: HealerContext, ledger: GroupLedger, p: Pending, nowMs: number): GroupLedger {
   const s = p.signal;
   if (s.source !== 'probe') return ledger;
+  const problem = voterProblem(ctx.policy.voters, s.observer ?? unnamedObserver, s.sender);
+  if (problem !== undefined) {
+    p.rejected = { action: 'skip', reason: 'unknownObserver', detail: problem };
+    return ledger;
+  }
   // A verdict stamped in the future counts from now: it cannot outlive the window by lying about its time.
   const atMs = Math.min(Date.parse(s.observedAt) || 0, nowMs);
   const next = recordInstanceVote(ledger, s.instanceId, { observer: s.observer ?? unnamedObserver, unhealthy: s.state === 'unhealthy', atMs }, ctx.policy.quorumWindowMs);

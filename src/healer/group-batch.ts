@@ -43,6 +43,7 @@ async function decideOne(
     ledger,
     record: verdictRecord(s, verdict, { groupName: group.name, dryRun: ctx.dryRun, startedMs: p.startedMs, ...(failure !== undefined ? { failure } : {}) }),
   });
+  if (p.rejected) return record(p.rejected);
   if (p.failed) return record(p.failed.verdict, p.failed.error);
 
   const hold = activeHold(ledger, nowMs, resumedAtMs);

@@ -73,6 +73,8 @@ export const policyOptionsSchema = z
     /** Probe verdicts mark only when this many distinct observers agree within {@link quorumWindowMs}. */
     probeQuorum: z.number().int().min(1).max(9).default(2),
     quorumWindowMs: windowMs().default(30_000),
+    /** The observers whose probe verdicts count (AUTOHEAL_OBSERVERS, ./voters.ts); unset: every name counts. */
+    voters: z.array(z.object({ name: z.string().min(1), roleId: z.string().min(1).optional() }).strict()).min(1).optional(),
     /** Group tag that pauses healing: `true`, or a full ISO 8601 time until which it is paused (./tags.ts); anything else pauses. */
     pauseTagKey: z.string().min(1).max(128).default('autoheal:paused'),
     /** Group tag written by `autoheal resume`: a hold that began before its time is lifted (a time in the future counts as when first read). */

@@ -18,6 +18,7 @@ export const Reason = {
   inGracePeriod: 'the instance is in its health check grace period',
   stale: 'the evidence is old and no longer holds when re-checked',
   awaitingQuorum: 'fewer observers than the quorum agree that the instance is down',
+  unknownObserver: 'the verdict is not from an observer whose votes count (AUTOHEAL_OBSERVERS), so it is no vote',
   frozen: 'marking is frozen: too much of the group was reported down at once (a broken observer?)',
   loopBreaker: 'marking is held: replacements keep failing soon after they launch',
   frozenUntilResume: 'marking is held until an operator resumes: the group froze again soon after each freeze lifted, so the evidence is wrong, not the fleet',

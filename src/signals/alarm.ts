@@ -144,7 +144,13 @@ export function alarmMessage(col: Collector, at: Place, msg: Record<string, unkn
   };
   const trigger = rec(msg, 'Trigger');
   // autoheal's own probe verdicts travel as alarm messages (toAlarmMessage): they are probe evidence.
-  if (name.startsWith(probeAlarmPrefix) && trigger !== undefined && str(trigger, 'Namespace') === 'autoheal') {
+  // Anything else named like one is refused: as an alarm it would mark alone, with no quorum.
+  if (name.startsWith(probeAlarmPrefix)) {
+    const namespace = trigger === undefined ? undefined : str(trigger, 'Namespace');
+    if (trigger === undefined || namespace !== 'autoheal') {
+      col.reject(at, 'Trigger.Namespace', `${namespace === undefined ? 'missing' : `"${namespace}"`} for alarm ${quote(name)}: a name starting ${probeAlarmPrefix} is an autoheal probe verdict (namespace autoheal), and a look-alike is neither a verdict nor an alarm autoheal acts on`);
+      return;
+    }
     facts.source = 'probe';
     const observer = observerOf(arr(trigger, 'Dimensions'));
     if (observer !== undefined) facts.observer = observer;

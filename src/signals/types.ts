@@ -52,8 +52,14 @@ export interface HealthSignal {
   region?: string;
   /** The SQS message id of the record this signal came from, when it came from an SQS batch. */
   recordId?: string;
-  /** For probe evidence: the observer that probed (the quorum counts distinct observers). */
+  /** For probe evidence: the observer that probed, as the evidence names it (the quorum counts distinct observers). */
   observer?: string;
+  /**
+   * For a verdict envelope that came through SQS: the record's `SenderId`, the identity the channel
+   * proves (an IAM role's unique id and session, `AROA…:name`), for the healer to check against the
+   * observer the envelope claims.
+   */
+  sender?: string;
 }
 
 /** Input that yields no signal, and why. The reason names the failing place: `Records[3].Sns.Message: not JSON`. */

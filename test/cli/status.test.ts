@@ -201,10 +201,22 @@ describe('autoheal status', () => {
   });
 
   it('shows the replacement order of the group\'s instance maintenance policy, and whether it dips capacity', async () => {
-    // Prepare: the answer of a group with launch-before-terminate (moto stores no maintenance policy).
-    const answer = (await asg.send(new DescribeAutoScalingGroupsCommand({}))) as { AutoScalingGroups: Array<Record<string, unknown>> };
+    // Prepare: a group with launch-before-terminate (moto stores no maintenance policy).
     asg.on(DescribeAutoScalingGroupsCommand).resolves({
-      AutoScalingGroups: [{ ...(answer.AutoScalingGroups[0] as object), InstanceMaintenancePolicy: { MinHealthyPercentage: 100, MaxHealthyPercentage: 110 } }] as never,
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: 'web',
+          MinSize: 2,
+          MaxSize: 4,
+          DesiredCapacity: 2,
+          DefaultCooldown: 300,
+          AvailabilityZones: ['eu-west-1a'],
+          HealthCheckType: 'EC2',
+          CreatedTime: new Date(0),
+          Instances: [{ InstanceId: a, LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'eu-west-1a', ProtectedFromScaleIn: false }],
+          InstanceMaintenancePolicy: { MinHealthyPercentage: 100, MaxHealthyPercentage: 110 },
+        },
+      ],
     });
 
     // Act

@@ -96,4 +96,24 @@ describe('Timeline', () => {
     expect(round).toMatchObject({ healed: false, evidence: [] });
     expect(round.victims[0]).not.toHaveProperty('availabilityZone');
   });
+  it('numbers waves by the budget: a wave takes marks until one of it terminates, however the next wave interleaves', () => {
+    // Prepare: four victims, a budget of two.
+    const group = new TypedEvents<LocalGroupEvents>();
+    const timeline = new Timeline({ group: { events: group }, healer: { events: new TypedEvents<HealerEvents>() } });
+    const ids = [a, b, c, 'i-10ca1000000000004'];
+    timeline.startRound(1, ids.map((instanceId, n) => ({ instanceId, pid: 100 + n, mode: 'freeze' as const, atMs: t0 })));
+    const mark = (instanceId: string) => group.emit('group:instance:marked', { instanceId, status: 'Unhealthy', by: 'fleet', atMs: t0 });
+    const gone = (instanceId: string) => group.emit('group:instance:terminated', { instanceId, code: null, signal: 'SIGKILL', lastOutput: [], atMs: t0 });
+
+    // Act: a's replacement frees a slot while b still terminates, so c is marked beside b.
+    mark(a);
+    mark(b);
+    gone(a);
+    mark(c);
+    gone(b);
+    mark(ids[3] as string);
+
+    // Assess
+    expect(timeline.result().victims.map((v) => v.wave)).toEqual([1, 1, 2, 2]);
+  });
 });

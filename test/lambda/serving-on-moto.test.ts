@@ -47,9 +47,9 @@ afterAll(async () => {
 });
 beforeEach(async () => moto.reset());
 
-function handlerUnderTest() {
+function handlerUnderTest(env: NodeJS.ProcessEnv = {}) {
   const { logger, lines } = capturedLogger();
-  return { handler: createHandler({ config: resolveSettings({}, {}), autoScaling, alarmOptions: {}, logger }), lines };
+  return { handler: createHandler({ config: resolveSettings({}, env), autoScaling, alarmOptions: {}, logger }), lines };
 }
 
 /** An observer's verdict that `instanceId` is down, as the alert topic delivers it to the healer. */
@@ -107,6 +107,26 @@ describe('shares of what serves, on moto', () => {
     expect((await unhealthy([...inZone(0), zoneB])).sort()).toEqual([...inZone(0), zoneB].sort());
     expect(lines.filter((l) => l.msg === 'group held')).toEqual([]);
     expect(lines.find((l) => l.msg === 'zone reported down: healing it within the budget')).toMatchObject({ zone: subnets[0]?.AvailabilityZone, from: ['observer observer-b', 'observer observer-c'] });
+  });
+});
+
+describe('only the deployed observers vote, on moto', () => {
+  it('with AUTOHEAL_OBSERVERS=observer-a,observer-b: observer-a with mallory, and mallory-1 with mallory-2, mark nothing; observer-a with observer-b mark', async () => {
+    // Prepare
+    const group = await createMotoGroup(moto, { name: 'workers', size: 4 });
+    const [one, two, three] = group.instanceIds as [string, string, string];
+    const { handler, lines } = handlerUnderTest({ AUTOHEAL_OBSERVERS: 'observer-a,observer-b' });
+    const batch = (votes: Array<ReturnType<typeof vote>>) => ({ Records: votes.map((v) => ({ messageId: v.MessageId, eventSource: 'aws:sqs', body: JSON.stringify(v) })) });
+
+    // Act: each pair in one batch, so each pair's votes meet inside the quorum window.
+    await handler(batch([vote(one, 'observer-a'), vote(one, 'mallory')]));
+    await handler(batch([vote(two, 'mallory-1'), vote(two, 'mallory-2')]));
+    await handler(batch([vote(three, 'observer-a'), vote(three, 'observer-b')]));
+
+    // Assess
+    expect(await unhealthy(group.instanceIds)).toEqual([three]);
+    const refused = lines.filter((l) => l.reason === 'unknownObserver').map((l) => l.instanceId);
+    expect(refused.sort()).toEqual([one, two, two].sort());
   });
 });
 

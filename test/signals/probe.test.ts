@@ -88,6 +88,22 @@ describe('toAlarmMessage', () => {
     expect(wrapped.signals[0]?.eventId).toBe('b6f1d3a2-0c4e-5f68-9a7b-1c2d3e4f5a6b');
   });
 
+  it.each([
+    ['in namespace AWS/EC2', (t: Record<string, unknown>) => ({ ...t, Namespace: 'AWS/EC2' }), /Trigger\.Namespace: "AWS\/EC2" for alarm "autoheal-probe-i-0a1b2c3d4e5f60718"/],
+    ['without a namespace', (t: Record<string, unknown>) => ({ Dimensions: t.Dimensions }), /Trigger\.Namespace: missing for alarm/],
+  ])('refuses an alarm named like a probe verdict %s: it is no verdict, and as an alarm it would mark alone', (_name, trigger, reason) => {
+    // Prepare
+    const message = JSON.parse(toAlarmMessage({ ...probeSignal({ ...down, observer: 'observer-a' }) })) as { Trigger: Record<string, unknown> };
+    const lookAlike = JSON.stringify({ ...message, Trigger: trigger(message.Trigger) });
+
+    // Act
+    const result = parseEvent(lookAlike);
+
+    // Assess
+    expect(result.signals).toEqual([]);
+    expect(result.rejected.map((r) => r.reason)).toEqual([expect.stringMatching(reason)]);
+  });
+
   it('keeps an unparseable time as it is', () => {
     // Act
     const message = JSON.parse(toAlarmMessage({ ...probeSignal(down), observedAt: 'later' })) as { StateChangeTime: string };

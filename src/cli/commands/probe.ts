@@ -94,7 +94,7 @@ export interface ProbeRun {
   settings: ProbeSettings;
   prober: Prober;
   healer?: Healer;
-  /** Stops probing and lets signals in flight finish; resolves with the summary. */
+  /** Stops probing: aborts the signals being sent, lets checks in flight end by their timeout; resolves with the summary. */
   stop(): Promise<ProbeSummary>;
   readonly promise: Promise<ProbeSummary>;
 }
@@ -249,7 +249,8 @@ export async function startProbe(flags: ProbeFlags, clients: ProbeClients, logge
 /** Where `runProbeCommand` listens for signals and how it forces an exit; injected by tests. */
 /**
  * Runs `probe` until a signal stops it; resolves with the exit code. The first SIGTERM/SIGINT
- * drains (verdicts in flight finish), a second one exits at once.
+ * stops the prober (verdicts being sent are aborted; it settles within --timeout-ms), a second one
+ * exits at once.
  */
 export async function runProbeCommand(
   flags: ProbeFlags,
@@ -283,7 +284,7 @@ export async function runProbeCommand(
   const removeSignals = onStopSignals(
     {
       drain: (signal) => {
-        logger.info({ signal }, 'probe: draining: no more checks; verdicts in flight finish');
+        logger.info({ signal }, 'probe: stopping: no more checks; verdicts in flight aborted');
         void run.stop();
       },
       force: (signal) => logger.warn({ signal }, 'probe: second signal: exiting now'),
@@ -327,8 +328,9 @@ export function register(program: Command): void {
           'autoscaling:DescribeAutoScalingInstances and autoscaling:SetInstanceHealth (not with --dry-run); with ' +
           '--publish sns:Publish on the topic and cloudwatch:PutMetricData for the heartbeat (metric ObserverHeartbeat, ' +
           'namespace autoheal, dimension Observer; the AutoHeal stack output ProberPolicyArn grants exactly that).',
-        'Logs are JSON lines on stderr (targets, transitions, verdicts). SIGTERM or SIGINT stops checking and lets ' +
-          'verdicts in flight finish, prints a JSON summary on stdout {groups, sink, stats, marked, skipped} and ' +
+        'Logs are JSON lines on stderr (targets, transitions, verdicts). SIGTERM or SIGINT stops checking, aborts ' +
+          'the verdicts being sent (they are not waited for) and lets checks in flight end by their timeout, so it ' +
+          'stops within --timeout-ms; then it prints a JSON summary on stdout {groups, sink, stats, marked, skipped} and ' +
           `exits ${ExitCode.ok}; a second signal exits at once (${ExitCode.noResult}).`,
         `Exit codes: ${ExitCode.ok} stopped by a signal after draining; ${ExitCode.noResult} an AWS call failed at start, or a second signal; ` +
           `${ExitCode.usage} bad flags or variables, or a group does not exist.`,
