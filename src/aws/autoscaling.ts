@@ -2,8 +2,8 @@
  * EC2 Auto Scaling: the only place that talks to it. One reader per API, each following every
  * page and cutting id lists to the API's limits, answering plain data its users map; refusals
  * become typed errors (a mark inside the grace period is a {@link GracePeriodRefusedError}). The
- * writers: marks, the group's own tags, its replacement and retention policies, and the completion
- * of a termination lifecycle action (the evidence function, src/evidence/).
+ * writers: marks, the group's own tags, and the completion of a termination lifecycle action (the
+ * evidence function, src/evidence/).
  */
 import {
   AutoScalingClient,
@@ -14,7 +14,6 @@ import {
   DescribeAutoScalingInstancesCommand,
   DescribeScalingActivitiesCommand,
   SetInstanceHealthCommand,
-  UpdateAutoScalingGroupCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { GracePeriodRefusedError, RemoteError } from '../errors.js';
@@ -64,8 +63,6 @@ export interface Group {
   instances: GroupInstance[];
   /** Its instance maintenance policy, when it has one. */
   maintenancePolicy?: MaintenancePolicy;
-  /** What happens when a termination lifecycle action is abandoned: `retain` (kept, Terminating:Retained) or `terminate`; absent: terminate. */
-  terminateHookAbandon?: string;
 }
 
 /** Which groups to describe: by name (unknown names are absent from the answer), or every group carrying a tag. */
@@ -92,7 +89,6 @@ function groupOf(g: AutoScalingGroup & { AutoScalingGroupName: string }): Group 
           },
         }
       : {}),
-    ...(g.InstanceLifecyclePolicy?.RetentionTriggers?.TerminateHookAbandon ? { terminateHookAbandon: g.InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon } : {}),
   };
 }
 
@@ -223,41 +219,17 @@ export async function deleteTags(client: AutoScalingClient, groupName: string, k
   );
 }
 
-/** What to change of a group's replacement and retention (each only when given). */
-export interface GroupPolicies {
-  /** The instance maintenance policy; `{ minHealthyPercentage: -1, maxHealthyPercentage: -1 }` clears it. */
-  maintenancePolicy?: { minHealthyPercentage: number; maxHealthyPercentage: number };
-  /** The instance lifecycle policy's one trigger: keep (`retain`) or terminate an instance whose termination hook was abandoned. */
-  terminateHookAbandon?: 'retain' | 'terminate';
-}
-
-/** UpdateAutoScalingGroup with the group's maintenance policy and/or its instance lifecycle policy, nothing else. */
-export async function updateGroupPolicies(client: AutoScalingClient, groupName: string, policies: GroupPolicies, signal?: AbortSignal): Promise<void> {
-  const { maintenancePolicy: m, terminateHookAbandon } = policies;
-  await callAws('autoscaling:UpdateAutoScalingGroup', signal, (abortSignal) =>
-    client.send(
-      new UpdateAutoScalingGroupCommand({
-        AutoScalingGroupName: groupName,
-        ...(m ? { InstanceMaintenancePolicy: { MinHealthyPercentage: m.minHealthyPercentage, MaxHealthyPercentage: m.maxHealthyPercentage } } : {}),
-        ...(terminateHookAbandon ? { InstanceLifecyclePolicy: { RetentionTriggers: { TerminateHookAbandon: terminateHookAbandon } } } : {}),
-      }),
-      { abortSignal },
-    ),
-  );
-}
-
 /** Auto Scaling's refusal of a lifecycle action that is no longer waiting (completed already, or its heartbeat timed out). */
 const noActiveAction = /no active lifecycle action/i;
 
 /**
- * CompleteLifecycleAction: lets the instance go on (`CONTINUE`) or abandons the action (`ABANDON`;
- * for a termination, the group's instance lifecycle policy then decides whether it is retained).
- * Resolves `gone` when Auto Scaling has no such action waiting any more (it timed out and took its
+ * CompleteLifecycleAction with `CONTINUE`: the instance's lifecycle goes on (a termination
+ * terminates). Resolves `gone` when Auto Scaling has no such action waiting any more (it timed out and took its
  * default result, or it was completed already): nothing is left to complete.
  */
 export async function completeLifecycleAction(
   client: AutoScalingClient,
-  action: { groupName: string; hookName: string; instanceId: string; token?: string; result: 'CONTINUE' | 'ABANDON' },
+  action: { groupName: string; hookName: string; instanceId: string; token?: string },
   signal?: AbortSignal,
 ): Promise<'completed' | 'gone'> {
   try {
@@ -268,7 +240,7 @@ export async function completeLifecycleAction(
           LifecycleHookName: action.hookName,
           InstanceId: action.instanceId,
           ...(action.token ? { LifecycleActionToken: action.token } : {}),
-          LifecycleActionResult: action.result,
+          LifecycleActionResult: 'CONTINUE',
         }),
         { abortSignal },
       ),

@@ -70,7 +70,7 @@ async function take(deps: CaptureDeps, action: TerminateAction, signal?: AbortSi
 
 /** Lets the termination go on; a failure to say so is the caller's (the hook's default result covers it). */
 const complete = (deps: CaptureDeps, action: TerminateAction, signal?: AbortSignal) =>
-  completeLifecycleAction(deps.autoScaling, { ...action, result: 'CONTINUE' }, signal);
+  completeLifecycleAction(deps.autoScaling, action, signal);
 
 /** Captures the evidence of an instance autoheal marked, then completes its termination action. */
 export async function captureTermination(deps: CaptureDeps, action: TerminateAction, signal?: AbortSignal): Promise<CaptureOutcome> {

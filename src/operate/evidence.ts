@@ -90,9 +90,9 @@ export function groupStateOf(group: GroupView): GroupState {
 export interface EvidenceCapture {
   /** When it took it (ISO 8601). */
   at: string;
-  /** The lifecycle hook it held, and what it answered (`CONTINUE`; `ABANDON` only to retain). */
+  /** The lifecycle hook it held, and what it answered. */
   hookName: string;
-  result: 'CONTINUE' | 'ABANDON';
+  result: 'CONTINUE';
   /** The console output as EC2 gave it, or why there is none. */
   consoleOutput: { takenAt?: string; latest: boolean; bytes: number } | { error: string };
   /** The last {@link lastOutputLines} lines of the console output, oldest first. */
