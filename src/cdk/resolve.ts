@@ -16,7 +16,7 @@ import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
 import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
-import { evidenceOf, type EvidenceSettings } from './evidence.js';
+import { evidenceOf, type EvidenceSettings } from './evidence-settings.js';
 import type { ObserversSettings } from './observer-settings.js';
 import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
 
