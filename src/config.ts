@@ -69,6 +69,11 @@ export const autohealEnv = {
    * writes it). Unset: every name counts.
    */
   observers: 'AUTOHEAL_OBSERVERS',
+  /**
+   * The DynamoDB table of the rails' ledger (`autoheal ledger create`), shared by every healer;
+   * unset: each process keeps its own, and the rails hold within that process only.
+   */
+  ledgerTable: 'AUTOHEAL_LEDGER_TABLE',
   /** pino level: fatal, error, warn, info (default), debug, trace or silent. */
   logLevel: 'LOG_LEVEL',
 } as const;
@@ -101,6 +106,8 @@ export interface Settings {
   alarmTopicArn?: string;
   noticeTopicArn?: string;
   evidenceBucket?: string;
+  /** The DynamoDB table of the rails' ledger; absent: this process's memory. */
+  ledgerTable?: string;
   logLevel: (typeof logLevels)[number];
 }
 
@@ -113,6 +120,7 @@ export type SettingsFlags = Partial<Record<NumericPolicyKey, string | number>> &
   optInTag?: string;
   dryRun?: boolean;
   respectGracePeriod?: boolean;
+  ledgerTable?: string;
 };
 
 /** `--max-unhealthy-share` for the option key `maxUnhealthyShare`. */
@@ -126,6 +134,20 @@ export function listOf(text: string): string[] {
     .split(',')
     .map((g) => g.trim())
     .filter((g) => g !== '');
+}
+
+/** DynamoDB's rule for table names. */
+const tableNamePattern = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** The ledger table named by `origin`, checked against DynamoDB's naming rule; a problem is added when it breaks it. */
+export function ledgerTableOf(text: string | undefined, origin: string, problems: string[]): string | undefined {
+  const table = text?.trim();
+  if (table === undefined || table === '') return undefined;
+  if (!tableNamePattern.test(table)) {
+    problems.push(`${origin}: expected a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -), got "${table}"`);
+    return undefined;
+  }
+  return table;
 }
 
 /**
@@ -201,6 +223,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
   if (evidenceBucket !== undefined && !bucketNamePattern.test(evidenceBucket)) {
     problems.push(`${autohealEnv.evidenceBucket}: expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), got "${evidenceBucket}"`);
   }
+  const ledgerTable = ledgerTableOf(flags.ledgerTable ?? read(autohealEnv.ledgerTable), flags.ledgerTable !== undefined ? '--ledger-table' : autohealEnv.ledgerTable, problems);
 
   if (problems.length > 0 || !policy.success || !logLevel.success) {
     throw new ConfigError(`invalid settings:\n  ${problems.join('\n  ')}`);
@@ -213,6 +236,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(noticeTopicArn ? { noticeTopicArn } : {}),
     ...(evidenceBucket ? { evidenceBucket } : {}),
+    ...(ledgerTable ? { ledgerTable } : {}),
     logLevel: logLevel.data,
   };
 }

@@ -14,6 +14,7 @@ import { register as explain } from './commands/explain.js';
 import { register as heal } from './commands/heal.js';
 import { register as history } from './commands/history.js';
 import { register as instance } from './commands/instance.js';
+import { register as ledger } from './commands/ledger.js';
 import { register as pause } from './commands/pause.js';
 import { register as probe } from './commands/probe.js';
 import { register as status } from './commands/status.js';
@@ -34,7 +35,7 @@ const program = new Command('autoheal')
   .exitOverride();
 
 // Each command module registers itself; keep this list in pipeline order.
-const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, probe, status, history, evidence, pause, instance, demo];
+const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, ledger, probe, status, history, evidence, pause, instance, demo];
 for (const register of commands) register(program);
 
 try {

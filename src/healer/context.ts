@@ -9,6 +9,7 @@ import type { RecheckedAlarmState } from '../policy/decide.js';
 import type { PolicyOptions } from '../policy/options.js';
 import type { Verdict } from '../policy/types.js';
 import type { HealthSignal } from '../signals/types.js';
+import type { CommitSeam } from './commit.js';
 import type { LedgerPort } from './ledger.js';
 import type { AlarmStatePort, HealerEvents, MarkFacts } from './types.js';
 
@@ -30,6 +31,10 @@ export interface HealerContext {
   logger: Logger;
   events: TypedEvents<HealerEvents>;
   ledger: LedgerPort;
+  /** The ledger key of a group: its name, or a key of its own in dry-run (a dry run never spends a live healer's budget). */
+  ledgerKey(groupName: string): string;
+  /** Jitter and waits of the commit loop (./commit.ts). */
+  seam: CommitSeam;
   /** Keeps the mark's evidence (when the healer has a place for it), then marks the instance Unhealthy through the fleet (not in dry-run). */
   mark(facts: Omit<MarkFacts, 'verdict'>, verdict: Verdict, signal?: AbortSignal): Promise<MarkOutcome>;
 }

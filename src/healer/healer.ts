@@ -5,13 +5,13 @@
  *   views (./views.ts) → per group, under its lock (./group-batch.ts): ledger read, evidence
  *   (vote, re-check, report: ./evidence.ts), decide and mark, ledger write → records (./records.ts)
  *
- * Decide-and-mark is serialized per group inside the healer (a {@link KeyedLock}), so the budget,
- * the rate limit and the holds see every earlier mark for any number of concurrent callers in
- * this process — the Lambda's, the bridge's slots, the prober's verdicts. Views read before the
- * lock may be a moment old; the ledger's memory of recent marks (counted in the budget) covers
- * what they cannot show yet. The rails' memory of each group is one plain value behind a port
- * (./ledger.ts): in this process by default; across processes the deployment must guarantee one
- * healer per group until a shared ledger backs the port (README: "Safety rails").
+ * The rails' memory of each group is one plain value behind a port (./ledger.ts): this process's
+ * by default, or a table shared by every healer (src/aws/dynamodb-ledger.ts). Marks follow the
+ * protocol of ./group-batch.ts — reserve in the ledger with a conditional write, then act — so
+ * any number of healers in any number of processes keep one budget. Within this process decisions
+ * are also serialized per group (a {@link KeyedLock}): it saves them conflicts with each other.
+ * Views read before the lock may be a moment old; the ledger's memory of recent marks (counted in
+ * the budget) covers what they cannot show yet.
  *
  * It never throws: what fails becomes a record with an error.
  */
@@ -27,7 +27,8 @@ import type { HealerContext, MarkOutcome, Pending } from './context.js';
 import { decideGroup, railsOf } from './group-batch.js';
 import { handleInput } from './intake.js';
 import { KeyedLock } from './keyed-lock.js';
-import { memoryLedger } from './ledger.js';
+import { dryRunLedgerKey, memoryLedger } from './ledger.js';
+import { realCommitSeam } from './commit.js';
 import { reportAll, verdictRecord } from './records.js';
 import type { HealReport, Healer, HealerEvents, HealerOptions, MarkFacts, VerdictRecord } from './types.js';
 import { needsView, readViews, type Views } from './views.js';
@@ -104,6 +105,8 @@ export function createHealer(options: HealerOptions): Healer {
     logger,
     events,
     ledger: options.ledger ?? memoryLedger(),
+    ledgerKey: (groupName) => (dryRun ? dryRunLedgerKey(groupName) : groupName),
+    seam: options.seam ?? realCommitSeam,
     mark,
   };
 

@@ -26,11 +26,19 @@ export interface LedgerPort {
   write(groupName: string, ledger: GroupLedger, version: number, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * The ledger key of a group's dry run: a dry run keeps rails of its own (what it would have
+ * marked counts for its own later decisions) and never spends a live healer's budget.
+ */
+export function dryRunLedgerKey(groupName: string): string {
+  return `dry-run#${groupName}`;
+}
+
 /** Another writer changed the group's ledger since it was read: decide again from a fresh read. */
 export class LedgerConflictError extends RemoteError {
   override readonly name: string = 'LedgerConflictError';
-  constructor(groupName: string, expected: number, found: number) {
-    super('ledger:write', `the rails' ledger of group ${groupName} changed since it was read (version ${expected}, now ${found})`, { retryable: true });
+  constructor(groupName: string, expected: number, found?: number, action = 'ledger:write') {
+    super(action, `the rails' ledger of group ${groupName} changed since it was read (version ${expected}${found !== undefined ? `, now ${found}` : ''})`, { retryable: true });
   }
 }
 

@@ -5,6 +5,7 @@ import type { GroupView, InstanceView } from '../fleet/port.js';
 import type { PolicyOptions } from '../policy/options.js';
 import type { Hold } from '../policy/ledger.js';
 import type { ZoneDown } from '../policy/suspicion.js';
+import type { CommitSeam } from './commit.js';
 import type { LedgerPort } from './ledger.js';
 import type { Verdict } from '../policy/types.js';
 import type { AlarmState, HealthSignal, LifecycleSignal, ParseResult } from '../signals/types.js';
@@ -50,6 +51,8 @@ export interface HealerEvents {
   'healer:zone:down': { groupName: string; zone: ZoneDown };
   /** The group's resume tag names a time in the future beyond the clock skew: it counts from when it was first read. */
   'healer:resume:future': { groupName: string; tagKey: string; tagMs: number; countsAsMs: number };
+  /** A group's decisions committed to the ledger, after `conflicts` writes that lost to another writer. */
+  'healer:ledger:committed': { groupName: string; conflicts: number };
 }
 
 /** What the rails hold for one group now. */
@@ -99,6 +102,8 @@ export interface HealerOptions {
   ledger?: LedgerPort;
   /** Keeps the evidence of each mark before it is made; default: none (the local group keeps its own). */
   evidence?: MarkEvidencePort;
+  /** Jitter and waits between ledger commits that lost to another writer; default: Math.random and timers. */
+  seam?: CommitSeam;
 }
 
 export interface Healer {

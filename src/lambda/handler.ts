@@ -43,6 +43,8 @@ import type { AlarmStatePort, HealerOptions, HealReport } from '../healer/types.
 import { capList, createLogger, type Logger } from '../log.js';
 import type { InstanceFactsReader } from '../fleet/aws/fleet.js';
 import { createAwsHealer } from '../runtime/aws.js';
+import { openLedger } from '../runtime/ledger.js';
+import type { LedgerPort } from '../healer/ledger.js';
 import { emitEmfDecisions } from '../operate/emf.js';
 import { observerSilentNotice, silentObserverOf, type NoticePublisher } from '../operate/notices.js';
 import { lambdaNotifier } from './notices.js';
@@ -91,6 +93,8 @@ export interface HandlerDeps {
   publishNotice?: NoticePublisher;
   /** Where the EMF metric lines go; default: stdout, which CloudWatch Logs reads. */
   writeMetrics?: (line: string) => void;
+  /** The rails' ledger; default: this environment's memory. At init: the table of AUTOHEAL_LEDGER_TABLE (src/runtime/ledger.ts). */
+  ledger?: LedgerPort;
 }
 
 /** What a scheduled invocation returns: the held work decided again, and per synced group the alarm counts. */
@@ -203,6 +207,7 @@ export function createHandler(deps: HandlerDeps) {
     alarms,
     onLifecycle,
     logger,
+    ...(deps.ledger ? { ledger: deps.ledger } : {}),
   });
   // Decisions as metrics (EMF on stdout, no API call) and as notices to a person (marks, holds).
   emitEmfDecisions(healer.events, deps.writeMetrics ?? ((line) => process.stdout.write(line)));
@@ -255,7 +260,8 @@ function fromEnvironment(): HandlerDeps {
   const config = resolveSettings();
   // Lambda collects stdout into CloudWatch Logs.
   const logger = createLogger({ fd: 1, level: config.logLevel, component: 'lambda' });
-  return { config, logger, autoScaling: autoScalingClient(), alarmOptions: alarmOptionsFromEnv() };
+  // The table of AUTOHEAL_LEDGER_TABLE, shared by every environment; without one, a warning at each cold start.
+  return { config, logger, autoScaling: autoScalingClient(), alarmOptions: alarmOptionsFromEnv(), ledger: openLedger(config, { logger }).ledger };
 }
 
 /** The Lambda entry point (`lambda.handler`); configured from the environment at init. */

@@ -7,6 +7,7 @@ import type { AlarmState, HealthSignal } from '../signals/types.js';
 import { unhealthyBudget, type Capacity } from './budget.js';
 import type { Hold } from './ledger.js';
 import type { PolicyOptions } from './options.js';
+import { voteExpired, voteTimeMs } from './quorum.js';
 import { markLimit, processesAMarkNeeds } from './rails.js';
 import { futureSkewMs, tagUntil, unreadableTag } from './tags.js';
 import type { Verdict } from './types.js';
@@ -63,6 +64,7 @@ export function isStale(signal: HealthSignal, nowMs: number, options: PolicyOpti
 }
 
 const secondsUntil = (untilMs: number, nowMs: number) => `${Math.ceil((untilMs - nowMs) / 1000)} s`;
+const secondsAgo = (atMs: number, nowMs: number) => `${Math.floor((nowMs - atMs) / 1000)} s`;
 
 const skip = (reason: Verdict['reason'], detail?: string): Verdict => ({
   action: 'skip',
@@ -92,11 +94,13 @@ const skip = (reason: Verdict['reason'], detail?: string): Verdict => ({
  *    it boots; the group itself ignores health during the grace period.
  * 12. stale (old, or stamped in the future) and no longer in ALARM when re-checked:
  *    verify-before-act. Late because the caller pays a CloudWatch call for it.
- * 13. awaiting quorum (probe evidence): one observer alone never marks.
- * 14. frozen / loop breaker / frozen until resume: a hold on the whole group (suspected
+ * 13. vote expired (probe evidence): a verdict already older than the quorum window when it is
+ *    handled (a backlog held it) is no vote; the observer's next verdict is.
+ * 14. awaiting quorum (probe evidence): one observer alone never marks.
+ * 15. frozen / loop breaker / frozen until resume: a hold on the whole group (suspected
  *    observer, failing replacements, evidence that keeps freezing the group).
- * 15. rate limited: the group's marks in the rate window.
- * 16. budget spent: last, because it is the only check that depends on the other instances' state
+ * 16. rate limited: the group's marks in the rate window.
+ * 17. budget spent: last, because it is the only check that depends on the other instances' state
  *    now. A skip for any other reason must not be blamed on the budget, and only a mark that
  *    would otherwise happen may use it. Many failures at once smell like a broken observer.
  *    The budget is a share of what serves (./budget.ts), never of desired capacity.
@@ -162,6 +166,10 @@ export function decide(input: DecideInput): Verdict {
   }
 
   if (signal.source === 'probe') {
+    const votedMs = voteTimeMs(signal.observedAt, nowMs);
+    if (voteExpired(votedMs, nowMs, options.quorumWindowMs)) {
+      return skip('voteExpired', `observed ${secondsAgo(votedMs, nowMs)} ago, the quorum window is ${Math.round(options.quorumWindowMs / 1000)} s: the observer's next verdict counts`);
+    }
     const agree = input.agreeingObservers ?? [];
     if (agree.length < options.probeQuorum) {
       return skip(

@@ -64,6 +64,16 @@ export function recordMark(ledger: GroupLedger, mark: LedgerMark, options: Polic
 }
 
 /**
+ * Drops a reservation: a mark recorded before SetInstanceHealth was called, that Auto Scaling then
+ * refused or that failed. The ledger itself when it no longer holds it (nothing to write).
+ */
+export function releaseMark(ledger: GroupLedger, mark: Pick<LedgerMark, 'instanceId' | 'atMs'>): GroupLedger {
+  const same = (m: LedgerMark) => m.instanceId === mark.instanceId && m.atMs === mark.atMs;
+  if (!ledger.marks.some(same)) return ledger;
+  return { ...ledger, marks: ledger.marks.filter((m) => !same(m)) };
+}
+
+/**
  * Drops what no rail needs at `nowMs`, given the group as it is now: votes and reports past their
  * windows, a hold that lifted, a freeze streak that ended, and marks past every window — except
  * marks whose instance left while the group is still short of its replacement (the newest ones,

@@ -9,6 +9,7 @@ import { cloudWatchClient } from '../aws/cloudwatch.js';
 import type { Settings } from '../config.js';
 import type { Logger } from '../log.js';
 import { createAwsHealer } from './aws.js';
+import { openLedger } from './ledger.js';
 
 /** The clients a command-line healer uses, built with the SDK's standard settings; `close()` ends them. */
 export function openAwsClients(region?: string) {
@@ -21,14 +22,20 @@ export function openAwsClients(region?: string) {
   };
 }
 
-/** A healer for a command (`heal`, `bridge --local`, `probe`): its own clients, closed by `close()`. */
+/** A healer for a command (`heal`, `bridge --local`): its own clients and ledger (./ledger.ts), closed by `close()`. */
 export function openAwsHealer(settings: Settings, options: { region?: string; logger: Logger }) {
   const clients = openAwsClients(options.region);
+  const ledger = openLedger(settings, options);
   const { healer, fleet } = createAwsHealer({
     settings,
     autoScaling: clients.autoScaling,
     alarms: new AwsAlarmState(clients.cloudWatch),
     logger: options.logger,
+    ledger: ledger.ledger,
   });
-  return { healer, fleet, clients, close: clients.close };
+  const close = () => {
+    clients.close();
+    ledger.close();
+  };
+  return { healer, fleet, clients, ledger: ledger.where, close };
 }

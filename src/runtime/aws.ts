@@ -10,6 +10,7 @@ import type { AutoScalingClient } from '../aws/autoscaling.js';
 import type { Settings } from '../config.js';
 import { AwsFleet, ec2InstanceFacts, type InstanceFactsReader } from '../fleet/aws/fleet.js';
 import { createHealer } from '../healer/healer.js';
+import type { LedgerPort } from '../healer/ledger.js';
 import type { AlarmStatePort, Healer, HealerOptions } from '../healer/types.js';
 import type { Logger } from '../log.js';
 import { s3MarkEvidence } from '../operate/evidence.js';
@@ -25,6 +26,8 @@ export interface AwsHealerDeps {
   onLifecycle?: HealerOptions['onLifecycle'];
   logger: Logger;
   clock?: () => number;
+  /** The rails' ledger (./ledger.ts openLedger); default: this process's memory. */
+  ledger?: LedgerPort;
 }
 
 /** Builds the healer over AWS from its parts. */
@@ -40,6 +43,7 @@ export function createAwsHealer(deps: AwsHealerDeps): { healer: Healer; fleet: A
     ...(deps.onLifecycle ? { onLifecycle: deps.onLifecycle } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
     ...(deps.settings.evidenceBucket ? { evidence: s3MarkEvidence(deps.autoScaling, deps.settings.evidenceBucket) } : {}),
+    ...(deps.ledger ? { ledger: deps.ledger } : {}),
   });
   return { healer, fleet };
 }

@@ -88,14 +88,45 @@ describe('the healer keeps the rails', () => {
     expect(fleet.setHealthCalls.map((c) => c.instanceId)).toEqual([a]);
   });
 
-  it('a late probe verdict is not re-checked against an alarm: outside the quorum window it simply does not count', async () => {
+  it('a late probe verdict is not re-checked against an alarm: outside the quorum window it is no vote (voteExpired)', async () => {
     const fleet = new MemoryFleet([{ name: 'workers', instances: ids(5) }]);
     const alarms = { alarmState: async () => { throw new Error('a probe verdict must never be re-checked in CloudWatch'); } };
     const h = healer(fleet, {}, () => t0, { alarms });
     const [a] = ids(1) as [string];
     const records = await h.handleSignals([probe(a, 'obs-1', t0 - 300_000), probe(a, 'obs-2', t0 - 300_000)]);
-    expect(records.map((r) => r.verdict.reason)).toEqual(['awaitingQuorum', 'awaitingQuorum']);
+    expect(records.map((r) => r.verdict.reason)).toEqual(['voteExpired', 'voteExpired']);
     expect(records.every((r) => r.error === undefined)).toBe(true);
+  });
+
+  it('a backlog never lets a vote expire unseen nor counts one that did: an expired verdict is no vote, a fresh one of another observer still waits', async () => {
+    // Prepare
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(5) }]);
+    const h = healer(fleet);
+    const [a] = ids(1) as [string];
+
+    // Act: obs-1's verdict waited 31 s in a queue; obs-2's is fresh.
+    const late = await h.handleSignals([probe(a, 'obs-1', t0 - 31_000)]);
+    const fresh = await h.handleSignals([probe(a, 'obs-2', t0)]);
+
+    // Assess
+    expect(late[0]?.verdict).toMatchObject({ action: 'skip', reason: 'voteExpired' });
+    expect(fresh[0]?.verdict).toMatchObject({ action: 'skip', reason: 'awaitingQuorum', detail: expect.stringMatching(/^1 of 2 .*\(obs-2\)/) });
+    expect(fleet.setHealthCalls).toEqual([]);
+  });
+
+  it('verdicts handled out of order: an observer\'s older verdict never undoes its newer one', async () => {
+    // Prepare
+    const fleet = new MemoryFleet([{ name: 'workers', instances: ids(5) }]);
+    const h = healer(fleet);
+    const [a] = ids(1) as [string];
+
+    // Act: obs-1 saw the instance healthy at t0 - 10 s and down at t0 - 5 s; the down verdict is handled first.
+    await h.handleSignals([probe(a, 'obs-1', t0 - 5_000)]);
+    await h.handleSignals([probe(a, 'obs-1', t0 - 10_000, true)]);
+    const agreed = await h.handleSignals([probe(a, 'obs-2', t0)]);
+
+    // Assess
+    expect(agreed[0]?.verdict).toMatchObject({ action: 'mark', reason: 'unhealthy' });
   });
 
   it('the rate limit bounds marks over time, whatever the budget', async () => {

@@ -11,11 +11,13 @@ import {
   TerminateInstanceInAutoScalingGroupCommand,
 } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { instanceAlarmInput } from '../../src/alarms/manager.js';
 import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { resolveSettings } from '../../src/config.js';
 import { createHandler, type HealSummary, type ScheduledSummary } from '../../src/lambda/handler.js';
+import { dynamoLedger, ensureLedgerTable } from '../../src/runtime/dynamodb-ledger.js';
 import { statusCheckAlarmMessage } from '../helpers/events.js';
 import { capturedLogger } from '../helpers/log-lines.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
@@ -72,6 +74,29 @@ describe('the rails on the AWS path (moto)', () => {
     expect(await unhealthy(group.instanceIds)).toHaveLength(4);
     const reasons = results.flatMap((r) => r.verdicts.map((v) => v.reason)).sort();
     expect(reasons).toEqual(['budgetSpent', 'budgetSpent', 'budgetSpent', 'budgetSpent', 'unhealthy', 'unhealthy', 'unhealthy', 'unhealthy']);
+  });
+
+  it('8 alarms handled by 8 separate environments (no shared process, one ledger table): never more than 4 Unhealthy', async () => {
+    // Prepare: each handler is its own Lambda environment: its own healer, its own lock, the one table.
+    const group = await createMotoGroup(moto, { name: 'workers', size: 10 });
+    const dynamo = new DynamoDBClient(moto.clientConfig);
+    try {
+      await ensureLedgerTable(dynamo, 'autoheal-ledger', { sleep: async () => undefined });
+      const environments = group.instanceIds.slice(0, 8).map((id) => {
+        const { logger } = capturedLogger();
+        const ledger = dynamoLedger({ client: dynamo, table: 'autoheal-ledger' });
+        return { id, handler: createHandler({ config: resolveSettings({}, {}), autoScaling, cloudWatch, alarmOptions: {}, logger, ledger }) };
+      });
+
+      // Act
+      const results = (await Promise.all(environments.map(({ id, handler }) => handler(snsAlarm(id))))) as HealSummary[];
+
+      // Assess
+      expect(await unhealthy(group.instanceIds)).toHaveLength(4);
+      expect(results.flatMap((r) => r.verdicts.map((v) => v.reason)).sort()).toEqual(['budgetSpent', 'budgetSpent', 'budgetSpent', 'budgetSpent', 'unhealthy', 'unhealthy', 'unhealthy', 'unhealthy']);
+    } finally {
+      dynamo.destroy();
+    }
   });
 
   it('an alarm-path mass failure heals in waves through the scheduled run, with no new alarm transition', async () => {

@@ -34,6 +34,9 @@ const group: GroupView = {
   instances: [instance],
 };
 
+/** A probe verdict observed 5 s ago, well inside the 30 s quorum window. */
+const probe: HealthSignal = { ...signal, source: 'probe', observedAt: new Date(nowMs - 5_000).toISOString() };
+
 /** What the group has: 5 serving (desired 5), `inUse` of them marked and not replaced yet. */
 const capacity = (inUse: number, change: Partial<DecideInput['capacity']> = {}): DecideInput['capacity'] => ({ inUse, base: 5, missing: 0, ...change });
 
@@ -83,11 +86,16 @@ describe('decide', () => {
     { name: 'skips when the group suspended ReplaceUnhealthy', input: { group: { ...group, suspendedProcesses: ['AZRebalance', 'ReplaceUnhealthy'] } }, action: 'skip', reason: 'processesSuspended', detail: /ReplaceUnhealthy/ },
     { name: 'skips when the group suspended Launch (a mark would only shrink it)', input: { group: { ...group, suspendedProcesses: ['Launch'] } }, action: 'skip', reason: 'processesSuspended' },
     { name: 'other suspended processes do not matter', input: { group: { ...group, suspendedProcesses: ['AZRebalance', 'ScheduledActions'] } }, action: 'mark', reason: 'unhealthy' },
-    { name: 'a probe verdict alone never marks', input: { signal: { ...signal, source: 'probe', observer: 'a' }, agreeingObservers: ['a'] }, action: 'skip', reason: 'awaitingQuorum', detail: /1 of 2 observers agree within 30 s \(a\)/ },
-    { name: 'a probe verdict with no agreeing observer waits', input: { signal: { ...signal, source: 'probe' } }, action: 'skip', reason: 'awaitingQuorum', detail: /0 of 2/ },
-    { name: 'a quorum of probe verdicts marks', input: { signal: { ...signal, source: 'probe' }, agreeingObservers: ['a', 'b'] }, action: 'mark', reason: 'unhealthy', detail: /2 observers agree/ },
-    { name: 'a quorum of one is allowed when configured', input: { signal: { ...signal, source: 'probe' }, agreeingObservers: ['a'], options: { ...options, probeQuorum: 1 } }, action: 'mark', reason: 'unhealthy' },
-    { name: 'the grace period wins over the quorum', input: { signal: { ...signal, source: 'probe' }, instance: { ...instance, launchedAt: new Date(nowMs - 1_000) } }, action: 'skip', reason: 'inGracePeriod' },
+    { name: 'a probe verdict alone never marks', input: { signal: { ...probe, observer: 'a' }, agreeingObservers: ['a'] }, action: 'skip', reason: 'awaitingQuorum', detail: /1 of 2 observers agree within 30 s \(a\)/ },
+    { name: 'a probe verdict with no agreeing observer waits', input: { signal: probe }, action: 'skip', reason: 'awaitingQuorum', detail: /0 of 2/ },
+    { name: 'a quorum of probe verdicts marks', input: { signal: probe, agreeingObservers: ['a', 'b'] }, action: 'mark', reason: 'unhealthy', detail: /2 observers agree/ },
+    { name: 'a quorum of one is allowed when configured', input: { signal: probe, agreeingObservers: ['a'], options: { ...options, probeQuorum: 1 } }, action: 'mark', reason: 'unhealthy' },
+    { name: 'the grace period wins over the quorum', input: { signal: probe, instance: { ...instance, launchedAt: new Date(nowMs - 1_000) } }, action: 'skip', reason: 'inGracePeriod' },
+    // A backlog held the verdict past the window: no vote, whatever the others say (issue 20, item 4).
+    { name: 'a probe verdict as old as the quorum window is no vote', input: { signal: { ...probe, observedAt: new Date(nowMs - 30_000).toISOString() }, agreeingObservers: ['a', 'b'] }, action: 'skip', reason: 'voteExpired', detail: /observed 30 s ago, the quorum window is 30 s/ },
+    { name: 'an unreadable verdict time counts as long ago', input: { signal: { ...probe, observedAt: 'yesterday' }, agreeingObservers: ['a', 'b'] }, action: 'skip', reason: 'voteExpired' },
+    { name: 'a verdict stamped in the future counts from now', input: { signal: { ...probe, observedAt: new Date(nowMs + 3_600_000).toISOString() }, agreeingObservers: ['a', 'b'] }, action: 'mark', reason: 'unhealthy' },
+    { name: 'an expired vote is held like any other skip: the grace period still comes first', input: { signal: { ...probe, observedAt: new Date(nowMs - 60_000).toISOString() }, instance: { ...instance, launchedAt: new Date(nowMs - 1_000) } }, action: 'skip', reason: 'inGracePeriod' },
     { name: 'skips a frozen group', input: { hold: { reason: 'frozen', sinceMs: nowMs - 1_000, untilMs: nowMs + 599_000, detail: '5 of 5 instances reported down' } }, action: 'skip', reason: 'frozen', detail: /5 of 5 instances reported down; held for 599 s more, or until `autoheal resume workers`/ },
     { name: 'skips a group held by the loop breaker', input: { hold: { reason: 'loopBreaker', sinceMs: nowMs, untilMs: nowMs + 60_000, detail: '3 instances marked' } }, action: 'skip', reason: 'loopBreaker' },
     { name: 'skips at the rate limit (twice the budget by default)', input: { marksInWindow: 4 }, action: 'skip', reason: 'rateLimited', detail: /4 marks within 10 min, limit 4/ },

@@ -7,7 +7,7 @@ import type { GroupView, InstanceView } from '../../src/fleet/port.js';
 import { budgetInUse } from '../../src/policy/budget.js';
 import { policyOptionsSchema } from '../../src/policy/options.js';
 import { agreeingObservers, recordVote, type Votes } from '../../src/policy/quorum.js';
-import { activeHold, emptyLedger, isYoung, markLimit, marksInWindow, recordMark, recordReport, tagUntil, type GroupLedger } from '../../src/policy/rails.js';
+import { activeHold, emptyLedger, isYoung, markLimit, marksInWindow, recordMark, recordReport, releaseMark, tagUntil, type GroupLedger } from '../../src/policy/rails.js';
 import { zonesDownNow } from '../../src/policy/suspicion.js';
 
 const options = policyOptionsSchema.parse({});
@@ -109,6 +109,18 @@ describe('rate limit', () => {
   });
 });
 
+describe('releaseMark', () => {
+  const reserved = recordMark(recordMark(emptyLedger, { instanceId: 'i-1', atMs: t0, young: false }, options), { instanceId: 'i-2', atMs: t0, young: false }, options);
+
+  it('drops the reservation of a mark never made, and only that one', () => {
+    expect(releaseMark(reserved, { instanceId: 'i-1', atMs: t0 }).marks.map((m) => m.instanceId)).toEqual(['i-2']);
+  });
+
+  it('returns the ledger itself when the reservation is gone (nothing to write)', () => {
+    expect(releaseMark(reserved, { instanceId: 'i-1', atMs: t0 - 1 })).toBe(reserved);
+  });
+});
+
 describe('loop breaker', () => {
   const mark = (ledger: GroupLedger, k: number, atMs: number, young: boolean) => recordMark(ledger, { instanceId: `i-${k}`, atMs, young }, options);
 
@@ -153,6 +165,8 @@ describe('quorum', () => {
     { name: 'the same observer twice counts once', v: votes(['a', true, t0], ['a', true, t0 + 1]), agree: ['a'] },
     { name: 'a healthy verdict withdraws that observer', v: votes(['a', true, t0], ['b', true, t0], ['a', false, t0 + 2]), agree: ['b'] },
     { name: 'a vote older than the window is dropped', v: votes(['a', true, t0 - window], ['b', true, t0]), agree: ['b'] },
+    { name: 'an older verdict handled later never replaces a newer one', v: votes(['a', true, t0], ['a', false, t0 - 1]), agree: ['a'] },
+    { name: 'a verdict of the same time handled later replaces the earlier', v: votes(['a', true, t0], ['a', false, t0]), agree: [] },
   ])('$name', ({ v, agree }) => {
     expect(agreeingObservers(v, t0 + 5, window).sort()).toEqual(agree);
   });

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { lambdaClient } from '../../aws/lambda.js';
 import { awsTimeoutEnv } from '../../aws/settings.js';
 import { sqsClient, type SQSClient } from '../../aws/sqs.js';
-import { resolveSettings } from '../../config.js';
+import { autohealEnv, resolveSettings } from '../../config.js';
 import { startBridge, type BridgeSummary } from '../../bridge/bridge.js';
 import { bridgeDefaults, bridgeSettingsSchema, sqsLimits, type BridgeSettingsInput } from '../../bridge/options.js';
 import { healerTarget, lambdaTarget, type BridgeTarget } from '../../bridge/targets.js';
@@ -58,6 +58,7 @@ interface Flags {
   maxUnhealthyShare?: string;
   optInTag?: string;
   groups?: string;
+  ledgerTable?: string;
 }
 
 /** The command's validated configuration. */
@@ -79,6 +80,7 @@ const commandSchema = z
           maxUnhealthyShare: z.number().optional(),
           optInTag: z.string().optional(),
           groups: z.array(z.string().min(1)).optional(),
+          ledgerTable: z.string().optional(),
         })
         .strict(),
     ]),
@@ -116,7 +118,7 @@ export function resolveBridgeConfig(
     throw new ConfigError(`give --function-name NAME (or ${bridgeEnv.functionName.join(' or ')}), or --local to run the core here`);
   }
   // Fail closed: the function decides with its own settings, so these flags would be silently ignored.
-  const localOnly = (['dryRun', 'maxUnhealthyShare', 'optInTag', 'groups'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
+  const localOnly = (['dryRun', 'maxUnhealthyShare', 'optInTag', 'groups', 'ledgerTable'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
   if (!flags.local && localOnly.length > 0) {
     throw new ConfigError(
       `${localOnly.map(flagOf).join(', ')} only work with --local: the function ${functionName} decides with its own settings (set AUTOHEAL_DRY_RUN=true on the function for a dry run)`,
@@ -154,6 +156,7 @@ export function resolveBridgeConfig(
           ...(flags.maxUnhealthyShare !== undefined ? { maxUnhealthyShare: num(flags.maxUnhealthyShare) } : {}),
           ...(flags.optInTag !== undefined ? { optInTag: flags.optInTag } : {}),
           ...(flags.groups !== undefined ? { groups: listOf(flags.groups) } : {}),
+          ...(flags.ledgerTable !== undefined ? { ledgerTable: flags.ledgerTable } : {}),
         }
       : {
           kind: 'lambda',
@@ -188,6 +191,7 @@ function buildTarget(command: CommandConfig, logger: Logger): { target: BridgeTa
     ...(local.maxUnhealthyShare !== undefined ? { maxUnhealthyShare: local.maxUnhealthyShare } : {}),
     ...(local.optInTag !== undefined ? { optInTag: local.optInTag } : {}),
     ...(local.groups !== undefined ? { groups: local.groups } : {}),
+    ...(local.ledgerTable !== undefined ? { ledgerTable: local.ledgerTable } : {}),
   });
   const { healer, close } = openAwsHealer(settings, { ...(command.region ? { region: command.region } : {}), logger: logger.child({ component: 'healer' }) });
   return { target: healerTarget(healer), close, healer };
@@ -313,6 +317,7 @@ export function register(program: Command): void {
     .option('--max-unhealthy-share <x>', 'with --local: share of a group that may be Unhealthy at once (default: 0.4)')
     .option('--opt-in-tag <key=value>', 'with --local: the tag that opts a group in (default: autoheal:enabled=true)')
     .option('--groups <names>', 'with --local: comma-separated groups managed without the tag')
+    .option('--ledger-table <name>', `with --local: the DynamoDB table of the rails' ledger, shared by every healer (default: ${autohealEnv.ledgerTable}, or none: this process only)`)
     .addHelpText(
       'after',
       '\nExamples:\n' +

@@ -6,9 +6,9 @@
  * Config order (src/config.ts): flags > environment (AUTOHEAL_*) > defaults. AWS_REGION,
  * AWS_PROFILE and AWS_ENDPOINT_URL apply as in every AWS SDK.
  *
- * Separate `heal` processes share no memory: each keeps the budget against the group as Auto
- * Scaling shows it, but two started in the same instant may both spend its last unit (README:
- * "Safety rails").
+ * With a ledger table (AUTOHEAL_LEDGER_TABLE, --ledger-table) every `heal` process shares the
+ * rails' memory with every other healer: votes meet, and the budget and the rate limit hold
+ * across processes. Without one, each process keeps its own, and says so once.
  */
 import type { Command } from 'commander';
 import { awsTimeoutEnv } from '../../aws/settings.js';
@@ -29,6 +29,7 @@ export interface HealFlags {
   /** false with --no-respect-grace-period. */
   respectGracePeriod?: boolean;
   region?: string;
+  ledgerTable?: string;
 }
 
 /** What `heal` runs with, after flags were laid over the environment and validated. */
@@ -45,6 +46,7 @@ export function resolveHealSettings(flags: HealFlags, env: NodeJS.ProcessEnv = p
       ...(flags.dryRun === true ? { dryRun: true } : {}),
       // --no-respect-grace-period wins; otherwise AUTOHEAL_RESPECT_GRACE_PERIOD decides.
       ...(flags.respectGracePeriod === false ? { respectGracePeriod: false } : {}),
+      ...(flags.ledgerTable !== undefined ? { ledgerTable: flags.ledgerTable } : {}),
     },
     env,
   );
@@ -137,7 +139,8 @@ export function register(program: Command): void {
           'AWS_REGION, AWS_PROFILE and AWS_ENDPOINT_URL(_AUTO_SCALING|_EC2|_CLOUDWATCH) apply as in every AWS SDK; ' +
           `${awsTimeoutEnv} bounds each AWS call (default 10000 ms per attempt, three times that with retries). ` +
           'IAM: autoscaling:DescribeAutoScalingInstances, autoscaling:DescribeAutoScalingGroups, ' +
-          'autoscaling:SetInstanceHealth (not with --dry-run), cloudwatch:DescribeAlarms (stale evidence).',
+          'autoscaling:SetInstanceHealth (not with --dry-run), cloudwatch:DescribeAlarms (stale evidence); ' +
+          'with a ledger table dynamodb:GetItem and dynamodb:PutItem on it.',
         `Exit codes: ${ExitCode.ok} every signal was decided and every mark succeeded (skips count as handled); ` +
           `${ExitCode.noResult} the event carried no health signal (nothing about an instance, or only launch/terminate), or some work failed (the verdict carries "error"); ` +
           `${ExitCode.usage} the input cannot be read or a flag or variable is invalid.`,
@@ -150,10 +153,12 @@ export function register(program: Command): void {
     .option('--stale-after-ms <ms>', 'alarm evidence older than this is re-checked before acting (default: 120000)')
     .option('--no-respect-grace-period', 'send ShouldRespectGracePeriod=false (default: respect it)')
     .option('--region <region>', "AWS region (default: the SDK's: AWS_REGION, the profile)")
+    .option('--ledger-table <name>', `the DynamoDB table of the rails' ledger, shared by every healer (default: ${autohealEnv.ledgerTable}, or none: this process only)`)
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  autoheal heal --dry-run event.json\n' +
+        '  autoheal heal --ledger-table autoheal-ledger event.json\n' +
         '  aws sqs receive-message --queue-url "$URL" --query \'Messages[0].Body\' --output text | autoheal heal -\n',
     )
     .action(async (file: string, flags: HealFlags) => {

@@ -10,9 +10,10 @@
  * - per instance: EC2 DescribeInstances (private IP, launch time, tags: grace and suppression),
  *   autoheal's alarm (`${prefix}${instanceId}`, DescribeAlarms, with CloudWatch's reason), a probe
  *   made now with --port (src/prober/checks.ts), and the last scaling activity about it;
- * - rails (rate limit, freeze, loop breaker): replayed from the scaling activities that name a user
- *   health-check (autoheal's SetInstanceHealth) and the times the alarms entered ALARM
- *   (src/operate/group-state.ts) — this process has none of the Lambda's memory;
+ * - rails (rate limit, freeze, loop breaker, votes): read from the rails' ledger when a table is
+ *   given (AUTOHEAL_LEDGER_TABLE, --ledger-table) — the healers' own memory; otherwise replayed from
+ *   the scaling activities that name a user health-check (autoheal's SetInstanceHealth) and the
+ *   times the alarms entered ALARM (src/operate/group-state.ts). `derivedFrom` says which;
  * - observers: their heartbeats (ListMetrics + one GetMetricData, src/operate/heartbeats.ts);
  * - verdict: what the policy (the real decide()) would decide now, were the instance's evidence to
  *   say it is down — e.g. `{ action: "skip", reason: "budgetSpent", detail }` while the budget is spent.
@@ -32,7 +33,11 @@ import { ConfigError, describeError } from '../../errors.js';
 import { ec2InstanceFacts, groupView, type InstanceFactsReader } from '../../fleet/aws/fleet.js';
 import type { GroupView } from '../../fleet/port.js';
 import { readHeartbeats, type ObserverHeartbeat } from '../../operate/heartbeats.js';
-import { groupState, type GroupState, type RecordedMark } from '../../operate/group-state.js';
+import { groupState, groupStateFromLedger, type GroupState, type RecordedMark } from '../../operate/group-state.js';
+import { dynamoDbClient } from '../../aws/dynamodb.js';
+import type { LedgerPort } from '../../healer/ledger.js';
+import type { GroupLedger } from '../../policy/ledger.js';
+import { dynamoLedger } from '../../runtime/dynamodb-ledger.js';
 import { replacementOrder, replacementText, type ReplacementOrder } from '../../operate/replacement.js';
 import type { Verdict } from '../../policy/types.js';
 import { findEc2InstanceId } from '../../signals/read.js';
@@ -58,6 +63,7 @@ export interface StatusFlags {
   timeoutMs?: string;
   prefix?: string;
   region?: string;
+  ledgerTable?: string;
   /** Settings as the healer has them (default: the AUTOHEAL_* environment). */
   maxUnhealthyShare?: string;
   optInTag?: string;
@@ -130,6 +136,8 @@ export interface StatusClients {
   cloudwatch: CloudWatchClient;
   /** EC2 facts of the instances (IP, launch time, tags); default: EC2 DescribeInstances with the Auto Scaling client's settings. */
   instanceFacts?: InstanceFactsReader;
+  /** The rails' ledger the healers share, and where it is; absent: the rails are replayed from AWS. */
+  ledger?: { port: LedgerPort; where: string };
 }
 
 const causeTime = /^At (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/;
@@ -212,6 +220,7 @@ export function statusSettings(flags: StatusFlags, env: NodeJS.ProcessEnv = proc
       ...(flags.maxUnhealthyShare !== undefined ? { maxUnhealthyShare: flags.maxUnhealthyShare } : {}),
       ...(flags.optInTag !== undefined ? { optInTag: flags.optInTag } : {}),
       ...(flags.groups !== undefined ? { groups: flags.groups } : {}),
+      ...(flags.ledgerTable !== undefined ? { ledgerTable: flags.ledgerTable } : {}),
     },
     env,
   );
@@ -261,11 +270,13 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
     }
   }
   const alarmNames = groups.flatMap((g) => [groupAlarmNameFor(prefix, g.name), ...g.instances.map((i) => alarmNameFor(prefix, i.instanceId))]);
-  const [alarms, activities, observers] = await Promise.all([
+  const [alarms, activities, observers, ledgers] = await Promise.all([
     alarmNames.length === 0 ? new Map<string, AlarmStateView>() : describeAlarmStates(clients.cloudwatch, alarmNames, signal),
     // The newest activities of each group, newest first (the API returns them so).
     Promise.all(groups.map((g) => describeScalingActivities(clients.autoscaling, g.name, activitiesRead, signal))),
     readHeartbeats(clients.cloudwatch, options.nowMs ?? Date.now(), signal),
+    // A ledger that cannot be read fails the command, naming the table: never a replay in its place.
+    clients.ledger ? Promise.all(groups.map(async (g) => (await clients.ledger?.port.read(g.name, signal))?.ledger)) : [],
   ]);
   // Read everything first, then take the time: the verdicts see the freshest clock.
   const nowMs = options.nowMs ?? Date.now();
@@ -290,7 +301,11 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
 
   return {
     at: new Date(nowMs).toISOString(),
-    groups: groups.map((g, n) => groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts, replacement: replacementOrder(policies.get(g.name)) })),
+    groups: groups.map((g, n) => {
+      const stored = ledgers[n];
+      const ledger = clients.ledger && stored ? { ledger: stored, where: clients.ledger.where } : undefined;
+      return groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts, replacement: replacementOrder(policies.get(g.name)), ...(ledger ? { ledger } : {}) });
+    }),
   };
 }
 
@@ -307,6 +322,7 @@ function groupStatus(
     nowMs: number;
     facts: Map<string, { privateIp?: string }>;
     replacement: ReplacementOrder;
+    ledger?: { ledger: GroupLedger; where: string };
   },
 ): GroupStatus {
   const launched = new Map(g.instances.flatMap((i) => (i.launchedAt ? [[i.instanceId, i.launchedAt.getTime()] as const] : [])));
@@ -315,7 +331,7 @@ function groupStatus(
     const alarm = ctx.alarms.get(alarmNameFor(ctx.prefix, i.instanceId));
     return alarm?.state === 'ALARM' && alarm.updatedAt ? [{ instanceId: i.instanceId, atMs: alarm.updatedAt.getTime() }] : [];
   });
-  const state = groupState(g, marks, reports, ctx.settings.policy, ctx.nowMs);
+  const state = ctx.ledger ? groupStateFromLedger(g, ctx.ledger.ledger, ctx.ledger.where, ctx.settings.policy, ctx.nowMs) : groupState(g, marks, reports, ctx.settings.policy, ctx.nowMs);
 
   const latest = new Map<string, ActivityView>();
   for (const a of activities) {
@@ -403,6 +419,7 @@ function groupHeader(g: GroupStatus, nowMs: number): string[] {
     `  rails: ${r.marksInWindow} of ${r.markLimit} marks in ${r.rateWindowMinutes} min${r.rateLimited ? ' (RATE LIMITED)' : ''}` +
       `${r.hold ? `; HELD ${r.hold.reason} until ${r.hold.until ?? '`autoheal resume`'}: ${r.hold.detail}` : '; no hold'}` +
       `${r.resumedAt ? `; resumed at ${r.resumedAt}` : ''}` +
+      `${r.votes && r.votes.length > 0 ? `; votes ${r.votes.map((v) => `${v.instanceId} (${v.observers.join(', ')})`).join(', ')}` : ''}` +
       `${g.suspendedProcesses.length > 0 ? `; suspended ${g.suspendedProcesses.join(', ')}` : ''} (${r.derivedFrom})`,
     `  observers: ${g.observers.length === 0 ? 'none publish heartbeats' : g.observers.map((o) => `${o.name} ${o.lastHeartbeat ? ago(o.lastHeartbeat, nowMs) : 'no heartbeat in 3 h'}${o.silent ? ' (SILENT)' : ''}`).join(', ')}`,
     `  alarms ${g.alarmPrefix}INSTANCE_ID` +
@@ -451,14 +468,21 @@ export function renderStatusTable(report: StatusReport): string {
 /** Reads and prints; resolves with the exit code. */
 export async function runStatus(flags: StatusFlags, clients?: StatusClients): Promise<number> {
   const used: StatusClients = clients ?? { autoscaling: autoScalingClient({ region: flags.region }), cloudwatch: cloudWatchClient({ region: flags.region }) };
+  const dynamo = { client: undefined as ReturnType<typeof dynamoDbClient> | undefined };
   try {
-    const status = await collectStatus(used, flags);
+    const settings = statusSettings(flags);
+    if (!used.ledger && settings.ledgerTable !== undefined) {
+      dynamo.client = dynamoDbClient({ region: flags.region });
+      used.ledger = { port: dynamoLedger({ client: dynamo.client, table: settings.ledgerTable }), where: `table ${settings.ledgerTable}` };
+    }
+    const status = await collectStatus(used, flags, { settings });
     process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : renderStatusTable(status));
     return ExitCode.ok;
   } catch (error) {
     process.stderr.write(`autoheal status: ${describeError(error)}\n`);
     return error instanceof ConfigError ? ExitCode.usage : ExitCode.noResult;
   } finally {
+    dynamo.client?.destroy();
     if (!clients) {
       used.autoscaling.destroy();
       used.cloudwatch.destroy();
@@ -479,9 +503,10 @@ export function register(program: Command): void {
         'Per instance: lifecycle and health, the alarm (ALARM rows add CloudWatch\'s reason), a probe made now with ' +
           '--port, the last scaling activity, and the verdict: what the policy decides now were the instance reported ' +
           'down (e.g. skip budgetSpent while the budget is spent; "held:" lines explain the instances in ALARM not marked).',
-        'This process has none of the Lambda\'s memory: the rails are replayed from the scaling activities that name a ' +
+        'The rails (marks in the rate window, budget in use, holds, votes) are read from the healers\' ledger table when one ' +
+          'is given (AUTOHEAL_LEDGER_TABLE, --ledger-table; IAM dynamodb:GetItem on it). Without one they are replayed from the scaling activities that name a ' +
           `user health-check (autoheal's SetInstanceHealth, the newest ${activitiesRead}) and the times the alarms entered ` +
-          'ALARM. Settings come from the AUTOHEAL_* environment as the healer\'s do, or the flags below. What autoheal ' +
+          'ALARM; rails.derivedFrom says which. Settings come from the AUTOHEAL_* environment as the healer\'s do, or the flags below. What autoheal ' +
           'decided earlier: `autoheal history`.',
         'IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DescribeScalingActivities, ec2:DescribeInstances, ' +
           'cloudwatch:DescribeAlarms, cloudwatch:ListMetrics, cloudwatch:GetMetricData. --json prints {at, groups: [{name, ' +
@@ -502,6 +527,7 @@ export function register(program: Command): void {
     .option('--opt-in-tag <key=value>', 'the opt-in tag (default: AUTOHEAL_OPT_IN_TAG, or autoheal:enabled=true)')
     .option('--groups <names>', 'groups managed by name (default: AUTOHEAL_GROUPS)')
     .option('--region <region>', "AWS region (default: the SDK's: AWS_REGION, the profile)")
+    .option('--ledger-table <name>', "read the rails from the healers' ledger table (default: AUTOHEAL_LEDGER_TABLE; none: replay them from the scaling activities)")
     .action(async (flags: StatusFlags) => {
       process.exitCode = await runStatus(flags);
     });
