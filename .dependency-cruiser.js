@@ -9,7 +9,7 @@
 const layers = [
   {
     name: 'base',
-    path: '^src/(errors|env|deadline|backoff|events|log)\\.ts$',
+    path: '^src/(errors|env|deadline|backoff|events|log|concurrency)\\.ts$',
     why: 'primitives every room uses (the error family, deadlines, backoff, events, logs); they know nothing of the pipeline',
   },
   {

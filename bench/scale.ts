@@ -20,7 +20,8 @@ import { performance } from 'node:perf_hooks';
 import { createHealer } from '../src/healer/healer.js';
 import { memoryLedger } from '../src/healer/ledger.js';
 import { policyOptionsSchema } from '../src/policy/options.js';
-import { seeded, SimulatedApi, SimulatedFleet, slowLedger, VirtualTime } from './sim/account.js';
+import { AwsFleet } from '../src/fleet/aws/fleet.js';
+import { seeded, SimulatedAccount, SimulatedApi, slowLedger, VirtualTime } from './sim/account.js';
 import { intake, startObserver, VerdictQueue } from './sim/intake.js';
 
 const zones = ['a', 'b', 'c'] as const;
@@ -46,25 +47,26 @@ async function scenario(instances: number, outage: boolean): Promise<Outcome> {
   const time = new VirtualTime();
   const random = seeded(20);
   const api = new SimulatedApi(time, random);
-  const fleet = new SimulatedFleet(time, api);
+  const account = new SimulatedAccount(time, api);
+  const fleet = new AwsFleet(account.autoScaling(), { instanceFacts: account.instanceFacts });
   const groups = Math.max(3, Math.round(instances / groupSize));
   const idsOf = new Map<string, { zone: string; ids: string[] }>();
   for (let g = 0; g < groups; g++) {
     const zone = zones[g % 3] as string;
-    idsOf.set(`workers-${g}`, { zone, ids: fleet.addGroup(`workers-${g}`, zone, groupSize) });
+    idsOf.set(`workers-${g}`, { zone, ids: account.addGroup(`workers-${g}`, zone, groupSize) });
   }
   const ledger = slowLedger(memoryLedger(), time);
   const policy = policyOptionsSchema.parse({});
   const healers = Array.from({ length: intake.maxConcurrency }, () => createHealer({ fleet, policy, ledger, clock: () => time.nowMs }));
   const queue = new VerdictQueue(time, healers);
   const zoneDown = () => outage;
-  for (const [k, zone] of zones.entries()) startObserver(time, fleet, queue, `observer-${zone}`, Math.floor(random() * 2_000) + k, () => !(zone === 'a' && zoneDown()));
+  for (const [k, zone] of zones.entries()) startObserver(time, account, queue, `observer-${zone}`, Math.floor(random() * 2_000) + k, () => !(zone === 'a' && zoneDown()));
 
   // The outage, then one failure of another group every 3 s, in zones b and c.
   const startMs = 10_000;
   if (outage) {
     time.at(startMs, () => {
-      for (const { zone, ids } of idsOf.values()) if (zone === 'a') for (const id of ids) (fleet.instances.get(id) as { up: boolean }).up = false;
+      for (const { zone, ids } of idsOf.values()) if (zone === 'a') for (const id of ids) (account.instances.get(id) as { up: boolean }).up = false;
     });
   }
   const others = [...idsOf.values()].filter((g) => g.zone !== 'a');
@@ -74,11 +76,11 @@ async function scenario(instances: number, outage: boolean): Promise<Outcome> {
     const id = group.ids[Math.floor(n / others.length)] as string;
     const atMs = startMs + n * 3_000;
     failedAt.set(id, atMs);
-    time.at(atMs, () => ((fleet.instances.get(id) as { up: boolean }).up = false));
+    time.at(atMs, () => ((account.instances.get(id) as { up: boolean }).up = false));
   }
 
   await time.run(startMs + horizonMs);
-  const delays = [...failedAt].map(([id, atMs]) => (fleet.markedAt.get(id) ?? Number.POSITIVE_INFINITY) - atMs);
+  const delays = [...failedAt].map(([id, atMs]) => (account.markedAt.get(id) ?? Number.POSITIVE_INFINITY) - atMs);
   const zoneA = [...idsOf.values()].filter((g) => g.zone === 'a').flatMap((g) => g.ids);
   return {
     p95Ms: p95(delays),
@@ -86,7 +88,7 @@ async function scenario(instances: number, outage: boolean): Promise<Outcome> {
     api: api.busiest(),
     invocations: queue.invocations,
     throttled: api.throttled,
-    markedInZoneA: zoneA.filter((id) => fleet.markedAt.has(id)).length,
+    markedInZoneA: zoneA.filter((id) => account.markedAt.has(id)).length,
   };
 }
 

@@ -20,12 +20,12 @@
  *   visible again after the visibility timeout (6 × the healer's 60 s), and goes to the
  *   dead-letter queue after 10 receives.
  */
-import { chunks } from '../../src/aws/call.js';
-import { maxInstanceIdsPerCall, defaultGroupsPerCall } from '../../src/aws/autoscaling.js';
-import { instanceIdsPerDescribe } from '../../src/aws/ec2.js';
-import { RemoteError } from '../../src/errors.js';
+import { DescribeAutoScalingGroupsCommand, DescribeAutoScalingInstancesCommand, SetInstanceHealthCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { callsAtOnce, chunks } from '../../src/aws/call.js';
+import { instanceIdsPerDescribe, type InstanceFacts } from '../../src/aws/ec2.js';
+import { mapLimited } from '../../src/concurrency.js';
+import type { HealthStatus, LifecycleState } from '../../src/fleet/port.js';
 import type { LedgerPort } from '../../src/healer/ledger.js';
-import type { FleetPort, GroupView, HealthStatus, InstanceView, LifecycleState } from '../../src/fleet/port.js';
 
 /** Virtual time: steps in time order; between steps every promise chain runs until it waits again. */
 export class VirtualTime {
@@ -100,7 +100,7 @@ export class SimulatedApi {
       await this.time.sleep(apis[api].latencyMs);
       if (this.take(api)) return;
       this.throttled++;
-      if (attempt === 2) throw new RemoteError(`autoscaling:${api}`, 'Throttling: Rate exceeded', { retryable: true });
+      if (attempt === 2) throw Object.assign(new Error('Rate exceeded'), { name: 'Throttling', $metadata: { httpStatusCode: 400 } });
       await this.time.sleep(this.random() * Math.min(20_000, 500 * 2 ** attempt));
     }
   }
@@ -138,8 +138,13 @@ interface Instance {
   up: boolean;
 }
 
-/** The fleet port over the simulated API, with the batch sizes of the wing (src/aws/). */
-export class SimulatedFleet implements FleetPort {
+/**
+ * The account's groups and instances, served to the real fleet adapter (src/fleet/aws/fleet.ts)
+ * and the wing (src/aws/autoscaling.ts) as an Auto Scaling client whose `send` answers from
+ * here, after the API's latency and token; EC2's facts through the adapter's facts reader, in the
+ * wing's batches.
+ */
+export class SimulatedAccount {
   readonly instances = new Map<string, Instance>();
   readonly groups = new Map<string, { desiredCapacity: number; ids: string[] }>();
   /** When each instance was marked. */
@@ -157,35 +162,54 @@ export class SimulatedFleet implements FleetPort {
     return ids;
   }
 
-  async describeInstances(instanceIds: readonly string[]): Promise<Map<string, InstanceView>> {
-    const found = new Map<string, InstanceView>();
-    for (const batch of chunks([...new Set(instanceIds)], maxInstanceIdsPerCall)) {
-      await this.api.call('DescribeAutoScalingInstances');
-      for (const id of batch) {
-        const i = this.instances.get(id);
-        if (i && i.lifecycleState !== 'Terminated') found.set(id, this.view(i));
+  /** The Auto Scaling client the wing calls: DescribeAutoScalingInstances, DescribeAutoScalingGroups, SetInstanceHealth. */
+  autoScaling(): AutoScalingClient {
+    const send = async (command: { input: Record<string, unknown> }): Promise<unknown> => {
+      if (command instanceof DescribeAutoScalingInstancesCommand) {
+        await this.api.call('DescribeAutoScalingInstances');
+        const ids = command.input.InstanceIds ?? [];
+        return { AutoScalingInstances: this.live(ids).map((i) => ({ InstanceId: i.instanceId, AutoScalingGroupName: i.groupName, AvailabilityZone: i.zone, LifecycleState: i.lifecycleState, HealthStatus: i.healthStatus.toUpperCase() })) };
       }
-    }
-    for (const _batch of chunks([...found.keys()], instanceIdsPerDescribe)) await this.api.call('DescribeInstances');
-    return found;
+      if (command instanceof DescribeAutoScalingGroupsCommand) {
+        await this.api.call('DescribeAutoScalingGroups');
+        return { AutoScalingGroups: (command.input.AutoScalingGroupNames ?? []).flatMap((name) => this.groupOf(name)) };
+      }
+      if (command instanceof SetInstanceHealthCommand) {
+        await this.api.call('SetInstanceHealth');
+        this.mark(command.input.InstanceId ?? '', command.input.HealthStatus ?? '');
+        return {};
+      }
+      throw new Error(`the simulated account does not answer ${command.constructor.name}`);
+    };
+    return { send } as unknown as AutoScalingClient;
   }
 
-  async describeGroups(groupNames: readonly string[]): Promise<GroupView[]> {
-    const out: GroupView[] = [];
-    for (const batch of chunks([...new Set(groupNames)], defaultGroupsPerCall)) {
-      await this.api.call('DescribeAutoScalingGroups');
-      for (const name of batch) {
-        const g = this.groups.get(name);
-        if (!g) continue;
-        const instances = g.ids.map((id) => this.instances.get(id) as Instance).filter((i) => i.lifecycleState !== 'Terminated');
-        out.push({ name, desiredCapacity: g.desiredCapacity, healthCheckGracePeriodSeconds: 300, tags: { 'autoheal:enabled': 'true' }, suspendedProcesses: [], instances: instances.map((i) => this.view(i)) });
-      }
-    }
-    return out;
+  /** EC2's facts of the instances, in the wing's batches and concurrency (src/aws/ec2.ts). */
+  readonly instanceFacts = async (ids: readonly string[]): Promise<Map<string, InstanceFacts>> => {
+    await mapLimited(chunks([...new Set(ids)], instanceIdsPerDescribe), callsAtOnce, () => this.api.call('DescribeInstances'));
+    return new Map(this.live(ids).map((i) => [i.instanceId, { launchedAt: new Date(-86_400_000), tags: {} }]));
+  };
+
+  /** The instances observers probe: every one not terminated. */
+  probed(): Instance[] {
+    return [...this.instances.values()].filter((i) => i.lifecycleState !== 'Terminated');
   }
 
-  async setInstanceHealth(instanceId: string, status: HealthStatus): Promise<void> {
-    await this.api.call('SetInstanceHealth');
+  private live(ids: readonly string[]): Instance[] {
+    return ids.flatMap((id) => {
+      const i = this.instances.get(id);
+      return i && i.lifecycleState !== 'Terminated' ? [i] : [];
+    });
+  }
+
+  private groupOf(name: string) {
+    const g = this.groups.get(name);
+    if (!g) return [];
+    const instances = this.live(g.ids).map((i) => ({ InstanceId: i.instanceId, AvailabilityZone: i.zone, LifecycleState: i.lifecycleState, HealthStatus: i.healthStatus, ProtectedFromScaleIn: false }));
+    return [{ AutoScalingGroupName: name, DesiredCapacity: g.desiredCapacity, HealthCheckGracePeriod: 300, Tags: [{ Key: 'autoheal:enabled', Value: 'true' }], SuspendedProcesses: [], Instances: instances }];
+  }
+
+  private mark(instanceId: string, status: string): void {
     const i = this.instances.get(instanceId);
     if (!i || status !== 'Unhealthy' || i.healthStatus === 'Unhealthy') return;
     i.healthStatus = 'Unhealthy';
@@ -196,25 +220,15 @@ export class SimulatedFleet implements FleetPort {
       const replacement = this.launch(i.groupName, i.zone, 'Pending');
       this.groups.get(i.groupName)?.ids.push(replacement);
       this.time.at(this.time.nowMs + 90_000, () => {
-        const r = this.instances.get(replacement) as Instance;
-        r.lifecycleState = 'InService';
+        (this.instances.get(replacement) as Instance).lifecycleState = 'InService';
       });
     });
-  }
-
-  /** The instances observers probe: every one not terminated. */
-  probed(): Instance[] {
-    return [...this.instances.values()].filter((i) => i.lifecycleState !== 'Terminated');
   }
 
   private launch(groupName: string, zone: string, lifecycleState: LifecycleState): string {
     const instanceId = `i-${(++this.launched).toString(16).padStart(17, '0')}`;
     this.instances.set(instanceId, { instanceId, groupName, zone, lifecycleState, healthStatus: 'Healthy', up: true });
     return instanceId;
-  }
-
-  private view(i: Instance): InstanceView {
-    return { instanceId: i.instanceId, groupName: i.groupName, lifecycleState: i.lifecycleState, healthStatus: i.healthStatus, availabilityZone: i.zone, launchedAt: new Date(-86_400_000), tags: {} };
   }
 }
 

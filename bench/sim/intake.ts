@@ -8,7 +8,7 @@
  */
 import type { Healer } from '../../src/healer/types.js';
 import type { HealthSignal } from '../../src/signals/types.js';
-import type { SimulatedFleet, VirtualTime } from './account.js';
+import type { SimulatedAccount, VirtualTime } from './account.js';
 
 interface Message {
   id: number;
@@ -74,14 +74,14 @@ export class VerdictQueue {
 }
 
 /** An observer: probes every instance of the fleet each round, and writes its verdicts to the queue. */
-export function startObserver(time: VirtualTime, fleet: SimulatedFleet, queue: VerdictQueue, name: string, phaseMs: number, alive: () => boolean): void {
+export function startObserver(time: VirtualTime, account: SimulatedAccount, queue: VerdictQueue, name: string, phaseMs: number, alive: () => boolean): void {
   const failures = new Map<string, number>();
   const lastSent = new Map<string, number>();
   const round = (): void => {
     time.at(time.nowMs + 2_000, round);
     if (!alive()) return;
     const verdicts: HealthSignal[] = [];
-    for (const i of fleet.probed()) {
+    for (const i of account.probed()) {
       if (i.up) {
         failures.delete(i.instanceId);
         continue;

@@ -17,7 +17,8 @@ import {
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { GracePeriodRefusedError, RemoteError } from '../errors.js';
-import { callAws, chunks, pages } from './call.js';
+import { mapLimited } from '../concurrency.js';
+import { callAws, callsAtOnce, chunks, pages } from './call.js';
 import { clientSettings, type ClientOptions } from './settings.js';
 
 export type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
@@ -125,8 +126,9 @@ export async function describeAutoScalingInstances(
   instanceIds: readonly string[],
   options: { idsPerCall?: number; signal?: AbortSignal } = {},
 ): Promise<GroupInstance[]> {
-  const found: GroupInstance[] = [];
-  for (const batch of chunks([...new Set(instanceIds)], options.idsPerCall ?? maxInstanceIdsPerCall)) {
+  const batches = chunks([...new Set(instanceIds)], options.idsPerCall ?? maxInstanceIdsPerCall);
+  const perBatch = await mapLimited(batches, callsAtOnce, async (batch) => {
+    const found: GroupInstance[] = [];
     const listing = pages((nextToken) =>
       callAws('autoscaling:DescribeAutoScalingInstances', options.signal, (abortSignal) =>
         client.send(
@@ -147,8 +149,9 @@ export async function describeAutoScalingInstances(
         });
       }
     }
-  }
-  return found;
+    return found;
+  });
+  return perBatch.flat();
 }
 
 /** Auto Scaling's refusal of a mark inside the grace period: "The age of the instance (986 seconds) is less than the configured grace period of 1500 seconds". */

@@ -54,6 +54,13 @@ export async function* pages<P extends { NextToken?: string | undefined }>(
   } while (nextToken);
 }
 
+/**
+ * Batches of one describe in flight at once: a thousand instances are 20 batches of
+ * DescribeAutoScalingInstances, 5 calls deep instead of 20, and 4 calls at once stay far inside
+ * the account's rate (EC2 documents 20 a second for its describes; Auto Scaling publishes none).
+ */
+export const callsAtOnce = 4;
+
 /** `items` in lists of at most `size`, in order. */
 export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];

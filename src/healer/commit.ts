@@ -1,7 +1,7 @@
 /**
  * Read, decide, commit — again from a fresh read when another writer came first. The one loop
  * every change of a group's ledger goes through (./group-batch.ts: the decisions and the release
- * of a mark that failed), so a ledger shared by many processes (src/aws/dynamodb-ledger.ts) never
+ * of a mark that failed), so a ledger shared by many processes (src/runtime/dynamodb-ledger.ts) never
  * loses a change: a write lands only on the version it was decided from.
  *
  * The backoff is jittered (src/backoff.ts) so that writers that collided do not collide again in

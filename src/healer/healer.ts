@@ -6,7 +6,7 @@
  *   (vote, re-check, report: ./evidence.ts), decide and mark, ledger write → records (./records.ts)
  *
  * The rails' memory of each group is one plain value behind a port (./ledger.ts): this process's
- * by default, or a table shared by every healer (src/aws/dynamodb-ledger.ts). Marks follow the
+ * by default, or a table shared by every healer (src/runtime/dynamodb-ledger.ts). Marks follow the
  * protocol of ./group-batch.ts — reserve in the ledger with a conditional write, then act — so
  * any number of healers in any number of processes keep one budget. Within this process decisions
  * are also serialized per group (a {@link KeyedLock}): it saves them conflicts with each other.
@@ -15,6 +15,7 @@
  *
  * It never throws: what fails becomes a record with an error.
  */
+import { mapLimited } from '../concurrency.js';
 import { withDeadline } from '../deadline.js';
 import { describeError, GracePeriodRefusedError, RemoteError } from '../errors.js';
 import { TypedEvents } from '../events.js';
@@ -32,6 +33,13 @@ import { realCommitSeam } from './commit.js';
 import { reportAll, verdictRecord } from './records.js';
 import type { HealReport, Healer, HealerEvents, HealerOptions, MarkFacts, VerdictRecord } from './types.js';
 import { needsView, readViews, type Views } from './views.js';
+
+/**
+ * Groups of one call decided at once. Each decision is a ledger read and write (a few ms on
+ * DynamoDB) and its marks (~100 ms each): 8 at once hide that latency, and their marks stay
+ * within SetInstanceHealth's rate.
+ */
+const groupsAtOnce = 8;
 
 /**
  * Sorts the call's signals: those that go through their group's stages, by group (in call order);
@@ -115,8 +123,10 @@ export function createHealer(options: HealerOptions): Healer {
     const views = await readViews(fleet, signals, abort);
     const records: VerdictRecord[] = new Array<VerdictRecord>(signals.length);
     const byGroup = byGroupOf(ctx, signals, views, records);
-    // One group at a time, each under its lock: every mark is known before the next decision.
-    for (const [groupName, pending] of byGroup) {
+    // Groups are independent (each its own ledger entry and lock), so several are decided at once;
+    // the smallest first, so that a lone failure is never decided behind a zone's worth of verdicts.
+    const groups = [...byGroup].sort(([, a], [, b]) => a.length - b.length);
+    await mapLimited(groups, groupsAtOnce, async ([groupName, pending]) => {
       try {
         await locks.run(groupName, () => decideGroup(ctx, groupName, pending, views.groups.get(groupName), records, abort));
       } catch (error) {
@@ -125,7 +135,7 @@ export function createHealer(options: HealerOptions): Healer {
           records[p.index] ??= { signal: p.signal, verdict: { action: 'skip', reason: 'unavailable' }, groupName, dryRun: false, error: describeError(error), retryable: error instanceof RemoteError ? error.retryable : true, ms: 0 };
         }
       }
-    }
+    });
     reportAll(logger, events, records);
     return records;
   }

@@ -1,11 +1,12 @@
 /**
  * Where the rails' memory lives: one {@link GroupLedger} per group (src/policy/ledger.ts), read
- * before a group's signals are decided and written after, in one place (./group-batch.ts).
+ * before a group's signals are decided and committed after, through one loop (./commit.ts), by
+ * the protocol of ./group-batch.ts (reserve, then act).
  *
  * The port is shaped for a shared store — a table with one item per group, changed only by
- * conditional writes on a version — so that a decision made in a fresh process per event can
- * equal the one made in a warm process. This file has the in-memory ledger: the memory of one
- * process. It keeps the values themselves (no copy: the reducers never change a value, they make
+ * conditional writes on a version (src/runtime/dynamodb-ledger.ts) — so that a decision made in a
+ * fresh process per event equals the one made in a warm process. This file has the in-memory
+ * ledger: the memory of one process. It keeps the values themselves (no copy: the reducers never change a value, they make
  * a new one), so reading it costs nothing; that every value survives JSON, as it must in a
  * table, the healer's tests check on each write (test/helpers/json-ledger.ts).
  */

@@ -76,7 +76,8 @@ function parseLedger(text: string | undefined, table: string, key: string): Grou
 /** Names the table, and how to fix a missing one, in an error of a call on it. */
 function onTable(table: string, error: unknown): unknown {
   if (error instanceof TableNotFoundError) {
-    return new RemoteError(error.action, `${error.message}: create it with \`autoheal ledger create --table ${table}\`, or point ${autohealEnv.ledgerTable} (--ledger-table) at the right table and region`, { cause: error, retryable: false });
+    // Retryable: the evidence waits (a batch item failure, the queue's redrive bounds it) until someone creates the table.
+    return new RemoteError(error.action, `${error.message}: create it with \`autoheal ledger create --table ${table}\`, or point ${autohealEnv.ledgerTable} (--ledger-table) at the right table and region`, { cause: error, retryable: true });
   }
   if (error instanceof RemoteError && !(error instanceof ConditionFailedError) && !(error instanceof LedgerItemError) && !error.message.includes(table)) {
     return new RemoteError(error.action, `the rails' ledger (DynamoDB table ${table}): ${error.message}`, { cause: error, retryable: error.retryable });

@@ -4,12 +4,14 @@
  * memory, and the command says once that its rails hold within this process only. A table that
  * is missing or unreadable fails the decisions that need it, naming the table and the IAM action:
  * it never falls back to memory.
+ *
+ * The DynamoDB client is loaded on first use, as the Lambda loads CloudWatch: importing it at
+ * init would add about a third to the function's cold start (bench/lambda-cold-start.ts).
  */
-import { dynamoDbClient } from '../aws/dynamodb.js';
+import type { DynamoDBClient } from '../aws/dynamodb.js';
 import { autohealEnv, type Settings } from '../config.js';
 import { memoryLedger, type LedgerPort } from '../healer/ledger.js';
 import type { Logger } from '../log.js';
-import { dynamoLedger } from './dynamodb-ledger.js';
 
 /** A runtime's ledger, and how to let go of its client. */
 export interface OpenLedger {
@@ -26,10 +28,20 @@ export function openLedger(settings: Pick<Settings, 'ledgerTable'>, options: { r
     options.logger.warn({ setting: autohealEnv.ledgerTable }, `no ledger table (${autohealEnv.ledgerTable}, --ledger-table): the rails (budget, rate limit, quorum, holds) hold within this process only`);
     return { ledger: memoryLedger(), where: 'process', close: () => undefined };
   }
-  const client = dynamoDbClient(options.region ? { region: options.region } : {});
+  let client: DynamoDBClient | undefined;
+  let loading: Promise<LedgerPort> | undefined;
+  const load = (): Promise<LedgerPort> =>
+    (loading ??= (async () => {
+      const [{ dynamoDbClient }, { dynamoLedger }] = await Promise.all([import('../aws/dynamodb.js'), import('./dynamodb-ledger.js')]);
+      client = dynamoDbClient(options.region ? { region: options.region } : {});
+      return dynamoLedger({ client, table, ...(options.clock ? { clock: options.clock } : {}) });
+    })());
   return {
-    ledger: dynamoLedger({ client, table, ...(options.clock ? { clock: options.clock } : {}) }),
+    ledger: {
+      read: async (key, signal) => (await load()).read(key, signal),
+      write: async (key, ledger, version, signal) => (await load()).write(key, ledger, version, signal),
+    },
     where: `table ${table}`,
-    close: () => client.destroy(),
+    close: () => client?.destroy(),
   };
 }

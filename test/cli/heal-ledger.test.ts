@@ -72,6 +72,28 @@ async function unhealthy(groupName: string): Promise<string[]> {
   return (out.AutoScalingInstances ?? []).filter((i) => i.HealthStatus?.toUpperCase() === 'UNHEALTHY').map((i) => i.InstanceId as string);
 }
 
+describe('autoheal ledger create (moto)', () => {
+  it('creates the table, finds it the second time, and refuses a missing name', async () => {
+    const env = isolatedAwsEnv(moto.env);
+    const first = await runCli(['ledger', 'create', '--table', 'rails'], { env });
+    const second = await runCli(['ledger', 'create'], { env: { ...env, AUTOHEAL_LEDGER_TABLE: 'rails' } });
+    const none = await runCli(['ledger', 'create'], { env });
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ table: 'rails', created: true, partitionKey: 'pk', ttlAttribute: 'expiresAt', ttl: 'ENABLED', billingMode: 'PAY_PER_REQUEST' });
+    expect(JSON.parse(second.stdout)).toMatchObject({ table: 'rails', created: false });
+    expect(none).toMatchObject({ code: 2, stderr: expect.stringMatching(/--table NAME is required \(or AUTOHEAL_LEDGER_TABLE\)/) });
+  });
+
+  it("a heal whose table is missing fails, naming the table and the IAM action, and marks nothing: never this process's memory", async () => {
+    const group = await createMotoGroup(moto, { name: 'workers', size: 5 });
+    const [target] = group.instanceIds as [string];
+    const run = await heal(statusCheckAlarmMessage(target), { AUTOHEAL_LEDGER_TABLE: 'no-such-table' });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toMatch(/dynamodb:GetItem: DynamoDB table no-such-table does not exist/);
+    expect(await unhealthy('workers')).toEqual([]);
+  });
+});
+
 describe('the rails across fresh processes, with a ledger table (moto)', () => {
   it('votes of two observers, each handled in its own process, make a quorum', async () => {
     // Prepare
@@ -146,7 +168,7 @@ describe('the rails across fresh processes, with a ledger table (moto)', () => {
     expect(marked.length).toBeGreaterThan(0);
     expect(marked.length).toBeLessThanOrEqual(8);
     expect(reasons.slice(marked.length).every((r) => r === 'rateLimited' || r === 'frozen')).toBe(true);
-  });
+  }, 180_000); // twenty fresh node processes: slow on a busy machine, never a timing assertion
 
   it('8 concurrent processes for 8 of 10 instances leave at most 4 Unhealthy', async () => {
     // Prepare
@@ -169,5 +191,5 @@ describe('the rails across fresh processes, with a ledger table (moto)', () => {
       .reduce((sum, line) => sum + Number((JSON.parse(line) as { conflicts: number }).conflicts), 0);
     console.info(`heal on moto: 8 processes, ${conflicts} conflicts over ${version} commits (${(conflicts / version).toFixed(2)} per commit)`);
     expect(version).toBe(8);
-  });
+  }, 180_000); // twenty fresh node processes: slow on a busy machine, never a timing assertion
 });

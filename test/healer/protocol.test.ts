@@ -11,22 +11,14 @@ import type { HealerOptions } from '../../src/healer/types.js';
 import type { GroupLedger } from '../../src/policy/ledger.js';
 import { policyOptionsSchema } from '../../src/policy/options.js';
 import type { HealthSignal } from '../../src/signals/types.js';
+import { alarmSignal } from '../helpers/events.js';
 import { capturedLogger } from '../helpers/log-lines.js';
 import { MemoryFleet } from '../helpers/memory-fleet.js';
 
 const nowMs = Date.parse('2024-05-01T12:00:00Z');
 
-function alarm(instanceId: string): HealthSignal {
-  return {
-    instanceId,
-    state: 'unhealthy',
-    source: 'cloudwatch-alarm',
-    observedAt: new Date(nowMs - 10_000).toISOString(),
-    eventId: `evt-${instanceId}`,
-    reason: 'Threshold Crossed',
-    instanceIdFrom: 'dimension',
-  };
-}
+/** Fresh alarm evidence about the instance (10 s old). */
+const alarm = (instanceId: string): HealthSignal => alarmSignal(instanceId, nowMs - 10_000);
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `i-${i + 1}`);
 

@@ -47,6 +47,25 @@ describe('the Lambda refuses to start on settings that cannot mean what they say
   });
 });
 
+describe("the rails' ledger table", () => {
+  it('a name DynamoDB would refuse stops the cold start, naming the variable', async () => {
+    const run = await initBundle({ AUTOHEAL_LEDGER_TABLE: 'my ledger!' });
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/AUTOHEAL_LEDGER_TABLE: expected a DynamoDB table name \(3 to 255 of A-Z a-z 0-9 _ \. -\), got "my ledger!"/);
+  });
+
+  it('starts with a table named (loading DynamoDB only on the first decision), and without one', async () => {
+    expect(await initBundle({ AUTOHEAL_LEDGER_TABLE: 'autoheal-ledger' })).toMatchObject({ code: 0 });
+  });
+
+  it('comes from the flag over the environment; unset or empty means none', () => {
+    expect(resolveSettings({}, { AUTOHEAL_LEDGER_TABLE: 'from-env' }).ledgerTable).toBe('from-env');
+    expect(resolveSettings({ ledgerTable: 'from-flag' }, { AUTOHEAL_LEDGER_TABLE: 'from-env' }).ledgerTable).toBe('from-flag');
+    expect(resolveSettings({}, { AUTOHEAL_LEDGER_TABLE: ' ' }).ledgerTable).toBeUndefined();
+    expect(() => resolveSettings({ ledgerTable: 'x' }, {})).toThrow(/--ledger-table: expected a DynamoDB table name/);
+  });
+});
+
 describe('windows too short to hold anything', () => {
   it('are refused from the environment and the flags, each named', () => {
     const act = () =>

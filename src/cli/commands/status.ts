@@ -44,6 +44,7 @@ import { findEc2InstanceId } from '../../signals/read.js';
 import { httpCheck, tcpCheck, type CheckResult } from '../../prober/checks.js';
 import { isTargetPort, proberOptionsSchema, targetPortRange } from '../../prober/options.js';
 import { ExitCode } from '../exit-codes.js';
+import { mapLimited } from '../../concurrency.js';
 
 /** Auto Scaling's cause text when SetInstanceHealth (autoheal, or any custom check) marked an instance. */
 export const userHealthCheckCause = 'in response to a user health-check';
@@ -174,19 +175,6 @@ export function marksOfActivities(activities: readonly ScalingActivity[], launch
   return marks;
 }
 
-/** Runs `work` over `items`, at most `limit` at once, keeping the order of results. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** Validated probe settings of --port/--path/--check/--timeout-ms; null without --port. */
 function probeSettings(flags: StatusFlags): { port: number; check: 'http' | 'tcp'; path: string; timeoutMs: number; expectedStatus: number } | null {
