@@ -36,6 +36,7 @@ interface Outcome {
   invocations: number;
   throttled: number;
   markedInZoneA: number;
+  ledger: { reads: number; writes: number };
 }
 
 function p95(values: number[]): number {
@@ -89,6 +90,7 @@ async function scenario(instances: number, outage: boolean): Promise<Outcome> {
     invocations: queue.invocations,
     throttled: api.throttled,
     markedInZoneA: zoneA.filter((id) => account.markedAt.has(id)).length,
+    ledger: { reads: ledger.reads, writes: ledger.writes },
   };
 }
 
@@ -100,7 +102,8 @@ for (const instances of sizes.length > 0 ? sizes : [100, 1_000, 10_000]) {
   const ratio = during.p95Ms / alone.p95Ms;
   console.log(
     `  ${instances} instances (${Math.round(instances / 3)} in zone a): ${during.invocations} healer invocations, ${during.throttled} throttled calls, ` +
-      `${during.markedInZoneA} of zone a marked (its groups look wholly down: frozen); ${((performance.now() - began) / 1000).toFixed(1)} s of this machine`,
+      `${during.markedInZoneA} of zone a marked (its groups look wholly down: frozen); ledger ${during.ledger.reads} reads, ${during.ledger.writes} writes in ${horizonMs / 60_000} min; ` +
+      `${((performance.now() - began) / 1000).toFixed(1)} s of this machine`,
   );
   console.log(
     `scale: unaffected group marked p95 ${Number.isFinite(during.p95Ms) ? Math.round(during.p95Ms) : 'never'} ms during the outage vs ${Math.round(alone.p95Ms)} ms alone ` +

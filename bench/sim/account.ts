@@ -232,16 +232,21 @@ export class SimulatedAccount {
   }
 }
 
-/** A ledger port with DynamoDB's latencies in front of another (the healer's in-memory one: one table for every environment). */
-export function slowLedger(inner: LedgerPort, time: VirtualTime): LedgerPort {
-  return {
-    read: async (group) => {
+/** A ledger port with DynamoDB's latencies in front of another (the healer's in-memory one: one table for every environment), counting its requests. */
+export function slowLedger(inner: LedgerPort, time: VirtualTime): LedgerPort & { reads: number; writes: number } {
+  const counted = {
+    reads: 0,
+    writes: 0,
+    read: async (group: string) => {
+      counted.reads++;
       await time.sleep(5);
       return inner.read(group);
     },
-    write: async (group, ledger, version) => {
+    write: async (group: string, ledger: Parameters<LedgerPort['write']>[1], version: number) => {
+      counted.writes++;
       await time.sleep(8);
       return inner.write(group, ledger, version);
     },
   };
+  return counted;
 }
