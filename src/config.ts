@@ -61,6 +61,8 @@ export const autohealEnv = {
   alarmTopicArn: 'AUTOHEAL_ALARM_TOPIC_ARN',
   /** The SNS topic notices go to (marks, holds that need a person, silent observers); unset: no notices. */
   noticeTopicArn: 'AUTOHEAL_NOTICE_TOPIC_ARN',
+  /** The S3 bucket the healer keeps each mark's evidence in (src/operate/evidence.ts); unset: none kept. */
+  evidenceBucket: 'AUTOHEAL_EVIDENCE_BUCKET',
   /**
    * The observers whose probe verdicts count: `name,name2`, or with each observer role's unique id
    * `name=AROA…,name2=AROA…` so that only the role the verdict channel proves counts (the stack
@@ -103,10 +105,14 @@ export interface Settings {
   alarmPrefix: string;
   alarmTopicArn?: string;
   noticeTopicArn?: string;
+  evidenceBucket?: string;
   /** The DynamoDB table of the rails' ledger; absent: this process's memory. */
   ledgerTable?: string;
   logLevel: (typeof logLevels)[number];
 }
+
+/** An S3 bucket name as S3 accepts it for new buckets (3-63 lowercase letters, digits, dots, hyphens). */
+export const bucketNamePattern = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /** Settings given as flags: numbers still as typed (validated here), the opt-in tag as `key=value`. */
 export type SettingsFlags = Partial<Record<NumericPolicyKey, string | number>> & {
@@ -213,6 +219,10 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     problems.push(`${autohealEnv.noticeTopicArn}: expected an SNS topic ARN (arn:aws:sns:…), got "${noticeTopicArn}"`);
   }
 
+  const evidenceBucket = read(autohealEnv.evidenceBucket);
+  if (evidenceBucket !== undefined && !bucketNamePattern.test(evidenceBucket)) {
+    problems.push(`${autohealEnv.evidenceBucket}: expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), got "${evidenceBucket}"`);
+  }
   const ledgerTable = ledgerTableOf(flags.ledgerTable ?? read(autohealEnv.ledgerTable), flags.ledgerTable !== undefined ? '--ledger-table' : autohealEnv.ledgerTable, problems);
 
   if (problems.length > 0 || !policy.success || !logLevel.success) {
@@ -225,6 +235,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     alarmPrefix: read(autohealEnv.alarmPrefix) ?? defaultAlarmPrefix,
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(noticeTopicArn ? { noticeTopicArn } : {}),
+    ...(evidenceBucket ? { evidenceBucket } : {}),
     ...(ledgerTable ? { ledgerTable } : {}),
     logLevel: logLevel.data,
   };

@@ -10,7 +10,8 @@
  * sync and destroy-time clean-up),
  * probe.tf (probe verdicts from the alert topic), legacy.tf (the original topic → queue path);
  * observers.tf (the observers of probe detection, with probe.subnets); monitoring.tf has the
- * notices, the stack's own alarms and its dashboard.
+ * notices, the stack's own alarms and its dashboard; evidence.tf keeps what a marked instance
+ * leaves (quarantine).
  */
 
 data "aws_caller_identity" "current" {}
@@ -246,7 +247,8 @@ resource "aws_lambda_function" "healer" {
   }
 
   environment {
-    variables = local.healer_environment
+    # With quarantine, where the healer keeps each mark's evidence (evidence.tf).
+    variables = merge(local.healer_environment, local.evidence_environment)
   }
 
   # The role's policy is in place before the first invocation, the topic before the first alarm.

@@ -18,6 +18,7 @@ export const contextKeys = [
   'probePort',
   'vpc',
   'instanceSecurityGroup',
+  'quarantine',
 ] as const;
 
 /**

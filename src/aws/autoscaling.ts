@@ -1,10 +1,13 @@
 /**
  * EC2 Auto Scaling: the only place that talks to it. One reader per API, each following every
  * page and cutting id lists to the API's limits, answering plain data its users map; refusals
- * become typed errors (a mark inside the grace period is a {@link GracePeriodRefusedError}).
+ * become typed errors (a mark inside the grace period is a {@link GracePeriodRefusedError}). The
+ * writers: marks, the group's own tags, and the completion of a termination lifecycle action (the
+ * evidence function, src/evidence/).
  */
 import {
   AutoScalingClient,
+  CompleteLifecycleActionCommand,
   CreateOrUpdateTagsCommand,
   DeleteTagsCommand,
   DescribeAutoScalingGroupsCommand,
@@ -41,6 +44,16 @@ export interface GroupInstance {
   availabilityZone?: string;
 }
 
+/**
+ * A group's instance maintenance policy: the share of the desired capacity kept InService and
+ * healthy (min), and the share that may be running or launching (max), while instances are
+ * replaced. Absent when the group has none (Auto Scaling then terminates an Unhealthy instance first).
+ */
+export interface MaintenancePolicy {
+  minHealthyPercentage?: number;
+  maxHealthyPercentage?: number;
+}
+
 /** One group as Auto Scaling reports it. */
 export interface Group {
   name: string;
@@ -49,6 +62,8 @@ export interface Group {
   tags: Record<string, string>;
   suspendedProcesses: string[];
   instances: GroupInstance[];
+  /** Its instance maintenance policy, when it has one. */
+  maintenancePolicy?: MaintenancePolicy;
 }
 
 /** Which groups to describe: by name (unknown names are absent from the answer), or every group carrying a tag. */
@@ -67,6 +82,14 @@ function groupOf(g: AutoScalingGroup & { AutoScalingGroupName: string }): Group 
         ? [{ instanceId: i.InstanceId, groupName: name, lifecycleState: i.LifecycleState ?? 'Unknown', healthStatus: i.HealthStatus ?? 'Healthy', ...(i.AvailabilityZone ? { availabilityZone: i.AvailabilityZone } : {}) }]
         : [],
     ),
+    ...(g.InstanceMaintenancePolicy && (g.InstanceMaintenancePolicy.MinHealthyPercentage !== undefined || g.InstanceMaintenancePolicy.MaxHealthyPercentage !== undefined)
+      ? {
+          maintenancePolicy: {
+            ...(g.InstanceMaintenancePolicy.MinHealthyPercentage !== undefined ? { minHealthyPercentage: g.InstanceMaintenancePolicy.MinHealthyPercentage } : {}),
+            ...(g.InstanceMaintenancePolicy.MaxHealthyPercentage !== undefined ? { maxHealthyPercentage: g.InstanceMaintenancePolicy.MaxHealthyPercentage } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -197,4 +220,38 @@ export async function deleteTags(client: AutoScalingClient, groupName: string, k
   await callAws('autoscaling:DeleteTags', signal, (abortSignal) =>
     client.send(new DeleteTagsCommand({ Tags: keys.map((key) => groupTag(groupName, key)) }), { abortSignal }),
   );
+}
+
+/** Auto Scaling's refusal of a lifecycle action that is no longer waiting (completed already, or its heartbeat timed out). */
+const noActiveAction = /no active lifecycle action/i;
+
+/**
+ * CompleteLifecycleAction with `CONTINUE`: the instance's lifecycle goes on (a termination
+ * terminates). Resolves `gone` when Auto Scaling has no such action waiting any more (it timed out and took its
+ * default result, or it was completed already): nothing is left to complete.
+ */
+export async function completeLifecycleAction(
+  client: AutoScalingClient,
+  action: { groupName: string; hookName: string; instanceId: string; token?: string },
+  signal?: AbortSignal,
+): Promise<'completed' | 'gone'> {
+  try {
+    await callAws('autoscaling:CompleteLifecycleAction', signal, (abortSignal) =>
+      client.send(
+        new CompleteLifecycleActionCommand({
+          AutoScalingGroupName: action.groupName,
+          LifecycleHookName: action.hookName,
+          InstanceId: action.instanceId,
+          ...(action.token ? { LifecycleActionToken: action.token } : {}),
+          LifecycleActionResult: 'CONTINUE',
+        }),
+        { abortSignal },
+      ),
+    );
+    return 'completed';
+  } catch (error) {
+    const cause = error instanceof RemoteError ? error.cause : undefined;
+    if (cause instanceof Error && cause.name === 'ValidationError' && noActiveAction.test(cause.message)) return 'gone';
+    throw error;
+  }
 }

@@ -1,7 +1,8 @@
 /**
- * EC2, autoheal's one call to it: DescribeInstances, for each instance's launch time, private IP
- * and tags (the grace period, the loop breaker and suppression need them, and Auto Scaling's calls
- * do not return them; an observer probes the private IP).
+ * EC2: DescribeInstances, for each instance's launch time, private IP and tags (the grace period,
+ * the loop breaker and suppression need them, and Auto Scaling's calls do not return them; an
+ * observer probes the private IP); and GetConsoleOutput, the evidence of an instance autoheal
+ * marked (src/evidence/).
  *
  * Why not `@aws-sdk/client-ec2`: its schemas are one 1.3 MB module that no bundler can shake, so it
  * would grow the Lambda bundle from 0.7 to 1.8 MB and its cold start by ~250 ms (past 1.5x the
@@ -97,4 +98,45 @@ function unknownIds(error: unknown, asked: readonly string[]): string[] | undefi
   if (!(cause instanceof Error) || cause.name !== unknownIdCode) return undefined;
   // Whole ids only: i-12345678 is not named by i-12345678abcdef012.
   return asked.filter((id) => new RegExp(`(^|[^0-9a-z-])${id.replace(/[^0-9a-z-]/gi, '\\$&')}($|[^0-9a-z])`).test(cause.message));
+}
+
+/** One EC2 Query call of `action`, bounded and converted by callAws. */
+function ec2Call(client: SigningClient, action: string, params: Record<string, string>, signal?: AbortSignal): Promise<Xml> {
+  const call = { service: 'ec2', serviceId: 'EC2', action, version: apiVersion, params };
+  return callAws(`ec2:${action}`, signal, (abortSignal) => sendQuery(client, call, abortSignal));
+}
+
+/** An instance's console output as EC2 keeps it: the text (decoded), when EC2 took it, and whether it is the latest. */
+export interface ConsoleOutput {
+  instanceId: string;
+  /** The output, decoded from EC2's base64; empty when EC2 has none (yet). */
+  text: string;
+  /** When EC2 took the output (ISO 8601), when it says. */
+  takenAt?: string;
+  /** The most recent output (Nitro instances); false: the output EC2 buffered at the last boot or stop. */
+  latest: boolean;
+}
+
+/** The error codes of a GetConsoleOutput that asked for the latest output of an instance that has none (not Nitro). */
+const latestUnsupported = new Set(['UnsupportedOperation', 'InvalidParameterCombination', 'InvalidParameterValue', 'InvalidParameter']);
+
+/**
+ * GetConsoleOutput: the latest output of the instance (`Latest=true`, Nitro instances); an
+ * instance that keeps no latest output (EC2 refuses the parameter) is asked once more for the
+ * output EC2 buffered. EC2 keeps at most the last 64 KB. Any other failure is the caller's.
+ */
+export async function getConsoleOutput(client: SigningClient, instanceId: string, signal?: AbortSignal): Promise<ConsoleOutput> {
+  const read = (answer: Xml, latest: boolean): ConsoleOutput => {
+    const root = node(answer, 'GetConsoleOutputResponse');
+    const encoded = text(node(root, 'output')) ?? '';
+    const takenAt = text(node(root, 'timestamp'));
+    return { instanceId, text: Buffer.from(encoded, 'base64').toString('utf8'), ...(takenAt ? { takenAt } : {}), latest };
+  };
+  try {
+    return read(await ec2Call(client, 'GetConsoleOutput', { InstanceId: instanceId, Latest: 'true' }, signal), true);
+  } catch (error) {
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : undefined;
+    if (cause === undefined || !latestUnsupported.has(cause.name)) throw error;
+    return read(await ec2Call(client, 'GetConsoleOutput', { InstanceId: instanceId }, signal), false);
+  }
 }

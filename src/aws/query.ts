@@ -51,7 +51,8 @@ export interface QueryCall {
 /** Error codes for answers whose body names none, by status (as the SDK's classifier reads them). */
 const codeOfStatus: Record<number, string> = { 429: 'Throttling', 500: 'InternalFailure', 502: 'BadGateway', 503: 'ServiceUnavailable', 504: 'GatewayTimeout' };
 
-async function endpointOf(client: SigningClient, call: QueryCall, region: string): Promise<URL> {
+/** Where a call of this service goes: the signing client's own endpoint (a client of this service), AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, or the regional endpoint. */
+export async function endpointOf(client: SigningClient, call: Pick<QueryCall, 'service' | 'serviceId'>, region: string): Promise<URL> {
   if (client.config.serviceId === call.serviceId && client.config.endpoint) {
     const own = await client.config.endpoint();
     return new URL(`${own.protocol}//${own.hostname}${own.port ? `:${own.port}` : ''}${own.path}`);

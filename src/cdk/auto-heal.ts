@@ -22,6 +22,9 @@
  *   table (./probe-detection.ts, ./observers.ts);
  * - for `legacyQueue`: the original topic → SQS queue (with a dead-letter queue) path, the queue
  *   accepting SendMessage only from the topic (./legacy-queue.ts);
+ * - for `quarantine`: the evidence bucket, a termination lifecycle hook on each named group and the
+ *   function that keeps a marked instance's console output before its termination goes on
+ *   (./evidence.ts);
  * - an alarm-cleanup custom resource, so deleting the stack deletes every alarm of the prefix
  *   (./alarm-cleanup.ts);
  * - notices, the stack's own alarms (the evidence queue's backlog among them) and its dashboard
@@ -33,12 +36,14 @@ import { CfnOutput, Duration } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { alarmArnsOf, alarmCleanup } from './alarm-cleanup.js';
 import { alarmDetection } from './alarm-detection.js';
+import { evidenceCapture } from './evidence.js';
 import { healerFunction, healerRole, healerTarget, type HealerRef } from './healer.js';
 import { ledgerTable } from './ledger-table.js';
 import { legacyQueue } from './legacy-queue.js';
@@ -77,6 +82,8 @@ export class AutoHeal extends Construct {
   readonly evidenceQueue?: sqs.Queue;
   /** The alarm sync function, with detection `alarms`. */
   readonly alarmSync?: lambda.Function;
+  /** Where each marked instance's evidence is kept, with `quarantine` (./evidence.ts). */
+  readonly evidenceBucket?: s3.Bucket;
 
   constructor(scope: Construct, id: string, props: AutoHealProps = {}) {
     super(scope, id);
@@ -116,6 +123,7 @@ export class AutoHeal extends Construct {
       this.proberPolicy = probe.proberPolicy;
       this.observers = probe.observers;
     }
+    if (config.evidence) this.evidenceBucket = evidenceCapture(this, { config, evidence: config.evidence, healer }).bucket;
     if (config.legacy) {
       const legacy = legacyQueue(this, { legacy: config.legacy, healer, healerTimeout: config.healer.timeout, alertTopic: this.alertTopic });
       this.legacyQueue = legacy.queue;

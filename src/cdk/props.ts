@@ -175,6 +175,16 @@ export interface AutoHealProps {
   /** The healer's memory. @default 256 */
   readonly memorySize?: number;
   /**
+   * Evidence before termination (README "Evidence"). `capture`: the healer keeps each mark's verdict
+   * and the group's state in the stack's evidence bucket before it marks, and a termination
+   * lifecycle hook on each named group (60 s, default CONTINUE) lets the evidence function add the
+   * instance's latest console output before the termination goes on. Needs `groups`.
+   * @default 'off'
+   */
+  readonly quarantine?: 'off' | 'capture';
+  /** How long the evidence bucket keeps each instance's evidence; only with `quarantine`. @default Duration.days(30) */
+  readonly evidenceRetention?: Duration;
+  /**
    * The folder holding the Lambda bundle `lambda.mjs`; only that file ships.
    * @default - the `dist` folder of the installed autoheal package
    */

@@ -16,6 +16,7 @@ import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
 import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
+import { evidenceOf, type EvidenceSettings } from './evidence-settings.js';
 import type { ObserversSettings } from './observer-settings.js';
 import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
 
@@ -62,6 +63,8 @@ export interface Resolved {
   proberHostRole?: iam.IRole;
   /** The observers to deploy, with detection `probe` and `probe.subnets` (checked by the Observers construct). */
   observers?: ObserversSettings;
+  /** Evidence before termination, with `quarantine` (./evidence.ts). */
+  evidence?: EvidenceSettings;
 }
 
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -107,11 +110,15 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const { groupNames, groupArns } = groupsOf(scope, props, problems);
   const legacy = legacyOf(props, problems);
   const intake = intakeOf(props, problems);
+  const evidence = evidenceOf(props, Stack.of(scope).stackName, problems);
   functionProblems(props, problems);
   const bundleDir = props.bundleDir ?? defaultBundleDir();
   // The healer's bundle, and with detection `alarms` the alarm sync's.
   for (const bundle of ['lambda.mjs', ...(alarms ? [alarmSyncBundle] : [])]) {
     if (!existsSync(join(bundleDir, bundle))) problems.push(`bundleDir: ${join(bundleDir, bundle)} not found (run "npm run build" in autoheal first)`);
+  }
+  if (evidence && !existsSync(join(bundleDir, 'evidence.mjs'))) {
+    problems.push(`bundleDir: ${join(bundleDir, 'evidence.mjs')} not found, and quarantine needs it (run "npm run build" in autoheal first)`);
   }
 
   if (problems.length > 0 || alarm === undefined) {
@@ -144,6 +151,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     ...(props.notificationEmail ? { notificationEmail: props.notificationEmail } : {}),
     ...(probe && hostRole ? { proberHostRole: hostRole } : {}),
     ...(probe && subnets ? { observers: { ...observerSettings, subnets } } : {}),
+    ...(evidence ? { evidence } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { AutohealError, describeError } from '../errors.js';
 import { register as alarms } from './commands/alarms.js';
 import { register as bridge } from './commands/bridge.js';
 import { register as demo } from './commands/demo.js';
+import { register as evidence } from './commands/evidence.js';
 import { register as explain } from './commands/explain.js';
 import { register as heal } from './commands/heal.js';
 import { register as history } from './commands/history.js';
@@ -34,7 +35,7 @@ const program = new Command('autoheal')
   .exitOverride();
 
 // Each command module registers itself; keep this list in pipeline order.
-const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, ledger, probe, status, history, pause, instance, demo];
+const commands: Array<(program: Command) => void> = [explain, heal, bridge, alarms, ledger, probe, status, history, evidence, pause, instance, demo];
 for (const register of commands) register(program);
 
 try {

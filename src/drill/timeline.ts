@@ -7,8 +7,10 @@
  * a queue message to the core.
  */
 import type { LocalGroup } from '../fleet/local/local-group.js';
-import type { HealerEvents, VerdictRecord } from '../healer/types.js';
+import type { HealerEvents } from '../healer/types.js';
 import type { TypedEvents } from '../events.js';
+// The verdict's shape is the AWS evidence's (src/operate/evidence.ts).
+import { markingVerdict, type MarkingVerdict } from '../operate/evidence.js';
 import type { Prober } from '../prober/prober.js';
 import type { Injection } from './inject.js';
 
@@ -59,19 +61,6 @@ export interface VictimTimeline {
 }
 
 /** The verdict that marked an instance, with the evidence the healer acted on. */
-export interface MarkingVerdict {
-  action: 'mark';
-  /** The reason key (`unhealthy`), and the numbers behind it. */
-  reason: string;
-  detail?: string;
-  /** Where the evidence came from (`probe`, `alarm`, …), what it said, and when it was seen. */
-  source: string;
-  evidence: string;
-  observedAt: string;
-  /** The observer that probed, for probe evidence. */
-  observer?: string;
-  eventId: string;
-}
 
 /** What a replaced instance left behind: why it was marked, how it ended, what it last said. */
 export interface InstanceEvidence {
@@ -114,20 +103,6 @@ interface Victim extends VictimTimeline {
   gone?: { atMs: number; exit: { code: number | null; signal: string | null }; lastOutput: string[] };
 }
 
-/** The verdict of a healer record, as the evidence shows it. */
-export function markingVerdict(r: VerdictRecord): MarkingVerdict {
-  const s = r.signal;
-  return {
-    action: 'mark',
-    reason: r.verdict.reason,
-    ...(r.verdict.detail !== undefined ? { detail: r.verdict.detail } : {}),
-    source: s.source,
-    evidence: s.reason,
-    observedAt: s.observedAt,
-    ...(s.observer !== undefined ? { observer: s.observer } : {}),
-    eventId: s.eventId,
-  };
-}
 
 /** Records rounds from the parts' events. {@link Timeline.dispose} unsubscribes. */
 export class Timeline {

@@ -11,7 +11,7 @@ import type { Verdict } from '../policy/types.js';
 import type { HealthSignal } from '../signals/types.js';
 import type { CommitSeam } from './commit.js';
 import type { LedgerPort } from './ledger.js';
-import type { AlarmStatePort, HealerEvents } from './types.js';
+import type { AlarmStatePort, HealerEvents, MarkFacts } from './types.js';
 
 /** The outcome of asking the fleet to mark an instance. */
 export interface MarkOutcome {
@@ -35,8 +35,8 @@ export interface HealerContext {
   ledgerKey(groupName: string): string;
   /** Jitter and waits of the commit loop (./commit.ts). */
   seam: CommitSeam;
-  /** Marks the instance Unhealthy through the fleet (not in dry-run). */
-  mark(instanceId: string, verdict: Verdict, signal?: AbortSignal): Promise<MarkOutcome>;
+  /** Keeps the mark's evidence (when the healer has a place for it), then marks the instance Unhealthy through the fleet (not in dry-run). */
+  mark(facts: Omit<MarkFacts, 'verdict'>, verdict: Verdict, signal?: AbortSignal): Promise<MarkOutcome>;
 }
 
 /** One signal on its way through its group's stages. */

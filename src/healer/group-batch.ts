@@ -173,7 +173,7 @@ export async function decideGroup(ctx: HealerContext, groupName: string, pending
       record(o);
       continue;
     }
-    const marked = await ctx.mark(o.p.signal.instanceId, o.verdict, abort);
+    const marked = await ctx.mark({ signal: o.p.signal, instance: o.p.instance, group, atMs: o.reservation.atMs }, o.verdict, abort);
     if (marked.error !== undefined || marked.verdict.action !== 'mark') unmade.push(o.reservation);
     record({ p: o.p, verdict: marked.verdict, ...(marked.error !== undefined ? { failure: marked.error } : {}) });
   }

@@ -16,6 +16,7 @@
  * It never throws: what fails becomes a record with an error.
  */
 import { mapLimited } from '../concurrency.js';
+import { withDeadline } from '../deadline.js';
 import { describeError, GracePeriodRefusedError, RemoteError } from '../errors.js';
 import { TypedEvents } from '../events.js';
 import type { GroupView } from '../fleet/port.js';
@@ -30,7 +31,7 @@ import { KeyedLock } from './keyed-lock.js';
 import { dryRunLedgerKey, memoryLedger } from './ledger.js';
 import { realCommitSeam } from './commit.js';
 import { reportAll, verdictRecord } from './records.js';
-import type { HealReport, Healer, HealerEvents, HealerOptions, VerdictRecord } from './types.js';
+import type { HealReport, Healer, HealerEvents, HealerOptions, MarkFacts, VerdictRecord } from './types.js';
 import { needsView, readViews, type Views } from './views.js';
 
 /**
@@ -73,9 +74,26 @@ export function createHealer(options: HealerOptions): Healer {
     logger.warn({ event, error: describeError(error) }, 'healer event listener failed'),
   );
 
+  /**
+   * Keeps the evidence first, so it exists before Auto Scaling can start the termination (the
+   * evidence function reads it to know the termination is autoheal's). Bounded; a failure is
+   * logged and the mark goes on: evidence never holds up healing.
+   */
+  async function keepEvidence(facts: MarkFacts, abort?: AbortSignal): Promise<void> {
+    const port = options.evidence;
+    if (port === undefined) return;
+    try {
+      await withDeadline('evidence:keep', port.timeoutMs, (s) => port.keep(facts, s), abort ? { signal: abort } : {});
+    } catch (error) {
+      logger.warn({ instanceId: facts.instance.instanceId, group: facts.group.name, error: describeError(error) }, 'evidence: not kept before the mark; marking anyway');
+    }
+  }
+
   /** Marks the instance through the fleet; a refusal inside the grace period is a hold, not a failure. */
-  async function mark(instanceId: string, verdict: Verdict, abort?: AbortSignal): Promise<MarkOutcome> {
+  async function mark(facts: Omit<MarkFacts, 'verdict'>, verdict: Verdict, abort?: AbortSignal): Promise<MarkOutcome> {
     if (dryRun) return { verdict };
+    const instanceId = facts.instance.instanceId;
+    await keepEvidence({ ...facts, verdict }, abort);
     try {
       await fleet.setInstanceHealth(instanceId, 'Unhealthy', { respectGracePeriod, ...(abort ? { signal: abort } : {}) });
       return { verdict };

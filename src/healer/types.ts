@@ -1,7 +1,7 @@
 import type { TypedEvents } from '../events.js';
 import type { FleetPort } from '../fleet/port.js';
 import type { Logger } from '../log.js';
-import type { GroupView } from '../fleet/port.js';
+import type { GroupView, InstanceView } from '../fleet/port.js';
 import type { PolicyOptions } from '../policy/options.js';
 import type { Hold } from '../policy/ledger.js';
 import type { ZoneDown } from '../policy/suspicion.js';
@@ -64,6 +64,26 @@ export interface GroupRails {
   hold?: Hold;
 }
 
+/** What the healer knows when it marks an instance: the evidence, the verdict, the instance and its group as it saw them. */
+export interface MarkFacts {
+  signal: HealthSignal;
+  verdict: Verdict;
+  instance: InstanceView;
+  group: GroupView;
+  atMs: number;
+}
+
+/**
+ * Keeps the evidence of a mark where an operator reads it after the instance is gone (on AWS, the
+ * stack's bucket: src/operate/evidence.ts). Called before the mark; the healer bounds the call and
+ * marks whatever it answers: evidence never holds up healing.
+ */
+export interface MarkEvidencePort {
+  keep(mark: MarkFacts, signal?: AbortSignal): Promise<void>;
+  /** How long the healer waits for `keep` before it marks anyway. */
+  readonly timeoutMs: number;
+}
+
 export interface HealerOptions {
   fleet: FleetPort;
   policy: PolicyOptions;
@@ -80,6 +100,8 @@ export interface HealerOptions {
   logger?: Logger;
   /** Where the rails' memory of each group lives; default: this process's (memoryLedger). */
   ledger?: LedgerPort;
+  /** Keeps the evidence of each mark before it is made; default: none (the local group keeps its own). */
+  evidence?: MarkEvidencePort;
   /** Jitter and waits between ledger commits that lost to another writer; default: Math.random and timers. */
   seam?: CommitSeam;
 }

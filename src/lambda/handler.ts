@@ -158,7 +158,7 @@ export function createHandler(deps: HandlerDeps) {
   });
   // Decisions as metrics (EMF on stdout, no API call) and as notices to a person (marks, holds).
   emitEmfDecisions(healer.events, deps.writeMetrics ?? ((line) => process.stdout.write(line)));
-  const notifier = lambdaNotifier(config.noticeTopicArn, deps.autoScaling, logger, deps.publishNotice);
+  const notifier = lambdaNotifier(config.noticeTopicArn, deps.autoScaling, logger, deps.publishNotice, config.evidenceBucket);
   notifier?.attach(healer.events);
 
   /** Held work: the alarms still in ALARM, decided again. */

@@ -8,8 +8,15 @@ import { createNotifier, type NoticePublisher, type Notifier } from '../operate/
 import { snsNoticePublisher } from '../operate/sns-notices.js';
 
 /** The notifier of the Lambda, or undefined without a topic (and without an injected publisher). */
-export function lambdaNotifier(topicArn: string | undefined, client: SigningClient, logger: Logger, publish?: NoticePublisher): Notifier | undefined {
-  if (publish !== undefined) return createNotifier({ publish, logger });
+export function lambdaNotifier(
+  topicArn: string | undefined,
+  client: SigningClient,
+  logger: Logger,
+  publish?: NoticePublisher,
+  evidenceBucket?: string,
+): Notifier | undefined {
+  const evidence = evidenceBucket ? { evidenceBucket } : {};
+  if (publish !== undefined) return createNotifier({ publish, logger, ...evidence });
   if (topicArn === undefined) return undefined;
-  return createNotifier({ publish: snsNoticePublisher(client, topicArn), logger });
+  return createNotifier({ publish: snsNoticePublisher(client, topicArn), logger, ...evidence });
 }

@@ -22,6 +22,7 @@ import type { ZoneDown } from '../policy/suspicion.js';
 import { noticeReasons, Reason, type ReasonKey } from '../policy/types.js';
 import { heartbeatMetric } from '../prober/heartbeat-metric.js';
 import { createOutbox, type OutboxCounts, type OutboxOptions, type Publisher } from './outbox.js';
+import { evidenceLocation } from './evidence.js';
 
 /** The message attribute every notice carries, and its values. */
 export const noticeAttribute = 'autoheal_notice';
@@ -76,8 +77,8 @@ function attributes(kind: NoticeKind, key: string, value: string, reason: string
   return { [noticeAttribute]: kind, [key]: value, reason };
 }
 
-/** The notice of a mark. */
-export function markNotice(r: VerdictRecord): Notice {
+/** The notice of a mark; with the evidence bucket, it names where the instance's evidence is kept. */
+export function markNotice(r: VerdictRecord, evidenceBucket?: string): Notice {
   const group = r.groupName ?? 'unknown group';
   const verb = r.dryRun ? 'would mark (dry run)' : 'marked';
   return {
@@ -89,6 +90,9 @@ export function markNotice(r: VerdictRecord): Notice {
       `autoheal ${verb} instance ${r.signal.instanceId} of Auto Scaling group ${group} Unhealthy${r.dryRun ? '' : '; the group replaces it'}.`,
       `Why: ${r.verdict.detail ?? Reason.unhealthy} (reason "unhealthy").`,
       `Evidence: ${r.signal.source}${r.signal.observer ? ` from observer ${r.signal.observer}` : ''}${r.signal.alarmName ? `, alarm ${r.signal.alarmName}` : ''}: ${r.signal.reason}`,
+      ...(evidenceBucket && !r.dryRun
+        ? [`Kept after it is gone: the verdict, the group's state and, once its termination starts, its latest console output, in ${evidenceLocation(evidenceBucket, r.signal.instanceId)}: \`autoheal evidence ${r.signal.instanceId} --bucket ${evidenceBucket}\` prints it.`]
+        : []),
       'What to do: nothing, unless marks keep coming. `autoheal status --group ' + group + '` shows the group; `autoheal history --group ' + group + '` what autoheal decided.',
     ].join('\n\n'),
     attributes: attributes('mark', 'group', group, 'unhealthy'),
@@ -187,7 +191,10 @@ export function silentObserverOf(event: unknown): { observer: string; alarmName:
 }
 
 /** The publisher, and how its notices are delivered (./outbox.ts: window 30 min, publish bound 5 s, flush at most 1 s). */
-export type NotifierOptions = OutboxOptions<Notice>;
+export type NotifierOptions = OutboxOptions<Notice> & {
+  /** The bucket the healer keeps each mark's evidence in (AUTOHEAL_EVIDENCE_BUCKET): mark notices name it. */
+  evidenceBucket?: string;
+};
 
 /** Counts, for tests and the summary. */
 export type NotifierCounts = OutboxCounts;
@@ -211,7 +218,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
 
   function attach(events: TypedEvents<HealerEvents>): () => void {
     const offs = [
-      events.on('healer:verdict:marked', (r) => void notify(markNotice(r))),
+      events.on('healer:verdict:marked', (r) => void notify(markNotice(r, options.evidenceBucket))),
       events.on('healer:verdict:skipped', (r) => {
         if (r.groupName !== undefined && isNoticeReason(r.verdict.reason)) void notify(holdNotice(r.groupName, r.verdict.reason, r.verdict.detail, r.signal.instanceId));
       }),

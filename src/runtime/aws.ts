@@ -2,7 +2,8 @@
  * The composition root for AWS: the one place a healer is built against real Auto Scaling, EC2
  * and CloudWatch. The Lambda healer, `heal`, `bridge --local` and `probe` all take it from here,
  * so they run the same fleet view (launch times included), the same re-check of stale alarms and
- * the same settings. It imports no CloudWatch code: the Lambda loads CloudWatch on first use
+ * the same settings, and keep the same evidence of each mark (AUTOHEAL_EVIDENCE_BUCKET). It
+ * imports no CloudWatch code: the Lambda loads CloudWatch on first use
  * (its cold start), the commands build their clients in ./aws-commands.ts.
  */
 import type { AutoScalingClient } from '../aws/autoscaling.js';
@@ -12,6 +13,7 @@ import { createHealer } from '../healer/healer.js';
 import type { LedgerPort } from '../healer/ledger.js';
 import type { AlarmStatePort, Healer, HealerOptions } from '../healer/types.js';
 import type { Logger } from '../log.js';
+import { s3MarkEvidence } from '../operate/evidence.js';
 
 /** What an AWS healer is built from; the clients are injected so tests and the Lambda choose them. */
 export interface AwsHealerDeps {
@@ -40,6 +42,7 @@ export function createAwsHealer(deps: AwsHealerDeps): { healer: Healer; fleet: A
     ...(deps.alarms ? { alarms: deps.alarms } : {}),
     ...(deps.onLifecycle ? { onLifecycle: deps.onLifecycle } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.settings.evidenceBucket ? { evidence: s3MarkEvidence(deps.autoScaling, deps.settings.evidenceBucket) } : {}),
     ...(deps.ledger ? { ledger: deps.ledger } : {}),
   });
   return { healer, fleet };

@@ -186,8 +186,9 @@ describe('autoheal status', () => {
       const lines = table.split('\n');
       expect(lines[0]).toMatch(/^group web: managed \(byName\); budget 1 of 1 in use \(SPENT\); desired 2; 2 instances$/);
       expect(lines[2]).toBe('  observers: none publish heartbeats');
-      expect(lines[4]).toMatch(/^INSTANCE\s+PRIVATE IP\s+LIFECYCLE\s+HEALTH\s+ALARM\s+PROBE\s+IF DOWN NOW\s+LAST ACTION$/);
-      expect(lines[6]).toMatch(
+      expect(lines[4]).toBe('  replacement: terminate, then launch: capacity DIPS by one instance per replacement until it is InService (no instance maintenance policy)');
+      expect(lines[5]).toMatch(/^INSTANCE\s+PRIVATE IP\s+LIFECYCLE\s+HEALTH\s+ALARM\s+PROBE\s+IF DOWN NOW\s+LAST ACTION$/);
+      expect(lines[7]).toMatch(
         new RegExp(`^${b}\\s+127\\.0\\.0\\.3\\s+Terminating\\s+Unhealthy\\s+none\\s+-\\s+skip notInService\\s+2026-05-14T20:11:54Z terminate \\[InProgress\\]: marked Unhealthy: user health-check \\(autoheal\\)$`),
       );
       expect(table).toContain(`${a} held: budgetSpent (1 of budget 1 Unhealthy or not yet replaced (0.4 of 2 serving))`);
@@ -197,6 +198,33 @@ describe('autoheal status', () => {
     } finally {
       stdout.mockRestore();
     }
+  });
+
+  it('shows the replacement order of the group\'s instance maintenance policy, and whether it dips capacity', async () => {
+    // Prepare: a group with launch-before-terminate (moto stores no maintenance policy).
+    asg.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: 'web',
+          MinSize: 2,
+          MaxSize: 4,
+          DesiredCapacity: 2,
+          DefaultCooldown: 300,
+          AvailabilityZones: ['eu-west-1a'],
+          HealthCheckType: 'EC2',
+          CreatedTime: new Date(0),
+          Instances: [{ InstanceId: a, LifecycleState: 'InService', HealthStatus: 'Healthy', AvailabilityZone: 'eu-west-1a', ProtectedFromScaleIn: false }],
+          InstanceMaintenancePolicy: { MinHealthyPercentage: 100, MaxHealthyPercentage: 110 },
+        },
+      ],
+    });
+
+    // Act
+    const report = await collectStatus(clients, { groups: 'web' }, { settings, nowMs });
+
+    // Assess
+    expect(report.groups[0]?.replacement).toEqual({ order: 'launch-before-terminate', minHealthyPercentage: 100, maxHealthyPercentage: 110, dipsCapacity: false });
+    expect(renderStatusTable(report)).toContain('  replacement: launch before terminate: capacity does not dip');
   });
 
   it('exits 2 for a group that does not exist and for probe flags without --port', async () => {

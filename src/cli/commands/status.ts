@@ -4,7 +4,8 @@
  * comes from a real source, read now:
  *
  * - the group: DescribeAutoScalingGroups (desired capacity, grace period, tags, suspended
- *   processes, instances with lifecycle and health); managed, paused and the budget follow from
+ *   processes, instance maintenance policy: the replacement order, instances with lifecycle and
+ *   health); managed, paused and the budget follow from
  *   them and the settings (the Lambda's AUTOHEAL_* environment, or flags);
  * - per instance: EC2 DescribeInstances (private IP, launch time, tags: grace and suppression),
  *   autoheal's alarm (`${prefix}${instanceId}`, DescribeAlarms, with CloudWatch's reason), a probe
@@ -24,12 +25,12 @@ import { Agent } from 'node:http';
 import { groupNamesWithTag } from '../../alarms/groups.js';
 import { alarmNameFor, groupAlarmNameFor } from '../../alarms/manager.js';
 import { describeAlarmStates, type AlarmStateView } from '../../alarms/states.js';
-import { autoScalingClient, describeScalingActivities, type AutoScalingClient, type ScalingActivity } from '../../aws/autoscaling.js';
+import { autoScalingClient, describeAutoScalingGroups, describeScalingActivities, type AutoScalingClient, type ScalingActivity } from '../../aws/autoscaling.js';
 import { cloudWatchClient, type CloudWatchClient } from '../../aws/cloudwatch.js';
 import { awsTimeoutEnv } from '../../aws/settings.js';
 import { resolveSettings, listOf, type Settings } from '../../config.js';
 import { ConfigError, describeError } from '../../errors.js';
-import { AwsFleet, ec2InstanceFacts, type InstanceFactsReader } from '../../fleet/aws/fleet.js';
+import { ec2InstanceFacts, groupView, type InstanceFactsReader } from '../../fleet/aws/fleet.js';
 import type { GroupView } from '../../fleet/port.js';
 import { readHeartbeats, type ObserverHeartbeat } from '../../operate/heartbeats.js';
 import { groupState, groupStateFromLedger, type GroupState, type RecordedMark } from '../../operate/group-state.js';
@@ -37,6 +38,7 @@ import { dynamoDbClient } from '../../aws/dynamodb.js';
 import type { LedgerPort } from '../../healer/ledger.js';
 import type { GroupLedger } from '../../policy/ledger.js';
 import { dynamoLedger } from '../../runtime/dynamodb-ledger.js';
+import { replacementOrder, replacementText, type ReplacementOrder } from '../../operate/replacement.js';
 import type { Verdict } from '../../policy/types.js';
 import { findEc2InstanceId } from '../../signals/read.js';
 import { httpCheck, tcpCheck, type CheckResult } from '../../prober/checks.js';
@@ -109,6 +111,8 @@ export interface GroupStatus {
   budget: { limit: number; inUse: number };
   desiredCapacity: number;
   suspendedProcesses: string[];
+  /** How the group replaces a marked instance (its instance maintenance policy), and whether that dips capacity. */
+  replacement: ReplacementOrder;
   rails: GroupState['rails'];
   /** The stack's observers (heartbeats carry no group) and their newest heartbeat. */
   observers: ObserverHeartbeat[];
@@ -236,8 +240,10 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
   const prefix = flags.prefix ?? settings.alarmPrefix;
   const probe = probeSettings(flags);
   const names = await groupNames(clients, flags, settings, signal);
-  const fleet = new AwsFleet(clients.autoscaling);
-  const groups = names.length === 0 ? [] : await fleet.describeGroups(names, signal);
+  // The wing's groups, not the fleet's: status also shows each group's maintenance policy.
+  const described = names.length === 0 ? [] : await describeAutoScalingGroups(clients.autoscaling, { names }, signal);
+  const policies = new Map(described.map((g) => [g.name, g.maintenancePolicy]));
+  const groups = described.map(groupView);
   const missing = names.filter((n) => !groups.some((g) => g.name === n));
   if (missing.length > 0) throw new ConfigError(`Auto Scaling group${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} not found`);
   groups.sort((a, b) => names.indexOf(a.name) - names.indexOf(b.name));
@@ -286,7 +292,7 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
     groups: groups.map((g, n) => {
       const stored = ledgers[n];
       const ledger = clients.ledger && stored ? { ledger: stored, where: clients.ledger.where } : undefined;
-      return groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts, ...(ledger ? { ledger } : {}) });
+      return groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts, replacement: replacementOrder(policies.get(g.name)), ...(ledger ? { ledger } : {}) });
     }),
   };
 }
@@ -303,6 +309,7 @@ function groupStatus(
     settings: Settings;
     nowMs: number;
     facts: Map<string, { privateIp?: string }>;
+    replacement: ReplacementOrder;
     ledger?: { ledger: GroupLedger; where: string };
   },
 ): GroupStatus {
@@ -329,6 +336,7 @@ function groupStatus(
     budget: state.budget,
     desiredCapacity: g.desiredCapacity,
     suspendedProcesses: g.suspendedProcesses,
+    replacement: ctx.replacement,
     rails: state.rails,
     observers: ctx.observers,
     alarmPrefix: ctx.prefix,
@@ -397,7 +405,7 @@ function observerLine(o: ObserverHeartbeat, nowMs: number): string {
   return `${o.name} ${o.lastHeartbeat ? ago(o.lastHeartbeat, nowMs) : 'no heartbeat in 3 h'}${o.silent ? ' (SILENT)' : ''}${seen.length > 0 ? ` (${seen.join(', ')})` : ''}`;
 }
 
-/** The header lines of one group: managed, paused, budget, rails, observers. */
+/** The header lines of one group: managed, paused, budget, rails, observers, alarms, replacement order. */
 function groupHeader(g: GroupStatus, nowMs: number): string[] {
   const r = g.rails;
   const lines = [
@@ -414,6 +422,7 @@ function groupHeader(g: GroupStatus, nowMs: number): string[] {
     `  alarms ${g.alarmPrefix}INSTANCE_ID` +
       (g.groupAlarm ? `; group alarm ${g.groupAlarm.name} ${g.groupAlarm.state}` : '') +
       (g.probed ? `; probed now: ${g.probed.check} :${g.probed.port}${g.probed.check === 'http' ? g.probed.path : ''}` : ''),
+    `  replacement: ${replacementText(g.replacement)}`,
   ];
   return lines;
 }

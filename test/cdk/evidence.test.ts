@@ -1,0 +1,142 @@
+/**
+ * Evidence before termination in the construct (`quarantine: 'capture'`, the example app's
+ * `-c quarantine=capture`): a termination lifecycle hook per named group that continues by
+ * default, a bucket whose documents expire, the evidence function and its rule, IAM scoped to the
+ * named groups, and the healer told where to keep each mark's evidence.
+ */
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../examples/cdk-app/app.js';
+import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
+
+let work: string;
+let bundleDir: string;
+
+beforeAll(() => {
+  work = mkdtempSync(join(tmpdir(), 'autoheal-evidence-cdk-'));
+  bundleDir = mkdtempSync(join(work, 'bundle-'));
+  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(bundleDir, 'evidence.mjs'), 'export const handler = async () => ({});\n');
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function synthExample(context: Record<string, string>): Template {
+  const { app, stack } = buildApp(new App({ outdir: mkdtempSync(join(work, 'out-')), context: { bundleDir, ...context } }));
+  return Template.fromJSON(app.synth().getStackByName(stack.stackName).template as Record<string, unknown>);
+}
+
+function statementsOf(template: Template, policyName: string): Array<Record<string, unknown>> {
+  const policies = template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp(policyName) } });
+  return Object.values(policies).flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties.PolicyDocument.Statement);
+}
+
+const statement = (statements: Array<Record<string, unknown>>, sid: string) => statements.find((s) => s.Sid === sid);
+
+describe('quarantine: capture (examples/cdk-app -c quarantine=capture)', () => {
+  let template: Template;
+  beforeAll(() => {
+    template = synthExample({ group: 'web,batch', quarantine: 'capture' });
+  });
+
+  it('holds each named group\'s terminations briefly with a hook that continues by default', () => {
+    // Assess
+    template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 2);
+    for (const group of ['web', 'batch']) {
+      template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+        AutoScalingGroupName: group,
+        LifecycleHookName: 'autoheal-evidence-AutoHeal',
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+        HeartbeatTimeout: 60,
+        DefaultResult: 'CONTINUE',
+      });
+    }
+  });
+
+  it('keeps the evidence in a private bucket whose documents expire', () => {
+    // Assess
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ Prefix: 'evidence/', ExpirationInDays: 30, Status: 'Enabled' })] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+    });
+    expect(Object.keys(template.findOutputs('*')).some((name) => name.startsWith('AutoHealEvidenceBucketName'))).toBe(true);
+  });
+
+  it('delivers only its hook\'s termination actions of the named groups to the evidence function', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.autoscaling'],
+        'detail-type': ['EC2 Instance-terminate Lifecycle Action'],
+        detail: { AutoScalingGroupName: ['web', 'batch'], LifecycleHookName: ['autoheal-evidence-AutoHeal'] },
+      },
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumEventAgeInSeconds: 60, MaximumRetryAttempts: 2 } })],
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'evidence.handler', Timeout: 30, Environment: { Variables: Match.objectLike({ AUTOHEAL_EVIDENCE_BUCKET: Match.anyValue() }) } });
+  });
+
+  it('grants ec2:GetConsoleOutput and autoscaling:CompleteLifecycleAction on the named groups only, as SetInstanceHealth is', () => {
+    // Prepare
+    const statements = statementsOf(template, '^AutoHealEvidenceRole');
+
+    // Assess
+    const complete = statement(statements, 'CompleteNamedGroupsHooks');
+    expect(complete?.Action).toBe('autoscaling:CompleteLifecycleAction');
+    expect(JSON.stringify(complete?.Resource)).toContain(':autoScalingGroupName/web');
+    expect(JSON.stringify(complete?.Resource)).toContain(':autoScalingGroupName/batch');
+    const marks = statement(statementsOf(template, '^AutoHealHealerRole'), 'MarkNamedGroups');
+    expect(complete?.Resource).toEqual(marks?.Resource);
+    const consoles = statement(statements, 'ReadNamedGroupsConsoles');
+    expect(consoles?.Action).toBe('ec2:GetConsoleOutput');
+    expect(consoles?.Condition).toEqual({ StringEquals: { 'ec2:ResourceTag/aws:autoscaling:groupName': ['web', 'batch'] } });
+    expect(JSON.stringify(consoles?.Resource)).toContain(':instance/*');
+    expect(statements.flatMap((s) => [s.Action].flat())).not.toContain('autoscaling:SetInstanceHealth');
+  });
+
+  it('tells the healer where to keep each mark\'s evidence, and lets it write there only', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'lambda.handler', Environment: { Variables: Match.objectLike({ AUTOHEAL_EVIDENCE_BUCKET: Match.anyValue() }) } });
+    const keep = statement(statementsOf(template, '^AutoHealHealerRole'), 'KeepMarkEvidence');
+    expect(keep?.Action).toBe('s3:PutObject');
+    expect(JSON.stringify(keep?.Resource)).toContain('/evidence/*');
+  });
+});
+
+describe('quarantine off (the default)', () => {
+  it('adds no hook, no bucket and no evidence setting', () => {
+    // Act
+    const template = synthExample({ group: 'web' });
+
+    // Assess
+    template.resourceCountIs('AWS::AutoScaling::LifecycleHook', 0);
+    template.resourceCountIs('AWS::S3::Bucket', 0);
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'lambda.handler', Environment: { Variables: Match.not(Match.objectLike({ AUTOHEAL_EVIDENCE_BUCKET: Match.anyValue() })) } });
+  });
+});
+
+describe('quarantine props that cannot work', () => {
+  it.each<[string, Omit<AutoHealProps, 'bundleDir'>, string]>([
+    ['an unknown mode', { groups: ['web'], quarantine: 'retain' as 'capture' }, 'quarantine: must be "off" or "capture", got "retain"'],
+    ['no named group', { quarantine: 'capture' }, 'quarantine: "capture" holds the terminations of the groups named in `groups`, and none is named'],
+    ['a retention without quarantine', { groups: ['web'], evidenceRetention: Duration.days(7) }, 'evidenceRetention: given, but quarantine is "off"'],
+    ['a retention in hours', { groups: ['web'], quarantine: 'capture', evidenceRetention: Duration.hours(36) }, 'evidenceRetention: must be whole days from 1 to 3650, got 1.5'],
+  ])('refuses %s, naming the prop', (_name, props, message) => {
+    // Act
+    const act = () => new AutoHeal(new Stack(new App(), 'S'), 'AutoHeal', { ...props, bundleDir });
+
+    // Assess
+    expect(act).toThrow(message);
+  });
+
+  it('sets the retention it is given', () => {
+    // Act
+    const stack = new Stack(new App(), 'S');
+    new AutoHeal(stack, 'AutoHeal', { groups: ['web'], quarantine: 'capture', evidenceRetention: Duration.days(7), bundleDir });
+
+    // Assess
+    Template.fromStack(stack).hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 7 })] } });
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * The evidence function as Lambda runs it: dist/evidence.mjs alone in a folder, imported by a fresh
+ * Node process per event, its environment the stack's (AUTOHEAL_EVIDENCE_BUCKET) plus moto's
+ * endpoint. moto has no CompleteLifecycleAction: a stand-in in front of moto answers that one
+ * action, as Auto Scaling does, and records it; every other request goes on to moto unchanged.
+ */
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bucket = 'autoheal-evidence-bundle';
+let moto: MotoFixture;
+let s3: S3Client;
+let standIn: Server;
+let standInUrl: string;
+const completed: URLSearchParams[] = [];
+let dir: string;
+
+beforeAll(async () => {
+  if (!existsSync(join(root, 'dist/evidence.mjs'))) throw new Error('dist/evidence.mjs not found: run "npm run build" first');
+  moto = await startMoto();
+  s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  standIn = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const form = new URLSearchParams(body.toString());
+      if (form.get('Action') === 'CompleteLifecycleAction') {
+        completed.push(form);
+        res.writeHead(200, { 'content-type': 'text/xml' });
+        res.end('<CompleteLifecycleActionResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><CompleteLifecycleActionResult/><ResponseMetadata><RequestId>stand-in</RequestId></ResponseMetadata></CompleteLifecycleActionResponse>');
+        return;
+      }
+      const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' && k !== 'host' && k !== 'content-length' ? [[k, v]] : [])));
+      void fetch(`${moto.endpoint}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(body.length > 0 ? { body } : {}) }).then(async (answer) => {
+        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/xml' });
+        res.end(Buffer.from(await answer.arrayBuffer()));
+      }, (error: Error) => {
+        res.writeHead(502);
+        res.end(error.message);
+      });
+    });
+  });
+  await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
+  standInUrl = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
+  dir = mkdtempSync(join(tmpdir(), 'autoheal-evidence-bundle-'));
+  copyFileSync(join(root, 'dist/evidence.mjs'), join(dir, 'evidence.mjs'));
+  writeFileSync(join(dir, 'invoke.mjs'), "const { handler } = await import('./evidence.mjs');\nprocess.stdout.write('\\nRESULT ' + JSON.stringify(await handler(JSON.parse(process.env.TEST_EVENT))) + '\\n');\n");
+}, 60_000);
+
+afterAll(async () => {
+  s3?.destroy();
+  await new Promise((resolve) => standIn?.close(resolve));
+  await moto?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** One event in a fresh process; resolves with its exit code, the handler's result and stderr. */
+function invoke(event: unknown, env: Record<string, string>): Promise<{ code: number | null; result?: unknown; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['invoke.mjs'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env, TEST_EVENT: JSON.stringify(event) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const line = /\nRESULT (.*)\n/.exec(stdout)?.[1];
+      resolve({ code, stderr, ...(line ? { result: JSON.parse(line) as unknown } : {}) });
+    });
+  });
+}
+
+const event = (group: string, instanceId: string) => ({
+  'detail-type': 'EC2 Instance-terminate Lifecycle Action',
+  source: 'aws.autoscaling',
+  detail: { LifecycleActionToken: 'tok', AutoScalingGroupName: group, LifecycleHookName: 'autoheal-evidence-AutoHeal', EC2InstanceId: instanceId, LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' },
+});
+
+describe('the evidence bundle, a fresh process per event (moto, CompleteLifecycleAction stood in for)', () => {
+  it('captures a marked instance and continues; continues an unmarked one at once; refuses to start without its bucket', async () => {
+    // Prepare
+    const group = await createMotoGroup(moto, { name: 'bundle-workers', size: 2 });
+    const [marked, other] = group.instanceIds as [string, string];
+    const doc = { kind: 'autoheal.evidence', version: 1, instanceId: marked, groupName: 'bundle-workers', markedAt: new Date().toISOString(), verdict: { action: 'mark', reason: 'unhealthy', source: 'probe', evidence: 'connect ECONNREFUSED', observedAt: new Date().toISOString(), eventId: 'e1' }, groupAtMark: { name: 'bundle-workers', desiredCapacity: 2, healthCheckGracePeriodSeconds: 0, suspendedProcesses: [], instances: [] } };
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `evidence/${marked}.json`, Body: JSON.stringify(doc) }));
+    const env = { ...moto.env, AWS_ENDPOINT_URL: standInUrl, AUTOHEAL_EVIDENCE_BUCKET: bucket, LOG_LEVEL: 'warn' };
+
+    // Act
+    const capture = await invoke(event('bundle-workers', marked), env);
+    const scaleIn = await invoke(event('bundle-workers', other), env);
+    const { AUTOHEAL_EVIDENCE_BUCKET: _bucket, ...withoutBucket } = env;
+    const unset = await invoke(event('bundle-workers', other), withoutBucket);
+
+    // Assess
+    expect(capture.result).toEqual({ instanceId: marked, outcome: 'captured', location: `s3://${bucket}/evidence/${marked}.json`, completed: 'completed' });
+    expect(scaleIn.result).toEqual({ instanceId: other, outcome: 'notMarked', completed: 'completed' });
+    expect(completed.map((f) => [f.get('InstanceId'), f.get('LifecycleActionResult'), f.get('LifecycleActionToken'), f.get('AutoScalingGroupName')])).toEqual([
+      [marked, 'CONTINUE', 'tok', 'bundle-workers'],
+      [other, 'CONTINUE', 'tok', 'bundle-workers'],
+    ]);
+    expect(unset.code).not.toBe(0);
+    expect(unset.stderr).toContain('AUTOHEAL_EVIDENCE_BUCKET: required by the evidence function');
+  });
+});

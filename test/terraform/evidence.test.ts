@@ -1,0 +1,177 @@
+/**
+ * Evidence before termination in the Terraform module (`quarantine = "capture"`, deploy/terraform/
+ * evidence.tf), planned against moto as the construct is synthesized: a termination hook per named
+ * group that continues by default, a bucket whose documents expire, the evidence function and its
+ * rule, the construct's IAM for it, and the healer told where to keep each mark's evidence. The
+ * mistakes the construct refuses stop the plan with a message naming the variable.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutoHeal } from '../../src/cdk/index.js';
+import { startMoto, type MotoFixture } from '../helpers/moto.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let work: string;
+let moto: MotoFixture;
+let env: Record<string, string>;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+interface Planned {
+  address: string;
+  type: string;
+  values: Record<string, unknown>;
+}
+
+function terraform(cwd: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('terraform', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', (error) => reject(new Error(`cannot run terraform (${error.message}); install Terraform >= 1.9`)));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function ok(cwd: string, args: string[]): Promise<string> {
+  const run = await terraform(cwd, args);
+  if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4_000)}`);
+  return run.stdout;
+}
+
+/** A root calling the module with `hcl`, initialized. */
+async function rootWith(name: string, hcl: string[]): Promise<string> {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'main.tf'), `provider "aws" {}\nmodule "m" {\n  source = "../deploy/terraform"\n  ${hcl.join('\n  ')}\n}\n`);
+  await ok(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+  return dir;
+}
+
+let planned: Planned[];
+let mistakes: Run[];
+
+beforeAll(async () => {
+  for (const built of ['dist/lambda.zip', 'dist/evidence.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
+  work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-evidence-'));
+  cpSync(join(root, 'deploy/terraform'), join(work, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
+  mkdirSync(join(work, 'dist'));
+  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip']) copyFileSync(join(root, 'dist', archive), join(work, 'dist', archive));
+  writeFileSync(join(work, 'terraform.rc'), 'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n');
+  mkdirSync(join(work, 'plugin-cache'));
+  moto = await startMoto();
+  env = {
+    PATH: process.env.PATH ?? '',
+    HOME: work,
+    TF_CLI_CONFIG_FILE: join(work, 'terraform.rc'),
+    TF_PLUGIN_CACHE_DIR: join(work, 'plugin-cache'),
+    TF_IN_AUTOMATION: '1',
+    CHECKPOINT_DISABLE: '1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...moto.env,
+  };
+  const capture = await rootWith('capture', ['name        = "ev"', 'group_names = ["web", "batch"]', 'quarantine  = "capture"']);
+  await ok(capture, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
+  const plan = JSON.parse(await ok(capture, ['show', '-json', 'plan.bin'])) as { planned_values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
+  planned = plan.planned_values.root_module.child_modules[0]?.resources ?? [];
+  mistakes = [];
+  for (const [name, hcl] of [
+    ['retain', ['name = "r"', 'group_names = ["web"]', 'quarantine = "retain"']],
+    ['nogroups', ['name = "n"', 'quarantine = "capture"']],
+    ['hours', ['name = "h"', 'group_names = ["web"]', 'quarantine = "capture"', 'evidence_retention_days = 1.5']],
+  ] as const) {
+    const dir = await rootWith(name, [...hcl]);
+    mistakes.push(await terraform(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false']));
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await moto?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const ofType = (type: string) => planned.filter((r) => r.type === type).map((r) => r.values);
+type Statement = { Sid: string; Action: string | string[]; Resource: unknown; Condition?: unknown };
+const statements = (name: string): Statement[] =>
+  (JSON.parse((ofType('aws_iam_role_policy').find((p) => p.name === name)?.policy as string | undefined) ?? '{"Statement":[]}') as { Statement: Statement[] }).Statement;
+
+/** The construct with the same props: what the module must match. */
+function construct(): Template {
+  const dir = mkdtempSync(join(work, 'bundle-'));
+  writeFileSync(join(dir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
+  writeFileSync(join(dir, 'evidence.mjs'), 'export const handler = async () => ({});\n');
+  const stack = new Stack(new App(), 'ev');
+  new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'capture', bundleDir: dir });
+  return Template.fromStack(stack);
+}
+
+describe('quarantine = "capture" in the Terraform module (planned against moto)', () => {
+  it('holds each named group\'s terminations with the construct\'s hook', () => {
+    // Assess
+    const hooks = ofType('aws_autoscaling_lifecycle_hook');
+    expect(hooks.map((h) => h.autoscaling_group_name).sort()).toEqual(['batch', 'web']);
+    for (const h of hooks) expect(h).toMatchObject({ name: 'autoheal-evidence-ev', lifecycle_transition: 'autoscaling:EC2_INSTANCE_TERMINATING', heartbeat_timeout: 60, default_result: 'CONTINUE' });
+    construct().hasResourceProperties('AWS::AutoScaling::LifecycleHook', { HeartbeatTimeout: 60, DefaultResult: 'CONTINUE', LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' });
+  });
+
+  it('keeps the evidence in a private bucket whose documents expire', () => {
+    // Assess
+    const [rules] = ofType('aws_s3_bucket_lifecycle_configuration') as Array<{ rule: Array<Record<string, unknown>> }>;
+    expect(rules?.rule[0]).toMatchObject({ id: 'ExpireEvidence', status: 'Enabled', filter: [{ prefix: 'evidence/' }], expiration: [{ days: 30 }] });
+    expect(ofType('aws_s3_bucket_public_access_block')[0]).toMatchObject({ block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true });
+  });
+
+  it('starts the evidence function on the same events as the construct\'s rule', () => {
+    // Assess
+    const rule = ofType('aws_cloudwatch_event_rule').find((r) => r.name === 'ev-evidence');
+    const cdkRule = Object.values(construct().findResources('AWS::Events::Rule', { Properties: { EventPattern: { source: ['aws.autoscaling'], 'detail-type': ['EC2 Instance-terminate Lifecycle Action'] } } }))[0] as {
+      Properties: { EventPattern: { detail: { LifecycleHookName: string[] } } };
+    };
+    const pattern = JSON.parse(rule?.event_pattern as string) as Record<string, unknown>;
+    expect(pattern).toEqual({ ...cdkRule.Properties.EventPattern, detail: { ...cdkRule.Properties.EventPattern.detail, LifecycleHookName: ['autoheal-evidence-ev'] } });
+    expect(ofType('aws_lambda_function').find((f) => f.handler === 'evidence.handler')).toMatchObject({ timeout: 30, runtime: 'nodejs22.x', architectures: ['arm64'] });
+  });
+
+  it('grants the construct\'s actions for the evidence, ec2:GetConsoleOutput and autoscaling:CompleteLifecycleAction on the named groups only', () => {
+    // Prepare
+    const mine = statements('evidence');
+    const cdk = Object.values(construct().findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealEvidenceRole') } })) as Array<{
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    }>;
+    const cdkStatements = cdk.flatMap((p) => p.Properties.PolicyDocument.Statement);
+
+    // Assess: the statements known at plan time as the construct's; the storage ones (log group and
+    // bucket ARNs, known after apply) in their own policy.
+    const atPlan = new Set(mine.map((s) => s.Sid));
+    expect(mine.map((s) => [s.Sid, s.Action]).sort()).toEqual(cdkStatements.filter((s) => atPlan.has(s.Sid)).map((s) => [s.Sid, s.Action]).sort());
+    expect(cdkStatements.map((s) => s.Sid).filter((sid) => !atPlan.has(sid)).sort()).toEqual(['ListEvidence', 'ReadWriteEvidence', 'WriteOwnLogs']);
+    expect(planned.some((r) => r.address === 'module.m.aws_iam_role_policy.evidence_storage[0]')).toBe(true);
+    const complete = mine.find((s) => s.Sid === 'CompleteNamedGroupsHooks');
+    expect((complete?.Resource as string[]).map((r) => r.replace(/^.*autoScalingGroupName\//, ''))).toEqual(['web', 'batch']);
+    expect(mine.find((s) => s.Sid === 'ReadNamedGroupsConsoles')?.Condition).toEqual({ StringEquals: { 'ec2:ResourceTag/aws:autoscaling:groupName': ['web', 'batch'] } });
+    // The healer's s3:PutObject names the bucket, known after apply: its policy is planned.
+    expect(planned.some((r) => r.address === 'module.m.aws_iam_role_policy.healer_evidence[0]')).toBe(true);
+  });
+
+  it('refuses what the construct refuses, naming the variable', () => {
+    // Assess
+    const [retain, nogroups, hours] = mistakes;
+    expect(retain?.code).toBe(1);
+    expect(retain?.stderr.replace(/\s+/g, ' ')).toContain('quarantine: must be "off" or "capture", got "retain".');
+    expect(nogroups?.code).toBe(1);
+    expect(nogroups?.stderr.replace(/\s+/g, ' ')).toContain('quarantine: "capture" holds the terminations of the groups in group_names, and none is named.');
+    expect(hours?.code).toBe(1);
+    expect(hours?.stderr.replace(/\s+/g, ' ')).toContain('evidence_retention_days: must be whole days from 1 to 3650, got 1.5.');
+  });
+});
