@@ -81,7 +81,8 @@ export function startHealing(run: DemoRun, group: LocalGroup, topic: Topic, note
   writeFileSync(decisionsFile, '');
   cleanups.push(recordDecisions(healer.events, decisionsFile), recordEvidence(group, healer, decisionsFile));
   const names = Array.from({ length: options.observers }, (_, k) => `observer-${k + 1}`);
-  const cut = new Set<string>();
+  // observer-blind: the first observer is cut off before its first check, so it never sees the group answer.
+  const cut = new Set<string>(options.failure === 'observer-blind' ? names.slice(0, Math.max(1, options.partition)) : []);
   const probers = names.map((observer) => startObserver(run, group, topic, observer, cut));
   noteObservers(probers, notes);
   noteDecisions(healer, notes);
@@ -130,6 +131,7 @@ function noteObservers(probers: readonly Prober[], notes: DemoNotes): void {
     p.events.on('prober:signal:withheld', (e) =>
       note(observerLog, { ms: e.atMs - startedMs, observer, event: 'withheld', instanceId: e.instanceId, reasons: e.reasons }),
     );
+    p.events.on('prober:group:unreachable', (e) => note(observerLog, { ms: e.atMs - startedMs, observer, event: 'unreachable', group: e.group, reason: e.reason }));
     p.events.on('prober:signal:sent', (e) =>
       note(observerLog, { ms: e.atMs - startedMs, observer, event: 'sent', instanceId: e.signal.instanceId, state: e.signal.state }),
     );

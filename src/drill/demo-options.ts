@@ -41,8 +41,18 @@ export const demoDefaults = {
 export const drillRails = { loopMarks: 1_000_000, maxMarksPerWindow: 1_000_000, suspicionWindowMs: 1_000 } as const;
 
 /** What the demo can break: an instance (inject.ts), or an observer's view of the whole group. */
-export const demoFailures = [...failureModes, 'observer-partition'] as const;
+export const observerFailures = ['observer-partition', 'observer-blind'] as const;
+export const demoFailures = [...failureModes, ...observerFailures] as const;
 export type DemoFailure = (typeof demoFailures)[number];
+
+/**
+ * Whether the failure is an observer's, not an instance's: `observer-partition` cuts one off from
+ * a group it has seen answer; `observer-blind` cuts one off from the start, so it never sees the
+ * group answer (a wrong security group, port or path looks like that).
+ */
+export function isObserverFailure(failure: DemoFailure): failure is (typeof observerFailures)[number] {
+  return (observerFailures as readonly string[]).includes(failure);
+}
 
 /**
  * How an observer is cut off here: an injected black hole (its checks to the group time out, as
@@ -108,9 +118,9 @@ export const demoOptionsSchema = z
     message: 'zone must be one of zones (give them: zones a,b,c and zone a)',
   })
   .refine((o) => o.zone === undefined || o.mass === undefined, { path: ['zone'], message: 'zone and mass both choose what fails: give one of them' })
-  .refine((o) => o.zone === undefined || o.failure !== 'observer-partition', {
+  .refine((o) => o.zone === undefined || !isObserverFailure(o.failure), {
     path: ['zone'],
-    message: 'zone fails instances: observer-partition fails none (use freeze, crash or sick)',
+    message: 'zone fails instances: observer-partition and observer-blind fail none (use freeze, crash or sick)',
   })
   .refine((o) => o.zone === undefined || o.instances >= o.zones.length, {
     path: ['instances'],
@@ -129,5 +139,5 @@ export function parseDemoOptions(input: DemoOptionsInput): DemoOptions {
 
 /** Whether the drill relaxes the rails that count its own failures (see `drillRails` above). */
 export function relaxesRails(options: DemoOptions): boolean {
-  return options.drillRails ?? options.failure !== 'observer-partition';
+  return options.drillRails ?? !isObserverFailure(options.failure);
 }

@@ -6,7 +6,7 @@ import type { BridgeHandle } from '../bridge/index.js';
 import type { LocalGroup } from '../fleet/local/local-group.js';
 import type { Prober } from '../prober/prober.js';
 import type { WithholdReason } from '../prober/types.js';
-import type { cutMethod, DemoOptions } from './demo-options.js';
+import { isObserverFailure, type cutMethod, type DemoOptions } from './demo-options.js';
 import type { Injection } from './inject.js';
 import type { Logger } from '../log.js';
 import { detectionFloorMs, percentile } from './stats.js';
@@ -32,7 +32,10 @@ export interface DemoInstance {
 export interface ObserverNote {
   ms: number;
   observer: string;
-  event: 'degraded' | 'recovered' | 'withheld' | 'sent';
+  event: 'degraded' | 'recovered' | 'withheld' | 'sent' | 'unreachable';
+  /** For `unreachable`: the group the observer cannot reach, and why it says so. */
+  group?: string;
+  reason?: string;
   instanceId?: string;
   state?: 'healthy' | 'unhealthy';
   reasons?: WithholdReason[];
@@ -81,8 +84,10 @@ export interface DemoResult {
     durationMs: number;
     budget: number;
     marked: string[];
-    /** Unhealthy verdicts the cut observer(s) withheld (self-check). */
+    /** Unhealthy verdicts the cut observer(s) withheld (self-check, or a group they cannot reach). */
     withheld: number;
+    /** Groups the cut observer(s) reported they cannot reach, instead of voting against them. */
+    unreachable: Array<{ observer: string; group: string; reason: string }>;
     /** Verdicts the healer skipped as awaitingQuorum (outvoted). */
     outvoted: number;
     /** Verdicts skipped because marking froze (suspicion). */
@@ -155,7 +160,7 @@ export interface DemoRecord {
 export function demoResult(run: DemoRecord): DemoResult {
   const { options, rounds, partition, falseMarks, aborted } = run;
   const victims = rounds.flatMap((r) => r.victims);
-  const partitionRun = options.failure === 'observer-partition';
+  const partitionRun = isObserverFailure(options.failure);
   const fine = partitionRun ? partition?.held === true : rounds.length === options.rounds && rounds.every((r) => r.healed);
   return {
     // A partition run holds when no more was marked than allowed; its false marks are listed either way.

@@ -18,13 +18,14 @@ import { createQueue, getQueueAttributes, setQueueAttributes, sqsClient, type SQ
 import { startBridge, healerTarget } from '../bridge/index.js';
 import type { Healer } from '../healer/types.js';
 import { silentLogger } from '../log.js';
+import type { Prober } from '../prober/prober.js';
 import { parseEvent } from '../signals/index.js';
 import { runDrill } from './drill.js';
-import { cutMethod, parseDemoOptions, type DemoOptionsInput } from './demo-options.js';
+import { cutMethod, isObserverFailure, parseDemoOptions, type DemoOptionsInput } from './demo-options.js';
 import { startDemoGroup } from './demo-group.js';
 import { newNotes, startHealing } from './demo-healing.js';
 import { demoResult, type DemoHooks, type DemoInstance, type DemoResult } from './demo-result.js';
-import { unwind, type Cleanup, type DemoRun } from './demo-run.js';
+import { abortableDelay, unwind, type Cleanup, type DemoRun } from './demo-run.js';
 import { runPartition } from './partition.js';
 import { Timeline, type RoundTimeline } from './timeline.js';
 
@@ -155,8 +156,8 @@ export async function runDemo(input: DemoOptionsInput, hooks: DemoHooks = {}): P
     await started();
     const prober = healing.probers[0] as (typeof healing.probers)[number];
     hooks.onReady?.({ group, prober, probers: healing.probers, bridge, timeline, endpoint: emulator.endpoint, topicArn: emulator.topicArn, queueUrl: emulator.queueUrl }, options);
-    cutObservers(run, healing);
-    if (options.failure === 'observer-partition') record.partition = await runPartition(run, notes, healing.observers.quorum);
+    await cutObservers(run, healing);
+    if (isObserverFailure(options.failure)) record.partition = await runPartition(run, notes, healing.observers.quorum);
     else rounds.push(...(await runDrill(group, timeline, drillOptions(run, notes, hooks))));
   } catch (error) {
     if (!hooks.signal?.aborted) throw error;
@@ -173,20 +174,40 @@ function notStarted(run: DemoRun): DemoResult['observers'] {
   return { count: observers, quorum: Math.min(2, observers), names: [], cut: [], selfCheck, note: '' };
 }
 
-/** Cuts off the first `partition` observers (one at least for observer-partition), and says so. */
-function cutObservers(run: DemoRun, healing: { cut: Set<string>; observers: DemoResult['observers'] }): void {
+/**
+ * Cuts off the first `partition` observers (one at least for an observer failure), and says so.
+ * A partition cuts an observer off from a group it has seen answer: each waits for one passed
+ * check first (at most 10 s), or it would count the group as one it never reached (observer-blind).
+ */
+async function cutObservers(run: DemoRun, healing: { cut: Set<string>; observers: DemoResult['observers']; probers: readonly Prober[] }): Promise<void> {
   const { options } = run;
-  const cutCount = options.failure === 'observer-partition' ? Math.max(1, options.partition) : options.partition;
-  for (const name of healing.observers.names.slice(0, cutCount)) healing.cut.add(name);
+  const cutCount = isObserverFailure(options.failure) ? Math.max(1, options.partition) : options.partition;
+  const names = healing.observers.names.slice(0, cutCount);
+  const seen = healing.probers.filter((p) => names.includes(p.options.observer) && !healing.cut.has(p.options.observer)).map(seenAnswer);
+  // Bounded, and the bound never outlives the wait: a timer left running would hold the exit.
+  const bound = new AbortController();
+  run.signal?.addEventListener('abort', () => bound.abort(), { once: true });
+  await Promise.race([Promise.all(seen).finally(() => bound.abort()), abortableDelay(10_000, bound.signal)]);
+  for (const name of names) healing.cut.add(name);
   if (healing.cut.size === 0) return;
   healing.observers.cut = [...healing.cut];
   healing.observers.cutMethod = cutMethod;
   run.logger.warn({ cut: [...healing.cut], cutMethod }, 'demo: observer(s) cut off from the group');
 }
 
+/** Resolves once the prober has seen a check pass: it knows the group answers it. */
+function seenAnswer(prober: Prober): Promise<void> {
+  return new Promise((resolve) => {
+    const off = prober.events.on('prober:check:succeeded', () => {
+      off();
+      resolve();
+    });
+  });
+}
+
 function drillOptions(run: DemoRun, notes: { failed: Set<string> }, hooks: DemoHooks): Parameters<typeof runDrill>[2] {
   const { options, logger } = run;
-  const failure = options.failure as Exclude<typeof options.failure, 'observer-partition'>;
+  const failure = options.failure as Exclude<typeof options.failure, 'observer-partition' | 'observer-blind'>;
   return {
     rounds: options.rounds,
     failure,

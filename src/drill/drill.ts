@@ -11,15 +11,15 @@ import { injectFailure, type FailureMode, type Injection } from './inject.js';
 import type { RoundTimeline, Timeline } from './timeline.js';
 
 /** The probe targets of a group: its InService instances on loopback. */
-export function probeTargetsOf(group: Pick<LocalGroup, 'instances'>): ProbeTarget[] {
+export function probeTargetsOf(group: Pick<LocalGroup, 'instances' | 'name'>): ProbeTarget[] {
   return group
     .instances()
     .filter((i) => i.lifecycleState === 'InService')
-    .map((i) => ({ instanceId: i.instanceId, host: '127.0.0.1', port: i.port }));
+    .map((i) => ({ instanceId: i.instanceId, host: '127.0.0.1', port: i.port, group: group.name }));
 }
 
 /** Keeps the prober's targets equal to the group's InService instances; returns the unsubscribe function. */
-export function followGroup(group: Pick<LocalGroup, 'instances' | 'events'>, prober: Pick<Prober, 'setTargets'>): () => void {
+export function followGroup(group: Pick<LocalGroup, 'instances' | 'events' | 'name'>, prober: Pick<Prober, 'setTargets'>): () => void {
   const sync = (): void => prober.setTargets(probeTargetsOf(group));
   const offs = [
     group.events.on('group:instance:in-service', sync),

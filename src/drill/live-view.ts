@@ -6,7 +6,7 @@
 import { describeExit } from '../fleet/local/group-events.js';
 import type { LocalInstance } from '../fleet/local/local-group.js';
 import { cutMethod, type DemoOptions, type DemoParts, type DemoResult } from './demo.js';
-import { relaxesRails } from './demo-options.js';
+import { isObserverFailure, relaxesRails } from './demo-options.js';
 import type { Injection } from './inject.js';
 import { stageLabels, stages, type InstanceEvidence, type RoundTimeline } from './timeline.js';
 
@@ -109,8 +109,8 @@ export function readyLines(p: DemoParts, options: DemoOptions): string[] {
   return [
     `autoheal demo: ${options.instances} local instances; probe every ${options.intervalMs} ms, unhealthy after ${options.unhealthyThreshold} failures`,
     `  prober -> SNS topic instance-alert -> SQS queue instance-failed -> bridge -> core -> local group  (fauxqs at ${p.endpoint})`,
-    options.failure === 'observer-partition'
-      ? `  observer-partition: ${Math.max(1, options.partition)} observer(s) cut off from the healthy group for ${options.partitionMs} ms (cut: ${cutMethod}); ${budget}`
+    isObserverFailure(options.failure)
+      ? `  ${options.failure}: ${Math.max(1, options.partition)} observer(s) cut off from the healthy group${options.failure === 'observer-blind' ? ' from the start' : ''} for ${options.partitionMs} ms (cut: ${cutMethod}); ${budget}`
       : `  ${options.rounds} round(s) of "${options.failure}"${mass}${zone}${cut}; ${budget}`,
     ...(options.zones.length > 0 ? [`  zones: ${options.zones.join(', ')} (each launch to the zone with the fewest instances, as Auto Scaling balances a group)`] : []),
     `  observers: ${options.observers} (${p.probers.map((x) => x.options.observer).join(', ')}), quorum ${Math.min(2, options.observers)}${options.observers === 1 ? ' (one observer marks alone)' : ''}; self-check ${options.selfCheck ? 'on' : 'OFF'}; rails: ${rails}`,
@@ -232,7 +232,8 @@ export function observerLines(result: DemoResult): string[] {
   for (const n of result.observerLog) {
     if (n.event === 'degraded') add(`${n.observer}:degraded:${n.ms}`, n.ms, `${n.observer} degraded (${(n.reasons ?? []).join(', ')}): withholds unhealthy verdicts`);
     else if (n.event === 'recovered') add(`${n.observer}:recovered:${n.ms}`, n.ms, `${n.observer} recovered`);
-    else if (n.event === 'withheld') add(`${n.observer}:withheld:${n.instanceId}`, n.ms, `${n.observer} withheld "unhealthy" for ${n.instanceId} (self-check)`);
+    else if (n.event === 'withheld') add(`${n.observer}:withheld:${n.instanceId}`, n.ms, `${n.observer} withheld "unhealthy" for ${n.instanceId} (${(n.reasons ?? []).join(', ') || 'self-check'})`);
+    else if (n.event === 'unreachable') add(`${n.observer}:unreachable:${n.group ?? ''}`, n.ms, `${n.observer} cannot reach group ${n.group ?? '?'}: reports it, votes nothing about it`);
     else if (n.state === 'unhealthy') add(`${n.observer}:sent:${n.instanceId}`, n.ms, `${n.observer} reported ${n.instanceId} unhealthy`);
   }
   for (const d of result.decisions) {
@@ -247,7 +248,8 @@ export function observerLines(result: DemoResult): string[] {
   if (p) {
     lines.push(
       `partition: ${p.durationMs} ms with ${o.cut.join(', ')} cut off from a healthy group`,
-      `  marked: ${p.marked.length}${p.marked.length > 0 ? ` (${p.marked.join(', ')})` : ''}; withheld by the self-check: ${p.withheld}; outvoted (awaitingQuorum): ${p.outvoted}; frozen: ${p.frozen}; budget ${p.budget}`,
+      ...p.unreachable.map((u) => `  ${u.observer} cannot reach group ${u.group}: it reports that instead of voting (${u.reason})`),
+      `  marked: ${p.marked.length}${p.marked.length > 0 ? ` (${p.marked.join(', ')})` : ''}; withheld (self-check, group out of reach): ${p.withheld}; outvoted (awaitingQuorum): ${p.outvoted}; frozen: ${p.frozen}; budget ${p.budget}`,
       p.held
         ? `  held: ${o.quorum > 1 ? 'nothing marked' : `no more than the budget (${p.budget}) marked`}`
         : `  NOT held: ${p.marked.length} marked${o.quorum > 1 ? '' : ` (budget ${p.budget})`}`,

@@ -1,6 +1,6 @@
 /**
- * `--failure observer-partition`: observers cut off from a healthy group for a while, and what
- * that did. The instances stay healthy, so whatever is marked meanwhile is a false mark; the run
+ * `--failure observer-partition` and `observer-blind`: observers cut off from a healthy group for
+ * a while (blind: from before their first check), and what that did. The instances stay healthy, so whatever is marked meanwhile is a false mark; the run
  * holds when nothing is marked with a quorum, or no more than the budget with one observer.
  */
 import { unhealthyBudget } from '../policy/budget.js';
@@ -20,6 +20,7 @@ export async function runPartition(run: DemoRun, notes: DemoNotes, quorum: numbe
     budget,
     marked,
     withheld: notes.observerLog.filter((n) => n.event === 'withheld').length,
+    unreachable: notes.observerLog.flatMap((n) => (n.event === 'unreachable' && n.group ? [{ observer: n.observer, group: n.group, reason: n.reason ?? '' }] : [])),
     outvoted: during.filter((d) => d.reason === 'awaitingQuorum').length,
     frozen: during.filter((d) => d.reason === 'frozen').length,
     held: quorum > 1 ? marked.length === 0 : marked.length <= budget,

@@ -51,6 +51,21 @@ describe('autoheal demo --observers (built CLI, real processes)', () => {
     expect(run.stdout).toMatch(/held: nothing marked/);
   });
 
+  it('observer-blind: an observer that never reached the group reports it unreachable and votes nothing about it; nothing is marked', async () => {
+    // Act: no self-check, so only the reach rule stands between the blind observer and a vote.
+    const { code, result, stdout } = await demoJson(['--failure', 'observer-blind', '--partition-ms', '4000', '--no-self-check', ...fast]);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(result.observers.cut).toEqual(['observer-1']);
+    expect(result.partition?.unreachable).toEqual([{ observer: 'observer-1', group: 'autoheal-demo', reason: expect.stringMatching(/none of its instances has passed a check/) }]);
+    expect(result.observerLog.filter((n) => n.observer === 'observer-1' && n.event === 'sent' && n.state === 'unhealthy')).toEqual([]);
+    expect(result.observerLog.some((n) => n.observer === 'observer-1' && n.event === 'withheld' && n.reasons?.includes('groupUnreachable'))).toBe(true);
+    expect(result.partition).toMatchObject({ marked: [], held: true });
+    expect(result.falseMarkCount).toBe(0);
+    expect(JSON.parse(stdout)).toBeTruthy();
+  });
+
   it('with one observer cut off, a real failure is still healed by the other two (quorum 2), no false mark', async () => {
     // Act
     const { code, result } = await demoJson(['--failure', 'freeze', '--partition', '1', '--rounds', '1', ...fast]);

@@ -67,7 +67,7 @@ export function register(program: Command): void {
     .description(
       [
         'Heal a local group on this machine, no AWS account needed: instance processes, the prober publishing to an SNS topic, an SQS queue (fauxqs, in-process, loopback only), the bridge and the core. Each round injects a failure and prints the recovery timeline stage by stage; a summary follows.',
-        'Observers: --observers N probers (default 3), each with its own name, publish to the topic; the core marks only when 2 of them agree within 30 s (quorum 2; with --observers 1 the quorum is 1 and one observer marks alone). Each observer checks itself first (its loop late? every target failing at once? then it is cut off) and withholds unhealthy verdicts while degraded. --failure observer-partition cuts one observer off from the healthy group for --partition-ms: nothing may be marked (with one observer: no more than the budget). --partition K cuts K observers off during any failure: the others still heal it. The cut is an injected black hole (the observer\'s checks to the group time out); the output says so. The JSON lists falseMarks (instances marked that the demo never failed) and their count.',
+        'Observers: --observers N probers (default 3), each with its own name, publish to the topic; the core marks only when 2 of them agree within 30 s (quorum 2; with --observers 1 the quorum is 1 and one observer marks alone). Each observer checks itself first (its loop late? every target failing at once? then it is cut off) and withholds unhealthy verdicts while degraded. --failure observer-partition cuts one observer off from the healthy group for --partition-ms: nothing may be marked (with one observer: no more than the budget). --failure observer-blind cuts it off from the start, so it never sees the group answer (a wrong security group, port or path): it reports the group unreachable instead of voting against it. --partition K cuts K observers off during any failure: the others still heal it. The cut is an injected black hole (the observer\'s checks to the group time out); the output says so. The JSON lists falseMarks (instances marked that the demo never failed) and their count.',
         'With --mass, most of the group fails at once: only the unhealthy budget (--max-unhealthy-share) is marked at a time, the rest are skipped with reason budgetSpent, and the group heals in waves.',
         'Zones: --zones a,b,c spreads the instances over zones as Auto Scaling balances a group (each launch to the zone with the fewest serving instances); the healer sees each instance\'s zone, and the timeline names it. --zone a fails every instance of zone a at once each round (with --failure freeze, crash or sick; not with --mass), to see what the rails do with a zone that goes down.',
         'Evidence: each round shows, for every instance that was replaced, the verdict that marked it, how its process ended and its last output lines (stdout and stderr); --json has them as rounds[].evidence, and `autoheal history --file` shows them under each mark.',
@@ -78,13 +78,13 @@ export function register(program: Command): void {
     )
     .option('--instances <n>', 'instances in the local group', integer(1, maxLocalInstances), demoDefaults.instances)
     .addOption(
-      new Option('--failure <mode>', 'freeze (SIGSTOP), crash (SIGKILL), sick (/health answers 503), or observer-partition (one observer cut off, instances healthy)')
+      new Option('--failure <mode>', 'freeze (SIGSTOP), crash (SIGKILL), sick (/health answers 503), observer-partition (one observer cut off, instances healthy), or observer-blind (one observer never reaches the group)')
         .choices(demoFailures)
         .default(demoDefaults.failure),
     )
     .option('--observers <n>', 'observers probing the group (quorum 2; 1 observer: quorum 1)', integer(1, 5), demoDefaults.observers)
     .option('--partition <k>', 'cut k observers off from the group during the failure (at most observers - 1)', integer(0, 4))
-    .option('--partition-ms <ms>', 'how long --failure observer-partition runs', integer(1_000, 600_000), demoDefaults.partitionMs)
+    .option('--partition-ms <ms>', 'how long --failure observer-partition or observer-blind runs', integer(1_000, 600_000), demoDefaults.partitionMs)
     .option('--no-self-check', "turn the observers' self-check off (to see the core's rails alone)")
     .option('--strict-rails', "keep the core's loop breaker, rate limit and suspicion window as they are (by default a drill of instance failures relaxes them: it fails fresh instances round after round on purpose)")
     .option('--rounds <n>', 'rounds of inject-and-heal', integer(1, 1000), demoDefaults.rounds)
