@@ -178,18 +178,22 @@ describe('the rails across fresh processes, with a ledger table (moto)', () => {
     // Act: all at once, one process per alarm, as 8 cold Lambda environments would run them.
     const runs = await Promise.all(failing.map((id) => heal(statusCheckAlarmMessage(id), { LOG_LEVEL: 'debug' })));
 
-    // Assess
-    expect(await unhealthy('workers')).toHaveLength(4);
-    const reasons = runs.flatMap((r) => r.verdicts.map((v) => v.reason)).sort();
-    expect(reasons).toEqual(['budgetSpent', 'budgetSpent', 'budgetSpent', 'budgetSpent', 'unhealthy', 'unhealthy', 'unhealthy', 'unhealthy']);
+    // Assess: never more than the budget. On a busy machine a process may lose every one of its
+    // commit attempts: its record fails retryable (unavailable) and Lambda would run it again.
+    const marked = await unhealthy('workers');
+    const reasons = runs.flatMap((r) => r.verdicts.map((v) => v.reason));
+    expect(marked.length).toBeLessThanOrEqual(4);
+    expect(reasons.filter((r) => r === 'unhealthy')).toHaveLength(marked.length);
+    expect(reasons.filter((r) => r !== 'unhealthy' && r !== 'budgetSpent' && r !== 'unavailable')).toEqual([]);
+    if (!reasons.includes('unavailable')) expect(marked).toHaveLength(4);
     const { ledger, version } = await dynamoLedger({ client: dynamo, table }).read('workers');
-    expect(ledger.marks).toHaveLength(4);
+    expect(ledger.marks).toHaveLength(marked.length);
     // The closing note's figure: writes that lost to another process, per decision committed.
     const conflicts = runs
       .flatMap((r) => r.stderr.split('\n'))
       .filter((line) => line.includes('decided again after other writers'))
       .reduce((sum, line) => sum + Number((JSON.parse(line) as { conflicts: number }).conflicts), 0);
     console.info(`heal on moto: 8 processes, ${conflicts} conflicts over ${version} commits (${(conflicts / version).toFixed(2)} per commit)`);
-    expect(version).toBe(8);
+    expect(version).toBe(8 - reasons.filter((r) => r === 'unavailable').length);
   }, 180_000); // twenty fresh node processes: slow on a busy machine, never a timing assertion
 });
