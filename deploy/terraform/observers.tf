@@ -52,7 +52,7 @@ resource "aws_security_group" "observers" {
       self             = false
     }],
     local.observer_port == 443 ? [] : [{
-      description      = "SNS, Auto Scaling, EC2 APIs"
+      description      = "SQS, Auto Scaling, EC2 APIs"
       protocol         = "tcp"
       from_port        = 443
       to_port          = 443
