@@ -35,16 +35,16 @@ variable "evidence_zip" {
 }
 
 locals {
-  quarantine_capture = var.quarantine == "capture"
+  capture_enabled    = var.quarantine == "capture"
   evidence_zip       = var.evidence_zip != null ? var.evidence_zip : "${path.module}/../../dist/evidence.zip"
   evidence_hook_name = "autoheal-evidence-${var.name}"
-  evidence_objects   = local.quarantine_capture ? "${aws_s3_bucket.evidence[0].arn}/evidence/*" : ""
+  evidence_objects   = local.capture_enabled ? "${aws_s3_bucket.evidence[0].arn}/evidence/*" : ""
   # Merged into the healer's environment (main.tf): where it keeps each mark's evidence.
-  evidence_environment = local.quarantine_capture ? { AUTOHEAL_EVIDENCE_BUCKET = aws_s3_bucket.evidence[0].bucket } : {}
+  evidence_environment = local.capture_enabled ? { AUTOHEAL_EVIDENCE_BUCKET = aws_s3_bucket.evidence[0].bucket } : {}
 }
 
 resource "aws_s3_bucket" "evidence" {
-  count         = local.quarantine_capture ? 1 : 0
+  count         = local.capture_enabled ? 1 : 0
   bucket_prefix = "${lower(replace(var.name, "_", "-"))}-evidence-"
 
   lifecycle {
@@ -56,7 +56,7 @@ resource "aws_s3_bucket" "evidence" {
 }
 
 resource "aws_s3_bucket_public_access_block" "evidence" {
-  count                   = local.quarantine_capture ? 1 : 0
+  count                   = local.capture_enabled ? 1 : 0
   bucket                  = aws_s3_bucket.evidence[0].id
   block_public_acls       = true
   block_public_policy     = true
@@ -65,7 +65,7 @@ resource "aws_s3_bucket_public_access_block" "evidence" {
 }
 
 resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
-  count  = local.quarantine_capture ? 1 : 0
+  count  = local.capture_enabled ? 1 : 0
   bucket = aws_s3_bucket.evidence[0].id
   rule {
     apply_server_side_encryption_by_default {
@@ -75,7 +75,7 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "evidence" {
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "evidence" {
-  count  = local.quarantine_capture ? 1 : 0
+  count  = local.capture_enabled ? 1 : 0
   bucket = aws_s3_bucket.evidence[0].id
   rule {
     id     = "ExpireEvidence"
@@ -90,7 +90,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "evidence" {
 }
 
 resource "aws_s3_bucket_policy" "evidence" {
-  count  = local.quarantine_capture ? 1 : 0
+  count  = local.capture_enabled ? 1 : 0
   bucket = aws_s3_bucket.evidence[0].id
   policy = jsonencode({
     Version = "2012-10-17"
@@ -107,7 +107,7 @@ resource "aws_s3_bucket_policy" "evidence" {
 }
 
 resource "aws_iam_role_policy" "healer_evidence" {
-  count = local.quarantine_capture ? 1 : 0
+  count = local.capture_enabled ? 1 : 0
   name  = "keep-mark-evidence"
   role  = aws_iam_role.healer.id
   policy = jsonencode({
@@ -117,14 +117,14 @@ resource "aws_iam_role_policy" "healer_evidence" {
 }
 
 resource "aws_cloudwatch_log_group" "evidence" {
-  count             = local.quarantine_capture ? 1 : 0
+  count             = local.capture_enabled ? 1 : 0
   name_prefix       = "/aws/lambda/${var.name}-evidence-"
   retention_in_days = var.log_retention_days
   skip_destroy      = var.retain_log_group
 }
 
 resource "aws_iam_role" "evidence" {
-  count       = local.quarantine_capture ? 1 : 0
+  count       = local.capture_enabled ? 1 : 0
   name        = "${var.name}-evidence"
   description = "autoheal evidence: captures what a marked instance leaves before its termination goes on"
   assume_role_policy = jsonencode({
@@ -136,7 +136,7 @@ resource "aws_iam_role" "evidence" {
 # Its log group's and bucket's ARNs are known after apply only (generated names): in a policy of
 # their own, so the plan shows the other one's statements.
 resource "aws_iam_role_policy" "evidence_storage" {
-  count = local.quarantine_capture ? 1 : 0
+  count = local.capture_enabled ? 1 : 0
   name  = "evidence-storage"
   role  = aws_iam_role.evidence[0].id
   policy = jsonencode({
@@ -151,7 +151,7 @@ resource "aws_iam_role_policy" "evidence_storage" {
 }
 
 resource "aws_iam_role_policy" "evidence" {
-  count = local.quarantine_capture ? 1 : 0
+  count = local.capture_enabled ? 1 : 0
   name  = "evidence"
   role  = aws_iam_role.evidence[0].id
   policy = jsonencode({
@@ -173,7 +173,7 @@ resource "aws_iam_role_policy" "evidence" {
 }
 
 resource "aws_lambda_function" "evidence" {
-  count            = local.quarantine_capture ? 1 : 0
+  count            = local.capture_enabled ? 1 : 0
   function_name    = "${var.name}-evidence"
   description      = "autoheal: keeps the console output and group state of an instance autoheal marked, then lets its termination go on"
   runtime          = "nodejs22.x"
@@ -206,14 +206,14 @@ resource "aws_lambda_function" "evidence" {
 }
 
 resource "aws_lambda_function_event_invoke_config" "evidence" {
-  count                        = local.quarantine_capture ? 1 : 0
+  count                        = local.capture_enabled ? 1 : 0
   function_name                = aws_lambda_function.evidence[0].function_name
   maximum_retry_attempts       = 1
   maximum_event_age_in_seconds = 60
 }
 
 resource "aws_autoscaling_lifecycle_hook" "evidence" {
-  for_each               = local.quarantine_capture ? toset(var.group_names) : toset([])
+  for_each               = local.capture_enabled ? toset(var.group_names) : toset([])
   name                   = local.evidence_hook_name
   autoscaling_group_name = each.value
   lifecycle_transition   = "autoscaling:EC2_INSTANCE_TERMINATING"
@@ -222,7 +222,7 @@ resource "aws_autoscaling_lifecycle_hook" "evidence" {
 }
 
 resource "aws_cloudwatch_event_rule" "evidence" {
-  count       = local.quarantine_capture ? 1 : 0
+  count       = local.capture_enabled ? 1 : 0
   name        = "${var.name}-evidence"
   description = "autoheal: termination lifecycle actions of its hook on the named groups"
   event_pattern = jsonencode({
@@ -234,8 +234,8 @@ resource "aws_cloudwatch_event_rule" "evidence" {
 
 # A delivery later than the heartbeat finds the action gone (the hook continued by itself): short
 # retries, no dead letters — there is nothing left to answer.
-resource "aws_cloudwatch_event_target" "evidence_function" {
-  count = local.quarantine_capture ? 1 : 0
+resource "aws_cloudwatch_event_target" "evidence_capture" {
+  count = local.capture_enabled ? 1 : 0
   rule  = aws_cloudwatch_event_rule.evidence[0].name
   arn   = aws_lambda_function.evidence[0].arn
   retry_policy {
@@ -245,7 +245,7 @@ resource "aws_cloudwatch_event_target" "evidence_function" {
 }
 
 resource "aws_lambda_permission" "evidence_rule" {
-  count         = local.quarantine_capture ? 1 : 0
+  count         = local.capture_enabled ? 1 : 0
   statement_id  = "evidence-rule"
   action        = "lambda:InvokeFunction"
   function_name = aws_lambda_function.evidence[0].function_name
@@ -255,5 +255,5 @@ resource "aws_lambda_permission" "evidence_rule" {
 
 output "evidence_bucket_name" {
   description = "Where each marked instance's evidence is kept, with quarantine = \"capture\": `autoheal evidence INSTANCE --bucket <this>` (EvidenceBucketName)."
-  value       = local.quarantine_capture ? aws_s3_bucket.evidence[0].bucket : null
+  value       = local.capture_enabled ? aws_s3_bucket.evidence[0].bucket : null
 }

@@ -219,6 +219,13 @@ resource "aws_iam_role_policy" "healer" {
         Action   = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
         Resource = local.queue_arns.evidence
       }] : [],
+      # The verdict channel's event source mapping (verdicts.tf).
+      local.verdicts_enabled ? [{
+        Sid      = "TakeVerdicts"
+        Effect   = "Allow"
+        Action   = ["sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
+        Resource = local.queue_arns.verdicts
+      }] : [],
       [{
         Sid      = "SendToFailureQueue"
         Effect   = "Allow"
@@ -248,7 +255,8 @@ resource "aws_lambda_function" "healer" {
 
   environment {
     # With quarantine, where the healer keeps each mark's evidence (evidence.tf).
-    variables = merge(local.healer_environment, local.evidence_environment)
+    # With observers, the names whose votes count (verdicts.tf).
+    variables = merge(local.healer_environment, local.evidence_environment, local.verdict_environment)
   }
 
   # The role's policy is in place before the first invocation, the topic before the first alarm.
@@ -280,6 +288,8 @@ locals {
     failures              = "${var.name}-failures"
     evidence              = "${var.name}-evidence"
     evidence_dead_letters = "${var.name}-evidence-dead-letters"
+    verdicts              = "${var.name}-verdicts"
+    verdict_dead_letters  = "${var.name}-verdict-dead-letters"
     legacy                = "${var.name}-legacy"
     legacy_dead_letters   = "${var.name}-legacy-dead-letters"
   }

@@ -99,6 +99,28 @@ locals {
         threshold          = 1
       }
     } : {},
+    local.verdicts_enabled ? {
+      verdict_oldest_message = {
+        description        = "autoheal: the oldest message of the verdict channel has waited ${var.stale_after_seconds} s or more: probe verdicts, withdrawals too, wait unread, and healing waits. Look at the healer's errors and throttles, and raise the intake's maximum concurrency if it keeps up too slowly."
+        namespace          = "AWS/SQS"
+        metric             = "ApproximateAgeOfOldestMessage"
+        statistic          = "Maximum"
+        dimensions         = { QueueName = local.queue_names.verdicts }
+        period             = 60
+        evaluation_periods = 2
+        threshold          = var.stale_after_seconds
+      }
+      verdict_dead_letter = {
+        description        = "autoheal: messages of the verdict channel could not be handled and wait in its dead-letter queue. Read them (the message says what failed), fix the cause, then redrive or delete them."
+        namespace          = "AWS/SQS"
+        metric             = "ApproximateNumberOfMessagesVisible"
+        statistic          = "Maximum"
+        dimensions         = { QueueName = local.queue_names.verdict_dead_letters }
+        period             = 300
+        evaluation_periods = 1
+        threshold          = 1
+      }
+    } : {},
     local.alarms_enabled ? {
       alarm_sync_errors = {
         description = "autoheal: the alarm sync failed: instances may lack their alarm until a run succeeds. Its log group has the error."
@@ -116,6 +138,7 @@ locals {
     ["failure_queue", "healer_errors", "healer_throttles", "failed_decisions"],
     var.legacy_queue != null ? ["legacy_dead_letter"] : [],
     local.evidence_enabled ? ["evidence_oldest_message", "evidence_dead_letter"] : [],
+    local.verdicts_enabled ? ["verdict_oldest_message", "verdict_dead_letter"] : [],
     local.alarms_enabled ? ["alarm_sync_errors"] : [],
   )
 }
@@ -179,6 +202,8 @@ locals {
     { label = "failure queue", name = aws_sqs_queue.failures.name },
     { label = "evidence queue", name = local.evidence_enabled ? local.queue_names.evidence : null },
     { label = "evidence queue dead letters", name = local.evidence_enabled ? local.queue_names.evidence_dead_letters : null },
+    { label = "verdict channel", name = local.verdicts_enabled ? local.queue_names.verdicts : null },
+    { label = "verdict channel dead letters", name = local.verdicts_enabled ? local.queue_names.verdict_dead_letters : null },
     { label = "legacy queue", name = var.legacy_queue != null ? local.queue_names.legacy : null },
     { label = "legacy dead-letter queue", name = var.legacy_queue != null ? local.queue_names.legacy_dead_letters : null },
   ] : q if q.name != null]
@@ -207,6 +232,7 @@ resource "aws_cloudwatch_dashboard" "autoheal" {
         metrics = concat(
           [for q in local.dashboard_queues : ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", q.name, { label = q.label, stat = "Maximum" }]],
           local.evidence_enabled ? [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", local.queue_names.evidence, { label = "evidence queue oldest", stat = "Maximum", yAxis = "right" }]] : [],
+          local.verdicts_enabled ? [["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", local.queue_names.verdicts, { label = "verdict channel oldest", stat = "Maximum", yAxis = "right" }]] : [],
         )
         yAxis = {}
       } }),

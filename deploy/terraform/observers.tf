@@ -4,13 +4,13 @@
 # host, patch or restart). Runs of one observer never overlap without reserved concurrency (which
 # fails the deploy in an account whose concurrency quota is low): a run holds the observer's lease
 # in the ledger table (`pk = lease#<observer>`, ledger.tf). Each run probes for 55 s
-# (dist/observer.zip) and publishes its verdicts to the alert topic, where the healer's filtered
-# subscription takes them; the healer marks only when rails.probe_quorum observers agree. Each
+# (dist/observer.zip) and sends each round's verdicts, OK ones too, to the verdict channel
+# (verdicts.tf), which the healer takes; the healer marks only when rails.probe_quorum observers agree. Each
 # observer beats (EMF ObserverHeartbeat, dimension Observer), and an alarm per observer notifies the
 # alert topic when its heartbeat goes silent (missing data breaches).
 #
-# What the VPC must give the observers: a route to the SNS, DynamoDB, Auto Scaling and EC2 APIs (a
-# NAT gateway, or endpoints for sns, dynamodb, autoscaling and ec2), and the instances must accept the
+# What the VPC must give the observers: a route to the SQS, DynamoDB, Auto Scaling and EC2 APIs (a
+# NAT gateway, or endpoints for sqs, dynamodb, autoscaling and ec2), and the instances must accept the
 # observers' security group on the probed port (the module adds that rule when given
 # probe.instance_security_group_id; otherwise the output observer_security_group_id names the group).
 
@@ -52,7 +52,7 @@ resource "aws_security_group" "observers" {
       self             = false
     }],
     local.observer_port == 443 ? [] : [{
-      description      = "SNS, Auto Scaling, EC2 APIs"
+      description      = "SQS, Auto Scaling, EC2 APIs"
       protocol         = "tcp"
       from_port        = 443
       to_port          = 443
@@ -84,7 +84,7 @@ resource "aws_cloudwatch_log_group" "observers" {
 resource "aws_iam_role" "observers" {
   count       = local.observers_enabled ? 1 : 0
   name        = "${var.name}-observers"
-  description = "autoheal observers: discover the groups, publish verdicts to the alert topic"
+  description = "autoheal observers: discover the groups, send verdicts to the verdict channel"
   assume_role_policy = jsonencode({
     Version   = "2012-10-17"
     Statement = [{ Effect = "Allow", Principal = { Service = "lambda.amazonaws.com" }, Action = "sts:AssumeRole" }]
@@ -107,7 +107,7 @@ resource "aws_iam_role_policy" "observers" {
       },
       # Describe calls of Auto Scaling and EC2 support no resource-level permissions.
       { Sid = "DiscoverInstances", Effect = "Allow", Action = ["autoscaling:DescribeAutoScalingGroups", "ec2:DescribeInstances"], Resource = "*" },
-      { Sid = "PublishVerdicts", Effect = "Allow", Action = "sns:Publish", Resource = local.topic_arn },
+      { Sid = "SendVerdicts", Effect = "Allow", Action = "sqs:SendMessage", Resource = local.queue_arns.verdicts },
       {
         # What AWSLambdaVPCAccessExecutionRole grants, spelled out: the functions' network interfaces.
         Sid      = "VpcNetworkInterfaces"
@@ -130,7 +130,7 @@ resource "aws_iam_role_policy" "observers" {
 resource "aws_lambda_function" "observer" {
   for_each         = local.observers
   function_name    = "${var.name}-observer-${each.key}"
-  description      = "autoheal observer in ${each.key}: probes the instances, publishes verdicts"
+  description      = "autoheal observer in ${each.key}: probes the instances, sends verdicts"
   runtime          = "nodejs22.x"
   architectures    = ["arm64"]
   handler          = "observer.handler"
@@ -153,12 +153,13 @@ resource "aws_lambda_function" "observer" {
 
   environment {
     variables = {
-      AUTOHEAL_OBSERVER_NAME                = each.value.name
-      AUTOHEAL_OBSERVER_GROUPS              = join(",", var.group_names)
-      AUTOHEAL_OBSERVER_PORT                = tostring(local.observer_port)
-      AUTOHEAL_OBSERVER_CHECK               = var.probe.check
-      AUTOHEAL_OBSERVER_PATH                = var.probe.path
-      AUTOHEAL_OBSERVER_TOPIC_ARN           = local.topic_arn
+      AUTOHEAL_OBSERVER_NAME   = each.value.name
+      AUTOHEAL_OBSERVER_GROUPS = join(",", var.group_names)
+      AUTOHEAL_OBSERVER_PORT   = tostring(local.observer_port)
+      AUTOHEAL_OBSERVER_CHECK  = var.probe.check
+      AUTOHEAL_OBSERVER_PATH   = var.probe.path
+      # Verdicts, OK ones too, go to the channel only observers may write (verdicts.tf).
+      AUTOHEAL_VERDICT_QUEUE_URL            = local.verdict_queue_url
       AUTOHEAL_LEDGER_TABLE                 = local.ledger_table_name
       AUTOHEAL_OBSERVER_INTERVAL_MS         = tostring(var.probe.interval_seconds * 1000)
       AUTOHEAL_OBSERVER_TIMEOUT_MS          = tostring(var.probe.timeout_seconds * 1000)
@@ -167,7 +168,7 @@ resource "aws_lambda_function" "observer" {
     }
   }
 
-  depends_on = [aws_iam_role_policy.observers, aws_sns_topic.alerts]
+  depends_on = [aws_iam_role_policy.observers, aws_sns_topic.alerts, aws_sqs_queue.verdicts]
 
   lifecycle {
     precondition {

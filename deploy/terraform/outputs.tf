@@ -25,6 +25,11 @@ output "prober_policy_arn" {
   value       = one(aws_iam_policy.prober[*].arn)
 }
 
+output "verdict_queue_url" {
+  description = "The verdict channel, with detection \"probe\": `autoheal probe --verdict-queue` on a host sends there (VerdictQueueUrl)."
+  value       = one(aws_sqs_queue.verdicts[*].url)
+}
+
 output "legacy_queue_url" {
   description = "The legacy queue, with legacy_queue set (LegacyQueueUrl)."
   value       = one(aws_sqs_queue.legacy[*].url)

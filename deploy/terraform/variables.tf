@@ -127,7 +127,7 @@ variable "alarm" {
 variable "probe" {
   description = <<-EOT
     Settings of the probe path; only with detection "probe". Every attribute is optional:
-    host_role_name (the role of a host running `autoheal probe … --publish <alert_topic_arn>`; the
+    host_role_name (the role of a host running `autoheal probe … --verdict-queue <verdict_queue_url>`; the
     prober policy is attached to it; default none: attach the prober_policy_arn output yourself);
     subnets (a list of { subnet_id, availability_zone }: one observer, a looping Lambda function,
     per subnet, at least two in different Availability Zones, one per zone; default none: no

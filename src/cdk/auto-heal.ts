@@ -16,10 +16,10 @@
  *   again the alarms still in ALARM (held work) (./alarm-detection.ts); and the alarm sync, a
  *   function of its own on the same schedule and once at deploy time, so the instances that
  *   already run get their alarms and a lost alarm comes back (./alarm-sync.ts);
- * - for `probe`: a filtered subscription of the healer to the alert topic (only probe verdicts,
- *   alarm names `autoheal-probe-…`), a managed policy for the host that runs `autoheal probe`, and
- *   with `probe.subnets` the observers, whose runs never overlap thanks to a lease in the ledger
- *   table (./probe-detection.ts, ./observers.ts);
+ * - for `probe`: the verdict channel, an SQS queue only the observers (and the named prober host)
+ *   may write, taken by the healer in batches (./verdict-channel.ts), a managed policy for the
+ *   host that runs `autoheal probe`, and with `probe.subnets` the observers, whose runs never
+ *   overlap thanks to a lease in the ledger table (./probe-detection.ts, ./observers.ts);
  * - for `legacyQueue`: the original topic → SQS queue (with a dead-letter queue) path, the queue
  *   accepting SendMessage only from the topic (./legacy-queue.ts);
  * - for `quarantine`: the evidence bucket, a termination lifecycle hook on each named group and the
@@ -78,6 +78,8 @@ export class AutoHeal extends Construct {
   readonly observers?: Observers;
   /** The rails' memory (AUTOHEAL_LEDGER_TABLE) and the observers' leases. */
   readonly ledgerTable: dynamodb.Table;
+  /** The verdict channel the healer takes probe verdicts from (detection `probe`). */
+  readonly verdictQueue?: sqs.Queue;
   /** The evidence queue the healer takes, when an EventBridge rule feeds it (detection `alarms`). */
   readonly evidenceQueue?: sqs.Queue;
   /** The alarm sync function, with detection `alarms`. */
@@ -122,6 +124,8 @@ export class AutoHeal extends Construct {
       const probe = probeDetection(this, { config, healer, alertTopic: this.alertTopic, ledgerTable: this.ledgerTable });
       this.proberPolicy = probe.proberPolicy;
       this.observers = probe.observers;
+      this.verdictQueue = probe.verdicts.queue;
+      intakes.push({ id: 'Verdict', label: 'verdict channel', ...probe.verdicts, lateAfter: config.lateAfter.evidence, whyLate: 'probe verdicts, withdrawals too, wait unread, and healing waits' });
     }
     if (config.evidence) this.evidenceBucket = evidenceCapture(this, { config, evidence: config.evidence, healer }).bucket;
     if (config.legacy) {

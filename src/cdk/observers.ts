@@ -5,14 +5,14 @@
  * for the user to host, patch or restart). Runs of one observer never overlap without reserved
  * concurrency (which would fail the deploy in an account whose concurrency quota is low): a run
  * holds the observer's lease in the ledger table (`pk = lease#<observer>`).
- * Each run probes for 55 s (dist/observer.mjs) and publishes its verdicts to the alert topic,
- * where the healer's filtered subscription takes them; the healer marks only when `probeQuorum`
- * observers agree. Each observer beats (EMF `ObserverHeartbeat`, dimension `Observer`), and an
+ * Each run probes for 55 s (dist/observer.mjs) and sends each round's verdicts, OK ones too, to
+ * the verdict channel (./verdict-channel.ts), which the healer takes; the healer marks only when
+ * `probeQuorum` observers agree. Each observer beats (EMF `ObserverHeartbeat`, dimension `Observer`), and an
  * alarm per observer notifies the alert topic when its heartbeat goes silent (missing data
  * breaches); another when it probes nothing or cannot discover its groups (./observer-alarms.ts).
  *
- * What the VPC must give the observers: a route to the SNS, DynamoDB, Auto Scaling and EC2 APIs (a
- * NAT gateway, or endpoints for `sns`, `dynamodb`, `autoscaling` and `ec2`), and the instances must
+ * What the VPC must give the observers: a route to the SQS, DynamoDB, Auto Scaling and EC2 APIs (a
+ * NAT gateway, or endpoints for `sqs`, `dynamodb`, `autoscaling` and `ec2`), and the instances must
  * accept the observers' security group on the probed port (the construct adds that rule when
  * given the instances' security group, otherwise the output `ObserverSecurityGroupId` names the
  * group to allow).
@@ -28,6 +28,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
@@ -43,7 +44,10 @@ import { observerDefaults, observerName, observersProblems, type ObserverSubnet,
 /** What {@link Observers} needs from the construct. */
 export interface ObserversProps extends ObserversSettings {
   readonly groupNames: readonly string[];
+  /** The topic the heartbeat and targets alarms notify. */
   readonly alertTopic: sns.ITopic;
+  /** The verdict channel the observers send their verdicts to (./verdict-channel.ts). */
+  readonly verdictQueue: sqs.IQueue;
   /** The ledger table that holds each observer's lease. */
   readonly ledgerTable: dynamodb.ITable;
   readonly bundleDir: string;
@@ -56,6 +60,10 @@ export class Observers extends Construct {
   /** Per observer: it probes nothing, or its discovery fails (./observer-alarms.ts). */
   readonly targetsAlarms: cloudwatch.Alarm[] = [];
   readonly securityGroupId: string;
+  /** The role every observer shares: the only one, with the host's, that may send to the verdict channel. */
+  readonly role: iam.Role;
+  /** The observers' names (what the healer counts, AUTOHEAL_OBSERVERS), one per zone. */
+  readonly names: string[];
 
   constructor(scope: Construct, id: string, props: ObserversProps) {
     super(scope, id);
@@ -69,8 +77,10 @@ export class Observers extends Construct {
     const vpcId = props.vpcId ?? subnetVpc(this, props.subnets[0] as ObserverSubnet);
     const group = observerSecurityGroup(this, { vpcId, port, instanceSecurityGroupId: props.instanceSecurityGroupId });
     this.securityGroupId = group.attrGroupId;
-    const { role, logGroup } = observerRole(this, props.alertTopic);
+    const { role, logGroup } = observerRole(this, props.verdictQueue);
     grantLease(role, props.ledgerTable);
+    this.role = role;
+    this.names = props.subnets.map((s) => observerName(s.availabilityZone));
 
     const code = lambda.Code.fromAsset(props.bundleDir, { exclude: ['*', '!observer.mjs'] });
     for (const subnet of props.subnets) {
@@ -113,7 +123,7 @@ function observerSecurityGroup(scope: Construct, input: { vpcId: string; port: n
     // Only what an observer does: the probed port, and HTTPS to the APIs (NAT or endpoints).
     securityGroupEgress: [
       { ipProtocol: 'tcp', fromPort: port, toPort: port, cidrIp: '0.0.0.0/0', description: 'probe the instances' },
-      ...(port === 443 ? [] : [{ ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIp: '0.0.0.0/0', description: 'SNS, Auto Scaling, EC2 APIs' }]),
+      ...(port === 443 ? [] : [{ ipProtocol: 'tcp', fromPort: 443, toPort: 443, cidrIp: '0.0.0.0/0', description: 'SQS, Auto Scaling, EC2 APIs' }]),
     ],
   });
   if (input.instanceSecurityGroupId) {
@@ -130,18 +140,18 @@ function observerSecurityGroup(scope: Construct, input: { vpcId: string; port: n
 }
 
 /** The log group and the role every observer shares: discovery, publishing verdicts, its network interfaces. */
-function observerRole(scope: Construct, alertTopic: sns.ITopic): { role: iam.Role; logGroup: logs.LogGroup } {
+function observerRole(scope: Construct, verdictQueue: sqs.IQueue): { role: iam.Role; logGroup: logs.LogGroup } {
   const logGroup = new logs.LogGroup(scope, 'LogGroup', { retention: logs.RetentionDays.TWO_WEEKS, removalPolicy: RemovalPolicy.DESTROY });
   const role = new iam.Role(scope, 'Role', {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-    description: 'autoheal observers: discover the groups, publish verdicts to the alert topic',
+    description: 'autoheal observers: discover the groups, send verdicts to the verdict channel',
   });
   role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'WriteOwnLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [logGroup.logGroupArn] }));
   // Describe calls of Auto Scaling and EC2 support no resource-level permissions.
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({ sid: 'DiscoverInstances', actions: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'], resources: ['*'] }),
   );
-  role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'PublishVerdicts', actions: ['sns:Publish'], resources: [alertTopic.topicArn] }));
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'SendVerdicts', actions: ['sqs:SendMessage'], resources: [verdictQueue.queueArn] }));
   // What AWSLambdaVPCAccessExecutionRole grants, spelled out: the function's network interfaces.
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
@@ -169,7 +179,7 @@ function zoneObserver(scope: Construct, input: ObserverInput): { fn: lambda.Func
   const name = observerName(subnet.availabilityZone);
   const zoneId = subnet.availabilityZone.replace(/[^A-Za-z0-9]/g, '');
   const fn = new lambda.Function(scope, `Observer${zoneId}`, {
-    description: `autoheal observer in ${subnet.availabilityZone}: probes the instances, publishes verdicts`,
+    description: `autoheal observer in ${subnet.availabilityZone}: probes the instances, sends verdicts`,
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     handler: 'observer.handler',
@@ -188,7 +198,8 @@ function zoneObserver(scope: Construct, input: ObserverInput): { fn: lambda.Func
       [observerEnv.port]: String(input.port),
       [observerEnv.check]: input.check ?? observerDefaults.check,
       [observerEnv.path]: input.path ?? observerDefaults.path,
-      [observerEnv.topicArn]: alertTopic.topicArn,
+      // Verdicts, OK ones too, go to the channel only observers may write (./verdict-channel.ts).
+      [observerEnv.verdictQueueUrl]: input.verdictQueue.queueUrl,
       // Where its lease is (runs never overlap).
       [autohealEnv.ledgerTable]: input.ledgerTable.tableName,
       [observerEnv.intervalMs]: String(input.interval?.toMilliseconds() ?? observerDefaults.intervalMs),

@@ -1,51 +1,48 @@
 /**
- * Detection `probe`: the healer's filtered subscription to the alert topic (only probe verdicts,
- * alarm names `autoheal-probe-…`), the managed policy of a host that runs `autoheal probe`, and
- * the observers the construct deploys with `probe.subnets` (./observers.ts).
+ * Detection `probe`: the verdict channel the healer takes probe verdicts from, OK ones included
+ * (./verdict-channel.ts), the managed policy of a host that runs `autoheal probe`, and the
+ * observers the construct deploys with `probe.subnets` (./observers.ts). No subscription of the
+ * alert topic feeds the healer probe verdicts: a filter that passed only ALARM kept withdrawn votes
+ * counting, and anyone allowed sns:Publish could vote.
  */
 import { CfnOutput } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { probeAlarmName } from '../signals/alarm-message.js';
+import { autohealEnv } from '../config.js';
 import type { HealerRef } from './healer.js';
+import type { IntakeQueue } from './intake.js';
 import { Observers } from './observers.js';
 import type { Resolved } from './resolve.js';
-
-const probeNamePrefix = probeAlarmName('');
+import { admitOnly, verdictChannel } from './verdict-channel.js';
 
 export interface ProbeDetectionInput {
   readonly config: Resolved;
   readonly healer: HealerRef;
-  /** The topic probe verdicts are published to. */
+  /** The topic the observers' alarms notify. */
   readonly alertTopic: sns.ITopic;
   /** The ledger table that holds the observers' leases. */
   readonly ledgerTable: dynamodb.ITable;
 }
 
-export function probeDetection(scope: Construct, { config, healer, alertTopic, ledgerTable }: ProbeDetectionInput): { proberPolicy: iam.ManagedPolicy; observers?: Observers } {
-  // With a legacy queue, verdicts reach the healer through the queue; a subscription would only make duplicates.
-  if (config.legacy === undefined) {
-    alertTopic.addSubscription(
-      new subscriptions.LambdaSubscription(healer.fn, {
-        filterPolicyWithMessageBody: {
-          AlarmName: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ matchPrefixes: [probeNamePrefix] })),
-          NewStateValue: sns.FilterOrPolicy.filter(sns.SubscriptionFilter.stringFilter({ allowlist: ['ALARM'] })),
-        },
-      }),
-    );
-  }
+export interface ProbeDetection {
+  readonly proberPolicy: iam.ManagedPolicy;
+  readonly verdicts: IntakeQueue;
+  readonly observers?: Observers;
+}
+
+export function probeDetection(scope: Construct, { config, healer, alertTopic, ledgerTable }: ProbeDetectionInput): ProbeDetection {
+  const verdicts = verdictChannel(scope, { healer, intake: config.intake, healerTimeout: config.healer.timeout });
   const proberPolicy = new iam.ManagedPolicy(scope, 'ProberPolicy', {
-    description: 'autoheal probe host: discover group instances, publish verdicts to the alert topic',
+    description: 'autoheal probe host: discover group instances, send verdicts to the verdict channel',
     statements: [
       new iam.PolicyStatement({
         sid: 'DiscoverInstances',
         actions: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'],
         resources: ['*'],
       }),
-      new iam.PolicyStatement({ sid: 'PublishVerdicts', actions: ['sns:Publish'], resources: [alertTopic.topicArn] }),
+      new iam.PolicyStatement({ sid: 'SendVerdicts', actions: ['sqs:SendMessage'], resources: [verdicts.queue.queueArn] }),
       // The host's heartbeat; PutMetricData has no resources, the namespace condition narrows it.
       new iam.PolicyStatement({
         sid: 'PublishHeartbeat',
@@ -57,13 +54,15 @@ export function probeDetection(scope: Construct, { config, healer, alertTopic, l
     ...(config.proberHostRole ? { roles: [config.proberHostRole] } : {}),
   });
   new CfnOutput(scope, 'ProberPolicyArn', { value: proberPolicy.managedPolicyArn });
-  if (config.observers === undefined) return { proberPolicy };
-  const observers = new Observers(scope, 'Observers', {
-    ...config.observers,
-    groupNames: config.groupNames,
-    alertTopic,
-    ledgerTable,
-    bundleDir: config.bundleDir,
-  });
-  return { proberPolicy, observers };
+  new CfnOutput(scope, 'VerdictQueueUrl', { value: verdicts.queue.queueUrl, description: 'autoheal probe --verdict-queue: where a probe host sends its verdicts' });
+  const observers =
+    config.observers === undefined
+      ? undefined
+      : new Observers(scope, 'Observers', { ...config.observers, groupNames: config.groupNames, alertTopic, verdictQueue: verdicts.queue, ledgerTable, bundleDir: config.bundleDir });
+  const senders = [...(observers ? [observers.role.roleArn] : []), ...(config.proberHostRole ? [config.proberHostRole.roleArn] : [])];
+  // Without a sender named, the channel stays open to the account's principals their own policies allow (as the topic was).
+  if (senders.length > 0) admitOnly(verdicts.queue, senders);
+  // Only the deployed observers vote; a host's name is added by the user (docs/observers.md).
+  if (observers) healer.fn.addEnvironment(autohealEnv.observers, observers.names.join(','));
+  return { proberPolicy, verdicts, ...(observers ? { observers } : {}) };
 }

@@ -73,8 +73,8 @@ export interface ProbeSettings extends Omit<ObserversSettings, 'subnets'> {
    */
   readonly subnets?: readonly ObserverSubnet[];
   /**
-   * The role of the host that runs `autoheal probe … --publish <AlertTopicArn>`; the construct
-   * attaches the prober's managed policy to it.
+   * The role of the host that runs `autoheal probe … --verdict-queue <VerdictQueueUrl>`: the
+   * construct attaches the prober's managed policy to it, and the verdict channel admits it.
    * @default - none: attach the `ProberPolicyArn` output to the host's role yourself
    */
   readonly hostRole?: iam.IRole;

@@ -149,11 +149,11 @@ describe('AutoHeal with alarms and probe', () => {
       'AWS::Events::Rule': 5,
       // The alert topic and (monitoring) the stack-health topic.
       'AWS::SNS::Topic': 2,
-      // The healer's probe subscription, and (monitoring) the e-mail on both topics.
-      'AWS::SNS::Subscription': 3,
-      // The failure queue, the evidence queue and its dead-letter queue.
-      'AWS::SQS::Queue': 3,
-      'AWS::Lambda::EventSourceMapping': 1,
+      // (monitoring) the e-mail on both topics; probe verdicts come by the verdict channel, not the topic.
+      'AWS::SNS::Subscription': 2,
+      // The failure queue, the evidence queue, the verdict channel and their dead-letter queues.
+      'AWS::SQS::Queue': 5,
+      'AWS::Lambda::EventSourceMapping': 2,
       'AWS::DynamoDB::Table': 1,
       'AWS::Logs::LogGroup': 4,
       'AWS::IAM::ManagedPolicy': 1,
@@ -253,6 +253,12 @@ describe('AutoHeal with alarms and probe', () => {
         Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
         Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealEvidenceQueue/), 'Arn'] },
       },
+      // The verdict channel's event source mapping (detection probe): likewise, on that queue only.
+      {
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealVerdictQueue/), 'Arn'] },
+      },
       // Notices (monitoring): publish to the alert topic only.
       { Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: expect.stringMatching(/^AutoHealAlertTopic/) } },
     ]);
@@ -297,24 +303,25 @@ describe('AutoHeal with alarms and probe', () => {
     });
   });
 
-  it('subscribes the healer to probe verdicts only, and the operator by e-mail', () => {
+  it('subscribes no healer to the topic (probe verdicts, OK ones too, come by the verdict channel), and the operator by e-mail', () => {
     // Assess
-    alarmsAndProbe.hasResourceProperties('AWS::SNS::Subscription', {
-      Protocol: 'lambda',
-      FilterPolicyScope: 'MessageBody',
-      FilterPolicy: { AlarmName: [{ prefix: 'autoheal-probe-' }], NewStateValue: ['ALARM'] },
+    alarmsAndProbe.resourcePropertiesCountIs('AWS::SNS::Subscription', { Protocol: 'lambda' }, 0);
+    alarmsAndProbe.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^AutoHealHealer') },
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealVerdictQueue'), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
     alarmsAndProbe.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
   });
 
-  it('gives the probe host discovery, Publish on the topic and its heartbeat in namespace autoheal only, attached to its role', () => {
+  it('gives the probe host discovery, SendMessage on the verdict channel and its heartbeat in namespace autoheal only, attached to its role', () => {
     // Assess
     alarmsAndProbe.hasResourceProperties('AWS::IAM::ManagedPolicy', {
       Roles: ['probe-host'],
       PolicyDocument: {
         Statement: [
           { Sid: 'DiscoverInstances', Effect: 'Allow', Action: ['autoscaling:DescribeAutoScalingGroups', 'ec2:DescribeInstances'], Resource: '*' },
-          { Sid: 'PublishVerdicts', Effect: 'Allow', Action: 'sns:Publish', Resource: { Ref: Match.stringLikeRegexp('^AutoHealAlertTopic') } },
+          { Sid: 'SendVerdicts', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealVerdictQueue'), 'Arn'] } },
           {
             Sid: 'PublishHeartbeat',
             Effect: 'Allow',
@@ -476,7 +483,9 @@ describe('AutoHeal with the legacy queue', () => {
 
   it('with a bridge consumer creates its policy instead of an event source, and no alarm writes without alarms', () => {
     // Assess
-    bridge.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    // Only the verdict channel's mapping (detection probe): the legacy queue's consumer is the bridge.
+    bridge.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    bridge.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AutoHealVerdictQueue'), 'Arn'] } });
     // Only monitoring's heartbeat-alarm rule (observers run with detection probe): no evidence reaches the healer directly.
     bridge.resourceCountIs('AWS::Events::Rule', 1);
     bridge.hasResourceProperties('AWS::Events::Rule', { EventPattern: Match.objectLike({ detail: Match.objectLike({ configuration: Match.anyValue() }) }) });

@@ -21,6 +21,7 @@ beforeAll(() => {
   bundleDir = mkdtempSync(join(work, 'bundle-'));
   writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
   writeFileSync(join(bundleDir, 'evidence.mjs'), 'export const handler = async () => ({});\n');
+  // Detection alarms (the default) deploys the alarm sync, whose bundle the construct checks too.
   writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));

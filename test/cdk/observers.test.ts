@@ -110,7 +110,7 @@ describe('observers', () => {
     expect(actions.filter((a) => a.includes('*'))).toEqual([]);
     const observerRole = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('ObserversRole') } }));
     const statements = observerRole.flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: Array<{ Sid: string; Action: unknown; Resource: unknown }> } } }).Properties.PolicyDocument.Statement);
-    expect(statements.map((s) => s.Sid).sort()).toEqual(['DiscoverInstances', 'OwnLease', 'PublishVerdicts', 'VpcNetworkInterfaces', 'WriteOwnLogs']);
+    expect(statements.map((s) => s.Sid).sort()).toEqual(['DiscoverInstances', 'OwnLease', 'SendVerdicts', 'VpcNetworkInterfaces', 'WriteOwnLogs']);
     // Its lease, and no other item of the ledger table: the rails' memory is the healer's.
     expect(statements.find((s) => s.Sid === 'OwnLease')).toEqual({
       Sid: 'OwnLease',
@@ -119,7 +119,14 @@ describe('observers', () => {
       Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealLedgerTable/), 'Arn'] },
       Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['lease#*'] } },
     });
-    expect(statements.find((s) => s.Sid === 'PublishVerdicts')?.Resource).toEqual({ Ref: expect.stringMatching(/AlertTopic/) });
+    // Verdicts go to the verdict channel only, and only as SendMessage: no topic, no other queue.
+    expect(statements.find((s) => s.Sid === 'SendVerdicts')).toEqual({
+      Sid: 'SendVerdicts',
+      Effect: 'Allow',
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^AutoHealVerdictQueue/), 'Arn'] },
+    });
+    expect(statements.flatMap((s) => [s.Action].flat())).not.toContain('sns:Publish');
   });
 
   it('lets the observers out only to the probed port and HTTPS, and adds the instances rule when given their group', () => {

@@ -63,7 +63,7 @@ let planned: Planned[];
 let mistakes: Run[];
 
 beforeAll(async () => {
-  for (const built of ['dist/lambda.zip', 'dist/evidence.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
+  for (const built of ['dist/lambda.zip', 'dist/evidence.zip', 'dist/alarm-sync.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
   work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-evidence-'));
   cpSync(join(root, 'deploy/terraform'), join(work, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
   mkdirSync(join(work, 'dist'));
@@ -111,6 +111,7 @@ function construct(): Template {
   const dir = mkdtempSync(join(work, 'bundle-'));
   writeFileSync(join(dir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
   writeFileSync(join(dir, 'evidence.mjs'), 'export const handler = async () => ({});\n');
+  // Detection alarms (the default) deploys the alarm sync, whose bundle the construct checks too.
   writeFileSync(join(dir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
   const stack = new Stack(new App(), 'ev');
   new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'capture', bundleDir: dir });

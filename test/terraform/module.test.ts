@@ -199,8 +199,12 @@ function moduleValueOf(reference: unknown, { name, region, account }: Deployed):
     LegacyDeadLetterQueue: 'legacy-dead-letters',
     EvidenceQueue: 'evidence',
     EvidenceDeadLetterQueue: 'evidence-dead-letters',
+    VerdictQueue: 'verdicts',
+    VerdictDeadLetterQueue: 'verdict-dead-letters',
   };
   const queue = /^\{"Fn::GetAtt":\["AutoHeal(\w+Queue)[0-9A-F]{8}","QueueName"\]\}$/.exec(text)?.[1];
+  const queueArn = /^\{"Fn::GetAtt":\["AutoHeal(\w+Queue)[0-9A-F]{8}","Arn"\]\}$/.exec(text)?.[1];
+  const queueUrl = /^\{"Ref":"AutoHeal(\w+Queue)[0-9A-F]{8}"\}$/.exec(text)?.[1];
   const alarm = /^\{"Fn::GetAtt":\["AutoHealMonitoring(\w+)Alarm[0-9A-F]{8}","Arn"\]\}$/.exec(text)?.[1];
   if (text === '{"Ref":"AWS::Region"}') return region;
   if (/^\{"Ref":"AutoHealAlertTopic[0-9A-F]{8}"\}$/.test(text)) return `arn:aws:sns:${region}:${account}:${name}-alerts`;
@@ -210,6 +214,9 @@ function moduleValueOf(reference: unknown, { name, region, account }: Deployed):
   if (/^\{"Ref":"AutoHealLedgerTable[0-9A-F]{8}"\}$/.test(text)) return `${name}-ledger`;
   if (/^\{"Fn::GetAtt":\["AutoHealLedgerTable[0-9A-F]{8}","Arn"\]\}$/.test(text)) return `arn:aws:dynamodb:${region}:${account}:table/${name}-ledger`;
   if (queue && queues[queue]) return `${name}-${queues[queue]}`;
+  if (queueArn && queues[queueArn]) return `arn:aws:sqs:${region}:${account}:${name}-${queues[queueArn]}`;
+  if (queueUrl && queues[queueUrl]) return `https://sqs.${region}.amazonaws.com/${account}/${name}-${queues[queueUrl]}`;
+  if (/^\{"Fn::GetAtt":\["AutoHealObserversRole[0-9A-F]{8}","Arn"\]\}$/.test(text)) return `arn:aws:iam::${account}:role/${name}-observers`;
   if (alarm) return `arn:aws:cloudwatch:${region}:${account}:alarm:${name}-${alarm.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`;
   throw new Error(`the test knows no module name for the construct's reference ${text}`);
 }
@@ -706,7 +713,7 @@ describe('the module variants, planned', () => {
     }
   });
 
-  it('creates the construct\'s Metrics Insights group alarms, probe subscription, e-mail and prober host attachment', () => {
+  it('creates the construct\'s Metrics Insights group alarms, e-mail and prober host attachment, and no probe subscription', () => {
     // Assess
     const alarms = ofType('insights', 'aws_cloudwatch_metric_alarm').filter((a) => (a.metric_query as unknown[]).length > 0);
     const cdkAlarms = cfn('insights', 'AWS::CloudWatch::Alarm').filter((a) => a.Metrics !== undefined) as Array<{ AlarmName: string; Metrics: Array<{ Id: string; Expression: string; Period: number; ReturnData: boolean }> } & Record<string, unknown>>;
@@ -723,11 +730,9 @@ describe('the module variants, planned', () => {
       });
     }
     expect(alarms).toHaveLength(2);
-    const subscriptions = ofType('insights', 'aws_sns_topic_subscription');
-    const cdkLambdaSubscription = cfn('insights', 'AWS::SNS::Subscription').find((p) => p.Protocol === 'lambda');
-    const lambdaSubscription = subscriptions.find((v) => v.protocol === 'lambda');
-    expect(JSON.parse(lambdaSubscription?.filter_policy as string)).toEqual(cdkLambdaSubscription?.FilterPolicy);
-    expect(lambdaSubscription?.filter_policy_scope).toBe(cdkLambdaSubscription?.FilterPolicyScope);
+    // Probe verdicts come by the verdict channel: neither takes them from the topic.
+    expect(ofType('insights', 'aws_sns_topic_subscription').filter((v) => v.protocol === 'lambda')).toEqual([]);
+    expect(cfn('insights', 'AWS::SNS::Subscription').filter((p) => p.Protocol === 'lambda')).toEqual([]);
     expect(ofType('insights', 'aws_iam_role_policy_attachment')).toEqual([expect.objectContaining({ role: 'probe-host' })]);
   });
 
@@ -945,7 +950,9 @@ describe('the module variants, planned', () => {
     const cdkQueue = cfn('legacy', 'AWS::SQS::Queue').find((q) => JSON.stringify(q.RedrivePolicy ?? '').includes('LegacyDeadLetterQueue'));
     expect(legacyQueue).toMatchObject({ visibility_timeout_seconds: cdkQueue?.VisibilityTimeout, message_retention_seconds: cdkQueue?.MessageRetentionPeriod });
     expect(ofType('legacy', 'aws_sns_topic_subscription').map((v) => v.protocol)).toEqual(['sqs']);
-    expect(ofType('bridge', 'aws_lambda_event_source_mapping')).toEqual([]);
+    // The bridge consumes the legacy queue; the healer's only mapping is the verdict channel's (detection probe), as the construct's.
+    expect(planned.bridge.filter((r) => r.type === 'aws_lambda_event_source_mapping').map((r) => r.address)).toEqual(['module.bridge.aws_lambda_event_source_mapping.verdicts[0]']);
+    expect(cfn('bridge', 'AWS::Lambda::EventSourceMapping').map((m) => JSON.stringify(m.EventSourceArn))).toEqual([expect.stringContaining('VerdictQueue')]);
     expect(ofType('bridge', 'aws_lambda_function').map((f) => f.handler)).toEqual(['lambda.handler']);
     expect(ofType('bridge', 'aws_iam_policy').map((v) => v.name).sort()).toEqual(['bridge-bridge', 'bridge-prober']);
     expect(ofType('bridge', 'aws_lambda_invocation')).toEqual([]);
@@ -1050,9 +1057,96 @@ describe('the module variants, planned', () => {
       expect(new Set(allowedActions(policy?.policy as string)), name).toEqual(new Set(cdk));
     }
     expect(cdkActions(synthesized.insights, 'AutoHealHealerRole')).toContain('cloudwatch:DescribeAlarmContributors');
-    // A bridge consumes the legacy queue itself, and with probe detection only there is no evidence queue.
-    expect(cdkActions(synthesized.bridge, 'AutoHealHealerRole')).not.toContain('sqs:ReceiveMessage');
+    // A bridge consumes the legacy queue itself, and with probe detection only there is no evidence
+    // queue: the healer receives from the verdict channel alone.
+    expect(cdkActions(synthesized.bridge, 'AutoHealHealerRole').filter((a) => a === 'sqs:ReceiveMessage')).toHaveLength(1);
     expect(cdkActions(synthesized.rails, 'AutoHealHealerRole')).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'sqs:ReceiveMessage']));
+  });
+
+  it('closes the verdict channel as the construct does: a Deny of SendMessage to every principal but the observers\' role and the named host\'s, taken by the healer\'s mapping', () => {
+    for (const name of ['insights', 'bridge', 'observers', 'zones'] as const) {
+      // Prepare
+      const deployed = deployedOf(name);
+      const queue = at(name, 'aws_sqs_queue.verdicts[0]');
+      const deny = (JSON.parse(queue?.policy as string) as { Statement: Statement[] }).Statement.find((st) => st.Sid === 'OnlyObserversSend');
+      const cdkDeny = cfn(name, 'AWS::SQS::QueuePolicy')
+        .flatMap((p) => (p.PolicyDocument as { Statement: Array<Statement & { Principal: unknown }> }).Statement)
+        .find((st) => st.Sid === 'OnlyObserversSend');
+      const senders = [
+        ...(name === 'observers' || name === 'zones' ? [`arn:aws:iam::${deployed.account}:role/${name}-observers`] : []),
+        ...(name === 'insights' ? [`arn:aws:iam::${deployed.account}:role/probe-host`] : []),
+      ];
+
+      // Assess
+      if (senders.length === 0) {
+        // Nobody named (no observers, no host role): open to the account's own grants, as the topic was.
+        expect(deny, name).toBeUndefined();
+        expect(cdkDeny, name).toBeUndefined();
+      } else {
+        expect(deny, name).toEqual({
+          Sid: 'OnlyObserversSend',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'sqs:SendMessage',
+          Resource: `arn:aws:sqs:${deployed.region}:${deployed.account}:${name}-verdicts`,
+          Condition: { ArnNotEquals: { 'aws:PrincipalArn': senders } },
+        });
+      }
+      // The construct's test stack names no host role in the insights variant; with observers, the same Deny.
+      if (name === 'observers' || name === 'zones') {
+        const cdkSenders = (cdkDeny?.Condition as { ArnNotEquals: { 'aws:PrincipalArn': unknown[] } }).ArnNotEquals['aws:PrincipalArn'].map((v) => asDeployed(v, deployed));
+        expect(cdkSenders, name).toEqual(senders);
+        expect(asDeployed(cdkDeny?.Resource, deployed), name).toBe(deny?.Resource);
+      }
+      const mapping = at(name, 'aws_lambda_event_source_mapping.verdicts[0]');
+      const [cdkMapping] = cfn(name, 'AWS::Lambda::EventSourceMapping').filter((m) => JSON.stringify(m.EventSourceArn).includes('VerdictQueue'));
+      expect(mapping, name).toMatchObject({
+        batch_size: cdkMapping?.BatchSize,
+        function_response_types: ['ReportBatchItemFailures'],
+        scaling_config: [{ maximum_concurrency: (cdkMapping?.ScalingConfig as { MaximumConcurrency: number }).MaximumConcurrency }],
+      });
+      expect(JSON.parse(queue?.redrive_policy as string), name).toMatchObject({ deadLetterTargetArn: `arn:aws:sqs:${deployed.region}:${deployed.account}:${name}-verdict-dead-letters` });
+    }
+  });
+
+  it('leaves no subscription that drops OK verdicts, and names every deployed observer to the healer (AUTOHEAL_OBSERVERS), in every variant', () => {
+    for (const name of Object.keys(variants) as Variant[]) {
+      // Prepare
+      const [fn] = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'lambda.handler') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+      const [cdkHealer] = cfn(name, 'AWS::Lambda::Function').filter((p) => p.Handler === 'lambda.handler');
+      const observers = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'observer.handler') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+
+      // Assess
+      for (const subscription of ofType(name, 'aws_sns_topic_subscription')) {
+        expect(subscription.protocol, name).not.toBe('lambda');
+        const states = subscription.filter_policy ? (JSON.parse(subscription.filter_policy as string) as { NewStateValue?: unknown[] }).NewStateValue : undefined;
+        if (states !== undefined) expect(states, name).toContain('OK');
+      }
+      const voters = fn?.environment[0]?.variables.AUTOHEAL_OBSERVERS;
+      expect(voters, name).toBe((cdkHealer?.Environment as { Variables: Record<string, unknown> }).Variables.AUTOHEAL_OBSERVERS);
+      if (observers.length === 0) expect(voters, name).toBeUndefined();
+      else expect(voters?.split(',').sort(), name).toEqual(observers.map((o) => o.environment[0]?.variables.AUTOHEAL_OBSERVER_NAME).sort());
+    }
+    expect(ofType('zones', 'aws_lambda_function').filter((f) => f.handler === 'observer.handler')).toHaveLength(3);
+  });
+
+  it('gives each observer the verdict channel\'s URL and SendMessage on it, and no topic to publish verdicts to', () => {
+    for (const name of ['observers', 'zones'] as const) {
+      // Prepare
+      const deployed = deployedOf(name);
+      const observers = ofType(name, 'aws_lambda_function').filter((f) => f.handler === 'observer.handler') as Array<{ environment: Array<{ variables: Record<string, string> }> }>;
+      const [policy] = ofType(name, 'aws_iam_role_policy').filter((p) => p.name === 'observers');
+      const statements = (JSON.parse(policy?.policy as string) as { Statement: Statement[] }).Statement;
+
+      // Assess
+      for (const fn of observers) {
+        expect(fn.environment[0]?.variables.AUTOHEAL_VERDICT_QUEUE_URL, name).toBe(`https://sqs.${deployed.region}.amazonaws.com/${deployed.account}/${name}-verdicts`);
+        expect(fn.environment[0]?.variables, name).not.toHaveProperty('AUTOHEAL_OBSERVER_TOPIC_ARN');
+      }
+      expect(statements.filter((st) => ([] as string[]).concat(st.Action).some((a) => a.startsWith('sqs:') || a.startsWith('sns:'))), name).toEqual([
+        { Sid: 'SendVerdicts', Effect: 'Allow', Action: 'sqs:SendMessage', Resource: `arn:aws:sqs:${deployed.region}:${deployed.account}:${name}-verdicts` },
+      ]);
+    }
   });
 });
 
