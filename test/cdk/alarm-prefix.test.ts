@@ -19,6 +19,7 @@ import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { probeAlarmName } from '../../src/signals/alarm-message.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 let work: string;
 let bundleDir: string;
@@ -56,9 +57,7 @@ function prefixesOf(template: Template): Record<string, unknown> {
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'autoheal-alarm-prefix-'));
-  bundleDir = mkdtempSync(join(work, 'bundle-'));
-  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
+  bundleDir = stubBundleDir(work);
   for (const name of ['A', 'A-sc', 'AutoHeal']) stacks[name] = synth(name);
   stacks.insights = synth('Insights-sc', { groups: ['web'], alarm: { mode: 'metrics-insights' } });
 }, 120_000);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { ConfigError } from '../../src/errors.js';
 import { buildApp } from '../../examples/cdk-app/app.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 // One stub bundle and one synthesis per configuration, shared by every test (synthesis is slow-ish).
 let bundleDir: string;
@@ -37,9 +38,7 @@ function stackWith(id: string, props: Omit<AutoHealProps, 'bundleDir'>): Stack {
 }
 
 beforeAll(() => {
-  bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
-  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
+  bundleDir = stubBundleDir();
   writeFileSync(join(bundleDir, 'index.js'), '// must not ship\n');
   app = new App({ outdir: mkdtempSync(join(tmpdir(), 'autoheal-cdk-out-')) });
   const hostRole = (stack: Stack): iam.IRole => iam.Role.fromRoleName(stack, 'ProbeHost', 'probe-host');

@@ -6,23 +6,20 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../examples/cdk-app/app.js';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 let work: string;
 let bundleDir: string;
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'autoheal-evidence-cdk-'));
-  bundleDir = mkdtempSync(join(work, 'bundle-'));
-  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'evidence.mjs'), 'export const handler = async () => ({});\n');
-  // Detection alarms (the default) deploys the alarm sync, whose bundle the construct checks too.
-  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
+  bundleDir = stubBundleDir(work);
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

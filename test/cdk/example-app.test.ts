@@ -7,13 +7,14 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../examples/cdk-app/app.js';
 import { contextKeys } from '../../examples/cdk-app/context.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 const exampleDir = fileURLToPath(new URL('../../examples/cdk-app/', import.meta.url));
 let bundleDir: string;
@@ -21,9 +22,7 @@ let work: string;
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'autoheal-example-context-'));
-  bundleDir = mkdtempSync(join(work, 'bundle-'));
-  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
+  bundleDir = stubBundleDir(work);
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));

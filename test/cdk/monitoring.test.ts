@@ -6,20 +6,19 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../examples/cdk-app/app.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 let plain: Template;
 let legacy: Template;
 let probe: Template;
 
 function synth(context: Record<string, string>): Template {
-  const bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
-  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
+  const bundleDir = stubBundleDir();
   const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'autoheal-cdk-out-')), context: { ...context, bundleDir } });
   return Template.fromStack(buildApp(app).stack);
 }

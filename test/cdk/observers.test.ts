@@ -7,13 +7,14 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp, parseSubnets } from '../../examples/cdk-app/app.js';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { observerEnv } from '../../src/observer/settings.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 let bundleDir: string;
 let template: Template;
@@ -43,10 +44,7 @@ function actionsOf(t: Template): string[] {
 }
 
 beforeAll(() => {
-  bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
-  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'observer.mjs'), 'export const handler = async () => ({});\n');
+  bundleDir = stubBundleDir();
   template = synth('Observers', { groups: ['web'], detection: ['alarms', 'probe'], probe: { subnets, port: 8080 } });
   withVpc = synth('ObserversVpc', {
     groups: ['web'],

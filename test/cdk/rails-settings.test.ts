@@ -5,12 +5,10 @@
  * deploys). The environment and the flags are refused by the same rules (test/policy, test/lambda).
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { ConfigError } from '../../src/errors.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 let bundleDir: string;
 const subnets = [
@@ -19,10 +17,7 @@ const subnets = [
 ];
 
 beforeAll(() => {
-  bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
-  writeFileSync(join(bundleDir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(bundleDir, 'observer.mjs'), 'export const handler = async () => ({});\n');
+  bundleDir = stubBundleDir();
 });
 
 const synth = (props: Omit<AutoHealProps, 'bundleDir'>) => () => new AutoHeal(new Stack(new App()), 'AutoHeal', { ...props, bundleDir });

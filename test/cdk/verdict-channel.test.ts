@@ -8,7 +8,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { autohealEnv } from '../../src/config.js';
 import { observerEnv } from '../../src/observer/settings.js';
 import { parseVoters } from '../../src/policy/voters.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 let bundleDir: string;
 let outdir: string;
@@ -62,9 +63,8 @@ function functionsWith(t: Template, handler: string): Array<Record<string, unkno
 const envOf = (fn: Record<string, unknown>): Record<string, unknown> => (fn.Environment as { Variables: Record<string, unknown> }).Variables;
 
 beforeAll(() => {
-  bundleDir = mkdtempSync(join(tmpdir(), 'autoheal-bundle-'));
+  bundleDir = stubBundleDir();
   outdir = mkdtempSync(join(tmpdir(), 'autoheal-cdk-out-'));
-  for (const file of ['lambda.mjs', 'alarm-sync.mjs', 'observer.mjs']) writeFileSync(join(bundleDir, file), 'export const handler = async () => ({});\n');
   observers = synth('Channel', (stack) => ({ groups: ['web'], detection: ['alarms', 'probe'], probe: { subnets, hostRole: hostRole(stack) } }));
   hostOnly = synth('HostOnly', (stack) => ({ groups: ['web'], detection: ['probe'], probe: { hostRole: hostRole(stack) } }));
   open = synth('Open', () => ({ groups: ['web'], detection: ['probe'] }));

@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoHeal } from '../../src/cdk/index.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
+import { stubBundleDir } from '../helpers/bundles.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 let work: string;
@@ -108,11 +109,7 @@ const statements = (name: string): Statement[] =>
 
 /** The construct with the same props: what the module must match. */
 function construct(): Template {
-  const dir = mkdtempSync(join(work, 'bundle-'));
-  writeFileSync(join(dir, 'lambda.mjs'), 'export const handler = async () => ({});\n');
-  writeFileSync(join(dir, 'evidence.mjs'), 'export const handler = async () => ({});\n');
-  // Detection alarms (the default) deploys the alarm sync, whose bundle the construct checks too.
-  writeFileSync(join(dir, 'alarm-sync.mjs'), 'export const handler = async () => ({});\n');
+  const dir = stubBundleDir(work);
   const stack = new Stack(new App(), 'ev');
   new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'capture', bundleDir: dir });
   return Template.fromStack(stack);
