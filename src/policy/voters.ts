@@ -10,6 +10,8 @@
  * file, where the operator is the channel). Unset: every name counts, as before the list existed.
  */
 
+import { observerNameProblem } from '../signals/observer-name.js';
+
 /** One voter: its observer name and, when the channel must prove it, its role's unique id. */
 export interface Voter {
   name: string;
@@ -18,8 +20,6 @@ export interface Voter {
 
 /** An IAM role's unique id (AROA…) as SenderId carries it before the `:session`. */
 const roleIdPattern = /^AROA[A-Z0-9]{12,124}$/;
-/** What an observer's name may not contain: the list's own separators. */
-const separators = /[,=\s]/;
 
 /**
  * Reads AUTOHEAL_OBSERVERS (`observer-a,observer-b` or `observer-a=AROA…,observer-b=AROA…`).
@@ -32,7 +32,9 @@ export function parseVoters(text: string): Voter[] | { error: string } {
     const at = entry.indexOf('=');
     const name = at < 0 ? entry : entry.slice(0, at);
     const roleId = at < 0 ? undefined : entry.slice(at + 1);
-    if (name === '' || separators.test(name)) return { error: `"${entry}": expected an observer name, or name=ROLEID (the observer role's unique id, AROA…)` };
+    // The names observers may have (one grammar, src/signals/observer-name.ts) hold neither `,` nor `=`.
+    const nameProblem = observerNameProblem(name);
+    if (nameProblem !== undefined) return { error: `"${entry}": expected an observer name, or name=ROLEID (the observer role's unique id, AROA…): ${nameProblem}` };
     if (roleId !== undefined && !roleIdPattern.test(roleId)) return { error: `"${entry}": "${roleId}" is not an IAM role's unique id (AROA followed by letters and digits; aws iam get-role --query Role.RoleId)` };
     if (voters.some((v) => v.name === name)) return { error: `"${name}" is listed twice` };
     voters.push({ name, ...(roleId !== undefined ? { roleId } : {}) });
