@@ -110,6 +110,26 @@ describe('the rails across fresh processes, with a ledger table (moto)', () => {
     expect(await unhealthy('workers')).toEqual([target]);
   });
 
+  it('with AUTOHEAL_OBSERVERS=observer-a,observer-b, each vote in its own process: mallory never completes a quorum, observer-b does', async () => {
+    // Prepare
+    const group = await createMotoGroup(moto, { name: 'workers', size: 5 });
+    const [target] = group.instanceIds as [string];
+    const voters = { AUTOHEAL_OBSERVERS: 'observer-a,observer-b' };
+
+    // Act: observer-a, then a forged vote, then the real second observer, each a fresh process.
+    const first = await heal(vote(target, 'observer-a'), voters);
+    const forged = await heal(vote(target, 'mallory'), voters);
+    const markedAfterForgery = await unhealthy('workers');
+    const second = await heal(vote(target, 'observer-b'), voters);
+
+    // Assess
+    expect(first.verdicts).toMatchObject([{ action: 'skip', reason: 'awaitingQuorum' }]);
+    expect(forged.verdicts).toMatchObject([{ action: 'skip', reason: 'unknownObserver' }]);
+    expect(markedAfterForgery).toEqual([]);
+    expect(second.verdicts).toMatchObject([{ action: 'mark', reason: 'unhealthy' }]);
+    expect(await unhealthy('workers')).toEqual([target]);
+  });
+
   it("status reads the rails from the ledger the healers wrote (marks, budget, votes), and says so; without a table it replays them", async () => {
     // Prepare: one instance marked by a quorum, another with one observer's vote.
     const group = await createMotoGroup(moto, { name: 'workers', size: 5 });
