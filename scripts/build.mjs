@@ -62,6 +62,9 @@ for (const { entry, out } of bundles) {
     target: 'node20',
     format: 'esm',
     minify: true,
+    // Short lines: an error at init prints its source line before its message, and a minified
+    // line of 100 KiB filled the 64 KiB a piped stderr holds at exit (Node 22), hiding the message.
+    lineLimit: 500,
     sourcemap: false,
     legalComments: 'none',
     // ESM bundles of CommonJS dependencies need a real `require`.
