@@ -14,6 +14,7 @@ import { envReader } from './env.js';
 import { ConfigError } from './errors.js';
 import { parseOptInTag, policyOptionsSchema, type PolicyOptions, type PolicyOptionsInput } from './policy/options.js';
 import { parseVoters } from './policy/voters.js';
+import { replacementModes, type ReplacementMode } from './fleet/replacement.js';
 
 /**
  * The alarm-name prefix autoheal owns: it creates, updates and deletes only alarms whose names start
@@ -61,6 +62,11 @@ export const autohealEnv = {
   alarmTopicArn: 'AUTOHEAL_ALARM_TOPIC_ARN',
   /** The SNS topic notices go to (marks, holds that need a person, silent observers); unset: no notices. */
   noticeTopicArn: 'AUTOHEAL_NOTICE_TOPIC_ARN',
+  /**
+   * The replacement order the stack sets on its named groups: `launch-before-terminate` or
+   * `unchanged` (default). The healer and `status` say when a group's own policy overrides it.
+   */
+  replacement: 'AUTOHEAL_REPLACEMENT',
   /** The S3 bucket the healer keeps each mark's evidence in (src/operate/evidence.ts); unset: none kept. */
   evidenceBucket: 'AUTOHEAL_EVIDENCE_BUCKET',
   /**
@@ -106,6 +112,8 @@ export interface Settings {
   alarmTopicArn?: string;
   noticeTopicArn?: string;
   evidenceBucket?: string;
+  /** The replacement order the stack asks of its groups (src/fleet/replacement.ts). */
+  replacement: ReplacementMode;
   /** The DynamoDB table of the rails' ledger; absent: this process's memory. */
   ledgerTable?: string;
   logLevel: (typeof logLevels)[number];
@@ -121,6 +129,7 @@ export type SettingsFlags = Partial<Record<NumericPolicyKey, string | number>> &
   dryRun?: boolean;
   respectGracePeriod?: boolean;
   ledgerTable?: string;
+  replacement?: string;
 };
 
 /** `--max-unhealthy-share` for the option key `maxUnhealthyShare`. */
@@ -223,9 +232,14 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
   if (evidenceBucket !== undefined && !bucketNamePattern.test(evidenceBucket)) {
     problems.push(`${autohealEnv.evidenceBucket}: expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), got "${evidenceBucket}"`);
   }
+  const replacementText = flags.replacement ?? read(autohealEnv.replacement) ?? 'unchanged';
+  const replacement = replacementModes.find((m) => m === replacementText.trim());
+  if (replacement === undefined) {
+    problems.push(`${flags.replacement !== undefined ? '--replacement' : autohealEnv.replacement}: expected ${replacementModes.join(' or ')}, got "${replacementText}"`);
+  }
   const ledgerTable = ledgerTableOf(flags.ledgerTable ?? read(autohealEnv.ledgerTable), flags.ledgerTable !== undefined ? '--ledger-table' : autohealEnv.ledgerTable, problems);
 
-  if (problems.length > 0 || !policy.success || !logLevel.success) {
+  if (problems.length > 0 || !policy.success || !logLevel.success || replacement === undefined) {
     throw new ConfigError(`invalid settings:\n  ${problems.join('\n  ')}`);
   }
   return {
@@ -236,6 +250,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(noticeTopicArn ? { noticeTopicArn } : {}),
     ...(evidenceBucket ? { evidenceBucket } : {}),
+    replacement,
     ...(ledgerTable ? { ledgerTable } : {}),
     logLevel: logLevel.data,
   };

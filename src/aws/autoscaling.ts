@@ -2,7 +2,8 @@
  * EC2 Auto Scaling: the only place that talks to it. One reader per API, each following every
  * page and cutting id lists to the API's limits, answering plain data its users map; refusals
  * become typed errors (a mark inside the grace period is a {@link GracePeriodRefusedError}). The
- * writers: marks, the group's own tags, and the completion of a termination lifecycle action (the
+ * writers: marks, the group's own tags, its replacement and retention policies (the group settings
+ * function, src/group-settings/), and the completion of a termination lifecycle action (the
  * evidence function, src/evidence/).
  */
 import {
@@ -14,6 +15,7 @@ import {
   DescribeAutoScalingInstancesCommand,
   DescribeScalingActivitiesCommand,
   SetInstanceHealthCommand,
+  UpdateAutoScalingGroupCommand,
   type AutoScalingGroup,
 } from '@aws-sdk/client-auto-scaling';
 import { GracePeriodRefusedError, RemoteError } from '../errors.js';
@@ -64,6 +66,8 @@ export interface Group {
   instances: GroupInstance[];
   /** Its instance maintenance policy, when it has one. */
   maintenancePolicy?: MaintenancePolicy;
+  /** What happens when a termination lifecycle action is abandoned: `retain` (kept, Terminating:Retained) or `terminate`; absent: terminate. */
+  terminateHookAbandon?: string;
 }
 
 /** Which groups to describe: by name (unknown names are absent from the answer), or every group carrying a tag. */
@@ -90,6 +94,7 @@ function groupOf(g: AutoScalingGroup & { AutoScalingGroupName: string }): Group 
           },
         }
       : {}),
+    ...(g.InstanceLifecyclePolicy?.RetentionTriggers?.TerminateHookAbandon ? { terminateHookAbandon: g.InstanceLifecyclePolicy.RetentionTriggers.TerminateHookAbandon } : {}),
   };
 }
 
@@ -219,6 +224,32 @@ export async function createOrUpdateTags(client: AutoScalingClient, groupName: s
 export async function deleteTags(client: AutoScalingClient, groupName: string, keys: readonly string[], signal?: AbortSignal): Promise<void> {
   await callAws('autoscaling:DeleteTags', signal, (abortSignal) =>
     client.send(new DeleteTagsCommand({ Tags: keys.map((key) => groupTag(groupName, key)) }), { abortSignal }),
+  );
+}
+
+/** What to change of a group's replacement and retention (each only when given). */
+export interface GroupPolicies {
+  /** The instance maintenance policy; `{ minHealthyPercentage: -1, maxHealthyPercentage: -1 }` clears it. */
+  maintenancePolicy?: { minHealthyPercentage: number; maxHealthyPercentage: number };
+  /** The instance lifecycle policy's one trigger: keep (`retain`) or terminate an instance whose termination hook was abandoned. */
+  terminateHookAbandon?: 'retain' | 'terminate';
+}
+
+/**
+ * UpdateAutoScalingGroup with the group's maintenance policy and/or its instance lifecycle policy,
+ * nothing else. A group that does not exist is refused by Auto Scaling (ValidationError).
+ */
+export async function updateGroupPolicies(client: AutoScalingClient, groupName: string, policies: GroupPolicies, signal?: AbortSignal): Promise<void> {
+  const { maintenancePolicy: m, terminateHookAbandon } = policies;
+  await callAws('autoscaling:UpdateAutoScalingGroup', signal, (abortSignal) =>
+    client.send(
+      new UpdateAutoScalingGroupCommand({
+        AutoScalingGroupName: groupName,
+        ...(m ? { InstanceMaintenancePolicy: { MinHealthyPercentage: m.minHealthyPercentage, MaxHealthyPercentage: m.maxHealthyPercentage } } : {}),
+        ...(terminateHookAbandon ? { InstanceLifecyclePolicy: { RetentionTriggers: { TerminateHookAbandon: terminateHookAbandon } } } : {}),
+      }),
+      { abortSignal },
+    ),
   );
 }
 

@@ -2,6 +2,7 @@
  * The port to whatever runs the instances: `aws` (EC2 Auto Scaling) for real groups, `local`
  * (child processes on this machine) for the demo and end-to-end tests. Both implement it alike.
  */
+import type { MaintenancePolicyView } from './replacement.js';
 
 /** Auto Scaling lifecycle states autoheal reads (a subset of the API's). */
 export type LifecycleState =
@@ -45,6 +46,8 @@ export interface GroupView {
   /** Auto Scaling processes the group suspended (`Launch`, `ReplaceUnhealthy`, …). */
   suspendedProcesses: string[];
   instances: InstanceView[];
+  /** Its instance maintenance policy, where the fleet has one (./replacement.ts: does a replacement dip capacity). */
+  maintenancePolicy?: MaintenancePolicyView;
 }
 
 export interface SetHealthOptions {

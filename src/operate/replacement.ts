@@ -12,6 +12,7 @@
  * replacement boots.
  */
 import type { MaintenancePolicy } from '../aws/autoscaling.js';
+import { launchesFirst, overridesReplacement, type ReplacementMode } from '../fleet/replacement.js';
 
 export type ReplacementOrderName = 'launch-before-terminate' | 'terminate-and-launch' | 'custom' | 'terminate-then-launch';
 
@@ -22,16 +23,21 @@ export interface ReplacementOrder {
   maxHealthyPercentage: number | null;
   /** A replacement may take the group below its desired healthy capacity. */
   dipsCapacity: boolean;
+  /** The deployment asks for launch-before-terminate (AUTOHEAL_REPLACEMENT, --replacement) and the group's own policy overrides it. */
+  overridesStack: boolean;
 }
 
-/** The replacement order of a group with this maintenance policy (none: absent, or cleared with -1). */
-export function replacementOrder(policy: MaintenancePolicy | undefined): ReplacementOrder {
+/**
+ * The replacement order of a group with this maintenance policy (none: absent, or cleared with -1),
+ * and whether it overrides the order the deployment asks for (`wanted`, default `unchanged`).
+ */
+export function replacementOrder(policy: MaintenancePolicy | undefined, wanted: ReplacementMode = 'unchanged'): ReplacementOrder {
   const set = (n: number | undefined): number | null => (n === undefined || n < 0 ? null : n);
   const min = set(policy?.minHealthyPercentage);
   const max = set(policy?.maxHealthyPercentage);
   const order: ReplacementOrderName =
-    min === null || max === null ? 'terminate-then-launch' : min >= 100 ? 'launch-before-terminate' : max <= 100 ? 'terminate-and-launch' : 'custom';
-  return { order, minHealthyPercentage: min, maxHealthyPercentage: max, dipsCapacity: order !== 'launch-before-terminate' };
+    min === null || max === null ? 'terminate-then-launch' : launchesFirst(policy) ? 'launch-before-terminate' : max <= 100 ? 'terminate-and-launch' : 'custom';
+  return { order, minHealthyPercentage: min, maxHealthyPercentage: max, dipsCapacity: order !== 'launch-before-terminate', overridesStack: overridesReplacement(wanted, policy) };
 }
 
 /** One line for a person: the order, the policy behind it, and what it costs. */
@@ -43,5 +49,9 @@ export function replacementText(r: ReplacementOrder): string {
     custom: `launch and terminate within the range: capacity may DIP to ${r.minHealthyPercentage} % of desired while a replacement boots`,
     'terminate-then-launch': 'terminate, then launch: capacity DIPS by one instance per replacement until it is InService',
   };
-  return `${effect[r.order]} (${range})`;
+  const overrides = r.overridesStack ? "; the group OVERRIDES the stack's launch-before-terminate (its own instance maintenance policy wins)" : '';
+  return `${effect[r.order]} (${range})${overrides}`;
 }
+
+/** What a mark in a group that overrides the deployment's launch-before-terminate costs, for its log and notice. */
+export const overrideDipText = "capacity will dip while the replacement boots: the group's instance maintenance policy overrides the stack's replacement launch-before-terminate";

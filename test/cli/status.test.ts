@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { collectStatus, renderStatusTable, runStatus, type StatusClients } from '../../src/cli/commands/status.js';
+import { collectStatus, renderStatusTable, runStatus, statusSettings, type StatusClients } from '../../src/cli/commands/status.js';
 import type { InstanceFacts } from '../../src/aws/ec2.js';
 import { resolveSettings } from '../../src/config.js';
 
@@ -223,8 +223,55 @@ describe('autoheal status', () => {
     const report = await collectStatus(clients, { groups: 'web' }, { settings, nowMs });
 
     // Assess
-    expect(report.groups[0]?.replacement).toEqual({ order: 'launch-before-terminate', minHealthyPercentage: 100, maxHealthyPercentage: 110, dipsCapacity: false });
+    expect(report.groups[0]?.replacement).toEqual({ order: 'launch-before-terminate', minHealthyPercentage: 100, maxHealthyPercentage: 110, dipsCapacity: false, overridesStack: false });
     expect(renderStatusTable(report)).toContain('  replacement: launch before terminate: capacity does not dip');
+  });
+
+  it('says when a group overrides the stack\'s launch-before-terminate, and not when it follows it', async () => {
+    // Prepare: the stack asks for launch-before-terminate (AUTOHEAL_REPLACEMENT); the first group has
+    // no maintenance policy, the second a terminate-and-launch one, the third the stack's.
+    const group = (name: string, policy?: { MinHealthyPercentage: number; MaxHealthyPercentage: number }) => ({
+      AutoScalingGroupName: name,
+      MinSize: 1,
+      MaxSize: 4,
+      DesiredCapacity: 1,
+      DefaultCooldown: 300,
+      AvailabilityZones: ['eu-west-1a'],
+      HealthCheckType: 'EC2',
+      CreatedTime: new Date(0),
+      Instances: [],
+      ...(policy ? { InstanceMaintenancePolicy: policy } : {}),
+    });
+    asg.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [group('none'), group('tal', { MinHealthyPercentage: 90, MaxHealthyPercentage: 100 }), group('lbt', { MinHealthyPercentage: 100, MaxHealthyPercentage: 110 })],
+    });
+    const wanted = resolveSettings({ groups: 'none,tal,lbt' }, { AUTOHEAL_REPLACEMENT: 'launch-before-terminate' });
+
+    // Act
+    const report = await collectStatus(clients, { groups: 'none,tal,lbt' }, { settings: wanted, nowMs });
+    const table = renderStatusTable(report);
+
+    // Assess
+    expect(report.groups.map((g) => [g.name, g.replacement.overridesStack])).toEqual([
+      ['lbt', false],
+      ['none', true],
+      ['tal', true],
+    ]);
+    const lines = table.split('\n').filter((l) => l.startsWith('  replacement: '));
+    expect(lines[0]).not.toContain('OVERRIDES');
+    expect(lines[1]).toBe(
+      "  replacement: terminate, then launch: capacity DIPS by one instance per replacement until it is InService (no instance maintenance policy); the group OVERRIDES the stack's launch-before-terminate (its own instance maintenance policy wins)",
+    );
+    expect(lines[2]).toContain("terminate and launch at once: capacity DIPS, down to 90 % of desired, while a replacement boots (min healthy 90 %, max 100 %); the group OVERRIDES the stack's launch-before-terminate");
+  });
+
+  it('takes the stack\'s order from --replacement over AUTOHEAL_REPLACEMENT, and refuses an order it does not know', () => {
+    // Act / Assess
+    expect(statusSettings({ replacement: 'launch-before-terminate' }, { AUTOHEAL_REPLACEMENT: 'unchanged' }).replacement).toBe('launch-before-terminate');
+    expect(statusSettings({}, {}).replacement).toBe('unchanged');
+    expect(() => statusSettings({}, { AUTOHEAL_REPLACEMENT: 'launch-first' })).toThrow(
+      'AUTOHEAL_REPLACEMENT: expected unchanged or launch-before-terminate, got "launch-first"',
+    );
   });
 
   it('exits 2 for a group that does not exist and for probe flags without --port', async () => {

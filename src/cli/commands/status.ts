@@ -39,6 +39,7 @@ import type { LedgerPort } from '../../healer/ledger.js';
 import type { GroupLedger } from '../../policy/ledger.js';
 import { dynamoLedger } from '../../runtime/dynamodb-ledger.js';
 import { replacementOrder, replacementText, type ReplacementOrder } from '../../operate/replacement.js';
+import { replacementModes } from '../../fleet/replacement.js';
 import type { Verdict } from '../../policy/types.js';
 import { findEc2InstanceId } from '../../signals/read.js';
 import { httpCheck, tcpCheck, type CheckResult } from '../../prober/checks.js';
@@ -69,6 +70,8 @@ export interface StatusFlags {
   maxUnhealthyShare?: string;
   optInTag?: string;
   groups?: string;
+  /** The replacement order the stack asks of its groups (default: AUTOHEAL_REPLACEMENT, or unchanged). */
+  replacement?: string;
 }
 
 /** One scaling activity about an instance. */
@@ -111,7 +114,7 @@ export interface GroupStatus {
   budget: { limit: number; inUse: number };
   desiredCapacity: number;
   suspendedProcesses: string[];
-  /** How the group replaces a marked instance (its instance maintenance policy), and whether that dips capacity. */
+  /** How the group replaces a marked instance (its instance maintenance policy), whether that dips capacity, and whether it overrides the stack's order. */
   replacement: ReplacementOrder;
   rails: GroupState['rails'];
   /** The stack's observers (heartbeats carry no group) and their newest heartbeat. */
@@ -209,6 +212,7 @@ export function statusSettings(flags: StatusFlags, env: NodeJS.ProcessEnv = proc
       ...(flags.optInTag !== undefined ? { optInTag: flags.optInTag } : {}),
       ...(flags.groups !== undefined ? { groups: flags.groups } : {}),
       ...(flags.ledgerTable !== undefined ? { ledgerTable: flags.ledgerTable } : {}),
+      ...(flags.replacement !== undefined ? { replacement: flags.replacement } : {}),
     },
     env,
   );
@@ -292,7 +296,7 @@ export async function collectStatus(clients: StatusClients, flags: StatusFlags, 
     groups: groups.map((g, n) => {
       const stored = ledgers[n];
       const ledger = clients.ledger && stored ? { ledger: stored, where: clients.ledger.where } : undefined;
-      return groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts, replacement: replacementOrder(policies.get(g.name)), ...(ledger ? { ledger } : {}) });
+      return groupStatus(g, activities[n] ?? [], { alarms, checks, observers, prefix, probe, settings, nowMs, facts, replacement: replacementOrder(policies.get(g.name), settings.replacement), ...(ledger ? { ledger } : {}) });
     }),
   };
 }
@@ -523,6 +527,11 @@ export function register(program: Command): void {
     .option('--max-unhealthy-share <share>', 'the budget share, as the healer has it (default: AUTOHEAL_MAX_UNHEALTHY_SHARE, or 0.4)')
     .option('--opt-in-tag <key=value>', 'the opt-in tag (default: AUTOHEAL_OPT_IN_TAG, or autoheal:enabled=true)')
     .option('--groups <names>', 'groups managed by name (default: AUTOHEAL_GROUPS)')
+    .addOption(
+      new Option('--replacement <order>', "the replacement order the stack sets, to say which groups override it (default: AUTOHEAL_REPLACEMENT, or unchanged)").choices([
+        ...replacementModes,
+      ]),
+    )
     .option('--region <region>', "AWS region (default: the SDK's: AWS_REGION, the profile)")
     .option('--ledger-table <name>', "read the rails from the healers' ledger table (default: AUTOHEAL_LEDGER_TABLE; none: replay them from the scaling activities)")
     .action(async (flags: StatusFlags) => {
