@@ -1,7 +1,8 @@
 // Builds dist/: the library and CLI with tsc, and the Lambda handler as one esbuild bundle
 // (dist/lambda.mjs) so the function ships without node_modules and starts cold fast, and for the
 // Terraform module the same bundles zipped (dist/lambda.zip, lambda.mjs at its root; dist/observer.zip,
-// observer.mjs; dist/alarm-sync.zip, alarm-sync.mjs; dist/evidence.zip, evidence.mjs) and the legacy queue's intake (dist/intake.zip, index.js: the construct's inline
+// observer.mjs; dist/alarm-sync.zip, alarm-sync.mjs; dist/evidence.zip, evidence.mjs; dist/group-settings.zip,
+// group-settings.mjs) and the legacy queue's intake (dist/intake.zip, index.js: the construct's inline
 // intakeHandlerSource).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -46,12 +47,14 @@ execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 
 // Three single-file bundles: the healer (dist/lambda.mjs), the observer the construct runs per
 // Availability Zone (dist/observer.mjs, src/observer/handler.ts), and the alarm sync, a function
 // of its own so no decision waits behind it (dist/alarm-sync.mjs, src/lambda/alarm-sync.ts), and the evidence
-// function that holds a marked instance's termination (dist/evidence.mjs, src/evidence/handler.ts).
+// function that holds a marked instance's termination (dist/evidence.mjs, src/evidence/handler.ts), and the
+// deploy-time group settings function (dist/group-settings.mjs, src/group-settings/handler.ts).
 const bundles = [
   { entry: 'src/lambda/handler.ts', out: 'dist/lambda.mjs' },
   { entry: 'src/observer/handler.ts', out: 'dist/observer.mjs' },
   { entry: 'src/lambda/alarm-sync.ts', out: 'dist/alarm-sync.mjs' },
   { entry: 'src/evidence/handler.ts', out: 'dist/evidence.mjs' },
+  { entry: 'src/group-settings/handler.ts', out: 'dist/group-settings.mjs' },
 ];
 for (const { entry, out } of bundles) {
   const bundled = await build({
@@ -101,6 +104,8 @@ writeFileSync(join(root, 'dist/observer.zip'), zipSync({ 'observer.mjs': [readFi
 writeFileSync(join(root, 'dist/alarm-sync.zip'), zipSync({ 'alarm-sync.mjs': [readFileSync(join(root, 'dist/alarm-sync.mjs')), entry] }));
 // The evidence function's archive (quarantine in the module), evidence.mjs at its root.
 writeFileSync(join(root, 'dist/evidence.zip'), zipSync({ 'evidence.mjs': [readFileSync(join(root, 'dist/evidence.mjs')), entry] }));
+// The group settings function's archive (replacement in the module), group-settings.mjs at its root.
+writeFileSync(join(root, 'dist/group-settings.zip'), zipSync({ 'group-settings.mjs': [readFileSync(join(root, 'dist/group-settings.mjs')), entry] }));
 // The intake's code is the construct's inline source, read from the library tsc just compiled, so
 // the two deployments run the same text; index.js, CommonJS, as Lambda runs inline code.
 const { intakeHandlerSource } = await import(pathToFileURL(join(root, 'dist/cdk/cleanup-handler.js')).href);
