@@ -256,7 +256,7 @@ resource "aws_lambda_function" "healer" {
   environment {
     # With quarantine, where the healer keeps each mark's evidence (evidence.tf).
     # With observers, the names whose votes count (verdicts.tf).
-    variables = merge(local.healer_environment, local.evidence_environment, local.verdict_environment)
+    variables = merge(local.healer_environment, local.evidence_environment, local.verdict_environment, local.group_settings_environment)
   }
 
   # The role's policy is in place before the first invocation, the topic before the first alarm.

@@ -435,3 +435,14 @@ variable "alarm_sync_zip" {
   type        = string
   default     = null
 }
+
+variable "replacement" {
+  description = "How each of group_names replaces an instance autoheal marks: \"launch-before-terminate\" sets its instance maintenance policy to minimum healthy 100 %, maximum 110 % at apply (capacity never dips while a replacement boots; up to one extra instance per 10 of desired capacity runs meanwhile), and destroy takes it back where the group still has it; \"unchanged\" leaves the groups' policies alone. Needs group_names."
+  type        = string
+  default     = "unchanged"
+  nullable    = false
+  validation {
+    condition     = contains(["unchanged", "launch-before-terminate"], var.replacement)
+    error_message = "replacement: must be \"unchanged\" or \"launch-before-terminate\", got \"${var.replacement}\"."
+  }
+}

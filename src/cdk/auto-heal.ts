@@ -25,6 +25,8 @@
  * - for `quarantine`: the evidence bucket, a termination lifecycle hook on each named group and the
  *   function that keeps a marked instance's console output before its termination goes on
  *   (./evidence.ts);
+ * - for `replacement`: the group settings function, run at deploy time once per named group, that
+ *   sets its instance maintenance policy to launch first and takes it back on delete (./group-settings.ts);
  * - an alarm-cleanup custom resource, so deleting the stack deletes every alarm of the prefix
  *   (./alarm-cleanup.ts);
  * - notices, the stack's own alarms (the evidence queue's backlog among them) and its dashboard
@@ -44,6 +46,7 @@ import { Construct } from 'constructs';
 import { alarmArnsOf, alarmCleanup } from './alarm-cleanup.js';
 import { alarmDetection } from './alarm-detection.js';
 import { evidenceCapture } from './evidence.js';
+import { groupSettings } from './group-settings.js';
 import { healerFunction, healerRole, healerTarget, type HealerRef } from './healer.js';
 import { ledgerTable } from './ledger-table.js';
 import { legacyQueue } from './legacy-queue.js';
@@ -128,6 +131,7 @@ export class AutoHeal extends Construct {
       intakes.push({ id: 'Verdict', label: 'verdict channel', ...probe.verdicts, lateAfter: config.lateAfter.evidence, whyLate: 'probe verdicts, withdrawals too, wait unread, and healing waits' });
     }
     if (config.evidence) this.evidenceBucket = evidenceCapture(this, { config, evidence: config.evidence, healer }).bucket;
+    if (config.groupSettings) groupSettings(this, { config, settings: config.groupSettings, healer });
     if (config.legacy) {
       const legacy = legacyQueue(this, { legacy: config.legacy, healer, healerTimeout: config.healer.timeout, alertTopic: this.alertTopic });
       this.legacyQueue = legacy.queue;

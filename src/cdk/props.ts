@@ -182,6 +182,17 @@ export interface AutoHealProps {
    * @default 'off'
    */
   readonly quarantine?: 'off' | 'capture';
+  /**
+   * How each named group replaces an instance autoheal marks (README "Replacement").
+   * `launch-before-terminate`: the group's instance maintenance policy becomes minimum healthy
+   * 100 %, maximum 110 %, so capacity never dips while a replacement boots; it costs up to one
+   * instance beyond desired per 10 while replacements run. Set at deploy time on groups the stack
+   * does not own, and taken back when the stack is deleted (where the group still has it). The
+   * healer and `autoheal status` say when a group's own policy overrides it. Needs `groups`.
+   * `unchanged`: the groups' policies are left as they are.
+   * @default 'unchanged'
+   */
+  readonly replacement?: 'unchanged' | 'launch-before-terminate';
   /** How long the evidence bucket keeps each instance's evidence; only with `quarantine`. @default Duration.days(30) */
   readonly evidenceRetention?: Duration;
   /**

@@ -17,6 +17,7 @@ import { autohealEnv, resolveSettings } from '../config.js';
 import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
 import { evidenceOf, type EvidenceSettings } from './evidence-settings.js';
+import { groupSettingsOf, type GroupSettingsResolved } from './group-settings-props.js';
 import type { ObserversSettings } from './observer-settings.js';
 import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
 
@@ -65,6 +66,8 @@ export interface Resolved {
   observers?: ObserversSettings;
   /** Evidence before termination, with `quarantine` (./evidence.ts). */
   evidence?: EvidenceSettings;
+  /** What the stack sets on its named groups at deploy time, with `replacement` (./group-settings.ts). */
+  groupSettings?: GroupSettingsResolved;
 }
 
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
@@ -111,6 +114,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const legacy = legacyOf(props, problems);
   const intake = intakeOf(props, problems);
   const evidence = evidenceOf(props, Stack.of(scope).stackName, problems);
+  const settings = groupSettingsOf(props, problems);
   functionProblems(props, problems);
   const bundleDir = props.bundleDir ?? defaultBundleDir();
   // The healer's bundle, and with detection `alarms` the alarm sync's.
@@ -119,6 +123,10 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   }
   if (evidence && !existsSync(join(bundleDir, 'evidence.mjs'))) {
     problems.push(`bundleDir: ${join(bundleDir, 'evidence.mjs')} not found, and quarantine needs it (run "npm run build" in autoheal first)`);
+  }
+
+  if (settings && !existsSync(join(bundleDir, 'group-settings.mjs'))) {
+    problems.push(`bundleDir: ${join(bundleDir, 'group-settings.mjs')} not found, and replacement needs it (run "npm run build" in autoheal first)`);
   }
 
   if (problems.length > 0 || alarm === undefined) {
@@ -152,6 +160,7 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     ...(probe && hostRole ? { proberHostRole: hostRole } : {}),
     ...(probe && subnets ? { observers: { ...observerSettings, subnets } } : {}),
     ...(evidence ? { evidence } : {}),
+    ...(settings ? { groupSettings: settings } : {}),
   };
 }
 

@@ -1,0 +1,169 @@
+/**
+ * Replacement before removal in the Terraform module (`replacement = "launch-before-terminate"`,
+ * deploy/terraform/group-settings.tf), planned against moto as the construct is synthesized: the
+ * group settings function invoked once per named group with lifecycle_scope "CRUD" (apply sets,
+ * destroy takes back), the construct's IAM for it, scoped to the named groups, and the healer told
+ * the order it should find. The mistakes the construct refuses stop the plan, naming the variable.
+ * moto runs no Lambda code, so what the invocations do is test/group-settings' (the same bundle).
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutoHeal } from '../../src/cdk/index.js';
+import { startMoto, type MotoFixture } from '../helpers/moto.js';
+import { stubBundleDir } from '../helpers/bundles.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+let work: string;
+let moto: MotoFixture;
+let env: Record<string, string>;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+interface Planned {
+  address: string;
+  type: string;
+  values: Record<string, unknown>;
+}
+
+function terraform(cwd: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('terraform', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.once('error', (error) => reject(new Error(`cannot run terraform (${error.message}); install Terraform >= 1.9`)));
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function ok(cwd: string, args: string[]): Promise<string> {
+  const run = await terraform(cwd, args);
+  if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4_000)}`);
+  return run.stdout;
+}
+
+/** A root calling the module with `hcl`, initialized. */
+async function rootWith(name: string, hcl: string[]): Promise<string> {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'main.tf'), `provider "aws" {}\nmodule "m" {\n  source = "../deploy/terraform"\n  ${hcl.join('\n  ')}\n}\n`);
+  await ok(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+  return dir;
+}
+
+let planned: Planned[];
+let mistakes: Run[];
+let unchanged: Planned[];
+
+const planOf = async (dir: string): Promise<Planned[]> => {
+  await ok(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
+  const plan = JSON.parse(await ok(dir, ['show', '-json', 'plan.bin'])) as { planned_values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
+  return plan.planned_values.root_module.child_modules[0]?.resources ?? [];
+};
+
+beforeAll(async () => {
+  for (const built of ['dist/lambda.zip', 'dist/group-settings.zip', 'dist/alarm-sync.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
+  work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-group-settings-'));
+  cpSync(join(root, 'deploy/terraform'), join(work, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
+  mkdirSync(join(work, 'dist'));
+  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip', 'group-settings.zip']) copyFileSync(join(root, 'dist', archive), join(work, 'dist', archive));
+  writeFileSync(join(work, 'terraform.rc'), 'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n');
+  mkdirSync(join(work, 'plugin-cache'));
+  moto = await startMoto();
+  env = {
+    PATH: process.env.PATH ?? '',
+    HOME: work,
+    TF_CLI_CONFIG_FILE: join(work, 'terraform.rc'),
+    TF_PLUGIN_CACHE_DIR: join(work, 'plugin-cache'),
+    TF_IN_AUTOMATION: '1',
+    CHECKPOINT_DISABLE: '1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...moto.env,
+  };
+  planned = await planOf(await rootWith('lbt', ['name        = "gs"', 'group_names = ["web", "batch"]', 'replacement = "launch-before-terminate"']));
+  unchanged = await planOf(await rootWith('unchanged', ['name        = "un"', 'group_names = ["web"]']));
+  mistakes = [];
+  for (const [name, hcl] of [
+    ['unknown', ['name = "u"', 'group_names = ["web"]', 'replacement = "launch-first"']],
+    ['nogroups', ['name = "n"', 'replacement = "launch-before-terminate"']],
+  ] as const) {
+    const dir = await rootWith(name, [...hcl]);
+    mistakes.push(await terraform(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false']));
+  }
+}, 240_000);
+
+afterAll(async () => {
+  await moto?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+const ofType = (type: string, resources = planned) => resources.filter((r) => r.type === type).map((r) => r.values);
+type Statement = { Sid: string; Action: string | string[]; Resource: unknown };
+const statements = (name: string): Statement[] =>
+  (JSON.parse((ofType('aws_iam_role_policy').find((p) => p.name === name)?.policy as string | undefined) ?? '{"Statement":[]}') as { Statement: Statement[] }).Statement;
+
+/** The construct with the same props: what the module must match. */
+function construct(): Template {
+  const dir = stubBundleDir(work);
+  const stack = new Stack(new App(), 'gs');
+  new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], replacement: 'launch-before-terminate', bundleDir: dir });
+  return Template.fromStack(stack);
+}
+
+describe('replacement = "launch-before-terminate" in the Terraform module (planned against moto)', () => {
+  it('invokes the group settings function once per named group, on create, update and delete, with the construct\'s properties', () => {
+    // Assess
+    const invocations = ofType('aws_lambda_invocation');
+    expect(invocations.map((i) => [i.lifecycle_scope, i.function_name, JSON.parse(i.input as string) as unknown])).toEqual([
+      ['CRUD', 'gs-group-settings', { GroupName: 'batch', Owner: 'gs', Replacement: 'launch-before-terminate', RetainOnAbandon: false }],
+      ['CRUD', 'gs-group-settings', { GroupName: 'web', Owner: 'gs', Replacement: 'launch-before-terminate', RetainOnAbandon: false }],
+    ]);
+    construct().hasResourceProperties('Custom::AutohealGroupSettings', { GroupName: 'web', Replacement: 'launch-before-terminate', RetainOnAbandon: 'false' });
+    expect(ofType('aws_lambda_function').find((f) => f.handler === 'group-settings.handler')).toMatchObject({ runtime: 'nodejs22.x', architectures: ['arm64'], timeout: 60 });
+  });
+
+  it('grants the construct\'s actions, UpdateAutoScalingGroup and the record tag on the named groups only', () => {
+    // Prepare
+    const mine = statements('group-settings');
+    const cdk = Object.values(construct().findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealGroupSettingsRole') } })) as Array<{
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    }>;
+    const cdkStatements = cdk.flatMap((p) => p.Properties.PolicyDocument.Statement);
+
+    // Assess: the statements known at plan time as the construct's; the log group's in its own policy.
+    const atPlan = new Set(mine.map((s) => s.Sid));
+    expect(mine.map((s) => [s.Sid, s.Action]).sort()).toEqual(cdkStatements.filter((s) => atPlan.has(s.Sid)).map((s) => [s.Sid, s.Action]).sort());
+    expect(cdkStatements.map((s) => s.Sid).filter((sid) => !atPlan.has(sid))).toEqual(['WriteOwnLogs']);
+    const set = mine.find((s) => s.Sid === 'SetNamedGroupsPolicies');
+    expect((set?.Resource as string[]).map((r) => r.replace(/^.*autoScalingGroupName\//, ''))).toEqual(['web', 'batch']);
+    expect(mine.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('iam:'))).toEqual([]);
+  });
+
+  it('tells the healer the order it should find; by default nothing is set and the healer is told nothing', () => {
+    // Assess
+    const healer = ofType('aws_lambda_function').find((f) => f.handler === 'lambda.handler') as { environment: Array<{ variables: Record<string, string> }> };
+    expect(healer.environment[0]?.variables.AUTOHEAL_REPLACEMENT).toBe('launch-before-terminate');
+    const plain = ofType('aws_lambda_function', unchanged).find((f) => f.handler === 'lambda.handler') as { environment: Array<{ variables: Record<string, string> }> };
+    expect(plain.environment[0]?.variables).not.toHaveProperty('AUTOHEAL_REPLACEMENT');
+    expect(unchanged.filter((r) => r.address.includes('group_settings'))).toEqual([]);
+  });
+
+  it('refuses what the construct refuses, naming the variable', () => {
+    // Assess
+    const [unknown, nogroups] = mistakes;
+    expect(unknown?.code).toBe(1);
+    expect(unknown?.stderr.replace(/\s+/g, ' ')).toContain('replacement: must be "unchanged" or "launch-before-terminate", got "launch-first".');
+    expect(nogroups?.code).toBe(1);
+    expect(nogroups?.stderr.replace(/\s+/g, ' ')).toContain('replacement: "launch-before-terminate" sets the instance maintenance policy of the groups in group_names, and none is named.');
+  });
+});
