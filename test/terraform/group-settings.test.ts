@@ -123,7 +123,7 @@ function construct(): Template {
 describe('replacement = "launch-before-terminate" in the Terraform module (planned against moto)', () => {
   it('invokes the group settings function once per named group, on create, update and delete, with the construct\'s properties', () => {
     // Assess
-    const invocations = ofType('aws_lambda_invocation');
+    const invocations = ofType('aws_lambda_invocation').filter((i) => i.function_name === 'gs-group-settings');
     expect(invocations.map((i) => [i.lifecycle_scope, i.function_name, JSON.parse(i.input as string) as unknown])).toEqual([
       ['CRUD', 'gs-group-settings', { GroupName: 'batch', Owner: 'gs', Replacement: 'launch-before-terminate', RetainOnAbandon: false }],
       ['CRUD', 'gs-group-settings', { GroupName: 'web', Owner: 'gs', Replacement: 'launch-before-terminate', RetainOnAbandon: false }],
