@@ -32,6 +32,9 @@ export function launchesFirst(policy: MaintenancePolicyView | undefined): boolea
   return min !== undefined && max !== undefined && min >= 100 && max >= 0;
 }
 
+/** What a mark in a group that overrides the deployment's launch-before-terminate costs, for its log, notice and `status`. */
+export const overrideDipText = "capacity will dip while the replacement boots: the group's instance maintenance policy overrides the stack's replacement launch-before-terminate";
+
 /** The deployment asks for launch-before-terminate and the group's own policy says otherwise: a replacement dips capacity. */
 export function overridesReplacement(wanted: ReplacementMode, policy: MaintenancePolicyView | undefined): boolean {
   return wanted === 'launch-before-terminate' && !launchesFirst(policy);

@@ -4,6 +4,7 @@
  */
 import type { TypedEvents } from '../events.js';
 import type { FleetPort, InstanceView } from '../fleet/port.js';
+import type { ReplacementMode } from '../fleet/replacement.js';
 import type { Logger } from '../log.js';
 import type { RecheckedAlarmState } from '../policy/decide.js';
 import type { PolicyOptions } from '../policy/options.js';
@@ -25,6 +26,8 @@ export interface HealerContext {
   fleet: FleetPort;
   policy: PolicyOptions;
   dryRun: boolean;
+  /** The replacement order the deployment sets (HealerOptions.replacement). */
+  replacement: ReplacementMode;
   alarms: AlarmStatePort | undefined;
   /** Milliseconds since the epoch. */
   clock: () => number;

@@ -29,6 +29,7 @@ import { zonesDownNow } from '../policy/suspicion.js';
 import { readResume } from '../policy/tags.js';
 import type { Verdict } from '../policy/types.js';
 import { commitLoop, type Step } from './commit.js';
+import { overridesReplacement } from '../fleet/replacement.js';
 import type { HealerContext, Pending } from './context.js';
 import { gatherEvidence, recheckStale } from './evidence.js';
 import type { LedgerEntry } from './ledger.js';
@@ -150,7 +151,13 @@ async function release(ctx: HealerContext, key: string, groupName: string, reser
  */
 export async function decideGroup(ctx: HealerContext, groupName: string, pending: readonly Pending[], group: GroupView | undefined, records: VerdictRecord[], abort?: AbortSignal): Promise<void> {
   const record = (o: Outcome) => {
-    records[o.p.index] = verdictRecord(o.p.signal, o.verdict, { groupName, dryRun: ctx.dryRun, startedMs: o.p.startedMs, ...(o.failure !== undefined ? { failure: o.failure } : {}) });
+    records[o.p.index] = verdictRecord(o.p.signal, o.verdict, {
+      groupName,
+      dryRun: ctx.dryRun,
+      startedMs: o.p.startedMs,
+      replacementOverridden: overridesReplacement(ctx.replacement, group?.maintenancePolicy),
+      ...(o.failure !== undefined ? { failure: o.failure } : {}),
+    });
   };
   if (group === undefined) {
     const nowMs = ctx.clock();

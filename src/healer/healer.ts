@@ -108,6 +108,7 @@ export function createHealer(options: HealerOptions): Healer {
     fleet,
     policy,
     dryRun,
+    replacement: options.replacement ?? 'unchanged',
     alarms: options.alarms,
     clock: options.clock ?? Date.now,
     logger,

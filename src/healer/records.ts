@@ -8,13 +8,14 @@ import type { TypedEvents } from '../events.js';
 import { maxItemsPerEvent, type Logger } from '../log.js';
 import type { Verdict } from '../policy/types.js';
 import type { HealthSignal } from '../signals/types.js';
+import { overrideDipText } from '../fleet/replacement.js';
 import type { HealerEvents, VerdictRecord } from './types.js';
 
 /** The record of one signal's verdict; `failure` is the error of work that failed. */
 export function verdictRecord(
   signal: HealthSignal,
   verdict: Verdict,
-  options: { groupName?: string | undefined; dryRun: boolean; startedMs: number; failure?: unknown },
+  options: { groupName?: string | undefined; dryRun: boolean; startedMs: number; failure?: unknown; replacementOverridden?: boolean },
 ): VerdictRecord {
   const { failure } = options;
   return {
@@ -22,6 +23,7 @@ export function verdictRecord(
     verdict,
     ...(options.groupName !== undefined ? { groupName: options.groupName } : {}),
     dryRun: options.dryRun && verdict.action === 'mark',
+    ...(options.replacementOverridden && verdict.action === 'mark' ? { replacementOverridden: true as const } : {}),
     ...(failure !== undefined ? { error: describeError(failure), retryable: isRetryable(failure) } : {}),
     ms: Math.round((performance.now() - options.startedMs) * 10) / 10,
   };
@@ -40,6 +42,7 @@ function report(logger: Logger, events: TypedEvents<HealerEvents>, r: VerdictRec
     ms: r.ms,
     ...(r.signal.observer ? { observer: r.signal.observer } : {}),
     ...(r.dryRun ? { dryRun: true } : {}),
+    ...(r.replacementOverridden ? { capacity: overrideDipText } : {}),
     ...(r.signal.recordId ? { recordId: r.signal.recordId } : {}),
   };
   if (r.error !== undefined) {

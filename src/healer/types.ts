@@ -1,5 +1,6 @@
 import type { TypedEvents } from '../events.js';
 import type { FleetPort } from '../fleet/port.js';
+import type { ReplacementMode } from '../fleet/replacement.js';
 import type { Logger } from '../log.js';
 import type { GroupView, InstanceView } from '../fleet/port.js';
 import type { PolicyOptions } from '../policy/options.js';
@@ -24,6 +25,8 @@ export interface VerdictRecord {
   groupName?: string;
   /** The verdict was `mark` but dry-run kept the healer from calling the fleet. */
   dryRun: boolean;
+  /** A mark in a group whose own maintenance policy overrides the deployment's launch-before-terminate: its replacement dips capacity. */
+  replacementOverridden?: true;
   /** Set when acting failed; the verdict stands but the work must be retried. */
   error?: string;
   retryable?: boolean;
@@ -89,6 +92,8 @@ export interface HealerOptions {
   policy: PolicyOptions;
   /** Decide but never call SetInstanceHealth. */
   dryRun?: boolean;
+  /** The replacement order the deployment sets on its groups (AUTOHEAL_REPLACEMENT); a mark in a group that overrides it says capacity dips. Default `unchanged`. */
+  replacement?: ReplacementMode;
   /** Passed to SetInstanceHealth as ShouldRespectGracePeriod; default true. */
   respectGracePeriod?: boolean;
   /** Re-checks stale alarm evidence; without it stale evidence cannot be re-verified. */

@@ -23,6 +23,7 @@ import { noticeReasons, Reason, type ReasonKey } from '../policy/types.js';
 import { heartbeatMetric } from '../prober/heartbeat-metric.js';
 import { createOutbox, type OutboxCounts, type OutboxOptions, type Publisher } from './outbox.js';
 import { evidenceLocation } from './evidence.js';
+import { overrideDipText } from '../fleet/replacement.js';
 
 /** The message attribute every notice carries, and its values. */
 export const noticeAttribute = 'autoheal_notice';
@@ -90,6 +91,7 @@ export function markNotice(r: VerdictRecord, evidenceBucket?: string): Notice {
       `autoheal ${verb} instance ${r.signal.instanceId} of Auto Scaling group ${group} Unhealthy${r.dryRun ? '' : '; the group replaces it'}.`,
       `Why: ${r.verdict.detail ?? Reason.unhealthy} (reason "unhealthy").`,
       `Evidence: ${r.signal.source}${r.signal.observer ? ` from observer ${r.signal.observer}` : ''}${r.signal.alarmName ? `, alarm ${r.signal.alarmName}` : ''}: ${r.signal.reason}`,
+      ...(r.replacementOverridden ? [`Capacity: ${overrideDipText}. \`autoheal status --group ${group}\` shows the group's policy; the stack's own setting is \`replacement\`.`] : []),
       ...(evidenceBucket && !r.dryRun
         ? [`Kept after it is gone: the verdict, the group's state and, once its termination starts, its latest console output, in ${evidenceLocation(evidenceBucket, r.signal.instanceId)}: \`autoheal evidence ${r.signal.instanceId} --bucket ${evidenceBucket}\` prints it.`]
         : []),

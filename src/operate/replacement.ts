@@ -52,6 +52,3 @@ export function replacementText(r: ReplacementOrder): string {
   const overrides = r.overridesStack ? "; the group OVERRIDES the stack's launch-before-terminate (its own instance maintenance policy wins)" : '';
   return `${effect[r.order]} (${range})${overrides}`;
 }
-
-/** What a mark in a group that overrides the deployment's launch-before-terminate costs, for its log and notice. */
-export const overrideDipText = "capacity will dip while the replacement boots: the group's instance maintenance policy overrides the stack's replacement launch-before-terminate";

@@ -37,6 +37,7 @@ export function createAwsHealer(deps: AwsHealerDeps): { healer: Healer; fleet: A
     fleet,
     policy: deps.settings.policy,
     dryRun: deps.settings.dryRun,
+    replacement: deps.settings.replacement,
     respectGracePeriod: deps.settings.respectGracePeriod,
     logger: deps.logger,
     ...(deps.alarms ? { alarms: deps.alarms } : {}),
