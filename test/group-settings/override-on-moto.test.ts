@@ -35,7 +35,7 @@ beforeEach(async () => {
 
 /** EC2's facts (read by a signer outside the stand-in's reach): launched an hour ago, no tags. */
 const facts = async (ids: readonly string[]) => new Map(ids.map((id) => [id, { tags: {}, launchedAt: new Date(Date.now() - 3_600_000) } as InstanceFacts]));
-const down = (instanceId: string) => ({ instanceId, state: 'unhealthy' as const, source: 'cloudwatch-alarm' as const, observedAt: new Date().toISOString(), eventId: `e-${instanceId}`, reason: 'StatusCheckFailed' });
+const down = (instanceId: string) => ({ instanceId, state: 'unhealthy' as const, source: 'cloudwatch-alarm' as const, observedAt: new Date().toISOString(), eventId: `e-${instanceId}`, reason: 'StatusCheckFailed', instanceIdFrom: 'dimension' as const });
 
 async function markOne(group: string, replacement: string) {
   const { logger, lines } = capturedLogger();

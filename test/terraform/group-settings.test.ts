@@ -15,7 +15,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoHeal } from '../../src/cdk/index.js';
-import { startMoto, type MotoFixture } from '../helpers/moto.js';
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { describeAutoScalingGroups } from '../../src/aws/autoscaling.js';
+import { runRequest } from '../../src/group-settings/apply.js';
+import { parseRequest } from '../../src/group-settings/request.js';
+import { capturedLogger } from '../helpers/log-lines.js';
+import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
+import { startPolicyStandIn } from '../group-settings/policy-stand-in.js';
 import { stubBundleDir } from '../helpers/bundles.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -166,4 +172,44 @@ describe('replacement = "launch-before-terminate" in the Terraform module (plann
     expect(nogroups?.code).toBe(1);
     expect(nogroups?.stderr.replace(/\s+/g, ' ')).toContain('replacement: "launch-before-terminate" sets the instance maintenance policy of the groups in group_names, and none is named.');
   });
+});
+
+describe('terraform apply and destroy against moto, the function fed what Terraform sent', () => {
+  it('invokes the function with the CRUD input on apply, and the function sets and takes back what that input asks', async () => {
+    // Prepare: moto's simple Lambda backend echoes each Invoke's input (it runs no code, see
+    // test/terraform/module.test.ts); the policies moto does not keep are stood in for.
+    const config = await fetch(`${moto.endpoint}/moto-api/config`, { method: 'POST', body: JSON.stringify({ lambda: { use_docker: false } }) });
+    expect(await config.json()).toMatchObject({ lambda: { use_docker: false } });
+    await createMotoGroup(moto, { name: 'web', size: 0 });
+    const standIn = await startPolicyStandIn(moto.endpoint);
+    const client = new AutoScalingClient({ ...moto.clientConfig, endpoint: standIn.url });
+    const run = async (event: unknown) => runRequest({ autoScaling: client, logger: capturedLogger().logger }, parseRequest(event));
+    try {
+      const dir = await rootWith('apply', ['name        = "gsa"', 'group_names = ["web"]', 'replacement = "launch-before-terminate"']);
+
+      // Act: apply; the function then runs the very payload Terraform sent (moto echoed it into the state).
+      await ok(dir, ['apply', '-auto-approve', '-input=false', '-no-color', '-lock=false']);
+      const state = JSON.parse(await ok(dir, ['show', '-json'])) as { values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
+      const invocation = state.values.root_module.child_modules[0]?.resources.find((r) => r.address === 'module.m.aws_lambda_invocation.group_settings["web"]');
+      const sent = JSON.parse(invocation?.values.result as string) as Record<string, unknown> & { tf: unknown };
+      const created = await run(sent);
+      const during = await describeAutoScalingGroups(client, { names: ['web'] });
+      // On destroy the provider invokes it with the stored input and tf.action "delete" (as the alarm sync's).
+      const { tf: _tf, ...input } = sent;
+      const deleted = await run({ ...input, tf: { action: 'delete', prev_input: input } });
+      await ok(dir, ['destroy', '-auto-approve', '-input=false', '-no-color', '-lock=false']);
+      const after = await describeAutoScalingGroups(client, { names: ['web'] });
+
+      // Assess
+      expect(sent).toEqual({ GroupName: 'web', Owner: 'gsa', Replacement: 'launch-before-terminate', RetainOnAbandon: false, tf: { action: 'create', prev_input: null } });
+      expect(created.Data).toMatchObject({ Set: 'maintenance=100/110', Before: 'maintenance=none' });
+      expect(during[0]).toMatchObject({ maintenancePolicy: { minHealthyPercentage: 100, maxHealthyPercentage: 110 }, tags: { 'autoheal:before:gsa': 'maintenance=none' } });
+      expect(deleted.Data).toMatchObject({ Restored: 'maintenance=none', Before: '' });
+      expect(after[0]?.maintenancePolicy).toBeUndefined();
+      expect(after[0]?.tags).not.toHaveProperty('autoheal:before:gsa');
+    } finally {
+      client.destroy();
+      await standIn.stop();
+    }
+  }, 300_000);
 });
