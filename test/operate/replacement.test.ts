@@ -4,6 +4,7 @@
  * in at the SDK boundary).
  */
 import { describe, expect, it } from 'vitest';
+import { launchFirstPolicy, launchesFirst, overridesReplacement } from '../../src/fleet/replacement.js';
 import { replacementOrder, replacementText } from '../../src/operate/replacement.js';
 
 describe('replacementOrder', () => {
@@ -31,5 +32,23 @@ describe('replacementOrder', () => {
       'terminate and launch at once: capacity DIPS, down to 90 % of desired, while a replacement boots (min healthy 90 %, max 100 %)',
     );
     expect(replacementText(replacementOrder({ minHealthyPercentage: 50, maxHealthyPercentage: 150 }))).toContain('may DIP to 50 % of desired');
+  });
+});
+
+describe('the stack\'s replacement order against the group\'s own (src/fleet/replacement.ts)', () => {
+  it.each([
+    ['no policy', undefined, false, true],
+    ['a cleared policy (-1)', { minHealthyPercentage: -1, maxHealthyPercentage: -1 }, false, true],
+    ['launch-first, the stack\'s own', launchFirstPolicy, true, false],
+    ['launch-first with a wider maximum', { minHealthyPercentage: 100, maxHealthyPercentage: 200 }, true, false],
+    ['terminate and launch', { minHealthyPercentage: 90, maxHealthyPercentage: 100 }, false, true],
+    ['a minimum without a maximum', { minHealthyPercentage: 100 }, false, true],
+  ] as const)('%s', (_name, policy, first, overrides) => {
+    // Assess
+    expect(launchesFirst(policy)).toBe(first);
+    expect(overridesReplacement('launch-before-terminate', policy)).toBe(overrides);
+    expect(overridesReplacement('unchanged', policy)).toBe(false);
+    expect(replacementOrder(policy, 'launch-before-terminate').overridesStack).toBe(overrides);
+    expect(replacementOrder(policy).overridesStack).toBe(false);
   });
 });

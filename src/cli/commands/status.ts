@@ -509,6 +509,8 @@ export function register(program: Command): void {
           `user health-check (autoheal's SetInstanceHealth, the newest ${activitiesRead}) and the times the alarms entered ` +
           'ALARM; rails.derivedFrom says which. Settings come from the AUTOHEAL_* environment as the healer\'s do, or the flags below. What autoheal ' +
           'decided earlier: `autoheal history`.',
+        'Each group\'s replacement line says in which order it replaces a marked instance (its instance maintenance policy) and whether that dips capacity; ' +
+          'with the stack\'s order launch-before-terminate (AUTOHEAL_REPLACEMENT, --replacement) it says when the group overrides it (replacement.overridesStack).',
         'IAM: autoscaling:DescribeAutoScalingGroups, autoscaling:DescribeScalingActivities, ec2:DescribeInstances, ' +
           'cloudwatch:DescribeAlarms, cloudwatch:ListMetrics, cloudwatch:GetMetricData. --json prints {at, groups: [{name, ' +
           'managed, managedBy, paused, pausedUntil, budget: {limit, inUse}, rails, observers, instances: [{instanceId, ' +
