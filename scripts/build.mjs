@@ -46,12 +46,14 @@ execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', 
 // Three single-file bundles: the healer (dist/lambda.mjs), the observer the construct runs per
 // Availability Zone (dist/observer.mjs, src/observer/handler.ts), and the alarm sync, a function
 // of its own so no decision waits behind it (dist/alarm-sync.mjs, src/lambda/alarm-sync.ts), and the evidence
-// function that holds a marked instance's termination (dist/evidence.mjs, src/evidence/handler.ts).
+// function that holds a marked instance's termination (dist/evidence.mjs, src/evidence/handler.ts),
+// and the reader of AWS's application status check (dist/app-check.mjs, src/app-check/handler.ts).
 const bundles = [
   { entry: 'src/lambda/handler.ts', out: 'dist/lambda.mjs' },
   { entry: 'src/observer/handler.ts', out: 'dist/observer.mjs' },
   { entry: 'src/lambda/alarm-sync.ts', out: 'dist/alarm-sync.mjs' },
   { entry: 'src/evidence/handler.ts', out: 'dist/evidence.mjs' },
+  { entry: 'src/app-check/handler.ts', out: 'dist/app-check.mjs' },
 ];
 for (const { entry, out } of bundles) {
   const bundled = await build({
@@ -101,6 +103,8 @@ writeFileSync(join(root, 'dist/observer.zip'), zipSync({ 'observer.mjs': [readFi
 writeFileSync(join(root, 'dist/alarm-sync.zip'), zipSync({ 'alarm-sync.mjs': [readFileSync(join(root, 'dist/alarm-sync.mjs')), entry] }));
 // The evidence function's archive (quarantine in the module), evidence.mjs at its root.
 writeFileSync(join(root, 'dist/evidence.zip'), zipSync({ 'evidence.mjs': [readFileSync(join(root, 'dist/evidence.mjs')), entry] }));
+// The app-check function's archive (detection app-checks in the module), app-check.mjs at its root.
+writeFileSync(join(root, 'dist/app-check.zip'), zipSync({ 'app-check.mjs': [readFileSync(join(root, 'dist/app-check.mjs')), entry] }));
 // The intake's code is the construct's inline source, read from the library tsc just compiled, so
 // the two deployments run the same text; index.js, CommonJS, as Lambda runs inline code.
 const { intakeHandlerSource } = await import(pathToFileURL(join(root, 'dist/cdk/cleanup-handler.js')).href);
