@@ -10,6 +10,8 @@
  * and its vote must not fail with one zone's observer — the point of a second vantage point. With
  * the ledger table a run takes the lease `lease#aws-app-check` (src/observer/lease.ts), so two runs
  * never read side by side. A failed read is logged and the next one goes on: nothing waits on it.
+ * Invoked by the Terraform module with `{ associate: { groups } }`, it associates the check instead
+ * (./association.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { autoScalingClient } from '../aws/autoscaling.js';
@@ -18,6 +20,7 @@ import { sqsClient } from '../aws/sqs.js';
 import { describeError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { releaseLease, takeLease } from '../observer/lease.js';
+import { applyAssociation, isAssociationEvent, type AssociationOutcome } from './association.js';
 import { pollAppCheck, type AppCheckPollInput } from './poll.js';
 import { appCheckSettings } from './settings.js';
 import { appCheckObserver } from './verdicts.js';
@@ -47,7 +50,13 @@ export interface AppCheckRunSummary {
 /** Time kept back before the function's deadline. */
 const marginMs = 5_000;
 
-export async function handler(_event: unknown, context?: AppCheckContext): Promise<AppCheckRunSummary> {
+export async function handler(event: unknown, context?: AppCheckContext): Promise<AppCheckRunSummary | AssociationOutcome> {
+  // The Terraform module's create, update and destroy of the association (./association.ts).
+  if (isAssociationEvent(event)) {
+    const outcome = await applyAssociation(autoscaling, settings.checkId, event, AbortSignal.timeout(20_000));
+    logger.info(outcome, 'app-check: association applied');
+    return outcome;
+  }
   const startedMs = Date.now();
   const runForMs = Math.max(1_000, Math.min(settings.runForMs, (context?.getRemainingTimeInMillis() ?? Infinity) - marginMs));
   const holder = context?.awsRequestId ?? randomUUID();

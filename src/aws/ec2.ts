@@ -216,3 +216,41 @@ export async function describeApplicationStatus(client: SigningClient, instanceI
   });
   return answers.flat();
 }
+
+/** A tag an application status check follows: every current and future instance carrying it is checked. */
+export interface CheckTag {
+  key: string;
+  value: string;
+}
+
+/** What EC2 did with each tag of an association call: `EC2TAG` targets as `key=value`. */
+export interface AssociationResults {
+  associated: string[];
+  refused: Array<{ target: string; reason: string }>;
+}
+
+/**
+ * AssociateApplicationStatusCheck (`associate`) or DisassociateApplicationStatusCheck with tags.
+ * EC2 answers per tag; the caller reads `refused`. Never called without tags (EC2 would refuse it).
+ */
+export async function applicationStatusCheckTags(
+  client: SigningClient,
+  change: 'associate' | 'disassociate',
+  checkId: string,
+  tags: readonly CheckTag[],
+  signal?: AbortSignal,
+): Promise<AssociationResults> {
+  if (tags.length === 0) return { associated: [], refused: [] };
+  const action = change === 'associate' ? 'AssociateApplicationStatusCheck' : 'DisassociateApplicationStatusCheck';
+  const params: Record<string, string> = { ApplicationStatusCheckId: checkId };
+  tags.forEach((t, i) => {
+    params[`TargetTagAssociation.${i + 1}.Key`] = t.key;
+    params[`TargetTagAssociation.${i + 1}.Value`] = t.value;
+  });
+  const root = node(await ec2Call(client, action, params, signal), `${action}Response`);
+  const items = (set: string): unknown[] => list(node(node(root, set), 'item'));
+  return {
+    associated: items('successfulResultSet').map((r) => text(node(r, 'associationValue')) ?? ''),
+    refused: items('unsuccessfulResultSet').map((r) => ({ target: text(node(r, 'associationValue')) ?? '', reason: text(node(r, 'reason')) ?? 'no reason given' })),
+  };
+}

@@ -27,14 +27,12 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
 import { autohealEnv } from '../config.js';
+import { groupNameTag } from '../app-check/association.js';
 import { appCheckEnv } from '../app-check/settings.js';
 import { grantLease } from './ledger-table.js';
 
 /** The bundle the reader runs, in the bundle folder. */
 export const appCheckBundle = 'app-check.mjs';
-
-/** The tag Auto Scaling puts on every instance of a group: the check follows the groups' instances by it. */
-export const groupNameTag = 'aws:autoscaling:groupName';
 
 /** What the check probes, and how it judges (the observers' port and path; EC2's documented defaults spelled out). */
 export interface AppCheckTarget {
