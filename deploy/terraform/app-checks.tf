@@ -197,3 +197,23 @@ resource "aws_lambda_invocation" "app_check_association" {
   # Its grants outlive it: the disassociation at destroy needs them.
   depends_on = [aws_iam_role_policy.app_check, aws_iam_role_policy.app_check_association, aws_lambda_function_event_invoke_config.app_check]
 }
+
+# A run whose every read failed throws (src/app-check/handler.ts): two such minutes and
+# aws-app-check votes no more. The construct's AppCheckFailing alarm.
+resource "aws_cloudwatch_metric_alarm" "app_check_failing" {
+  count               = local.app_checks_enabled ? 1 : 0
+  alarm_name          = "autoheal-app-check-failing-${var.name}"
+  alarm_description   = "autoheal aws-app-check: every read of the application status check failed for 2 minutes, so it votes no more (see the AppCheck log group)"
+  namespace           = "AWS/Lambda"
+  metric_name         = "Errors"
+  dimensions          = { FunctionName = aws_lambda_function.app_check[0].function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 2
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [local.topic_arn]
+  ok_actions          = [local.topic_arn]
+  depends_on          = [aws_sns_topic.alerts]
+}

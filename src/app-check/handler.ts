@@ -69,6 +69,7 @@ export async function handler(event: unknown, context?: AppCheckContext): Promis
     }
   }
   const summary: AppCheckRunSummary = { reads: 0, failedReads: 0, messages: 0 };
+  let lastFailure = '';
   const input: Omit<AppCheckPollInput, 'signal'> = { autoscaling, sqs, queueUrl: settings.queueUrl, groups: settings.groups, checkId: settings.checkId, now: () => new Date() };
   for (let next = startedMs; next < startedMs + runForMs; next += settings.pollEveryMs) {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, next - Date.now())));
@@ -81,10 +82,13 @@ export async function handler(event: unknown, context?: AppCheckContext): Promis
       if (read.unhealthy.length > 0) logger.info({ unhealthy: read.unhealthy, instances: read.instances }, 'app-check: the check fails on instances');
     } catch (error) {
       summary.failedReads++;
-      logger.warn({ error: describeError(error) }, 'app-check: read failed; the next one goes on');
+      lastFailure = describeError(error);
+      logger.warn({ error: lastFailure }, 'app-check: read failed; the next one goes on');
     }
   }
   if (ledger) await releaseLease(ledger.client, ledger.table, { observer: appCheckObserver, holder, nowMs: Date.now() });
   logger.info(summary, 'app-check: run ended');
+  // A run that read nothing fails, so the function's Errors metric (and its alarm) shows a vote gone silent.
+  if (summary.reads === 0 && summary.failedReads > 0) throw new Error(`app-check: every read of this run failed (${summary.failedReads}); the last: ${lastFailure}`);
   return summary;
 }

@@ -135,7 +135,7 @@ export class AutoHeal extends Construct {
       this.proberPolicy = probe?.proberPolicy;
       this.observers = probe?.observers;
       const appCheck = config.appCheck
-        ? appCheckDetection(this, { target: config.appCheck, groupNames: config.groupNames, verdictQueue: verdicts.queue, ledgerTable: this.ledgerTable, bundleDir: config.bundleDir })
+        ? appCheckDetection(this, { target: config.appCheck, groupNames: config.groupNames, verdictQueue: verdicts.queue, ledgerTable: this.ledgerTable, bundleDir: config.bundleDir, alertTopic: this.alertTopic })
         : undefined;
       this.appCheckReader = appCheck?.reader;
       closeChannel(verdicts, healer, {

@@ -122,6 +122,26 @@ describe('app-check Lambda bundle (moto, EC2 stand-in)', () => {
     expect(ec2.requests.map((r) => r.action)).toEqual(['AssociateApplicationStatusCheck']);
   }, 60_000);
 
+  it('fails a run whose every read failed, so its Errors alarm sees the vote gone silent', async () => {
+    // Prepare: a group whose check fails, and a verdict queue that does not exist.
+    await createMotoGroup(moto, { name: 'lost', size: 1 });
+
+    // Act
+    const run = await invoke({
+      ...moto.env,
+      AWS_ENDPOINT_URL_EC2: ec2.url,
+      [appCheckEnv.checkId]: checkId,
+      [appCheckEnv.groups]: 'lost',
+      [appCheckEnv.verdictQueueUrl]: `${moto.endpoint}/123456789012/no-such-queue`,
+      [appCheckEnv.pollEveryMs]: '1000',
+      [appCheckEnv.runForMs]: '1500',
+    });
+
+    // Assess
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toMatch(/app-check: every read of this run failed \(2\); the last: /);
+  }, 60_000);
+
   it('fails its cold start naming each bad variable', async () => {
     // Act
     const run = await invoke({ ...moto.env, [appCheckEnv.checkId]: 'check-1', [appCheckEnv.verdictQueueUrl]: 'not a url' });

@@ -96,6 +96,19 @@ describe('detection alarms,app-checks (no observers)', () => {
     expect(associationPolicy?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^AutoHealAppStatusCheck/), 'Arn'] });
   });
 
+  it('alarms on the alert topic when every read of the check fails for 2 minutes', () => {
+    const { t } = synth('AppChecksAlarm', { groups: ['web'], detection: ['alarms', 'app-checks'] });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'autoheal-app-check-failing-AppChecksAlarm',
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('AutoHealAppCheckReader') } }],
+      EvaluationPeriods: 2,
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: Match.stringLikeRegexp('AutoHealAlertTopic') }],
+    });
+  });
+
   it('warns that aws-app-check alone never completes a quorum of two', () => {
     const { stack } = synth('AppChecksAlone', { groups: ['web'], detection: ['alarms', 'app-checks'] });
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('aws-app-check is one vote of the 2 the quorum needs'));

@@ -163,6 +163,16 @@ describe('detection "app-checks" in the Terraform module (validated and planned 
     expect(healerEnv(withObservers).AUTOHEAL_OBSERVERS).toBe('observer-us-east-1a,observer-us-east-1b,aws-app-check');
   });
 
+  it("alarms as the construct's AppCheckFailing does when every read fails", () => {
+    expect(ofType(alone, 'aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === 'autoheal-app-check-failing-ac')).toMatchObject({
+      namespace: 'AWS/Lambda',
+      metric_name: 'Errors',
+      dimensions: { FunctionName: 'ac-app-check' },
+      evaluation_periods: 2,
+      treat_missing_data: 'notBreaching',
+    });
+  });
+
   it('refuses what the construct refuses, naming the variable', () => {
     const [tcp, subnetsAlone, quorum, unbuilt] = mistakes.map((m) => ({ code: m.code, text: m.stderr.replace(/\s+/g, ' ') }));
     expect(tcp).toMatchObject({ code: 1, text: expect.stringContaining('probe.check: "tcp" cannot be read by detection app-checks') });
