@@ -54,7 +54,7 @@ const layers = [
   },
   {
     name: 'entries',
-    path: '^src/(lambda|observer|evidence|group-settings|drill|cli)/',
+    path: '^src/(lambda|observer|app-check|evidence|group-settings|drill|cli)/',
     why: 'processes: the Lambda handlers, the demo, the command line; they own the process and nothing imports them back',
   },
   {

@@ -44,17 +44,19 @@ const zodSubset = {
 execFileSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`], {
   stdio: 'inherit',
 });
-// Three single-file bundles: the healer (dist/lambda.mjs), the observer the construct runs per
-// Availability Zone (dist/observer.mjs, src/observer/handler.ts), and the alarm sync, a function
-// of its own so no decision waits behind it (dist/alarm-sync.mjs, src/lambda/alarm-sync.ts), and the evidence
-// function that holds a marked instance's termination (dist/evidence.mjs, src/evidence/handler.ts), and the
-// deploy-time group settings function (dist/group-settings.mjs, src/group-settings/handler.ts).
+// Single-file bundles: the healer (dist/lambda.mjs), the observer the construct runs per
+// Availability Zone (dist/observer.mjs, src/observer/handler.ts), the alarm sync, a function
+// of its own so no decision waits behind it (dist/alarm-sync.mjs, src/lambda/alarm-sync.ts), the evidence
+// function that holds a marked instance's termination (dist/evidence.mjs, src/evidence/handler.ts), the
+// deploy-time group settings function (dist/group-settings.mjs, src/group-settings/handler.ts), and the
+// reader of AWS's application status check (dist/app-check.mjs, src/app-check/handler.ts).
 const bundles = [
   { entry: 'src/lambda/handler.ts', out: 'dist/lambda.mjs' },
   { entry: 'src/observer/handler.ts', out: 'dist/observer.mjs' },
   { entry: 'src/lambda/alarm-sync.ts', out: 'dist/alarm-sync.mjs' },
   { entry: 'src/evidence/handler.ts', out: 'dist/evidence.mjs' },
   { entry: 'src/group-settings/handler.ts', out: 'dist/group-settings.mjs' },
+  { entry: 'src/app-check/handler.ts', out: 'dist/app-check.mjs' },
 ];
 for (const { entry, out } of bundles) {
   const bundled = await build({
@@ -106,6 +108,8 @@ writeFileSync(join(root, 'dist/alarm-sync.zip'), zipSync({ 'alarm-sync.mjs': [re
 writeFileSync(join(root, 'dist/evidence.zip'), zipSync({ 'evidence.mjs': [readFileSync(join(root, 'dist/evidence.mjs')), entry] }));
 // The group settings function's archive (replacement in the module), group-settings.mjs at its root.
 writeFileSync(join(root, 'dist/group-settings.zip'), zipSync({ 'group-settings.mjs': [readFileSync(join(root, 'dist/group-settings.mjs')), entry] }));
+// The app-check function's archive (detection app-checks in the module), app-check.mjs at its root.
+writeFileSync(join(root, 'dist/app-check.zip'), zipSync({ 'app-check.mjs': [readFileSync(join(root, 'dist/app-check.mjs')), entry] }));
 // The intake's code is the construct's inline source, read from the library tsc just compiled, so
 // the two deployments run the same text; index.js, CommonJS, as Lambda runs inline code.
 const { intakeHandlerSource } = await import(pathToFileURL(join(root, 'dist/cdk/cleanup-handler.js')).href);

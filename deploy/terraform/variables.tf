@@ -41,17 +41,17 @@ variable "opt_in_tag" {
 }
 
 variable "detection" {
-  description = "What detects unhealthy instances: \"alarms\" (per-instance or Metrics Insights StatusCheckFailed alarms), \"probe\" (probe verdicts published to the alert topic), or both."
+  description = "What detects unhealthy instances: \"alarms\" (per-instance or Metrics Insights StatusCheckFailed alarms), \"probe\" (probe verdicts on the verdict channel), \"app-checks\" (an EC2 application status check, aggregation excluded, read as the observer aws-app-check; app-checks.tf), or several."
   type        = list(string)
   default     = ["alarms"]
   nullable    = false
   validation {
     condition     = length(var.detection) > 0
-    error_message = "detection: name at least one of \"alarms\", \"probe\"."
+    error_message = "detection: name at least one of \"alarms\", \"probe\", \"app-checks\"."
   }
   validation {
-    condition     = alltrue([for d in var.detection : contains(["alarms", "probe"], d)])
-    error_message = "detection: unknown ${join(", ", [for d in var.detection : "\"${d}\"" if !contains(["alarms", "probe"], d)])}; known: \"alarms\", \"probe\"."
+    condition     = alltrue([for d in var.detection : contains(["alarms", "probe", "app-checks"], d)])
+    error_message = "detection: unknown ${join(", ", [for d in var.detection : "\"${d}\"" if !contains(["alarms", "probe", "app-checks"], d)])}; known: \"alarms\", \"probe\", \"app-checks\"."
   }
 }
 
@@ -156,8 +156,17 @@ variable "probe" {
   })
   default = null
   validation {
-    condition     = var.probe == null || contains(var.detection, "probe")
-    error_message = "probe: settings given, but detection does not include \"probe\"."
+    # With app-checks alone, probe gives the port and path its check probes.
+    condition     = var.probe == null || contains(var.detection, "probe") || contains(var.detection, "app-checks")
+    error_message = "probe: settings given, but detection does not include \"probe\" (or \"app-checks\")."
+  }
+  validation {
+    condition     = contains(var.detection, "probe") || (try(var.probe.subnets, null) == null && try(var.probe.host_role_name, null) == null)
+    error_message = "probe.subnets, probe.host_role_name: observers and probe hosts need detection \"probe\"."
+  }
+  validation {
+    condition     = !contains(var.detection, "app-checks") || try(var.probe.check, "http") != "tcp"
+    error_message = "probe.check: \"tcp\" cannot be read by detection app-checks: EC2 application status checks probe HTTP(S) only; use \"http\"."
   }
   # The construct's rules (observersProblems in src/cdk/observer-settings.ts). HCL's || evaluates both
   # sides, so every side that reads var.probe's attributes is guarded by try().
@@ -311,8 +320,9 @@ variable "rails" {
   validation {
     # Only the module knows how many observers it deploys (one per subnet); a host_role_name's hosts may add
     # more. Fewer than two subnets are refused by probe.subnets' own rule.
-    condition     = try(var.probe.subnets == null || var.probe.host_role_name != null || length(var.probe.subnets) < 2 || var.rails.probe_quorum <= length(var.probe.subnets), true)
-    error_message = "rails.probe_quorum: ${var.rails.probe_quorum} observers must agree, but ${try(length(var.probe.subnets), 0)} are deployed: probe verdicts could never mark; lower the quorum or add observers."
+    # aws-app-check (detection app-checks) is one more observer.
+    condition     = try(var.probe.subnets == null || var.probe.host_role_name != null || length(var.probe.subnets) < 2 || var.rails.probe_quorum <= length(var.probe.subnets) + (contains(var.detection, "app-checks") ? 1 : 0), true)
+    error_message = "rails.probe_quorum: ${var.rails.probe_quorum} observers must agree, but ${try(length(var.probe.subnets), 0) + (contains(var.detection, "app-checks") ? 1 : 0)} are deployed: probe verdicts could never mark; lower the quorum or add observers."
   }
 }
 
@@ -398,6 +408,12 @@ variable "intake_zip" {
 
 variable "observer_zip" {
   description = "The observers' archive (observer.mjs), written by `npm run build`; only with probe.subnets (default: dist/observer.zip of the autoheal package this module belongs to)."
+  type        = string
+  default     = null
+}
+
+variable "app_check_zip" {
+  description = "The aws-app-check reader's archive (app-check.mjs), written by `npm run build`; only with detection \"app-checks\" (default: dist/app-check.zip of the autoheal package this module belongs to)."
   type        = string
   default     = null
 }

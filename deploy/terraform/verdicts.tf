@@ -12,17 +12,20 @@
 #   one: the healer is told the deployed observers' names (AUTOHEAL_OBSERVERS) and counts only those.
 
 locals {
-  verdicts_enabled = local.probe_enabled
+  # The observers' channel, and aws-app-check's (app-checks.tf).
+  verdicts_enabled = local.probe_enabled || local.app_checks_enabled
   # ARNs known at plan time, so the plan shows the policy. A host role with a path needs its full
   # ARN here; host_role_name names a role at the root path.
   verdict_senders = concat(
     local.observers_enabled ? ["arn:${local.partition}:iam::${local.account}:role/${var.name}-observers"] : [],
     try(var.probe.host_role_name, null) != null ? ["arn:${local.partition}:iam::${local.account}:role/${var.probe.host_role_name}"] : [],
+    local.app_checks_enabled ? ["arn:${local.partition}:iam::${local.account}:role/${var.name}-app-check"] : [],
   )
   # Known at plan time (the observers' environment shows in the plan), as SQS writes a queue's URL.
   verdict_queue_url = "https://sqs.${local.region}.${data.aws_partition.current.dns_suffix}/${local.account}/${local.queue_names.verdicts}"
   # Only the deployed observers vote; a host's name is added by the user (docs/observers.md).
-  verdict_environment = local.observers_enabled ? { AUTOHEAL_OBSERVERS = join(",", [for zone in sort(keys(local.observers)) : local.observers[zone].name]) } : {}
+  verdict_voters      = concat([for zone in sort(keys(local.observers)) : local.observers[zone].name], local.app_checks_enabled ? ["aws-app-check"] : [])
+  verdict_environment = length(local.verdict_voters) > 0 ? { AUTOHEAL_OBSERVERS = join(",", local.verdict_voters) } : {}
 }
 
 resource "aws_sqs_queue" "verdict_dead_letters" {

@@ -1,14 +1,15 @@
 /**
  * A ready CDK app that deploys autoheal for one Auto Scaling group named on the command line:
  *
- *   npx cdk deploy -c group=my-workers [-c email=ops@example.com] [-c detection=alarms,probe]
+ *   npx cdk deploy -c group=my-workers [-c email=ops@example.com] [-c detection=alarms,probe,app-checks]
  *     [-c alarmMode=metrics-insights] [-c maxUnhealthyShare=0.25] [-c dryRun=true] [-c legacyQueue=lambda|bridge]
  *     [-c stackName=AutoHeal] [-c bundleDir=PATH]
  *     [-c subnets=SUBNET_ID:AZ,SUBNET_ID:AZ] [-c probePort=80] [-c vpc=VPC_ID] [-c instanceSecurityGroup=SG_ID]
  *     [-c quarantine=capture] [-c replacement=launch-before-terminate]
  *
  * `group` may name several groups, comma-separated. With detection `probe`, `subnets` deploys one
- * observer per subnet (at least two Availability Zones). Any other key (`-c dryrun=true`) stops the
+ * observer per subnet (at least two Availability Zones). With detection `app-checks`, an EC2
+ * application status check on `probePort` (default 80) counts as the observer aws-app-check. Any other key (`-c dryrun=true`) stops the
  * synth and names the nearest one it knows; CDK's own keys (`@aws-cdk/…`, `aws:cdk:…`) are left alone.
  *
  * It is environment-agnostic (no account or region is looked up), so `npx cdk synth -c group=x`
@@ -59,9 +60,10 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
   const share = context('maxUnhealthyShare');
   const subnets = context('subnets');
   const probePort = context('probePort');
+  const detection = (context('detection') ?? 'alarms').split(',') as Detection[];
   const props: AutoHealProps = {
     groups: group.split(',').map((g) => g.trim()),
-    detection: (context('detection') ?? 'alarms').split(',') as Detection[],
+    detection,
     ...(context('email') ? { notificationEmail: context('email') } : {}),
     ...(flag('dryRun') !== undefined ? { dryRun: flag('dryRun') as boolean } : {}),
     // The construct rejects an unknown mode or a share out of range with a clear message.
@@ -78,7 +80,10 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
             ...(context('instanceSecurityGroup') ? { instanceSecurityGroupId: context('instanceSecurityGroup') } : {}),
           },
         }
-      : {}),
+      : // Without observers, the port is the application status check's (detection app-checks).
+        probePort && detection.includes('app-checks')
+        ? { probe: { port: port(probePort) } }
+        : {}),
     // The construct rejects a mode other than off or capture, naming it.
     ...(context('quarantine') ? { quarantine: context('quarantine') as 'off' | 'capture' } : {}),
     // The construct rejects an order other than unchanged or launch-before-terminate, naming it.

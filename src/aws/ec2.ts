@@ -1,8 +1,9 @@
 /**
  * EC2: DescribeInstances, for each instance's launch time, private IP and tags (the grace period,
  * the loop breaker and suppression need them, and Auto Scaling's calls do not return them; an
- * observer probes the private IP); and GetConsoleOutput, the evidence of an instance autoheal
- * marked (src/evidence/).
+ * observer probes the private IP); GetConsoleOutput, the evidence of an instance autoheal
+ * marked (src/evidence/); and DescribeApplicationStatus, what AWS's application status checks say
+ * of each instance, counted as one more observer (src/app-check/).
  *
  * Why not `@aws-sdk/client-ec2`: its schemas are one 1.3 MB module that no bundler can shake, so it
  * would grow the Lambda bundle from 0.7 to 1.8 MB and its cold start by ~250 ms (past 1.5x the
@@ -139,4 +140,117 @@ export async function getConsoleOutput(client: SigningClient, instanceId: string
     if (cause === undefined || !latestUnsupported.has(cause.name)) throw error;
     return read(await ec2Call(client, 'GetConsoleOutput', { InstanceId: instanceId }, signal), false);
   }
+}
+
+/** One application status check's result for one instance, as EC2 reports it. */
+export interface ApplicationCheckResult {
+  checkId: string;
+  /** `included` or `excluded`: whether the check counts toward the instance-level status. */
+  aggregation?: string;
+  /** `passed`, `failed`, `initializing`, `insufficient-data` or `not-applicable`, as EC2 writes it. */
+  status?: string;
+  /** When the current status began (ISO 8601). */
+  statusSince?: string;
+  /** Why, as EC2 says it (`code`, the HTTP status it got, the protocol). */
+  reason?: { code?: string; statusCode?: string; protocol?: string };
+}
+
+/** One instance's application status checks: every check EC2 runs on it, `excluded` ones too. */
+export interface InstanceApplicationStatus {
+  instanceId: string;
+  availabilityZone?: string;
+  checks: ApplicationCheckResult[];
+}
+
+/** DescribeApplicationStatus takes this many instance ids per call (as DescribeInstanceStatus). */
+export const instanceIdsPerApplicationStatus = 100;
+
+const present = <K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> => (value === undefined ? {} : ({ [key]: value } as Record<K, string>));
+
+function applicationStatusOf(item: unknown): InstanceApplicationStatus | undefined {
+  const instanceId = text(node(item, 'instanceId'));
+  if (instanceId === undefined) return undefined;
+  const status = node(item, 'applicationStatus');
+  const checks: ApplicationCheckResult[] = [];
+  for (const d of list(node(node(status, 'detailSet'), 'item'))) {
+    const checkId = text(node(d, 'applicationStatusCheckId'));
+    if (checkId === undefined) continue;
+    const reason = node(d, 'reason');
+    checks.push({
+      checkId,
+      ...present('aggregation', text(node(d, 'aggregation'))),
+      ...present('status', text(node(d, 'status'))),
+      ...present('statusSince', text(node(d, 'statusSince'))),
+      ...(reason === undefined
+        ? {}
+        : { reason: { ...present('code', text(node(reason, 'code'))), ...present('statusCode', text(node(reason, 'statusCode'))), ...present('protocol', text(node(reason, 'protocol'))) } }),
+    });
+  }
+  return { instanceId, ...present('availabilityZone', text(node(item, 'availabilityZone'))), checks };
+}
+
+/**
+ * DescribeApplicationStatus for these instances, every page, {@link instanceIdsPerApplicationStatus}
+ * ids a call: per instance, every application status check EC2 runs on it. An instance EC2 has no
+ * status for is absent. Never called without ids: that would describe every instance of the account.
+ */
+export async function describeApplicationStatus(client: SigningClient, instanceIds: readonly string[], signal?: AbortSignal): Promise<InstanceApplicationStatus[]> {
+  const batches = chunks([...new Set(instanceIds)], instanceIdsPerApplicationStatus);
+  const answers = await mapLimited(batches, callsAtOnce, async (batch) => {
+    const params: Record<string, string> = {};
+    batch.forEach((id, i) => (params[`InstanceId.${i + 1}`] = id));
+    const out: InstanceApplicationStatus[] = [];
+    let nextToken: string | undefined;
+    // A batch of 100 ids fits a few pages; a token EC2 repeats must not loop forever.
+    const seen = new Set<string>();
+    do {
+      if (nextToken) seen.add(nextToken);
+      const root = node(await ec2Call(client, 'DescribeApplicationStatus', { ...params, ...(nextToken ? { NextToken: nextToken } : {}) }, signal), 'DescribeApplicationStatusResponse');
+      for (const item of list(node(node(node(root, 'applicationStatusesResponseType'), 'instanceSet'), 'item'))) {
+        const status = applicationStatusOf(item);
+        if (status) out.push(status);
+      }
+      nextToken = text(node(root, 'nextToken'));
+    } while (nextToken && !seen.has(nextToken));
+    return out;
+  });
+  return answers.flat();
+}
+
+/** A tag an application status check follows: every current and future instance carrying it is checked. */
+export interface CheckTag {
+  key: string;
+  value: string;
+}
+
+/** What EC2 did with each tag of an association call: `EC2TAG` targets as `key=value`. */
+export interface AssociationResults {
+  associated: string[];
+  refused: Array<{ target: string; reason: string }>;
+}
+
+/**
+ * AssociateApplicationStatusCheck (`associate`) or DisassociateApplicationStatusCheck with tags.
+ * EC2 answers per tag; the caller reads `refused`. Never called without tags (EC2 would refuse it).
+ */
+export async function applicationStatusCheckTags(
+  client: SigningClient,
+  change: 'associate' | 'disassociate',
+  checkId: string,
+  tags: readonly CheckTag[],
+  signal?: AbortSignal,
+): Promise<AssociationResults> {
+  if (tags.length === 0) return { associated: [], refused: [] };
+  const action = change === 'associate' ? 'AssociateApplicationStatusCheck' : 'DisassociateApplicationStatusCheck';
+  const params: Record<string, string> = { ApplicationStatusCheckId: checkId };
+  tags.forEach((t, i) => {
+    params[`TargetTagAssociation.${i + 1}.Key`] = t.key;
+    params[`TargetTagAssociation.${i + 1}.Value`] = t.value;
+  });
+  const root = node(await ec2Call(client, action, params, signal), `${action}Response`);
+  const items = (set: string): unknown[] => list(node(node(root, set), 'item'));
+  return {
+    associated: items('successfulResultSet').map((r) => text(node(r, 'associationValue')) ?? ''),
+    refused: items('unsuccessfulResultSet').map((r) => ({ target: text(node(r, 'associationValue')) ?? '', reason: text(node(r, 'reason')) ?? 'no reason given' })),
+  };
 }

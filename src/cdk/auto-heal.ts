@@ -20,6 +20,9 @@
  *   may write, taken by the healer in batches (./verdict-channel.ts), a managed policy for the
  *   host that runs `autoheal probe`, and with `probe.subnets` the observers, whose runs never
  *   overlap thanks to a lease in the ledger table (./probe-detection.ts, ./observers.ts);
+ * - for `app-checks`: an EC2 application status check with aggregation `excluded` on the probe's
+ *   port and path, associated with the groups' instances by their group-name tag, and a reader
+ *   that sends its verdicts to the verdict channel as the observer `aws-app-check` (./app-check.ts);
  * - for `legacyQueue`: the original topic → SQS queue (with a dead-letter queue) path, the queue
  *   accepting SendMessage only from the topic (./legacy-queue.ts);
  * - for `quarantine`: the evidence bucket, a termination lifecycle hook on each named group and the
@@ -52,7 +55,9 @@ import { ledgerTable } from './ledger-table.js';
 import { legacyQueue } from './legacy-queue.js';
 import { Monitoring, type WatchedIntake } from './monitoring.js';
 import type { Observers } from './observers.js';
-import { probeDetection } from './probe-detection.js';
+import { appCheckDetection } from './app-check.js';
+import { closeChannel, openChannel, probeDetection } from './probe-detection.js';
+import { appCheckObserver } from '../app-check/verdicts.js';
 import type { AutoHealProps } from './props.js';
 import { resolveProps } from './resolve.js';
 
@@ -89,6 +94,8 @@ export class AutoHeal extends Construct {
   readonly alarmSync?: lambda.Function;
   /** Where each marked instance's evidence is kept, with `quarantine` (./evidence.ts). */
   readonly evidenceBucket?: s3.Bucket;
+  /** The reader of AWS's application status check (the observer aws-app-check), with detection `app-checks`. */
+  readonly appCheckReader?: lambda.Function;
 
   constructor(scope: Construct, id: string, props: AutoHealProps = {}) {
     super(scope, id);
@@ -123,12 +130,21 @@ export class AutoHeal extends Construct {
         intakes.push({ id: 'Evidence', label: 'evidence queue', ...alarms.evidence, lateAfter: config.lateAfter.evidence, whyLate: 'alarm evidence that old is re-checked before it acts, and healing waits' });
       }
     }
-    if (config.probe) {
-      const probe = probeDetection(this, { config, healer, alertTopic: this.alertTopic, ledgerTable: this.ledgerTable });
-      this.proberPolicy = probe.proberPolicy;
-      this.observers = probe.observers;
-      this.verdictQueue = probe.verdicts.queue;
-      intakes.push({ id: 'Verdict', label: 'verdict channel', ...probe.verdicts, lateAfter: config.lateAfter.evidence, whyLate: 'probe verdicts, withdrawals too, wait unread, and healing waits' });
+    if (config.probe || config.appCheck) {
+      const verdicts = openChannel(this, config, healer);
+      this.verdictQueue = verdicts.queue;
+      intakes.push({ id: 'Verdict', label: 'verdict channel', ...verdicts, lateAfter: config.lateAfter.evidence, whyLate: 'probe verdicts, withdrawals too, wait unread, and healing waits' });
+      const probe = config.probe ? probeDetection(this, { config, verdicts, alertTopic: this.alertTopic, ledgerTable: this.ledgerTable }) : undefined;
+      this.proberPolicy = probe?.proberPolicy;
+      this.observers = probe?.observers;
+      const appCheck = config.appCheck
+        ? appCheckDetection(this, { target: config.appCheck, groupNames: config.groupNames, verdictQueue: verdicts.queue, ledgerTable: this.ledgerTable, bundleDir: config.bundleDir, alertTopic: this.alertTopic })
+        : undefined;
+      this.appCheckReader = appCheck?.reader;
+      closeChannel(verdicts, healer, {
+        senderRoleArns: [...(probe?.senderRoleArns ?? []), ...(appCheck ? [appCheck.role.roleArn] : [])],
+        names: [...(probe?.observers?.names ?? []), ...(appCheck ? [appCheckObserver] : [])],
+      });
     }
     if (config.evidence) this.evidenceBucket = evidenceCapture(this, { config, evidence: config.evidence, healer }).bucket;
     if (config.groupSettings) groupSettings(this, { config, settings: config.groupSettings, healer });

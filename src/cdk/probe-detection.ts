@@ -19,7 +19,8 @@ import { admitOnly, verdictChannel } from './verdict-channel.js';
 
 export interface ProbeDetectionInput {
   readonly config: Resolved;
-  readonly healer: HealerRef;
+  /** The verdict channel (./verdict-channel.ts), shared with aws-app-check (./app-check.ts). */
+  readonly verdicts: IntakeQueue;
   /** The topic the observers' alarms notify. */
   readonly alertTopic: sns.ITopic;
   /** The ledger table that holds the observers' leases. */
@@ -28,12 +29,12 @@ export interface ProbeDetectionInput {
 
 export interface ProbeDetection {
   readonly proberPolicy: iam.ManagedPolicy;
-  readonly verdicts: IntakeQueue;
   readonly observers?: Observers;
+  /** The roles that may send to the verdict channel: the observers' and the named host's. */
+  readonly senderRoleArns: string[];
 }
 
-export function probeDetection(scope: Construct, { config, healer, alertTopic, ledgerTable }: ProbeDetectionInput): ProbeDetection {
-  const verdicts = verdictChannel(scope, { healer, intake: config.intake, healerTimeout: config.healer.timeout });
+export function probeDetection(scope: Construct, { config, verdicts, alertTopic, ledgerTable }: ProbeDetectionInput): ProbeDetection {
   const proberPolicy = new iam.ManagedPolicy(scope, 'ProberPolicy', {
     description: 'autoheal probe host: discover group instances, send verdicts to the verdict channel',
     statements: [
@@ -59,10 +60,28 @@ export function probeDetection(scope: Construct, { config, healer, alertTopic, l
     config.observers === undefined
       ? undefined
       : new Observers(scope, 'Observers', { ...config.observers, groupNames: config.groupNames, alertTopic, verdictQueue: verdicts.queue, ledgerTable, bundleDir: config.bundleDir });
-  const senders = [...(observers ? [observers.role.roleArn] : []), ...(config.proberHostRole ? [config.proberHostRole.roleArn] : [])];
+  const senderRoleArns = [...(observers ? [observers.role.roleArn] : []), ...(config.proberHostRole ? [config.proberHostRole.roleArn] : [])];
+  return { proberPolicy, senderRoleArns, ...(observers ? { observers } : {}) };
+}
+
+/** The verdict channel's voters, once every detection that writes it is built. */
+export interface ChannelVoters {
+  readonly senderRoleArns: readonly string[];
+  /** The names the healer counts (AUTOHEAL_OBSERVERS): the deployed observers', aws-app-check's. */
+  readonly names: readonly string[];
+}
+
+/**
+ * Creates the verdict channel (detection `probe` or `app-checks`); {@link closeChannel} closes it
+ * to its senders and tells the healer whom to count.
+ */
+export function openChannel(scope: Construct, config: Resolved, healer: HealerRef): IntakeQueue {
+  return verdictChannel(scope, { healer, intake: config.intake, healerTimeout: config.healer.timeout });
+}
+
+export function closeChannel(verdicts: IntakeQueue, healer: HealerRef, voters: ChannelVoters): void {
   // Without a sender named, the channel stays open to the account's principals their own policies allow (as the topic was).
-  if (senders.length > 0) admitOnly(verdicts.queue, senders);
+  if (voters.senderRoleArns.length > 0) admitOnly(verdicts.queue, voters.senderRoleArns);
   // Only the deployed observers vote; a host's name is added by the user (docs/observers.md).
-  if (observers) healer.fn.addEnvironment(autohealEnv.observers, observers.names.join(','));
-  return { proberPolicy, verdicts, ...(observers ? { observers } : {}) };
+  if (voters.names.length > 0) healer.fn.addEnvironment(autohealEnv.observers, voters.names.join(','));
 }

@@ -20,8 +20,12 @@ export function deploymentAlarmPrefix(name: string): string {
   return `autoheal-status-check.${name}.`;
 }
 
-/** How autoheal learns that an instance is unhealthy. */
-export type Detection = 'alarms' | 'probe';
+/**
+ * How autoheal learns that an instance is unhealthy. `app-checks`: an EC2 application status check
+ * (aggregation `excluded`, on `probe.port` and `probe.path`) read as one more observer,
+ * `aws-app-check`, whose votes the healer counts under every rail (src/cdk/app-check.ts).
+ */
+export type Detection = 'alarms' | 'probe' | 'app-checks';
 
 /** The tag that opts a group in. */
 export interface OptInTag {
@@ -142,7 +146,10 @@ export interface AutoHealProps {
   readonly detection?: readonly Detection[];
   /** Settings of the status-check alarms; only with detection `alarms`. @default - see AlarmSettings */
   readonly alarm?: AlarmSettings;
-  /** Settings of the prober; only with detection `probe`. @default - see ProbeSettings */
+  /**
+   * Settings of the prober; with detection `probe`, or with `app-checks` alone for the port and
+   * path its check probes (`subnets` and `hostRole` need `probe`). @default - see ProbeSettings
+   */
   readonly probe?: ProbeSettings;
   /** An e-mail address subscribed to the alert topic. @default - no subscription */
   readonly notificationEmail?: string;

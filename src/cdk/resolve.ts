@@ -4,7 +4,7 @@
  * alarms' limits (and their messages) are not repeated here: they come from the healer's own
  * resolver and the alarm manager's own schema, run over what the healer will be given.
  */
-import { ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
@@ -16,9 +16,11 @@ import { ConfigError, describeError } from '../errors.js';
 import { autohealEnv, resolveSettings } from '../config.js';
 import { quorumProblem } from '../policy/options.js';
 import { probeAlarmName } from '../signals/alarm-message.js';
+import { isTargetPort, targetPortRange } from '../prober/options.js';
+import { appCheckBundle, type AppCheckTarget } from './app-check.js';
 import { evidenceOf, type EvidenceSettings } from './evidence-settings.js';
 import { groupSettingsOf, type GroupSettingsResolved } from './group-settings-props.js';
-import type { ObserversSettings } from './observer-settings.js';
+import { observerDefaults, type ObserversSettings } from './observer-settings.js';
 import { deploymentAlarmPrefix, type AutoHealProps, type Detection, type OptInTag } from './props.js';
 
 type LogLevel = NonNullable<AutoHealProps['logLevel']>;
@@ -49,6 +51,8 @@ export interface Resolved {
   optInTag: OptInTag;
   alarms: boolean;
   probe: boolean;
+  /** Detection `app-checks`: AWS's application status check counted as the observer aws-app-check. */
+  appChecks: boolean;
   alarm: AlarmOptions;
   syncIntervalMinutes: number;
   legacy?: { consumer: 'lambda' | 'bridge'; maxReceiveCount: number };
@@ -68,12 +72,14 @@ export interface Resolved {
   evidence?: EvidenceSettings;
   /** What the stack sets on its named groups at deploy time, with `replacement` (./group-settings.ts). */
   groupSettings?: GroupSettingsResolved;
+  /** What the application status check probes, with detection `app-checks` (./app-check.ts). */
+  appCheck?: AppCheckTarget;
 }
 
 const emailPattern = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const logLevels: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
 const probeNamePrefix = probeAlarmName('');
-const detections: readonly Detection[] = ['alarms', 'probe'];
+const detections: readonly Detection[] = ['alarms', 'probe', 'app-checks'];
 /** Limits of `alarm.syncInterval`, in minutes (an EventBridge rate is whole minutes). */
 const syncIntervalMinutes = { default: 10, min: 1, max: 1_440 } as const;
 /**
@@ -95,14 +101,22 @@ function defaultBundleDir(): string {
 /** Validates the props; throws one ConfigError naming every problem, each by its prop. */
 export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const problems: string[] = [];
-  const { alarms, probe } = detectionOf(props, problems);
+  const { alarms, probe, appChecks } = detectionOf(props, problems);
   switchProblems(props, problems);
   const policyEnv = policyEnvOf(props, problems);
   // Only the construct knows how many observers it deploys (one per subnet; fewer than two are refused by the
-  // subnets' own rule); a hostRole's hosts may add more.
-  const observers = probe && !props.probe?.hostRole && (props.probe?.subnets?.length ?? 0) >= 2 ? props.probe?.subnets?.length : undefined;
+  // subnets' own rule, and aws-app-check is one more); a hostRole's hosts may add more.
+  const subnetObservers = probe && (props.probe?.subnets?.length ?? 0) >= 2 ? (props.probe?.subnets?.length ?? 0) : 0;
+  const observers = probe && !props.probe?.hostRole && subnetObservers >= 2 ? subnetObservers + (appChecks ? 1 : 0) : undefined;
   const unreachable = observers === undefined ? undefined : quorumProblem(props.rails?.probeQuorum ?? 2, observers);
   if (unreachable) problems.push(`rails.probeQuorum: ${unreachable}`);
+  const appCheck = appChecks ? appCheckOf(props, problems) : undefined;
+  if (appChecks && subnetObservers === 0 && !props.probe?.hostRole && (props.rails?.probeQuorum ?? 2) > 1) {
+    Annotations.of(scope).addWarningV2(
+      'autoheal:appCheckAlone',
+      `detection app-checks without observers: aws-app-check is one vote of the ${props.rails?.probeQuorum ?? 2} the quorum needs, so it reports but never marks alone. Add detection "probe" with probe.subnets, or set rails.probeQuorum to 1 to let it mark within the other rails.`,
+    );
+  }
   if (props.notificationEmail !== undefined && !emailPattern.test(props.notificationEmail)) {
     problems.push(`notificationEmail: "${props.notificationEmail}" is not an e-mail address`);
   }
@@ -120,6 +134,9 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   // The healer's bundle, and with detection `alarms` the alarm sync's.
   for (const bundle of ['lambda.mjs', ...(alarms ? [alarmSyncBundle] : [])]) {
     if (!existsSync(join(bundleDir, bundle))) problems.push(`bundleDir: ${join(bundleDir, bundle)} not found (run "npm run build" in autoheal first)`);
+  }
+  if (appChecks && !existsSync(join(bundleDir, appCheckBundle))) {
+    problems.push(`bundleDir: ${join(bundleDir, appCheckBundle)} not found, and detection app-checks needs it (run "npm run build" in autoheal first)`);
   }
   if (evidence && !existsSync(join(bundleDir, 'evidence.mjs'))) {
     problems.push(`bundleDir: ${join(bundleDir, 'evidence.mjs')} not found, and quarantine needs it (run "npm run build" in autoheal first)`);
@@ -159,21 +176,37 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
     ...(props.notificationEmail ? { notificationEmail: props.notificationEmail } : {}),
     ...(probe && hostRole ? { proberHostRole: hostRole } : {}),
     ...(probe && subnets ? { observers: { ...observerSettings, subnets } } : {}),
+    appChecks,
     ...(evidence ? { evidence } : {}),
     ...(settings ? { groupSettings: settings } : {}),
+    ...(appCheck ? { appCheck } : {}),
   };
 }
 
+/** What the application status check probes: the observers' port and path (`probe.port`, `probe.path`); HTTP only. */
+function appCheckOf(props: AutoHealProps, problems: string[]): AppCheckTarget {
+  const port = props.probe?.port ?? observerDefaults.port;
+  const path = props.probe?.path ?? observerDefaults.path;
+  if (!isTargetPort(port)) problems.push(`probe.port: ${targetPortRange}, got ${port}`);
+  if (!path.startsWith('/')) problems.push(`probe.path: must start with "/", got "${path}"`);
+  if (props.probe?.check === 'tcp') problems.push('probe.check: "tcp" cannot be read by detection app-checks: EC2 application status checks probe HTTP(S) only; use "http"');
+  return { port, path };
+}
+
 /** Which detections run, and whether each settings prop belongs to one that does. */
-function detectionOf(props: AutoHealProps, problems: string[]): { alarms: boolean; probe: boolean } {
+function detectionOf(props: AutoHealProps, problems: string[]): { alarms: boolean; probe: boolean; appChecks: boolean } {
   const detection = [...new Set(props.detection ?? ['alarms'])];
   if (detection.length === 0) problems.push(`detection: name at least one of ${detections.map((d) => `"${d}"`).join(', ')}`);
   for (const d of detection as string[]) if (!(detections as readonly string[]).includes(d)) problems.push(`detection: unknown "${String(d)}"`);
   const alarms = detection.includes('alarms');
   const probe = detection.includes('probe');
+  const appChecks = detection.includes('app-checks');
   if (props.alarm !== undefined && !alarms) problems.push('alarm: settings given, but detection does not include "alarms"');
-  if (props.probe !== undefined && !probe) problems.push('probe: settings given, but detection does not include "probe"');
-  return { alarms, probe };
+  // With app-checks alone, `probe` gives the port and path its check probes; observers and hosts need `probe`.
+  if (props.probe !== undefined && !probe && !appChecks) problems.push('probe: settings given, but detection does not include "probe" (or "app-checks")');
+  if (!probe && props.probe?.subnets !== undefined) problems.push('probe.subnets: observers are deployed only with detection "probe"');
+  if (!probe && props.probe?.hostRole !== undefined) problems.push('probe.hostRole: a probe host sends verdicts only with detection "probe"');
+  return { alarms, probe, appChecks };
 }
 
 /** The intake's batches and bounds (IntakeSettings), within Lambda's and SQS's limits. */

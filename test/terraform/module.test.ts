@@ -613,7 +613,7 @@ describe('the module variables', () => {
     expect(errorsOf(variables).sort()).toEqual(
       [
         'group_names: a group is named twice.',
-        'detection: unknown "ping"; known: "alarms", "probe".',
+        'detection: unknown "ping"; known: "alarms", "probe", "app-checks".',
         'max_unhealthy_share: must be > 0 and <= 1, got 1.5.',
         'notification_email: "ops" is not an e-mail address.',
         'legacy_queue.consumer: expected "lambda" or "bridge", got "sqs".',
@@ -655,7 +655,7 @@ describe('the module variables', () => {
     expect(errorsOf(cross).sort()).toEqual(
       [
         'Invalid value for variable: alarm: settings given, but detection does not include "alarms".',
-        'Invalid value for variable: probe: settings given, but detection does not include "probe".',
+        'Invalid value for variable: probe: settings given, but detection does not include "probe" (or "app-checks").',
         'Resource precondition failed: lambda_zip: /nonexistent/lambda.zip not found (run "npm run build" in autoheal first).',
         'Resource precondition failed: intake_zip: /nonexistent/intake.zip not found (run "npm run build" in autoheal first).',
         'Invalid value for variable: group_names: name the groups the observers probe (observers do not follow the opt-in tag).',
