@@ -79,7 +79,8 @@ async function unhealthy(groupName: string): Promise<string[]> {
   return (out.AutoScalingInstances ?? []).filter((i) => i.HealthStatus?.toUpperCase() === 'UNHEALTHY').map((i) => i.InstanceId as string);
 }
 
-describe('aws-app-check as one more observer (fresh processes, moto, ledger table)', () => {
+// Every vote is a fresh node process (twenty in the budget test): slow on a busy machine, never a timing assertion.
+describe('aws-app-check as one more observer (fresh processes, moto, ledger table)', { timeout: 180_000 }, () => {
   it('aws-app-check and one observer Lambda make a quorum of two', async () => {
     // Prepare
     const group = await createMotoGroup(moto, { name: 'workers', size: 5 });
