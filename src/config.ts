@@ -63,6 +63,8 @@ export const autohealEnv = {
   noticeTopicArn: 'AUTOHEAL_NOTICE_TOPIC_ARN',
   /** The S3 bucket the healer keeps each mark's evidence in (src/operate/evidence.ts); unset: none kept. */
   evidenceBucket: 'AUTOHEAL_EVIDENCE_BUCKET',
+  /** With quarantine `retain`: how many of a group's marked instances the evidence function keeps retained at once (default 1). */
+  retainAtMost: 'AUTOHEAL_RETAIN_AT_MOST',
   /**
    * The observers whose probe verdicts count: `name,name2`, or with each observer role's unique id
    * `name=AROA…,name2=AROA…` so that only the role the verdict channel proves counts (the stack
@@ -106,9 +108,23 @@ export interface Settings {
   alarmTopicArn?: string;
   noticeTopicArn?: string;
   evidenceBucket?: string;
+  /** With quarantine `retain`: retained instances per group at most (the evidence function). */
+  retainAtMost?: number;
   /** The DynamoDB table of the rails' ledger; absent: this process's memory. */
   ledgerTable?: string;
   logLevel: (typeof logLevels)[number];
+}
+
+/**
+ * How many instances of one group quarantine `retain` keeps at most. Each is a whole running
+ * instance, billed, outside the group's desired capacity: the ceiling keeps a typo from keeping a fleet.
+ */
+export const retainAtMostLimits = { default: 1, min: 1, max: 10 } as const;
+
+/** The `retainAtMost` problem of a value, or undefined when it is a whole number within {@link retainAtMostLimits}. */
+export function retainAtMostProblem(n: number): string | undefined {
+  if (Number.isInteger(n) && n >= retainAtMostLimits.min && n <= retainAtMostLimits.max) return undefined;
+  return `must be a whole number from ${retainAtMostLimits.min} to ${retainAtMostLimits.max}, got ${n}`;
 }
 
 /** An S3 bucket name as S3 accepts it for new buckets (3-63 lowercase letters, digits, dots, hyphens). */
@@ -223,6 +239,11 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
   if (evidenceBucket !== undefined && !bucketNamePattern.test(evidenceBucket)) {
     problems.push(`${autohealEnv.evidenceBucket}: expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), got "${evidenceBucket}"`);
   }
+  const retainAtMostText = read(autohealEnv.retainAtMost);
+  const retainAtMost = retainAtMostText !== undefined ? Number(retainAtMostText.trim() === '' ? NaN : retainAtMostText) : undefined;
+  if (retainAtMost !== undefined && retainAtMostProblem(retainAtMost) !== undefined) {
+    problems.push(`${autohealEnv.retainAtMost}: ${retainAtMostProblem(retainAtMost) ?? ''} ("${retainAtMostText ?? ''}")`);
+  }
   const ledgerTable = ledgerTableOf(flags.ledgerTable ?? read(autohealEnv.ledgerTable), flags.ledgerTable !== undefined ? '--ledger-table' : autohealEnv.ledgerTable, problems);
 
   if (problems.length > 0 || !policy.success || !logLevel.success) {
@@ -236,6 +257,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     ...(alarmTopicArn ? { alarmTopicArn } : {}),
     ...(noticeTopicArn ? { noticeTopicArn } : {}),
     ...(evidenceBucket ? { evidenceBucket } : {}),
+    ...(retainAtMost !== undefined ? { retainAtMost } : {}),
     ...(ledgerTable ? { ledgerTable } : {}),
     logLevel: logLevel.data,
   };

@@ -64,7 +64,16 @@ export interface Group {
   instances: GroupInstance[];
   /** Its instance maintenance policy, when it has one. */
   maintenancePolicy?: MaintenancePolicy;
+  /**
+   * Its instance lifecycle policy keeps an instance whose termination hook was abandoned
+   * (RetentionTriggers TerminateHookAbandon `retain`): it goes to Terminating:Retained instead of
+   * terminating. https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_RetentionTriggers.html
+   */
+  retainsOnAbandon?: true;
 }
+
+/** Lifecycle states of an instance kept by the group's instance lifecycle policy (no longer counted in its desired capacity). */
+export const isRetainedState = (lifecycleState: string): boolean => lifecycleState.endsWith(':Retained');
 
 /** Which groups to describe: by name (unknown names are absent from the answer), or every group carrying a tag. */
 export type GroupQuery = { names: readonly string[]; namesPerCall?: number } | { tag: { key: string; value: string } };
@@ -90,6 +99,8 @@ function groupOf(g: AutoScalingGroup & { AutoScalingGroupName: string }): Group 
           },
         }
       : {}),
+    // The API reference spells the value `retain`, some SDK docs `Retain`.
+    ...(g.InstanceLifecyclePolicy?.RetentionTriggers?.TerminateHookAbandon?.toLowerCase() === 'retain' ? { retainsOnAbandon: true as const } : {}),
   };
 }
 
@@ -226,14 +237,17 @@ export async function deleteTags(client: AutoScalingClient, groupName: string, k
 const noActiveAction = /no active lifecycle action/i;
 
 /**
- * CompleteLifecycleAction with `CONTINUE`: the instance's lifecycle goes on (a termination
- * terminates). Resolves `gone` when Auto Scaling has no such action waiting any more (it timed out and took its
+ * CompleteLifecycleAction, `CONTINUE` unless told: the instance's lifecycle goes on (a termination
+ * terminates). `ABANDON` ends a termination too, unless the group's instance lifecycle policy
+ * retains on an abandoned termination hook: then the instance goes to Terminating:Retained.
+ * Resolves `gone` when Auto Scaling has no such action waiting any more (it timed out and took its
  * default result, or it was completed already): nothing is left to complete.
  */
 export async function completeLifecycleAction(
   client: AutoScalingClient,
   action: { groupName: string; hookName: string; instanceId: string; token?: string },
   signal?: AbortSignal,
+  result: 'CONTINUE' | 'ABANDON' = 'CONTINUE',
 ): Promise<'completed' | 'gone'> {
   try {
     await callAws('autoscaling:CompleteLifecycleAction', signal, (abortSignal) =>
@@ -243,7 +257,7 @@ export async function completeLifecycleAction(
           LifecycleHookName: action.hookName,
           InstanceId: action.instanceId,
           ...(action.token ? { LifecycleActionToken: action.token } : {}),
-          LifecycleActionResult: 'CONTINUE',
+          LifecycleActionResult: result,
         }),
         { abortSignal },
       ),
