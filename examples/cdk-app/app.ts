@@ -5,7 +5,7 @@
  *     [-c alarmMode=metrics-insights] [-c maxUnhealthyShare=0.25] [-c dryRun=true] [-c legacyQueue=lambda|bridge]
  *     [-c stackName=AutoHeal] [-c bundleDir=PATH]
  *     [-c subnets=SUBNET_ID:AZ,SUBNET_ID:AZ] [-c probePort=80] [-c vpc=VPC_ID] [-c instanceSecurityGroup=SG_ID]
- *     [-c quarantine=capture]
+ *     [-c quarantine=capture|retain] [-c retainAtMost=1]
  *
  * `group` may name several groups, comma-separated. With detection `probe`, `subnets` deploys one
  * observer per subnet (at least two Availability Zones). Any other key (`-c dryrun=true`) stops the
@@ -79,8 +79,9 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
           },
         }
       : {}),
-    // The construct rejects a mode other than off or capture, naming it.
-    ...(context('quarantine') ? { quarantine: context('quarantine') as 'off' | 'capture' } : {}),
+    // The construct rejects a mode other than off, capture or retain, naming it, and retainAtMost without retain or out of range.
+    ...(context('quarantine') ? { quarantine: context('quarantine') as 'off' | 'capture' | 'retain' } : {}),
+    ...(context('retainAtMost') ? { retainAtMost: Number(context('retainAtMost')) } : {}),
     // Where the Lambda bundle is; default: this package's dist/ (run `npm run build` first).
     ...(context('bundleDir') ? { bundleDir: context('bundleDir') } : {}),
   };

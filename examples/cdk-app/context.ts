@@ -19,6 +19,7 @@ export const contextKeys = [
   'vpc',
   'instanceSecurityGroup',
   'quarantine',
+  'retainAtMost',
 ] as const;
 
 /**

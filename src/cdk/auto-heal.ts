@@ -127,7 +127,7 @@ export class AutoHeal extends Construct {
       this.verdictQueue = probe.verdicts.queue;
       intakes.push({ id: 'Verdict', label: 'verdict channel', ...probe.verdicts, lateAfter: config.lateAfter.evidence, whyLate: 'probe verdicts, withdrawals too, wait unread, and healing waits' });
     }
-    if (config.evidence) this.evidenceBucket = evidenceCapture(this, { config, evidence: config.evidence, healer }).bucket;
+    if (config.evidence) this.evidenceBucket = evidenceCapture(this, { config, evidence: config.evidence, healer, ledgerTable: this.ledgerTable }).bucket;
     if (config.legacy) {
       const legacy = legacyQueue(this, { legacy: config.legacy, healer, healerTimeout: config.healer.timeout, alertTopic: this.alertTopic });
       this.legacyQueue = legacy.queue;
