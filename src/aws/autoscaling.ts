@@ -72,9 +72,6 @@ export interface Group {
   retainsOnAbandon?: true;
 }
 
-/** Lifecycle states of an instance kept by the group's instance lifecycle policy (no longer counted in its desired capacity). */
-export const isRetainedState = (lifecycleState: string): boolean => lifecycleState.endsWith(':Retained');
-
 /** Which groups to describe: by name (unknown names are absent from the answer), or every group carrying a tag. */
 export type GroupQuery = { names: readonly string[]; namesPerCall?: number } | { tag: { key: string; value: string } };
 

@@ -21,7 +21,7 @@
  * {@link decideRetention} is pure: the slots and the group's instances in, the decision out.
  */
 import { ConditionFailedError, getItem, putItemIf, type DynamoDBClient } from '../aws/dynamodb.js';
-import { isRetainedState } from '../aws/autoscaling.js';
+import { isRetainedState } from '../fleet/port.js';
 import { InvalidInputError } from '../errors.js';
 import { slotKey } from './slot-key.js';
 
