@@ -17,18 +17,13 @@
  */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTable } from '../../src/aws/dynamodb.js';
+import { evidenceBundle, type EvidenceBundle } from '../helpers/evidence-bundle.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const bucket = 'autoheal-retain-race';
 const table = 'autoheal-ledger-race';
 const policyXml = '<InstanceLifecyclePolicy><RetentionTriggers><TerminateHookAbandon>retain</TerminateHookAbandon></RetentionTriggers></InstanceLifecyclePolicy>';
@@ -37,7 +32,7 @@ let s3: S3Client;
 let dynamo: DynamoDBClient;
 let standIn: Server;
 let standInUrl: string;
-let dir: string;
+let bundle: EvidenceBundle;
 
 /** What the stand-in saw: each lifecycle answer, and each conditional write of the slots with its status. */
 const seen = { completed: [] as URLSearchParams[], slotWrites: [] as number[] };
@@ -81,7 +76,7 @@ async function answer(req: { url?: string; method?: string; headers: Record<stri
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist/evidence.mjs'))) throw new Error('dist/evidence.mjs not found: run "npm run build" first');
+  bundle = evidenceBundle();
   moto = await startMoto();
   s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
   dynamo = new DynamoDBClient(moto.clientConfig);
@@ -103,9 +98,6 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
   standInUrl = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
-  dir = mkdtempSync(join(tmpdir(), 'autoheal-retain-race-'));
-  copyFileSync(join(root, 'dist/evidence.mjs'), join(dir, 'evidence.mjs'));
-  writeFileSync(join(dir, 'invoke.mjs'), "const { handler } = await import('./evidence.mjs');\nprocess.stdout.write('\\nRESULT ' + JSON.stringify(await handler(JSON.parse(process.env.TEST_EVENT))) + '\\n');\n");
 }, 60_000);
 
 afterAll(async () => {
@@ -113,7 +105,7 @@ afterAll(async () => {
   dynamo?.destroy();
   await new Promise((resolve) => standIn?.close(resolve));
   await moto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  bundle?.remove();
 });
 
 beforeEach(async () => {
@@ -124,21 +116,7 @@ beforeEach(async () => {
   await createTable(dynamo, table, 'pk');
 });
 
-/** One event in a fresh process; resolves with the handler's result (or the process's stderr). */
-function invoke(event: unknown, env: Record<string, string>): Promise<{ code: number | null; result?: { instanceId: string; outcome: string }; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['invoke.mjs'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env, TEST_EVENT: JSON.stringify(event) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const line = /\nRESULT (.*)\n/.exec(stdout)?.[1];
-      resolve({ code, stderr, ...(line ? { result: JSON.parse(line) as { instanceId: string; outcome: string } } : {}) });
-    });
-  });
-}
+const invoke = (event: unknown, env: Record<string, string>) => bundle.invoke<{ instanceId: string; outcome: string }>(event, env);
 
 const event = (group: string, instanceId: string) => ({
   'detail-type': 'EC2 Instance-terminate Lifecycle Action',
