@@ -239,11 +239,9 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
   if (evidenceBucket !== undefined && !bucketNamePattern.test(evidenceBucket)) {
     problems.push(`${autohealEnv.evidenceBucket}: expected an S3 bucket name (3-63 lowercase letters, digits, dots, hyphens), got "${evidenceBucket}"`);
   }
-  const retainAtMostText = read(autohealEnv.retainAtMost);
-  const retainAtMost = retainAtMostText !== undefined ? Number(retainAtMostText.trim() === '' ? NaN : retainAtMostText) : undefined;
-  if (retainAtMost !== undefined && retainAtMostProblem(retainAtMost) !== undefined) {
-    problems.push(`${autohealEnv.retainAtMost}: ${retainAtMostProblem(retainAtMost) ?? ''} ("${retainAtMostText ?? ''}")`);
-  }
+  const retainAtMost = number(autohealEnv.retainAtMost);
+  const retainAtMostIssue = retainAtMost !== undefined ? retainAtMostProblem(retainAtMost) : undefined;
+  if (retainAtMostIssue !== undefined) problems.push(`${autohealEnv.retainAtMost}: ${retainAtMostIssue}`);
   const ledgerTable = ledgerTableOf(flags.ledgerTable ?? read(autohealEnv.ledgerTable), flags.ledgerTable !== undefined ? '--ledger-table' : autohealEnv.ledgerTable, problems);
 
   if (problems.length > 0 || !policy.success || !logLevel.success) {

@@ -8,6 +8,7 @@
  */
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,6 +143,16 @@ describe('quarantine: retain (examples/cdk-app -c quarantine=retain -c retainAtM
     const complete = statement(statements, 'CompleteNamedGroupsHooks');
     expect(complete?.Resource).toEqual(statement(statementsOf(template, '^AutoHealHealerRole'), 'MarkNamedGroups')?.Resource);
     expect(statements.flatMap((s) => [s.Action].flat())).not.toContain('dynamodb:DeleteItem');
+  });
+
+  it.runIf(spawnSync('cfn-lint', ['--version']).status === 0)('passes cfn-lint (errors; W3005 is CDK style)', () => {
+    // Act
+    const { app, stack } = buildApp(new App({ outdir: mkdtempSync(join(work, 'lint-')), context: { bundleDir, group: 'web', quarantine: 'retain' } }));
+    const out = spawnSync('cfn-lint', ['--format', 'parseable', app.synth().getStackByName(stack.stackName).templateFullPath], { encoding: 'utf8' });
+
+    // Assess: exit status 0 or warnings only (cfn-lint's errors set bit 2).
+    expect(out.stdout.split('\n').filter((l) => /:E\d{4}:/.test(l))).toEqual([]);
+    expect(out.status === 0 || (out.status !== null && (out.status & 2) === 0)).toBe(true);
   });
 
   it('capture gets no ledger access and no N', () => {

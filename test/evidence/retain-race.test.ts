@@ -159,4 +159,14 @@ describe('quarantine retain, marks\' hooks at once in fresh processes (moto, the
     expect(new Set(slots.map((s) => s.instanceId))).toEqual(abandoned);
     expect(runs.filter((r) => r.result?.outcome === 'retained').every((r) => abandoned.has(r.result?.instanceId ?? null))).toBe(true);
   }, 120_000);
+
+  it('refuses to start with N but without the ledger table, naming it: the hook\'s default then continues every termination', async () => {
+    // Act
+    const run = await bundle.invoke(event('race', 'i-0123456789abcdef0'), { ...moto.env, AWS_ENDPOINT_URL: standInUrl, AUTOHEAL_EVIDENCE_BUCKET: bucket, AUTOHEAL_RETAIN_AT_MOST: '1' });
+
+    // Assess
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain('AUTOHEAL_LEDGER_TABLE: required by the evidence function with AUTOHEAL_RETAIN_AT_MOST');
+    expect(seen.completed).toEqual([]);
+  });
 });

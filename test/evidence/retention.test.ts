@@ -3,6 +3,7 @@
  * slots in the ledger and its instances in, take / held / release / full out.
  */
 import { describe, expect, it } from 'vitest';
+import { resolveSettings } from '../../src/config.js';
 import { decideRetention, type InstanceState, type RetentionSlot } from '../../src/evidence/retention.js';
 
 const at = '2026-12-03T16:00:00.000Z';
@@ -80,5 +81,26 @@ describe('decideRetention', () => {
     // Assess
     expect(soon).toEqual({ name: 'held' });
     expect(later).toEqual({ name: 'release', slots: [] });
+  });
+});
+
+describe('AUTOHEAL_RETAIN_AT_MOST (the evidence function\'s N, as the stack writes it)', () => {
+  it.each([
+    ['0', 'AUTOHEAL_RETAIN_AT_MOST: must be a whole number from 1 to 10, got 0'],
+    ['11', 'AUTOHEAL_RETAIN_AT_MOST: must be a whole number from 1 to 10, got 11'],
+    ['1.5', 'AUTOHEAL_RETAIN_AT_MOST: must be a whole number from 1 to 10, got 1.5'],
+    ['two', 'AUTOHEAL_RETAIN_AT_MOST: expected a number, got "two"'],
+  ])('refuses %j, naming the variable', (value, message) => {
+    // Act
+    const act = () => resolveSettings({}, { AUTOHEAL_RETAIN_AT_MOST: value });
+
+    // Assess
+    expect(act).toThrow(message);
+  });
+
+  it('reads N, and leaves it unset when the variable is', () => {
+    // Assess
+    expect(resolveSettings({}, { AUTOHEAL_RETAIN_AT_MOST: '3' }).retainAtMost).toBe(3);
+    expect(resolveSettings({}, {}).retainAtMost).toBeUndefined();
   });
 });
