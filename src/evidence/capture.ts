@@ -87,7 +87,7 @@ const complete = (deps: CaptureDeps, action: TerminateAction, signal?: AbortSign
  * Abandons the action: the group's lifecycle policy retains the instance. Should that fail, the
  * document is put right (best effort) and the action continued: a failure never keeps an instance.
  */
-async function abandon(deps: CaptureDeps, action: TerminateAction, kept: EvidenceRecord, signal?: AbortSignal): Promise<'completed' | 'gone'> {
+async function abandon(deps: CaptureDeps, action: TerminateAction, kept: EvidenceRecord, free: () => Promise<void>, signal?: AbortSignal): Promise<'completed' | 'gone'> {
   try {
     return await completeLifecycleAction(deps.autoScaling, action, signal, 'ABANDON');
   } catch (error) {
@@ -100,6 +100,7 @@ async function abandon(deps: CaptureDeps, action: TerminateAction, kept: Evidenc
       // Best effort: the termination must go on whether or not the document can be put right.
       await deps.store.put({ ...kept, capture }, signal).catch(() => undefined);
     }
+    await free();
     return complete(deps, action, signal);
   }
 }
@@ -143,7 +144,7 @@ export async function captureTermination(deps: CaptureDeps, action: TerminateAct
   const consoleBytes = 'bytes' in capture.consoleOutput ? capture.consoleOutput.bytes : 0;
   if (plan?.name === 'retain') {
     logger.warn({ ...where, location, consoleBytes, release }, `evidence: captured; instance kept for inspection (Terminating:Retained), running and billed until released: ${release}`);
-    return { instanceId: action.instanceId, outcome: 'retained', location, release, completed: await abandon(deps, action, kept, signal) };
+    return { instanceId: action.instanceId, outcome: 'retained', location, release, completed: await abandon(deps, action, kept, plan.free, signal) };
   }
   logger.info({ ...where, location, consoleBytes, ...(plan ? { notRetained: plan.why } : {}) }, 'evidence: captured; termination continues');
   return { instanceId: action.instanceId, outcome: 'captured', location, ...(plan ? { notRetained: plan.why } : {}), completed: await complete(deps, action, signal) };
