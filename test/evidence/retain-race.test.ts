@@ -13,7 +13,11 @@
  *
  * What moto cannot show: Auto Scaling moving an abandoned instance to Terminating:Retained and
  * launching its replacement, or a release terminating it. The count here holds without them: it is
- * the slots, not the group's states, that refuse the N+1-th.
+ * the slots, not the group's states, that refuse the N+1-th. Nor does moto apply a conditional
+ * write atomically: its server checks the condition and writes on each request's own thread, with
+ * no lock between the two, so on a loaded machine two writes both passed `attribute_not_exists`
+ * and two instances were kept with N = 1. DynamoDB applies the writes to one item one at a time;
+ * the stand-in passes the slot writes to moto one at a time to match, and holds nothing else.
  */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -36,6 +40,13 @@ let bundle: EvidenceBundle;
 
 /** What the stand-in saw: each lifecycle answer, and each conditional write of the slots with its status. */
 const seen = { completed: [] as URLSearchParams[], slotWrites: [] as number[] };
+/** The slot writes, passed to moto one after another (see the file's head). */
+let writesInOrder: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(write: () => Promise<T>): Promise<T> {
+  const next = writesInOrder.then(write, write);
+  writesInOrder = next.catch(() => undefined);
+  return next;
+}
 /** The barrier on the first reads of the slots: released once `expected` reads are waiting. */
 let barrier = { expected: 0, waiting: [] as Array<() => void> };
 
@@ -60,7 +71,7 @@ async function answer(req: { url?: string; method?: string; headers: Record<stri
     });
   }
   if (target.endsWith('.PutItem') && text.includes('retain#')) {
-    const out = await forward(req, body);
+    const out = await oneAtATime(() => forward(req, body));
     seen.slotWrites.push(out.status);
     return out;
   }
