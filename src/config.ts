@@ -69,6 +69,8 @@ export const autohealEnv = {
   replacement: 'AUTOHEAL_REPLACEMENT',
   /** The S3 bucket the healer keeps each mark's evidence in (src/operate/evidence.ts); unset: none kept. */
   evidenceBucket: 'AUTOHEAL_EVIDENCE_BUCKET',
+  /** With quarantine `retain`: how many of a group's marked instances the evidence function keeps retained at once (default 1). */
+  retainAtMost: 'AUTOHEAL_RETAIN_AT_MOST',
   /**
    * The observers whose probe verdicts count: `name,name2`, or with each observer role's unique id
    * `name=AROA…,name2=AROA…` so that only the role the verdict channel proves counts (the stack
@@ -114,9 +116,23 @@ export interface Settings {
   evidenceBucket?: string;
   /** The replacement order the stack asks of its groups (src/fleet/replacement.ts). */
   replacement: ReplacementMode;
+  /** With quarantine `retain`: retained instances per group at most (the evidence function). */
+  retainAtMost?: number;
   /** The DynamoDB table of the rails' ledger; absent: this process's memory. */
   ledgerTable?: string;
   logLevel: (typeof logLevels)[number];
+}
+
+/**
+ * How many instances of one group quarantine `retain` keeps at most. Each is a whole running
+ * instance, billed, outside the group's desired capacity: the ceiling keeps a typo from keeping a fleet.
+ */
+export const retainAtMostLimits = { default: 1, min: 1, max: 10 } as const;
+
+/** The `retainAtMost` problem of a value, or undefined when it is a whole number within {@link retainAtMostLimits}. */
+export function retainAtMostProblem(n: number): string | undefined {
+  if (Number.isInteger(n) && n >= retainAtMostLimits.min && n <= retainAtMostLimits.max) return undefined;
+  return `must be a whole number from ${retainAtMostLimits.min} to ${retainAtMostLimits.max}, got ${n}`;
 }
 
 /** An S3 bucket name as S3 accepts it for new buckets (3-63 lowercase letters, digits, dots, hyphens). */
@@ -237,6 +253,9 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
   if (replacement === undefined) {
     problems.push(`${flags.replacement !== undefined ? '--replacement' : autohealEnv.replacement}: expected ${replacementModes.join(' or ')}, got "${replacementText}"`);
   }
+  const retainAtMost = number(autohealEnv.retainAtMost);
+  const retainAtMostIssue = retainAtMost !== undefined ? retainAtMostProblem(retainAtMost) : undefined;
+  if (retainAtMostIssue !== undefined) problems.push(`${autohealEnv.retainAtMost}: ${retainAtMostIssue}`);
   const ledgerTable = ledgerTableOf(flags.ledgerTable ?? read(autohealEnv.ledgerTable), flags.ledgerTable !== undefined ? '--ledger-table' : autohealEnv.ledgerTable, problems);
 
   if (problems.length > 0 || !policy.success || !logLevel.success || replacement === undefined) {
@@ -251,6 +270,7 @@ export function resolveSettings(flags: SettingsFlags = {}, env: NodeJS.ProcessEn
     ...(noticeTopicArn ? { noticeTopicArn } : {}),
     ...(evidenceBucket ? { evidenceBucket } : {}),
     replacement,
+    ...(retainAtMost !== undefined ? { retainAtMost } : {}),
     ...(ledgerTable ? { ledgerTable } : {}),
     logLevel: logLevel.data,
   };

@@ -5,15 +5,34 @@
 # termination longer), and the evidence function (dist/evidence.zip) its rule starts, which adds
 # the instance's latest console output and completes the action. Groups opted in by tag only get
 # no hook: their marks keep the verdict and the group's state, without the console output.
+#
+# quarantine = "retain" does all that, and the function keeps up to retain_at_most marked instances
+# per group for inspection (completes with ABANDON), counting them in the ledger table (items
+# retain#<group>, conditional writes; its IAM held to those items). Keeping them is the named
+# groups' instance lifecycle policy (TerminateHookAbandon: retain), not set in this file.
 
 variable "quarantine" {
-  description = "Evidence before termination: \"off\", or \"capture\" (the evidence bucket, a termination hook on each of group_names, the evidence function). Needs group_names."
+  description = "Evidence before termination: \"off\"; \"capture\" (the evidence bucket, a termination hook on each of group_names, the evidence function); or \"retain\" (capture, and up to retain_at_most marked instances per group kept for inspection, running and billed until released). Needs group_names."
   type        = string
   default     = "off"
   nullable    = false
   validation {
-    condition     = contains(["off", "capture"], var.quarantine)
-    error_message = "quarantine: must be \"off\" or \"capture\", got \"${var.quarantine}\"."
+    condition     = contains(["off", "capture", "retain"], var.quarantine)
+    error_message = "quarantine: must be \"off\", \"capture\", \"retain\", got \"${var.quarantine}\"."
+  }
+}
+
+variable "retain_at_most" {
+  description = "With quarantine = \"retain\": marked instances kept per group at most, 1 to 10 (default 1); the rest are captured and terminated."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.retain_at_most == null || var.quarantine == "retain"
+    error_message = "retain_at_most: given, but quarantine is \"${var.quarantine}\" (set quarantine = \"retain\" to keep marked instances)."
+  }
+  validation {
+    condition     = var.retain_at_most == null ? true : var.retain_at_most == floor(var.retain_at_most) && var.retain_at_most >= 1 && var.retain_at_most <= 10
+    error_message = "retain_at_most: must be a whole number from 1 to 10, got ${coalesce(var.retain_at_most, 0)}."
   }
 }
 
@@ -35,7 +54,9 @@ variable "evidence_zip" {
 }
 
 locals {
-  capture_enabled    = var.quarantine == "capture"
+  capture_enabled    = contains(["capture", "retain"], var.quarantine)
+  retain_enabled     = var.quarantine == "retain"
+  retain_at_most     = coalesce(var.retain_at_most, 1)
   evidence_zip       = var.evidence_zip != null ? var.evidence_zip : "${path.module}/../../dist/evidence.zip"
   evidence_hook_name = "autoheal-evidence-${var.name}"
   evidence_objects   = local.capture_enabled ? "${aws_s3_bucket.evidence[0].arn}/evidence/*" : ""
@@ -50,7 +71,7 @@ resource "aws_s3_bucket" "evidence" {
   lifecycle {
     precondition {
       condition     = length(var.group_names) > 0
-      error_message = "quarantine: \"capture\" holds the terminations of the groups in group_names, and none is named."
+      error_message = "quarantine: \"${var.quarantine}\" holds the terminations of the groups in group_names, and none is named."
     }
   }
 }
@@ -172,10 +193,27 @@ resource "aws_iam_role_policy" "evidence" {
   })
 }
 
+# With retain: the retention slots only (dynamodb:LeadingKeys), never the rails' memory or the leases.
+resource "aws_iam_role_policy" "evidence_retain" {
+  count = local.retain_enabled ? 1 : 0
+  name  = "evidence-retain"
+  role  = aws_iam_role.evidence[0].id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "CountRetained"
+      Effect    = "Allow"
+      Action    = ["dynamodb:GetItem", "dynamodb:PutItem"]
+      Resource  = local.ledger_table_arn
+      Condition = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["retain#*"] } }
+    }]
+  })
+}
+
 resource "aws_lambda_function" "evidence" {
   count            = local.capture_enabled ? 1 : 0
   function_name    = "${var.name}-evidence"
-  description      = "autoheal: keeps the console output and group state of an instance autoheal marked, then lets its termination go on"
+  description      = local.retain_enabled ? "autoheal: keeps the console output and group state of an instance autoheal marked, then keeps up to ${local.retain_at_most} per group for inspection or lets its termination go on" : "autoheal: keeps the console output and group state of an instance autoheal marked, then lets its termination go on"
   runtime          = "nodejs22.x"
   architectures    = ["arm64"]
   handler          = "evidence.handler"
@@ -192,10 +230,13 @@ resource "aws_lambda_function" "evidence" {
   }
 
   environment {
-    variables = { AUTOHEAL_EVIDENCE_BUCKET = aws_s3_bucket.evidence[0].bucket, LOG_LEVEL = var.log_level }
+    variables = merge(
+      { AUTOHEAL_EVIDENCE_BUCKET = aws_s3_bucket.evidence[0].bucket, LOG_LEVEL = var.log_level },
+      local.retain_enabled ? { AUTOHEAL_RETAIN_AT_MOST = tostring(local.retain_at_most), AUTOHEAL_LEDGER_TABLE = aws_dynamodb_table.ledger.name } : {},
+    )
   }
 
-  depends_on = [aws_iam_role_policy.evidence, aws_iam_role_policy.evidence_storage]
+  depends_on = [aws_iam_role_policy.evidence, aws_iam_role_policy.evidence_storage, aws_iam_role_policy.evidence_retain]
 
   lifecycle {
     precondition {
@@ -257,3 +298,4 @@ output "evidence_bucket_name" {
   description = "Where each marked instance's evidence is kept, with quarantine = \"capture\": `autoheal evidence INSTANCE --bucket <this>` (EvidenceBucketName)."
   value       = local.capture_enabled ? aws_s3_bucket.evidence[0].bucket : null
 }
+

@@ -7,7 +7,7 @@
 #   minimum healthy 100 %, maximum 110 %; the healer is told (AUTOHEAL_REPLACEMENT) and says when a
 #   group overrides it;
 # - retention on an abandoned termination hook (TerminateHookAbandon = retain), for quarantine
-#   "retain" (local.group_settings_retain_on_abandon; false until that mode asks for it).
+#   "retain" (local.group_settings_retain_on_abandon).
 #
 # What the group had is kept on the group (tag autoheal:before:<name>); destroy gives it back only
 # where the group still has autoheal's value. A group that does not exist fails the apply, naming it.
@@ -21,7 +21,7 @@ variable "group_settings_zip" {
 }
 
 locals {
-  group_settings_retain_on_abandon = false
+  group_settings_retain_on_abandon = local.retain_enabled
   group_settings_enabled           = var.replacement != "unchanged" || local.group_settings_retain_on_abandon
   group_settings_zip               = var.group_settings_zip != null ? var.group_settings_zip : "${path.module}/../../dist/group-settings.zip"
   # Merged into the healer's environment (main.tf): the order it should find on the groups.

@@ -5,7 +5,7 @@
  *     [-c alarmMode=metrics-insights] [-c maxUnhealthyShare=0.25] [-c dryRun=true] [-c legacyQueue=lambda|bridge]
  *     [-c stackName=AutoHeal] [-c bundleDir=PATH]
  *     [-c subnets=SUBNET_ID:AZ,SUBNET_ID:AZ] [-c probePort=80] [-c vpc=VPC_ID] [-c instanceSecurityGroup=SG_ID]
- *     [-c quarantine=capture] [-c replacement=launch-before-terminate]
+ *     [-c quarantine=capture|retain] [-c retainAtMost=1] [-c replacement=launch-before-terminate]
  *
  * `group` may name several groups, comma-separated. With detection `probe`, `subnets` deploys one
  * observer per subnet (at least two Availability Zones). With detection `app-checks`, an EC2
@@ -84,8 +84,9 @@ export function buildApp(app: App = new App()): { app: App; stack: Stack } {
         probePort && detection.includes('app-checks')
         ? { probe: { port: port(probePort) } }
         : {}),
-    // The construct rejects a mode other than off or capture, naming it.
-    ...(context('quarantine') ? { quarantine: context('quarantine') as 'off' | 'capture' } : {}),
+    // The construct rejects a mode other than off, capture or retain, naming it, and retainAtMost without retain or out of range.
+    ...(context('quarantine') ? { quarantine: context('quarantine') as 'off' | 'capture' | 'retain' } : {}),
+    ...(context('retainAtMost') ? { retainAtMost: Number(context('retainAtMost')) } : {}),
     // The construct rejects an order other than unchanged or launch-before-terminate, naming it.
     ...(context('replacement') ? { replacement: context('replacement') as 'unchanged' | 'launch-before-terminate' } : {}),
     // Where the Lambda bundle is; default: this package's dist/ (run `npm run build` first).

@@ -20,6 +20,7 @@ export const contextKeys = [
   'instanceSecurityGroup',
   'quarantine',
   'replacement',
+  'retainAtMost',
 ] as const;
 
 /**

@@ -257,14 +257,17 @@ export async function updateGroupPolicies(client: AutoScalingClient, groupName: 
 const noActiveAction = /no active lifecycle action/i;
 
 /**
- * CompleteLifecycleAction with `CONTINUE`: the instance's lifecycle goes on (a termination
- * terminates). Resolves `gone` when Auto Scaling has no such action waiting any more (it timed out and took its
+ * CompleteLifecycleAction, `CONTINUE` unless told: the instance's lifecycle goes on (a termination
+ * terminates). `ABANDON` ends a termination too, unless the group's instance lifecycle policy
+ * retains on an abandoned termination hook: then the instance goes to Terminating:Retained.
+ * Resolves `gone` when Auto Scaling has no such action waiting any more (it timed out and took its
  * default result, or it was completed already): nothing is left to complete.
  */
 export async function completeLifecycleAction(
   client: AutoScalingClient,
   action: { groupName: string; hookName: string; instanceId: string; token?: string },
   signal?: AbortSignal,
+  result: 'CONTINUE' | 'ABANDON' = 'CONTINUE',
 ): Promise<'completed' | 'gone'> {
   try {
     await callAws('autoscaling:CompleteLifecycleAction', signal, (abortSignal) =>
@@ -274,7 +277,7 @@ export async function completeLifecycleAction(
           LifecycleHookName: action.hookName,
           InstanceId: action.instanceId,
           ...(action.token ? { LifecycleActionToken: action.token } : {}),
-          LifecycleActionResult: 'CONTINUE',
+          LifecycleActionResult: result,
         }),
         { abortSignal },
       ),

@@ -15,9 +15,17 @@
  *
  * Groups opted in by tag only get no hook (the stack does not know them): their marks keep the
  * verdict and the group's state, without the console output.
+ *
+ * `quarantine: 'retain'` adds to the function AUTOHEAL_RETAIN_AT_MOST and the ledger table, where
+ * it counts each group's retained instances (`pk = retain#<group>`, conditional writes; its IAM
+ * held to those items by `dynamodb:LeadingKeys`), and completes a marked instance's action with
+ * ABANDON while fewer than N are retained. Keeping it is the named groups' instance lifecycle
+ * policy (TerminateHookAbandon: retain), which this file does not set: the stack's deploy-time
+ * group settings do (./group-settings.ts, asked for by quarantine `retain` in ./resolve.ts).
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -26,6 +34,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { autohealEnv } from '../config.js';
+import { slotKeys } from '../evidence/slot-key.js';
 import type { HealerRef } from './healer.js';
 import { evidenceHeartbeatSeconds, type EvidenceSettings } from './evidence-settings.js';
 import type { Resolved } from './resolve.js';
@@ -34,11 +43,15 @@ export interface EvidenceInput {
   readonly config: Resolved;
   readonly evidence: EvidenceSettings;
   readonly healer: HealerRef;
+  /** The ledger table: with `retain`, where each group's retained instances are counted. */
+  readonly ledgerTable?: dynamodb.ITable;
 }
 
 /** The bucket, the hooks, the rule and the function; the healer gets the bucket. */
-export function evidenceCapture(scope: Construct, { config, evidence, healer }: EvidenceInput): { bucket: s3.Bucket; fn: lambda.Function } {
+export function evidenceCapture(scope: Construct, { config, evidence, healer, ledgerTable }: EvidenceInput): { bucket: s3.Bucket; fn: lambda.Function } {
   const stack = Stack.of(scope);
+  const retain = evidence.mode === 'retain' && evidence.retainAtMost !== undefined ? { atMost: evidence.retainAtMost } : undefined;
+  if (retain && ledgerTable === undefined) throw new Error('evidenceCapture: quarantine "retain" needs the ledger table to count retained instances');
   const bucket = new s3.Bucket(scope, 'EvidenceBucket', {
     encryption: s3.BucketEncryption.S3_MANAGED,
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -73,10 +86,23 @@ export function evidenceCapture(scope: Construct, { config, evidence, healer }: 
       conditions: { StringEquals: { 'ec2:ResourceTag/aws:autoscaling:groupName': config.groupNames } },
     }),
   ];
+  if (retain && ledgerTable) {
+    // Only the retention slots (`retain#<group>`): the function can neither read nor touch the rails' memory or the leases.
+    statements.push(
+      new iam.PolicyStatement({
+        sid: 'CountRetained',
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        resources: [ledgerTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [slotKeys] } },
+      }),
+    );
+  }
   for (const s of statements) role.addToPrincipalPolicy(s);
 
   const fn = new lambda.Function(scope, 'EvidenceFunction', {
-    description: 'autoheal: keeps the console output and group state of an instance autoheal marked, then lets its termination go on',
+    description: retain
+      ? `autoheal: keeps the console output and group state of an instance autoheal marked, then keeps up to ${retain.atMost} per group for inspection or lets its termination go on`
+      : 'autoheal: keeps the console output and group state of an instance autoheal marked, then lets its termination go on',
     runtime: lambda.Runtime.NODEJS_22_X,
     architecture: lambda.Architecture.ARM_64,
     handler: 'evidence.handler',
@@ -87,7 +113,11 @@ export function evidenceCapture(scope: Construct, { config, evidence, healer }: 
     timeout: Duration.seconds(30),
     memorySize: 256,
     retryAttempts: 1,
-    environment: { [autohealEnv.evidenceBucket]: bucket.bucketName, [autohealEnv.logLevel]: config.healer.logLevel },
+    environment: {
+      [autohealEnv.evidenceBucket]: bucket.bucketName,
+      [autohealEnv.logLevel]: config.healer.logLevel,
+      ...(retain && ledgerTable ? { [autohealEnv.retainAtMost]: String(retain.atMost), [autohealEnv.ledgerTable]: ledgerTable.tableName } : {}),
+    },
   });
 
   config.groupNames.forEach((groupName, i) => {

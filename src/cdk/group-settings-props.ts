@@ -11,7 +11,7 @@ export interface GroupSettingsResolved {
   replacement: ReplacementMode;
   /**
    * Keep an instance whose termination hook autoheal abandons (`TerminateHookAbandon: retain`).
-   * Not a prop of its own: quarantine `retain` asks for it. Default false.
+   * Not a prop of its own: quarantine `retain` asks for it (./resolve.ts).
    */
   retainOnAbandon: boolean;
 }
@@ -24,7 +24,8 @@ export function groupSettingsOf(props: AutoHealProps, problems: string[], retain
     return undefined;
   }
   if (replacement === 'unchanged' && !retainOnAbandon) return undefined;
-  if ((props.groups ?? []).length === 0) {
+  // Retain alone: evidenceOf already says that quarantine needs named groups.
+  if (replacement !== 'unchanged' && (props.groups ?? []).length === 0) {
     problems.push(`replacement: "${replacement}" sets the instance maintenance policy of the groups named in \`groups\`, and none is named`);
   }
   return { replacement, retainOnAbandon };

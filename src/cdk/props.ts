@@ -186,9 +186,15 @@ export interface AutoHealProps {
    * and the group's state in the stack's evidence bucket before it marks, and a termination
    * lifecycle hook on each named group (60 s, default CONTINUE) lets the evidence function add the
    * instance's latest console output before the termination goes on. Needs `groups`.
+   * `retain`: all `capture` does, and instead of terminating, up to `retainAtMost` marked instances
+   * per group are kept for inspection (Terminating:Retained, through the group's instance lifecycle
+   * policy): each keeps running and billing, outside the desired capacity (its replacement launches),
+   * until a person releases it (docs/evidence.md).
    * @default 'off'
    */
-  readonly quarantine?: 'off' | 'capture';
+  readonly quarantine?: 'off' | 'capture' | 'retain';
+  /** With `quarantine: 'retain'`: retained instances per group at most, 1 to 10; the rest are captured and terminated. @default 1 */
+  readonly retainAtMost?: number;
   /**
    * How each named group replaces an instance autoheal marks (README "Replacement").
    * `launch-before-terminate`: the group's instance maintenance policy becomes minimum healthy

@@ -128,7 +128,8 @@ export function resolveProps(scope: Construct, props: AutoHealProps): Resolved {
   const legacy = legacyOf(props, problems);
   const intake = intakeOf(props, problems);
   const evidence = evidenceOf(props, Stack.of(scope).stackName, problems);
-  const settings = groupSettingsOf(props, problems);
+  // quarantine `retain` needs each named group to keep an instance whose termination hook autoheal abandons.
+  const settings = groupSettingsOf(props, problems, evidence?.mode === 'retain');
   functionProblems(props, problems);
   const bundleDir = props.bundleDir ?? defaultBundleDir();
   // The healer's bundle, and with detection `alarms` the alarm sync's.

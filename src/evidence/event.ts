@@ -13,6 +13,12 @@ import { isEc2InstanceId } from '../signals/read.js';
 export const terminateActionDetailType = 'EC2 Instance-terminate Lifecycle Action';
 export const terminatingTransition = 'autoscaling:EC2_INSTANCE_TERMINATING';
 
+/**
+ * How long the stack's termination hook holds an instance at most (its heartbeat); the function
+ * answers within seconds. A delivery of the same action cannot come later than this.
+ */
+export const evidenceHeartbeatSeconds = 60;
+
 /** One termination lifecycle action waiting for its answer. */
 export interface TerminateAction {
   groupName: string;

@@ -15,6 +15,17 @@ export type LifecycleState =
   | 'Detached'
   | (string & {});
 
+/**
+ * Kept by the group's instance lifecycle policy after an abandoned termination hook
+ * (`Terminating:Retained`, and the warm pool's `…:Retained`): still running, no longer counted in
+ * the group's desired capacity, and replaced.
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/manage-retained-instances.html
+ */
+export const isRetainedState = (lifecycleState: string): boolean => lifecycleState.endsWith(':Retained');
+
+/** Whether an instance in this state is out of the group's capacity: terminated, or retained. */
+export const hasLeftGroup = (lifecycleState: string): boolean => lifecycleState === 'Terminated' || isRetainedState(lifecycleState);
+
 export type HealthStatus = 'Healthy' | 'Unhealthy';
 
 export interface InstanceView {

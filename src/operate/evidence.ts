@@ -90,9 +90,15 @@ export function groupStateOf(group: GroupView): GroupState {
 export interface EvidenceCapture {
   /** When it took it (ISO 8601). */
   at: string;
-  /** The lifecycle hook it held, and what it answered. */
+  /** The lifecycle hook it held, and what it answered: ABANDON when it kept the instance (quarantine `retain`). */
   hookName: string;
-  result: 'CONTINUE';
+  result: 'CONTINUE' | 'ABANDON';
+  /** Kept for inspection (Terminating:Retained) by the group's instance lifecycle policy, instead of terminated. */
+  retained?: true;
+  /** With `retained`: the command that releases (terminates) it. */
+  release?: string;
+  /** Quarantine `retain` asked for, and why this instance was not kept (the group's N already retained, …). */
+  notRetained?: string;
   /** The console output as EC2 gave it, or why there is none. */
   consoleOutput: { takenAt?: string; latest: boolean; bytes: number } | { error: string };
   /** The last {@link lastOutputLines} lines of the console output, oldest first. */

@@ -17,7 +17,7 @@
  * It is never more than desired capacity: during a scale-in the instances about to leave are
  * not counted on.
  */
-import type { GroupView } from '../fleet/port.js';
+import { hasLeftGroup, type GroupView } from '../fleet/port.js';
 
 /** A mark the budget counts: the instance, and its zone where known. */
 export interface BudgetMark {
@@ -60,13 +60,14 @@ export function unhealthyBudget(base: number, maxUnhealthyShare: number): number
  * launched by a scale-out, Pending and not yet serving, spend nothing.
  */
 export function capacityOf(group: Pick<GroupView, 'desiredCapacity' | 'instances'>, marked: readonly BudgetMark[]): Capacity {
-  const live = group.instances.filter((i) => i.lifecycleState !== 'Terminated');
+  const live = group.instances.filter((i) => !hasLeftGroup(i.lifecycleState));
   const liveIds = new Set(live.map((i) => i.instanceId));
   const unhealthy = new Set(live.filter((i) => i.healthStatus === 'Unhealthy').map((i) => i.instanceId));
   for (const m of marked) if (liveIds.has(m.instanceId)) unhealthy.add(m.instanceId);
   const gone = new Map<string, string | undefined>();
   for (const m of marked) if (!liveIds.has(m.instanceId)) gone.set(m.instanceId, m.zone);
-  for (const i of group.instances) if (i.lifecycleState === 'Terminated' && i.healthStatus === 'Unhealthy') gone.set(i.instanceId, i.availabilityZone);
+  // A retained instance (quarantine `retain`) is out of the desired capacity as a terminated one is: it counts only until its replacement serves.
+  for (const i of group.instances) if (hasLeftGroup(i.lifecycleState) && i.healthStatus === 'Unhealthy') gone.set(i.instanceId, i.availabilityZone);
   const serving = live.filter((i) => i.lifecycleState === 'InService' && !unhealthy.has(i.instanceId));
   const shortfall = Math.max(0, group.desiredCapacity - serving.length - unhealthy.size);
   const inUse = unhealthy.size + Math.min(gone.size, shortfall);

@@ -13,7 +13,7 @@
  * - votes: each instance's latest probe vote per observer (the quorum);
  * - resume: the resume tag as first read, so a time in the future counts from then.
  */
-import type { GroupView } from '../fleet/port.js';
+import { hasLeftGroup, type GroupView } from '../fleet/port.js';
 import type { BudgetMark } from './budget.js';
 import type { PolicyOptions } from './options.js';
 
@@ -99,7 +99,7 @@ export function activeHold(ledger: GroupLedger, nowMs: number, resumedAtMs?: num
  * the group (capacityOf counts them only while the group is short of a replacement).
  */
 export function budgetMarks(ledger: GroupLedger, group: Pick<GroupView, 'instances'>, nowMs: number, options: PolicyOptions): BudgetMark[] {
-  const live = new Set(group.instances.filter((i) => i.lifecycleState !== 'Terminated').map((i) => i.instanceId));
+  const live = new Set(group.instances.filter((i) => !hasLeftGroup(i.lifecycleState)).map((i) => i.instanceId));
   return ledger.marks
     .filter((m) => nowMs - m.atMs < options.duplicateWindowMs || !live.has(m.instanceId))
     .map((m) => ({ instanceId: m.instanceId, ...(m.zone !== undefined ? { zone: m.zone } : {}) }));

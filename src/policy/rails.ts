@@ -13,7 +13,7 @@
  * A hold lifts by itself when its time passes (a hold until resume has none), or when an operator
  * resumes the group (a resume tag with a time after the hold began, ./tags.ts resumedAt).
  */
-import type { GroupView, InstanceView } from '../fleet/port.js';
+import { hasLeftGroup, type GroupView, type InstanceView } from '../fleet/port.js';
 import { capacityOf, unhealthyBudget } from './budget.js';
 import { activeHold, budgetMarks, keepMarksMs, type GroupLedger, type LedgerMark } from './ledger.js';
 import type { PolicyOptions } from './options.js';
@@ -80,7 +80,7 @@ export function releaseMark(ledger: GroupLedger, mark: Pick<LedgerMark, 'instanc
  * as many as the shortfall): they keep the budget spent while launches fail, however long.
  */
 export function settle(ledger: GroupLedger, group: Pick<GroupView, 'desiredCapacity' | 'instances'>, nowMs: number, options: PolicyOptions, resumedAtMs?: number): GroupLedger {
-  const live = new Set(group.instances.filter((i) => i.lifecycleState !== 'Terminated').map((i) => i.instanceId));
+  const live = new Set(group.instances.filter((i) => !hasLeftGroup(i.lifecycleState)).map((i) => i.instanceId));
   const { shortfall } = capacityOf(group, budgetMarks(ledger, group, nowMs, options));
   const owed = new Set(
     [...ledger.marks]

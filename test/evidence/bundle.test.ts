@@ -5,27 +5,22 @@
  * action, as Auto Scaling does, and records it; every other request goes on to moto unchanged.
  */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evidenceBundle, type EvidenceBundle } from '../helpers/evidence-bundle.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const bucket = 'autoheal-evidence-bundle';
 let moto: MotoFixture;
 let s3: S3Client;
 let standIn: Server;
 let standInUrl: string;
 const completed: URLSearchParams[] = [];
-let dir: string;
+let bundle: EvidenceBundle;
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist/evidence.mjs'))) throw new Error('dist/evidence.mjs not found: run "npm run build" first');
+  bundle = evidenceBundle();
   moto = await startMoto();
   s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -53,33 +48,16 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
   standInUrl = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
-  dir = mkdtempSync(join(tmpdir(), 'autoheal-evidence-bundle-'));
-  copyFileSync(join(root, 'dist/evidence.mjs'), join(dir, 'evidence.mjs'));
-  writeFileSync(join(dir, 'invoke.mjs'), "const { handler } = await import('./evidence.mjs');\nprocess.stdout.write('\\nRESULT ' + JSON.stringify(await handler(JSON.parse(process.env.TEST_EVENT))) + '\\n');\n");
 }, 60_000);
 
 afterAll(async () => {
   s3?.destroy();
   await new Promise((resolve) => standIn?.close(resolve));
   await moto?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  bundle?.remove();
 });
 
-/** One event in a fresh process; resolves with its exit code, the handler's result and stderr. */
-function invoke(event: unknown, env: Record<string, string>): Promise<{ code: number | null; result?: unknown; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['invoke.mjs'], { cwd: dir, env: { PATH: process.env.PATH ?? '', ...env, TEST_EVENT: JSON.stringify(event) }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      const line = /\nRESULT (.*)\n/.exec(stdout)?.[1];
-      resolve({ code, stderr, ...(line ? { result: JSON.parse(line) as unknown } : {}) });
-    });
-  });
-}
+const invoke = (event: unknown, env: Record<string, string>) => bundle.invoke(event, env);
 
 const event = (group: string, instanceId: string) => ({
   'detail-type': 'EC2 Instance-terminate Lifecycle Action',

@@ -186,6 +186,9 @@ describe('budget in use', () => {
     { name: 'our mark gone, its replacement serving', g: view([['b', 'InService', 'Healthy'], ['c', 'InService', 'Healthy']], 2), marked: ['a'], inUse: 0 },
     { name: 'a scale-out: Pending instances spend nothing', g: view([['a', 'InService', 'Healthy'], ['b', 'InService', 'Healthy'], ['c', 'Pending', 'Healthy'], ['d', 'Pending', 'Healthy']], 4), marked: [], inUse: 0 },
     { name: 'a Terminated Unhealthy instance counts until its replacement serves', g: view([['a', 'Terminated', 'Unhealthy'], ['b', 'InService', 'Healthy'], ['c', 'Pending', 'Healthy']], 2), marked: [], inUse: 1 },
+    // quarantine `retain`: out of the desired capacity as a terminated instance is, however long a person keeps it.
+    { name: 'a retained Unhealthy instance counts until its replacement serves', g: view([['a', 'Terminating:Retained', 'Unhealthy'], ['b', 'InService', 'Healthy'], ['c', 'Pending', 'Healthy']], 2), marked: [], inUse: 1 },
+    { name: 'a retained instance, its replacement serving', g: view([['a', 'Terminating:Retained', 'Unhealthy'], ['b', 'InService', 'Healthy'], ['c', 'InService', 'Healthy']], 2), marked: ['a'], inUse: 0 },
   ])('$name → $inUse', ({ g, marked, inUse }) => {
     expect(budgetInUse(g, marked)).toBe(inUse);
   });

@@ -2,8 +2,10 @@
  * Evidence before termination in the Terraform module (`quarantine = "capture"`, deploy/terraform/
  * evidence.tf), planned against moto as the construct is synthesized: a termination hook per named
  * group that continues by default, a bucket whose documents expire, the evidence function and its
- * rule, the construct's IAM for it, and the healer told where to keep each mark's evidence. The
- * mistakes the construct refuses stop the plan with a message naming the variable.
+ * rule, the construct's IAM for it, and the healer told where to keep each mark's evidence. With
+ * `quarantine = "retain"`, the function told N and the ledger table, and allowed the items
+ * `retain#…` only, as the construct's. The mistakes the construct refuses stop the plan with a
+ * message naming the variable.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
@@ -61,14 +63,18 @@ async function rootWith(name: string, hcl: string[]): Promise<string> {
 }
 
 let planned: Planned[];
+let retainPlanned: Planned[];
+let retainEnvironment: string[];
 let mistakes: Run[];
 
+type PlanJson = { planned_values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
+
 beforeAll(async () => {
-  for (const built of ['dist/lambda.zip', 'dist/evidence.zip', 'dist/alarm-sync.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
+  for (const built of ['dist/lambda.zip', 'dist/evidence.zip', 'dist/alarm-sync.zip', 'dist/group-settings.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
   work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-evidence-'));
   cpSync(join(root, 'deploy/terraform'), join(work, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
   mkdirSync(join(work, 'dist'));
-  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip']) copyFileSync(join(root, 'dist', archive), join(work, 'dist', archive));
+  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip', 'group-settings.zip']) copyFileSync(join(root, 'dist', archive), join(work, 'dist', archive));
   writeFileSync(join(work, 'terraform.rc'), 'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n');
   mkdirSync(join(work, 'plugin-cache'));
   moto = await startMoto();
@@ -86,9 +92,20 @@ beforeAll(async () => {
   await ok(capture, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
   const plan = JSON.parse(await ok(capture, ['show', '-json', 'plan.bin'])) as { planned_values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
   planned = plan.planned_values.root_module.child_modules[0]?.resources ?? [];
+  const retain = await rootWith('retain', ['name        = "rt"', 'group_names = ["web", "batch"]', 'quarantine  = "retain"', 'retain_at_most = 2']);
+  await ok(retain, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
+  const retainPlan = JSON.parse(await ok(retain, ['show', '-json', 'plan.bin'])) as PlanJson;
+  retainPlanned = retainPlan.planned_values.root_module.child_modules[0]?.resources ?? [];
+  type Configured = { address: string; expressions: { environment?: Array<{ variables?: { references?: string[] } }> } };
+  const configured = (retainPlan as unknown as { configuration: { root_module: { module_calls: { m: { module: { resources: Configured[] } } } } } }).configuration.root_module.module_calls.m.module.resources;
+  retainEnvironment = configured.find((r) => r.address === 'aws_lambda_function.evidence')?.expressions.environment?.[0]?.variables?.references ?? [];
   mistakes = [];
   for (const [name, hcl] of [
-    ['retain', ['name = "r"', 'group_names = ["web"]', 'quarantine = "retain"']],
+    ['unknown', ['name = "u"', 'group_names = ["web"]', 'quarantine = "keep"']],
+    ['retainwithoutretain', ['name = "w"', 'group_names = ["web"]', 'quarantine = "capture"', 'retain_at_most = 2']],
+    ['retainzero', ['name = "z"', 'group_names = ["web"]', 'quarantine = "retain"', 'retain_at_most = 0']],
+    ['retainfraction', ['name = "f"', 'group_names = ["web"]', 'quarantine = "retain"', 'retain_at_most = 1.5']],
+    ['retainnogroups', ['name = "g"', 'quarantine = "retain"']],
     ['nogroups', ['name = "n"', 'quarantine = "capture"']],
     ['hours', ['name = "h"', 'group_names = ["web"]', 'quarantine = "capture"', 'evidence_retention_days = 1.5']],
   ] as const) {
@@ -165,12 +182,72 @@ describe('quarantine = "capture" in the Terraform module (planned against moto)'
 
   it('refuses what the construct refuses, naming the variable', () => {
     // Assess
-    const [retain, nogroups, hours] = mistakes;
-    expect(retain?.code).toBe(1);
-    expect(retain?.stderr.replace(/\s+/g, ' ')).toContain('quarantine: must be "off" or "capture", got "retain".');
+    const [unknown, retainWithoutRetain, retainZero, retainFraction, retainNoGroups, nogroups, hours] = mistakes;
+    const said = (run: Run | undefined) => run?.stderr.replace(/\s+/g, ' ');
+    expect(unknown?.code).toBe(1);
+    expect(said(unknown)).toContain('quarantine: must be "off", "capture", "retain", got "keep".');
+    expect(retainWithoutRetain?.code).toBe(1);
+    expect(said(retainWithoutRetain)).toContain('retain_at_most: given, but quarantine is "capture" (set quarantine = "retain" to keep marked instances).');
+    expect(retainZero?.code).toBe(1);
+    expect(said(retainZero)).toContain('retain_at_most: must be a whole number from 1 to 10, got 0.');
+    expect(retainFraction?.code).toBe(1);
+    expect(said(retainFraction)).toContain('retain_at_most: must be a whole number from 1 to 10, got 1.5.');
+    expect(retainNoGroups?.code).toBe(1);
+    expect(said(retainNoGroups)).toContain('quarantine: "retain" holds the terminations of the groups in group_names, and none is named.');
     expect(nogroups?.code).toBe(1);
     expect(nogroups?.stderr.replace(/\s+/g, ' ')).toContain('quarantine: "capture" holds the terminations of the groups in group_names, and none is named.');
     expect(hours?.code).toBe(1);
     expect(hours?.stderr.replace(/\s+/g, ' ')).toContain('evidence_retention_days: must be whole days from 1 to 3650, got 1.5.');
+  });
+});
+
+describe('quarantine = "retain" in the Terraform module (planned against moto)', () => {
+  const retainOfType = (type: string) => retainPlanned.filter((r) => r.type === type).map((r) => r.values);
+
+  it('does all capture does: the same hooks, continuing by default', () => {
+    // Assess
+    const hooks = retainOfType('aws_autoscaling_lifecycle_hook');
+    expect(hooks.map((h) => h.autoscaling_group_name).sort()).toEqual(['batch', 'web']);
+    for (const h of hooks) expect(h).toMatchObject({ name: 'autoheal-evidence-rt', heartbeat_timeout: 60, default_result: 'CONTINUE' });
+    expect(retainOfType('aws_s3_bucket_lifecycle_configuration')).toHaveLength(1);
+  });
+
+  it('tells the evidence function N and the ledger table, as the construct does', () => {
+    // Assess
+    // The environment holds the bucket's generated name, known after apply only: the plan shows its
+    // references, and N where it is known (the description, the output).
+    const fn = retainOfType('aws_lambda_function').find((f) => f.handler === 'evidence.handler');
+    expect(fn?.description).toContain('keeps up to 2 per group for inspection');
+    expect(retainEnvironment).toEqual(expect.arrayContaining(['local.retain_enabled', 'local.retain_at_most', 'aws_dynamodb_table.ledger.name']));
+  });
+
+  it('sets each named group to retain an instance whose termination hook is abandoned, as the construct does', () => {
+    // Assess: the group settings function, once per group, asked for retention (replacement left unchanged).
+    const invocations = retainOfType('aws_lambda_invocation').filter((i) => i.function_name === 'rt-group-settings');
+    expect(invocations.map((i) => JSON.parse(i.input as string) as unknown)).toEqual([
+      { GroupName: 'batch', Owner: 'rt', Replacement: 'unchanged', RetainOnAbandon: true },
+      { GroupName: 'web', Owner: 'rt', Replacement: 'unchanged', RetainOnAbandon: true },
+    ]);
+    const stack = new Stack(new App(), 'rt');
+    new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'retain', retainAtMost: 2, bundleDir: stubBundleDir(work) });
+    Template.fromStack(stack).resourcePropertiesCountIs('Custom::AutohealGroupSettings', { Replacement: 'unchanged', RetainOnAbandon: 'true' }, 2);
+  });
+
+  it('grants the construct\'s CountRetained: the ledger table\'s retain#… items only; capture gets none of it', () => {
+    // Prepare
+    const dir = stubBundleDir(work);
+    const stack = new Stack(new App(), 'rt');
+    new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'retain', retainAtMost: 2, bundleDir: dir });
+    const cdk = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealEvidenceRole') } })) as Array<{
+      Properties: { PolicyDocument: { Statement: Statement[] } };
+    }>;
+    const cdkCount = cdk.flatMap((p) => p.Properties.PolicyDocument.Statement).find((s) => s.Sid === 'CountRetained');
+    const policy = retainOfType('aws_iam_role_policy').find((p) => p.name === 'evidence-retain');
+    const [count] = (JSON.parse(policy?.policy as string) as { Statement: Statement[] }).Statement;
+
+    // Assess
+    expect(count).toMatchObject({ Sid: 'CountRetained', Action: cdkCount?.Action, Condition: cdkCount?.Condition });
+    expect(count?.Resource).toMatch(/:table\/rt-ledger$/);
+    expect(ofType('aws_iam_role_policy').some((p) => p.name === 'evidence-retain')).toBe(false);
   });
 });

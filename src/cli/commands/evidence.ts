@@ -2,7 +2,8 @@
  * `autoheal evidence INSTANCE [--bucket B] [--json]`: what autoheal kept of an instance it marked,
  * after the instance is gone (src/operate/evidence.ts): the verdict with its evidence, the group's
  * state at the mark, and once the termination hook held it, its latest console output and the
- * group's state then. Reads `evidence/<instance>.json` in the stack's bucket (output
+ * group's state then; with quarantine `retain`, whether it was kept (Terminating:Retained) and the
+ * command that releases it. Reads `evidence/<instance>.json` in the stack's bucket (output
  * `EvidenceBucketName`, or AUTOHEAL_EVIDENCE_BUCKET).
  */
 import type { Command } from 'commander';
@@ -40,7 +41,12 @@ export function evidenceText(r: EvidenceRecord, location: string): string {
   if (c === undefined) {
     lines.push('termination: not captured (the termination had not started, the group has no autoheal termination hook, or the capture failed: see the evidence function\'s log)');
   } else {
-    lines.push(`termination held by hook ${c.hookName} at ${c.at}, then ${c.result}`);
+    if (c.retained) {
+      lines.push(`termination held by hook ${c.hookName} at ${c.at}, then ${c.result}: retained for inspection (Terminating:Retained), running and billed until released`);
+      if (c.release) lines.push(`release: ${c.release}`);
+    } else {
+      lines.push(`termination held by hook ${c.hookName} at ${c.at}, then ${c.result}${c.notRetained ? ` (not retained: ${c.notRetained})` : ''}`);
+    }
     lines.push(c.group ? groupLine('group at the termination', c.group) : `group at the termination: not read (${c.groupError ?? 'unknown'})`);
     if ('error' in c.consoleOutput) lines.push(`console output: not read (${c.consoleOutput.error})`);
     else {
