@@ -193,7 +193,8 @@ resource "aws_iam_role_policy" "evidence" {
   })
 }
 
-# With retain: the retention slots only (dynamodb:LeadingKeys), never the rails' memory or the leases.
+# With retain: the retention slots only (dynamodb:LeadingKeys), never the rails' memory or the leases;
+# and the alert topic, where a retained instance is announced.
 resource "aws_iam_role_policy" "evidence_retain" {
   count = local.retain_enabled ? 1 : 0
   name  = "evidence-retain"
@@ -206,6 +207,12 @@ resource "aws_iam_role_policy" "evidence_retain" {
       Action    = ["dynamodb:GetItem", "dynamodb:PutItem"]
       Resource  = local.ledger_table_arn
       Condition = { "ForAllValues:StringLike" = { "dynamodb:LeadingKeys" = ["retain#*"] } }
+      }, {
+      # A retained instance is announced on the alert topic, with how to release it.
+      Sid      = "AnnounceRetained"
+      Effect   = "Allow"
+      Action   = "sns:Publish"
+      Resource = local.topic_arn
     }]
   })
 }
@@ -232,7 +239,7 @@ resource "aws_lambda_function" "evidence" {
   environment {
     variables = merge(
       { AUTOHEAL_EVIDENCE_BUCKET = aws_s3_bucket.evidence[0].bucket, LOG_LEVEL = var.log_level },
-      local.retain_enabled ? { AUTOHEAL_RETAIN_AT_MOST = tostring(local.retain_at_most), AUTOHEAL_LEDGER_TABLE = aws_dynamodb_table.ledger.name } : {},
+      local.retain_enabled ? { AUTOHEAL_RETAIN_AT_MOST = tostring(local.retain_at_most), AUTOHEAL_LEDGER_TABLE = aws_dynamodb_table.ledger.name, AUTOHEAL_NOTICE_TOPIC_ARN = local.topic_arn } : {},
     )
   }
 

@@ -146,7 +146,7 @@ export class AutoHeal extends Construct {
         names: [...(probe?.observers?.names ?? []), ...(appCheck ? [appCheckObserver] : [])],
       });
     }
-    if (config.evidence) this.evidenceBucket = evidenceCapture(this, { config, evidence: config.evidence, healer, ledgerTable: this.ledgerTable }).bucket;
+    if (config.evidence) this.evidenceBucket = evidenceCapture(this, { config, evidence: config.evidence, healer, ledgerTable: this.ledgerTable, alertTopic: this.alertTopic }).bucket;
     if (config.groupSettings) groupSettings(this, { config, settings: config.groupSettings, healer });
     if (config.legacy) {
       const legacy = legacyQueue(this, { legacy: config.legacy, healer, healerTimeout: config.healer.timeout, alertTopic: this.alertTopic });

@@ -19,7 +19,8 @@
  * `quarantine: 'retain'` adds to the function AUTOHEAL_RETAIN_AT_MOST and the ledger table, where
  * it counts each group's retained instances (`pk = retain#<group>`, conditional writes; its IAM
  * held to those items by `dynamodb:LeadingKeys`), and completes a marked instance's action with
- * ABANDON while fewer than N are retained. Keeping it is the named groups' instance lifecycle
+ * ABANDON while fewer than N are retained, announcing each kept instance on the alert topic with how
+ * to release it (AUTOHEAL_NOTICE_TOPIC_ARN, sns:Publish on that topic). Keeping it is the named groups' instance lifecycle
  * policy (TerminateHookAbandon: retain), which this file does not set: the stack's deploy-time
  * group settings do (./group-settings.ts, asked for by quarantine `retain` in ./resolve.ts).
  */
@@ -32,6 +33,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { autohealEnv } from '../config.js';
 import { slotKeys } from '../evidence/slot-key.js';
@@ -45,10 +47,12 @@ export interface EvidenceInput {
   readonly healer: HealerRef;
   /** The ledger table: with `retain`, where each group's retained instances are counted. */
   readonly ledgerTable?: dynamodb.ITable;
+  /** The alert topic: with `retain`, where a retained instance is announced with how to release it. */
+  readonly alertTopic?: sns.ITopic;
 }
 
 /** The bucket, the hooks, the rule and the function; the healer gets the bucket. */
-export function evidenceCapture(scope: Construct, { config, evidence, healer, ledgerTable }: EvidenceInput): { bucket: s3.Bucket; fn: lambda.Function } {
+export function evidenceCapture(scope: Construct, { config, evidence, healer, ledgerTable, alertTopic }: EvidenceInput): { bucket: s3.Bucket; fn: lambda.Function } {
   const stack = Stack.of(scope);
   const retain = evidence.mode === 'retain' && evidence.retainAtMost !== undefined ? { atMost: evidence.retainAtMost } : undefined;
   if (retain && ledgerTable === undefined) throw new Error('evidenceCapture: quarantine "retain" needs the ledger table to count retained instances');
@@ -117,8 +121,10 @@ export function evidenceCapture(scope: Construct, { config, evidence, healer, le
       [autohealEnv.evidenceBucket]: bucket.bucketName,
       [autohealEnv.logLevel]: config.healer.logLevel,
       ...(retain && ledgerTable ? { [autohealEnv.retainAtMost]: String(retain.atMost), [autohealEnv.ledgerTable]: ledgerTable.tableName } : {}),
+      ...(retain && alertTopic ? { [autohealEnv.noticeTopicArn]: alertTopic.topicArn } : {}),
     },
   });
+  if (retain && alertTopic) alertTopic.grantPublish(fn);
 
   config.groupNames.forEach((groupName, i) => {
     new autoscaling.CfnLifecycleHook(scope, `EvidenceHook${i}`, {

@@ -21,6 +21,7 @@ import { getConsoleOutput } from '../aws/ec2.js';
 import { describeError, isRetryable } from '../errors.js';
 import type { Logger } from '../log.js';
 import { evidenceLocation, lastLines, type EvidenceCapture, type EvidenceRecord, type EvidenceStore, type GroupState } from '../operate/evidence.js';
+import { retainedNotice, type NoticePublisher } from '../operate/notices.js';
 import { parseTerminateAction, type TerminateAction } from './event.js';
 import { planRetention, releaseCommand, type RetainDeps } from './retain.js';
 
@@ -39,6 +40,8 @@ export interface CaptureDeps {
   clock?: () => number;
   /** Quarantine `retain`: keep up to N marked instances per group (./retain.ts); absent: `capture`. */
   retain?: RetainDeps;
+  /** Where the notice of a retained instance goes (the stack's alert topic); absent: logged only. */
+  publish?: NoticePublisher;
 }
 
 function groupStateOfGroup(g: Group): GroupState {
@@ -89,7 +92,10 @@ const complete = (deps: CaptureDeps, action: TerminateAction, signal?: AbortSign
  */
 async function abandon(deps: CaptureDeps, action: TerminateAction, kept: EvidenceRecord, free: () => Promise<void>, signal?: AbortSignal): Promise<'completed' | 'gone'> {
   try {
-    return await completeLifecycleAction(deps.autoScaling, action, signal, 'ABANDON');
+    const done = await completeLifecycleAction(deps.autoScaling, action, signal, 'ABANDON');
+    // Gone: the hook had already continued by itself, so nothing is kept and there is nothing to announce.
+    if (done === 'completed') await announce(deps, action, kept);
+    return done;
   } catch (error) {
     const why = `abandon failed: ${describeError(error)}`;
     deps.logger.error({ instanceId: action.instanceId, group: action.groupName, error: describeError(error) }, 'evidence: could not abandon for retention; termination continues');
@@ -102,6 +108,17 @@ async function abandon(deps: CaptureDeps, action: TerminateAction, kept: Evidenc
     }
     await free();
     return complete(deps, action, signal);
+  }
+}
+
+/** The notice of a retained instance, best effort: a failed publish is logged, the instance stays kept. */
+async function announce(deps: CaptureDeps, action: TerminateAction, kept: EvidenceRecord): Promise<void> {
+  if (deps.publish === undefined || kept.capture?.release === undefined) return;
+  const notice = retainedNotice(action.groupName, action.instanceId, evidenceLocation(deps.store.bucket, action.instanceId), kept.capture.release);
+  try {
+    await deps.publish(notice);
+  } catch (error) {
+    deps.logger.warn({ instanceId: action.instanceId, group: action.groupName, error: describeError(error) }, 'evidence: notice of the retained instance not sent; it is kept all the same');
   }
 }
 

@@ -3,7 +3,8 @@
  * `evidence.handler`), started by EventBridge for each termination lifecycle action of the
  * stack's hook on the managed groups (./event.ts), doing ./capture.ts. Settings come from the
  * environment at init (AUTOHEAL_EVIDENCE_BUCKET; with quarantine `retain` also
- * AUTOHEAL_RETAIN_AT_MOST and AUTOHEAL_LEDGER_TABLE, where the retention slots are counted): a
+ * AUTOHEAL_RETAIN_AT_MOST and AUTOHEAL_LEDGER_TABLE, where the retention slots are counted, and
+ * AUTOHEAL_NOTICE_TOPIC_ARN, where a retained instance is announced): a
  * missing setting fails the cold start, and the hook's default result lets every termination go
  * on meanwhile.
  *
@@ -20,6 +21,7 @@ import { autohealEnv, resolveSettings } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { s3EvidenceStore } from '../operate/evidence.js';
+import { snsNoticePublisher } from '../operate/sns-notices.js';
 import { createEvidenceHandler } from './capture.js';
 import type { RetainDeps } from './retain.js';
 import { dynamoSlotStore } from './retention.js';
@@ -36,4 +38,7 @@ const retain: RetainDeps | undefined =
     ? { atMost: settings.retainAtMost, slots: dynamoSlotStore(dynamoDbClient(), settings.ledgerTable), ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}) }
     : undefined;
 
-export const handler = createEvidenceHandler({ autoScaling, store: s3EvidenceStore(autoScaling, settings.evidenceBucket), logger, ...(retain ? { retain } : {}) });
+// With retain, a kept instance is announced on the stack's alert topic (AUTOHEAL_NOTICE_TOPIC_ARN), with how to release it.
+const publish = retain && settings.noticeTopicArn !== undefined ? { publish: snsNoticePublisher(autoScaling, settings.noticeTopicArn) } : {};
+
+export const handler = createEvidenceHandler({ autoScaling, store: s3EvidenceStore(autoScaling, settings.evidenceBucket), logger, ...(retain ? { retain } : {}), ...publish });

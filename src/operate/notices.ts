@@ -27,7 +27,7 @@ import { overrideDipText } from '../fleet/replacement.js';
 
 /** The message attribute every notice carries, and its values. */
 export const noticeAttribute = 'autoheal_notice';
-export type NoticeKind = 'mark' | 'hold' | 'zoneDown' | 'resumeInFuture' | 'observerSilent';
+export type NoticeKind = 'mark' | 'hold' | 'zoneDown' | 'resumeInFuture' | 'observerSilent' | 'retained';
 
 /** The default de-duplication window. */
 export const noticeWindowMs = 30 * 60 * 1000;
@@ -38,7 +38,7 @@ export interface Notice {
   /** The group, or the observer for `observerSilent`. */
   subjectOf: string;
   /** A reason key (src/policy/types.ts), or the kind of a notice that is not a verdict's. */
-  reason: ReasonKey | 'zoneDown' | 'resumeInFuture' | 'observerSilent';
+  reason: ReasonKey | 'zoneDown' | 'resumeInFuture' | 'observerSilent' | 'retained';
   /** Narrows the window's key below the subject and reason (the zone of `zoneDown`). */
   scope?: string;
   /** At most 100 characters (SNS's limit), starting `autoheal: ` so a mail rule can filter on it. */
@@ -98,6 +98,26 @@ export function markNotice(r: VerdictRecord, evidenceBucket?: string): Notice {
       'What to do: nothing, unless marks keep coming. `autoheal status --group ' + group + '` shows the group; `autoheal history --group ' + group + '` what autoheal decided.',
     ].join('\n\n'),
     attributes: attributes('mark', 'group', group, 'unhealthy'),
+  };
+}
+
+/**
+ * The notice of an instance kept for inspection (quarantine `retain`, the evidence function): where
+ * its evidence is, that it runs and bills beside its replacement, and how to release it.
+ */
+export function retainedNotice(group: string, instanceId: string, location: string, release: string): Notice {
+  return {
+    kind: 'retained',
+    subjectOf: group,
+    reason: 'retained',
+    scope: instanceId,
+    subject: cut(`autoheal: RETAINED ${instanceId} in ${group} for inspection`, 100),
+    body: [
+      `autoheal marked instance ${instanceId} of Auto Scaling group ${group} Unhealthy, and instead of terminating it the group keeps it for inspection (Terminating:Retained, quarantine "retain"). Its replacement is launched as usual.`,
+      `Evidence: ${location} (\`autoheal evidence ${instanceId}\` prints it).`,
+      `It keeps running and billing beside its replacement until you release it. When you are done: ${release}`,
+    ].join('\n\n'),
+    attributes: attributes('retained', 'group', group, 'retained'),
   };
 }
 

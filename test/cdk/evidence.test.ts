@@ -131,6 +131,19 @@ describe('quarantine: retain (examples/cdk-app -c quarantine=retain -c retainAtM
     });
   });
 
+  it('announces a retained instance on the alert topic: the topic in its environment, Publish on that topic only', () => {
+    // Prepare
+    const publish = statementsOf(template, '^AutoHealEvidenceRole').filter((s) => [s.Action].flat().includes('sns:Publish'));
+
+    // Assess
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'evidence.handler',
+      Environment: { Variables: Match.objectLike({ AUTOHEAL_NOTICE_TOPIC_ARN: { Ref: Match.stringLikeRegexp('^AutoHealAlertTopic') } }) },
+    });
+    expect(publish).toHaveLength(1);
+    expect(publish[0]?.Resource).toEqual({ Ref: expect.stringMatching(/^AutoHealAlertTopic/) as unknown });
+  });
+
   it('grants the ledger table to the retention slots only, and completing (ABANDON included) on the named groups only', () => {
     // Prepare
     const statements = statementsOf(template, '^AutoHealEvidenceRole');

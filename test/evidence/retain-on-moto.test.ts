@@ -32,6 +32,7 @@ import { createEvidenceHandler, type CaptureOutcome } from '../../src/evidence/c
 import { dynamoSlotStore } from '../../src/evidence/retention.js';
 import { createHandler } from '../../src/lambda/handler.js';
 import { parseEvidence, s3EvidenceStore, type EvidenceRecord, type EvidenceStore } from '../../src/operate/evidence.js';
+import type { Notice } from '../../src/operate/notices.js';
 import { isolatedAwsEnv, runCli } from '../helpers/cli.js';
 import { statusCheckAlarmMessage } from '../helpers/events.js';
 import { capturedLogger } from '../helpers/log-lines.js';
@@ -115,13 +116,15 @@ function evidenceFunctionUnderTest(options: { atMost?: number; table?: string; s
     }
     return out;
   });
+  const notices: Notice[] = [];
   const handle = createEvidenceHandler({
     autoScaling: client,
     store: options.store ?? s3EvidenceStore(client, bucket),
     logger,
     retain: { atMost: options.atMost ?? 1, slots: dynamoSlotStore(dynamo, options.table ?? table), region: 'us-east-1' },
+    publish: async (notice) => void notices.push(notice),
   });
-  return { handle: async (event: unknown) => (await handle(event)) as CaptureOutcome, lines, aws };
+  return { handle: async (event: unknown) => (await handle(event)) as CaptureOutcome, lines, aws, notices };
 }
 
 function terminateAction(groupName: string, instanceId: string, token = `token-${instanceId}`) {
@@ -165,6 +168,11 @@ describe('quarantine retain (moto)', () => {
     expect(next).toMatchObject({ instanceId: second, outcome: 'captured', completed: 'completed' });
     expect(next.outcome === 'captured' && next.notRetained).toBe(`group workers keeps 1 retained already (at most 1): ${first}`);
     expect(results(fn.aws)).toEqual([[first, 'ABANDON'], [second, 'CONTINUE']]);
+    expect(fn.notices).toHaveLength(1);
+    expect(fn.notices[0]).toMatchObject({ kind: 'retained', subjectOf: 'workers', attributes: { autoheal_notice: 'retained', group: 'workers' } });
+    expect(fn.notices[0]?.subject).toBe(`autoheal: RETAINED ${first} in workers for inspection`);
+    expect(fn.notices[0]?.body).toContain(release(first));
+    expect(fn.notices[0]?.body).toContain(`s3://${bucket}/evidence/${first}.json`);
     expect((await storedEvidence(first))?.capture).toMatchObject({ result: 'ABANDON', retained: true, release: release(first), consoleOutput: { latest: true } });
     expect((await storedEvidence(second))?.capture).toMatchObject({ result: 'CONTINUE', notRetained: expect.stringContaining('at most 1') as unknown });
     expect((await storedEvidence(second))?.capture?.retained).toBeUndefined();
@@ -260,6 +268,8 @@ describe('quarantine retain (moto)', () => {
     expect((await storedEvidence(c))?.capture?.retained).toBeUndefined();
     expect(notWritten).toMatchObject({ outcome: 'notKept', completed: 'completed' });
     expect(results(unwritable.aws)).toEqual([[d, 'CONTINUE']]);
+    // None of them was kept, so none is announced as retained.
+    expect([noTable, noPolicy, refused, unwritable].flatMap((fn) => fn.notices)).toEqual([]);
     // The slots taken before the abandon was refused and before the document failed were given back: the next marks may be kept.
     const slots = await dynamo.send(new GetItemCommand({ TableName: table, Key: { pk: { S: 'retain#workers' } }, ConsistentRead: true }));
     expect(JSON.parse(slots.Item?.slots?.S ?? '[]')).toEqual([]);

@@ -218,7 +218,7 @@ describe('quarantine = "retain" in the Terraform module (planned against moto)',
     // references, and N where it is known (the description, the output).
     const fn = retainOfType('aws_lambda_function').find((f) => f.handler === 'evidence.handler');
     expect(fn?.description).toContain('keeps up to 2 per group for inspection');
-    expect(retainEnvironment).toEqual(expect.arrayContaining(['local.retain_enabled', 'local.retain_at_most', 'aws_dynamodb_table.ledger.name']));
+    expect(retainEnvironment).toEqual(expect.arrayContaining(['local.retain_enabled', 'local.retain_at_most', 'aws_dynamodb_table.ledger.name', 'local.topic_arn']));
   });
 
   it('sets each named group to retain an instance whose termination hook is abandoned, as the construct does', () => {
