@@ -11,6 +11,7 @@ import { appCheckObserver, appCheckVerdicts } from '../../src/app-check/verdicts
 import { ensureLedgerTable } from '../../src/runtime/dynamodb-ledger.js';
 import { verdictMessages } from '../../src/signals/verdicts.js';
 import { isolatedAwsEnv, runCli } from '../helpers/cli.js';
+import { sqsEvent } from '../helpers/events.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
 
 let moto: MotoFixture;
@@ -18,6 +19,8 @@ let autoScaling: AutoScalingClient;
 let dynamo: DynamoDBClient;
 const table = 'autoheal-ledger';
 const checkId = 'asc-0123456789abcdef0';
+/** The queue the verdicts reach the healer by. */
+const verdictQueue = 'autoheal-verdicts';
 const observer = 'observer-us-east-1a';
 const voters = { AUTOHEAL_OBSERVERS: `${observer},${appCheckObserver}` };
 
@@ -36,35 +39,17 @@ beforeEach(async () => {
   await ensureLedgerTable(dynamo, table, { sleep: async () => undefined });
 });
 
-/** The verdict queue's record of one envelope, as Lambda hands it to the healer. */
-function sqsEvent(body: string): string {
-  return JSON.stringify({
-    Records: [
-      {
-        messageId: `m-${Math.random()}`,
-        receiptHandle: 'rh-0',
-        body,
-        attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()) },
-        messageAttributes: {},
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:autoheal-verdicts',
-        awsRegion: 'us-east-1',
-      },
-    ],
-  });
-}
-
 /** What one read of the check sends when EC2 says `status` of the instance. */
 function appCheckRead(instanceId: string, status: 'failed' | 'passed'): string {
   const now = new Date().toISOString();
   const verdicts = appCheckVerdicts([{ instanceId, checks: [{ checkId, aggregation: 'excluded', status, statusSince: now }] }], checkId, now);
-  return sqsEvent(verdictMessages({ observer: appCheckObserver, sentAt: now, verdicts })[0] as string);
+  return sqsEvent([verdictMessages({ observer: appCheckObserver, sentAt: now, verdicts })[0] as string], verdictQueue);
 }
 
 /** One round of an observer Lambda that found the instance down. */
 function observerRound(instanceId: string): string {
   const now = new Date().toISOString();
-  return sqsEvent(verdictMessages({ observer, sentAt: now, verdicts: [{ instanceId, state: 'unhealthy', sequence: 1, observedAt: now, reason: 'http://10.0.0.1:80/health: 2 consecutive failures' }] })[0] as string);
+  return sqsEvent([verdictMessages({ observer, sentAt: now, verdicts: [{ instanceId, state: 'unhealthy', sequence: 1, observedAt: now, reason: 'http://10.0.0.1:80/health: 2 consecutive failures' }] })[0] as string], verdictQueue);
 }
 
 async function heal(event: string, env: Record<string, string> = voters): Promise<{ instanceId: string; action: string; reason: string }[]> {

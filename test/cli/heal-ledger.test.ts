@@ -16,7 +16,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dynamoLedger, ensureLedgerTable } from '../../src/runtime/dynamodb-ledger.js';
 import { toAlarmMessage } from '../../src/signals/alarm-message.js';
 import { isolatedAwsEnv, runCli, type CliRun } from '../helpers/cli.js';
-import { probeVerdict, statusCheckAlarmMessage } from '../helpers/events.js';
+import { probeVerdict, sqsEvent, statusCheckAlarmMessage } from '../helpers/events.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
 
 let moto: MotoFixture;
@@ -48,22 +48,6 @@ async function heal(event: string, extra: Record<string, string> = {}): Promise<
 
 /** An observer's verdict as the alarm message the prober publishes (a probe verdict's wire form). */
 const vote = (instanceId: string, observer: string, healthy = false) => toAlarmMessage(probeVerdict(instanceId, observer, Date.now(), healthy));
-
-/** Several messages in one Lambda SQS event (a batch of the intake queue). */
-function sqsEvent(bodies: string[]): string {
-  return JSON.stringify({
-    Records: bodies.map((body, i) => ({
-      messageId: `m-${i}-${Math.random()}`,
-      receiptHandle: `rh-${i}`,
-      body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()) },
-      messageAttributes: {},
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:autoheal-intake',
-      awsRegion: 'us-east-1',
-    })),
-  });
-}
 
 async function unhealthy(groupName: string): Promise<string[]> {
   const group = await autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }));
@@ -134,7 +118,7 @@ describe('the rails across fresh processes, with a ledger table (moto)', () => {
     // Prepare: one instance marked by a quorum, another with one observer's vote.
     const group = await createMotoGroup(moto, { name: 'workers', size: 5 });
     const [marked, voted] = group.instanceIds as [string, string];
-    await heal(sqsEvent([vote(marked, 'observer-a'), vote(marked, 'observer-b'), vote(voted, 'observer-a')]));
+    await heal(sqsEvent([vote(marked, 'observer-a'), vote(marked, 'observer-b'), vote(voted, 'observer-a')], 'autoheal-intake'));
     const env = isolatedAwsEnv({ ...moto.env, AUTOHEAL_LEDGER_TABLE: table });
 
     // Act
@@ -173,7 +157,7 @@ describe('the rails across fresh processes, with a ledger table (moto)', () => {
 
     // Act: both observers' verdicts about one instance in one batch, one fresh process per instance.
     for (const instanceId of group.instanceIds) {
-      const run = await heal(sqsEvent([vote(instanceId, 'observer-a'), vote(instanceId, 'observer-b')]));
+      const run = await heal(sqsEvent([vote(instanceId, 'observer-a'), vote(instanceId, 'observer-b')], 'autoheal-intake'));
       expect(run.stderr).not.toMatch(/"level":50/);
       const mark = run.verdicts.find((v) => v.action === 'mark');
       reasons.push(run.verdicts.at(-1)?.reason ?? 'none');

@@ -5,17 +5,15 @@
  * action, as Auto Scaling does, and records it; every other request goes on to moto unchanged.
  */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evidenceBundle, type EvidenceBundle } from '../helpers/evidence-bundle.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
+import { completeLifecycleActionAnswer, startMotoFront, type MotoFront } from '../helpers/moto-front.js';
 
 const bucket = 'autoheal-evidence-bundle';
 let moto: MotoFixture;
 let s3: S3Client;
-let standIn: Server;
-let standInUrl: string;
+let standIn: MotoFront;
 const completed: URLSearchParams[] = [];
 let bundle: EvidenceBundle;
 
@@ -24,35 +22,17 @@ beforeAll(async () => {
   moto = await startMoto();
   s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
-  standIn = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const form = new URLSearchParams(body.toString());
-      if (form.get('Action') === 'CompleteLifecycleAction') {
-        completed.push(form);
-        res.writeHead(200, { 'content-type': 'text/xml' });
-        res.end('<CompleteLifecycleActionResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><CompleteLifecycleActionResult/><ResponseMetadata><RequestId>stand-in</RequestId></ResponseMetadata></CompleteLifecycleActionResponse>');
-        return;
-      }
-      const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' && k !== 'host' && k !== 'content-length' ? [[k, v]] : [])));
-      void fetch(`${moto.endpoint}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(body.length > 0 ? { body } : {}) }).then(async (answer) => {
-        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/xml' });
-        res.end(Buffer.from(await answer.arrayBuffer()));
-      }, (error: Error) => {
-        res.writeHead(502);
-        res.end(error.message);
-      });
-    });
+  standIn = await startMotoFront(moto.endpoint, async (request, forward) => {
+    const form = new URLSearchParams(request.body.toString());
+    if (form.get('Action') !== 'CompleteLifecycleAction') return forward();
+    completed.push(form);
+    return completeLifecycleActionAnswer();
   });
-  await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
-  standInUrl = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
 }, 60_000);
 
 afterAll(async () => {
   s3?.destroy();
-  await new Promise((resolve) => standIn?.close(resolve));
+  await standIn?.close();
   await moto?.stop();
   bundle?.remove();
 });
@@ -72,7 +52,7 @@ describe('the evidence bundle, a fresh process per event (moto, CompleteLifecycl
     const [marked, other] = group.instanceIds as [string, string];
     const doc = { kind: 'autoheal.evidence', version: 1, instanceId: marked, groupName: 'bundle-workers', markedAt: new Date().toISOString(), verdict: { action: 'mark', reason: 'unhealthy', source: 'probe', evidence: 'connect ECONNREFUSED', observedAt: new Date().toISOString(), eventId: 'e1' }, groupAtMark: { name: 'bundle-workers', desiredCapacity: 2, healthCheckGracePeriodSeconds: 0, suspendedProcesses: [], instances: [] } };
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `evidence/${marked}.json`, Body: JSON.stringify(doc) }));
-    const env = { ...moto.env, AWS_ENDPOINT_URL: standInUrl, AUTOHEAL_EVIDENCE_BUCKET: bucket, LOG_LEVEL: 'warn' };
+    const env = { ...moto.env, AWS_ENDPOINT_URL: standIn.url, AUTOHEAL_EVIDENCE_BUCKET: bucket, LOG_LEVEL: 'warn' };
 
     // Act
     const capture = await invoke(event('bundle-workers', marked), env);

@@ -21,12 +21,11 @@
  */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTable } from '../../src/aws/dynamodb.js';
 import { evidenceBundle, type EvidenceBundle } from '../helpers/evidence-bundle.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
+import { completeLifecycleActionAnswer, startMotoFront, type FrontAnswer, type FrontRequest, type MotoFront } from '../helpers/moto-front.js';
 
 const bucket = 'autoheal-retain-race';
 const table = 'autoheal-ledger-race';
@@ -34,8 +33,7 @@ const policyXml = '<InstanceLifecyclePolicy><RetentionTriggers><TerminateHookAba
 let moto: MotoFixture;
 let s3: S3Client;
 let dynamo: DynamoDBClient;
-let standIn: Server;
-let standInUrl: string;
+let standIn: MotoFront;
 let bundle: EvidenceBundle;
 
 /** What the stand-in saw: each lifecycle answer, and each conditional write of the slots with its status. */
@@ -50,15 +48,9 @@ function oneAtATime<T>(write: () => Promise<T>): Promise<T> {
 /** The barrier on the first reads of the slots: released once `expected` reads are waiting. */
 let barrier = { expected: 0, waiting: [] as Array<() => void> };
 
-async function forward(req: { url?: string; method?: string; headers: Record<string, string | string[] | undefined> }, body: Buffer): Promise<{ status: number; type: string; body: Buffer }> {
-  const headers = Object.fromEntries(Object.entries(req.headers).flatMap(([k, v]) => (typeof v === 'string' && k !== 'host' && k !== 'content-length' ? [[k, v]] : [])));
-  const answer = await fetch(`${moto.endpoint}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, ...(body.length > 0 ? { body } : {}) });
-  return { status: answer.status, type: answer.headers.get('content-type') ?? 'text/xml', body: Buffer.from(await answer.arrayBuffer()) };
-}
-
-async function answer(req: { url?: string; method?: string; headers: Record<string, string | string[] | undefined> }, body: Buffer): Promise<{ status: number; type: string; body: Buffer }> {
-  const target = String(req.headers['x-amz-target'] ?? '');
-  const text = body.toString();
+async function answer(request: FrontRequest, forward: () => Promise<FrontAnswer>): Promise<FrontAnswer> {
+  const target = String(request.headers['x-amz-target'] ?? '');
+  const text = request.body.toString();
   if (target.endsWith('.GetItem') && text.includes('retain#') && barrier.expected > 0) {
     // Hold this read until every process has read: all of them see the same, empty, slots.
     await new Promise<void>((resolve) => {
@@ -71,16 +63,16 @@ async function answer(req: { url?: string; method?: string; headers: Record<stri
     });
   }
   if (target.endsWith('.PutItem') && text.includes('retain#')) {
-    const out = await oneAtATime(() => forward(req, body));
+    const out = await oneAtATime(forward);
     seen.slotWrites.push(out.status);
     return out;
   }
   const form = new URLSearchParams(text);
   if (form.get('Action') === 'CompleteLifecycleAction') {
     seen.completed.push(form);
-    return { status: 200, type: 'text/xml', body: Buffer.from('<CompleteLifecycleActionResponse xmlns="http://autoscaling.amazonaws.com/doc/2011-01-01/"><CompleteLifecycleActionResult/><ResponseMetadata><RequestId>stand-in</RequestId></ResponseMetadata></CompleteLifecycleActionResponse>') };
+    return completeLifecycleActionAnswer();
   }
-  const out = await forward(req, body);
+  const out = await forward();
   // moto stores no instance lifecycle policy: the group answers with the one the stack sets.
   if (form.get('Action') === 'DescribeAutoScalingGroups') return { ...out, body: Buffer.from(out.body.toString().replaceAll('</AutoScalingGroupName>', `</AutoScalingGroupName>${policyXml}`)) };
   return out;
@@ -91,30 +83,13 @@ beforeAll(async () => {
   moto = await startMoto();
   s3 = new S3Client({ ...moto.clientConfig, forcePathStyle: true });
   dynamo = new DynamoDBClient(moto.clientConfig);
-  standIn = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      answer(req, Buffer.concat(chunks)).then(
-        (out) => {
-          res.writeHead(out.status, { 'content-type': out.type });
-          res.end(out.body);
-        },
-        (error: Error) => {
-          res.writeHead(502);
-          res.end(error.message);
-        },
-      );
-    });
-  });
-  await new Promise<void>((resolve) => standIn.listen(0, '127.0.0.1', resolve));
-  standInUrl = `http://127.0.0.1:${(standIn.address() as AddressInfo).port}`;
+  standIn = await startMotoFront(moto.endpoint, answer);
 }, 60_000);
 
 afterAll(async () => {
   s3?.destroy();
   dynamo?.destroy();
-  await new Promise((resolve) => standIn?.close(resolve));
+  await standIn?.close();
   await moto?.stop();
   bundle?.remove();
 });
@@ -150,7 +125,7 @@ describe('quarantine retain, marks\' hooks at once in fresh processes (moto, the
     for (const id of marked) await markedByAutoheal('race', id);
     const events = [...marked.map((id) => event('race', id)), event('race', marked[0] as string)];
     barrier = { expected: events.length, waiting: [] };
-    const env = { ...moto.env, AWS_ENDPOINT_URL: standInUrl, AWS_REGION: 'us-east-1', AUTOHEAL_EVIDENCE_BUCKET: bucket, AUTOHEAL_RETAIN_AT_MOST: String(atMost), AUTOHEAL_LEDGER_TABLE: table, LOG_LEVEL: 'warn' };
+    const env = { ...moto.env, AWS_ENDPOINT_URL: standIn.url, AWS_REGION: 'us-east-1', AUTOHEAL_EVIDENCE_BUCKET: bucket, AUTOHEAL_RETAIN_AT_MOST: String(atMost), AUTOHEAL_LEDGER_TABLE: table, LOG_LEVEL: 'warn' };
 
     // Act
     const runs = await Promise.all(events.map((e) => invoke(e, env)));
@@ -173,7 +148,7 @@ describe('quarantine retain, marks\' hooks at once in fresh processes (moto, the
 
   it('refuses to start with N but without the ledger table, naming it: the hook\'s default then continues every termination', async () => {
     // Act
-    const run = await bundle.invoke(event('race', 'i-0123456789abcdef0'), { ...moto.env, AWS_ENDPOINT_URL: standInUrl, AUTOHEAL_EVIDENCE_BUCKET: bucket, AUTOHEAL_RETAIN_AT_MOST: '1' });
+    const run = await bundle.invoke(event('race', 'i-0123456789abcdef0'), { ...moto.env, AWS_ENDPOINT_URL: standIn.url, AUTOHEAL_EVIDENCE_BUCKET: bucket, AUTOHEAL_RETAIN_AT_MOST: '1' });
 
     // Assess
     expect(run.code).not.toBe(0);

@@ -1,7 +1,8 @@
 /**
  * Events built in tests and benchmarks, shaped like the project's fixtures (test/fixtures/events):
- * a CloudWatch StatusCheckFailed alarm about one instance, as SNS delivers it in `Message`; and the
- * signals the parser makes of an alarm and of a probe verdict, for tests that start at the healer.
+ * a CloudWatch StatusCheckFailed alarm about one instance, as SNS delivers it in `Message`; the
+ * signals the parser makes of an alarm and of a probe verdict, for tests that start at the healer;
+ * and a batch of queue messages as Lambda hands it over, for tests that start at `autoheal heal`.
  */
 import type { HealthSignal } from '../../src/signals/types.js';
 
@@ -66,4 +67,20 @@ export function probeVerdict(instanceId: string, observer: string, atMs: number,
     instanceIdFrom: 'probe-target',
     observer,
   };
+}
+
+/** `bodies` as one Lambda SQS event (a batch of the queue `queue`, in us-east-1), as the string `autoheal heal` reads. */
+export function sqsEvent(bodies: readonly string[], queue: string): string {
+  return JSON.stringify({
+    Records: bodies.map((body, i) => ({
+      messageId: `m-${i}-${Math.random()}`,
+      receiptHandle: `rh-${i}`,
+      body,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: String(Date.now()) },
+      messageAttributes: {},
+      eventSource: 'aws:sqs',
+      eventSourceARN: `arn:aws:sqs:us-east-1:123456789012:${queue}`,
+      awsRegion: 'us-east-1',
+    })),
+  });
 }

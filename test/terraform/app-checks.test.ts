@@ -7,92 +7,28 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoHeal } from '../../src/cdk/index.js';
 import { stubBundleDir } from '../helpers/bundles.js';
+import { terraformWorkspace, type Planned, type TerraformRun, type TerraformWorkspace } from '../helpers/terraform.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let work: string;
+let tf: TerraformWorkspace;
 let moto: MotoFixture;
-let env: Record<string, string>;
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-interface Planned {
-  address: string;
-  type: string;
-  values: Record<string, unknown>;
-}
-
-function terraform(cwd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('terraform', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', (error) => reject(new Error(`cannot run terraform (${error.message}); install Terraform >= 1.9`)));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function ok(cwd: string, args: string[]): Promise<string> {
-  const run = await terraform(cwd, args);
-  if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4_000)}`);
-  return run.stdout;
-}
-
-async function rootWith(name: string, hcl: string[]): Promise<string> {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'main.tf'), `provider "aws" {}\nmodule "m" {\n  source = "../deploy/terraform"\n  ${hcl.join('\n  ')}\n}\n`);
-  await ok(dir, ['init', '-input=false', '-no-color', '-backend=false']);
-  return dir;
-}
-
-async function planOf(dir: string): Promise<Planned[]> {
-  await ok(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
-  const plan = JSON.parse(await ok(dir, ['show', '-json', 'plan.bin'])) as { planned_values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
-  return plan.planned_values.root_module.child_modules[0]?.resources ?? [];
-}
 
 let alone: Planned[];
 let withObservers: Planned[];
-let mistakes: Run[];
-let validate: Run;
+let mistakes: TerraformRun[];
+let validate: TerraformRun;
 const subnets = '[{ subnet_id = "subnet-0aaa", availability_zone = "us-east-1a" }, { subnet_id = "subnet-0bbb", availability_zone = "us-east-1b" }]';
 
 beforeAll(async () => {
-  for (const built of ['dist/lambda.zip', 'dist/app-check.zip', 'dist/alarm-sync.zip', 'dist/observer.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
-  work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-app-checks-'));
-  cpSync(join(root, 'deploy/terraform'), join(work, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
-  mkdirSync(join(work, 'dist'));
-  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip', 'app-check.zip']) copyFileSync(join(root, 'dist', archive), join(work, 'dist', archive));
-  writeFileSync(join(work, 'terraform.rc'), 'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n');
-  mkdirSync(join(work, 'plugin-cache'));
   moto = await startMoto();
-  env = {
-    PATH: process.env.PATH ?? '',
-    HOME: work,
-    TF_CLI_CONFIG_FILE: join(work, 'terraform.rc'),
-    TF_PLUGIN_CACHE_DIR: join(work, 'plugin-cache'),
-    TF_IN_AUTOMATION: '1',
-    CHECKPOINT_DISABLE: '1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...moto.env,
-  };
-  const aloneDir = await rootWith('alone', ['name        = "ac"', 'group_names = ["web", "api"]', 'detection   = ["alarms", "app-checks"]', 'probe       = { port = 8080, path = "/ready" }']);
-  validate = await terraform(aloneDir, ['validate', '-no-color']);
-  alone = await planOf(aloneDir);
-  withObservers = await planOf(await rootWith('observers', ['name        = "ob"', 'group_names = ["web"]', 'detection   = ["probe", "app-checks"]', `probe       = { vpc_id = "vpc-1", subnets = ${subnets} }`, 'rails       = { probe_quorum = 3 }']));
+  tf = terraformWorkspace({ prefix: 'autoheal-terraform-app-checks-', archives: ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip', 'app-check.zip'], env: moto.env });
+  const aloneDir = await tf.rootWith('alone', ['name        = "ac"', 'group_names = ["web", "api"]', 'detection   = ["alarms", "app-checks"]', 'probe       = { port = 8080, path = "/ready" }']);
+  validate = await tf.run(aloneDir, ['validate', '-no-color']);
+  alone = await tf.planOf(aloneDir);
+  withObservers = await tf.planOf(await tf.rootWith('observers', ['name        = "ob"', 'group_names = ["web"]', 'detection   = ["probe", "app-checks"]', `probe       = { vpc_id = "vpc-1", subnets = ${subnets} }`, 'rails       = { probe_quorum = 3 }']));
   mistakes = [];
   for (const [name, hcl] of [
     ['tcp', ['name = "t"', 'group_names = ["web"]', 'detection = ["app-checks"]', 'probe = { check = "tcp" }']],
@@ -100,13 +36,13 @@ beforeAll(async () => {
     ['quorum', ['name = "q"', 'group_names = ["web"]', 'detection = ["probe", "app-checks"]', `probe = { vpc_id = "vpc-1", subnets = ${subnets} }`, 'rails = { probe_quorum = 4 }']],
     ['unbuilt', ['name = "u"', 'group_names = ["web"]', 'detection = ["app-checks"]', 'app_check_zip = "/nonexistent/app-check.zip"']],
   ] as const) {
-    mistakes.push(await terraform(await rootWith(name, [...hcl]), ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false']));
+    mistakes.push(await tf.run(await tf.rootWith(name, [...hcl]), ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false']));
   }
 }, 300_000);
 
 afterAll(async () => {
   await moto?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  tf?.cleanup();
 });
 
 const ofType = (planned: Planned[], type: string) => planned.filter((r) => r.type === type).map((r) => r.values);
@@ -124,7 +60,7 @@ describe('detection "app-checks" in the Terraform module (validated and planned 
     const template = JSON.parse(stack?.template_body as string) as { Resources: { Check: { Type: string; Properties: Record<string, unknown> } } };
     expect(template.Resources.Check.Type).toBe('AWS::EC2::ApplicationStatusCheck');
     const cdk = new Stack(new App(), 'ac');
-    new AutoHeal(cdk, 'AutoHeal', { groups: ['web', 'api'], detection: ['alarms', 'app-checks'], probe: { port: 8080, path: '/ready' }, bundleDir: stubBundleDir(work) });
+    new AutoHeal(cdk, 'AutoHeal', { groups: ['web', 'api'], detection: ['alarms', 'app-checks'], probe: { port: 8080, path: '/ready' }, bundleDir: stubBundleDir(tf.work) });
     const [construct] = Object.values(Template.fromStack(cdk).findResources('AWS::EC2::ApplicationStatusCheck')) as Array<{ Properties: Record<string, unknown> }>;
     const { Tags: _mine, ...mine } = template.Resources.Check.Properties;
     const { Tags: _theirs, ...theirs } = construct?.Properties ?? {};

@@ -9,92 +9,30 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoHeal } from '../../src/cdk/index.js';
 import { startMoto, type MotoFixture } from '../helpers/moto.js';
 import { stubBundleDir } from '../helpers/bundles.js';
+import { terraformWorkspace, type Planned, type TerraformRun, type TerraformWorkspace } from '../helpers/terraform.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let work: string;
+let tf: TerraformWorkspace;
 let moto: MotoFixture;
-let env: Record<string, string>;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-interface Planned {
-  address: string;
-  type: string;
-  values: Record<string, unknown>;
-}
-
-function terraform(cwd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('terraform', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', (error) => reject(new Error(`cannot run terraform (${error.message}); install Terraform >= 1.9`)));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function ok(cwd: string, args: string[]): Promise<string> {
-  const run = await terraform(cwd, args);
-  if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4_000)}`);
-  return run.stdout;
-}
-
-/** A root calling the module with `hcl`, initialized. */
-async function rootWith(name: string, hcl: string[]): Promise<string> {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'main.tf'), `provider "aws" {}\nmodule "m" {\n  source = "../deploy/terraform"\n  ${hcl.join('\n  ')}\n}\n`);
-  await ok(dir, ['init', '-input=false', '-no-color', '-backend=false']);
-  return dir;
-}
 
 let planned: Planned[];
 let retainPlanned: Planned[];
 let retainEnvironment: string[];
-let mistakes: Run[];
+let mistakes: TerraformRun[];
 
 type PlanJson = { planned_values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
 
 beforeAll(async () => {
-  for (const built of ['dist/lambda.zip', 'dist/evidence.zip', 'dist/alarm-sync.zip', 'dist/group-settings.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
-  work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-evidence-'));
-  cpSync(join(root, 'deploy/terraform'), join(work, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
-  mkdirSync(join(work, 'dist'));
-  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip', 'group-settings.zip']) copyFileSync(join(root, 'dist', archive), join(work, 'dist', archive));
-  writeFileSync(join(work, 'terraform.rc'), 'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n');
-  mkdirSync(join(work, 'plugin-cache'));
   moto = await startMoto();
-  env = {
-    PATH: process.env.PATH ?? '',
-    HOME: work,
-    TF_CLI_CONFIG_FILE: join(work, 'terraform.rc'),
-    TF_PLUGIN_CACHE_DIR: join(work, 'plugin-cache'),
-    TF_IN_AUTOMATION: '1',
-    CHECKPOINT_DISABLE: '1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...moto.env,
-  };
-  const capture = await rootWith('capture', ['name        = "ev"', 'group_names = ["web", "batch"]', 'quarantine  = "capture"']);
-  await ok(capture, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
-  const plan = JSON.parse(await ok(capture, ['show', '-json', 'plan.bin'])) as { planned_values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
-  planned = plan.planned_values.root_module.child_modules[0]?.resources ?? [];
-  const retain = await rootWith('retain', ['name        = "rt"', 'group_names = ["web", "batch"]', 'quarantine  = "retain"', 'retain_at_most = 2']);
-  await ok(retain, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
-  const retainPlan = JSON.parse(await ok(retain, ['show', '-json', 'plan.bin'])) as PlanJson;
+  tf = terraformWorkspace({ prefix: 'autoheal-terraform-evidence-', archives: ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip', 'group-settings.zip'], env: moto.env });
+  const capture = await tf.rootWith('capture', ['name        = "ev"', 'group_names = ["web", "batch"]', 'quarantine  = "capture"']);
+  planned = await tf.planOf(capture);
+  const retain = await tf.rootWith('retain', ['name        = "rt"', 'group_names = ["web", "batch"]', 'quarantine  = "retain"', 'retain_at_most = 2']);
+  await tf.ok(retain, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
+  const retainPlan = JSON.parse(await tf.ok(retain, ['show', '-json', 'plan.bin'])) as PlanJson;
   retainPlanned = retainPlan.planned_values.root_module.child_modules[0]?.resources ?? [];
   type Configured = { address: string; expressions: { environment?: Array<{ variables?: { references?: string[] } }> } };
   const configured = (retainPlan as unknown as { configuration: { root_module: { module_calls: { m: { module: { resources: Configured[] } } } } } }).configuration.root_module.module_calls.m.module.resources;
@@ -109,14 +47,14 @@ beforeAll(async () => {
     ['nogroups', ['name = "n"', 'quarantine = "capture"']],
     ['hours', ['name = "h"', 'group_names = ["web"]', 'quarantine = "capture"', 'evidence_retention_days = 1.5']],
   ] as const) {
-    const dir = await rootWith(name, [...hcl]);
-    mistakes.push(await terraform(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false']));
+    const dir = await tf.rootWith(name, [...hcl]);
+    mistakes.push(await tf.run(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false']));
   }
 }, 240_000);
 
 afterAll(async () => {
   await moto?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  tf?.cleanup();
 });
 
 const ofType = (type: string) => planned.filter((r) => r.type === type).map((r) => r.values);
@@ -126,7 +64,7 @@ const statements = (name: string): Statement[] =>
 
 /** The construct with the same props: what the module must match. */
 function construct(): Template {
-  const dir = stubBundleDir(work);
+  const dir = stubBundleDir(tf.work);
   const stack = new Stack(new App(), 'ev');
   new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'capture', bundleDir: dir });
   return Template.fromStack(stack);
@@ -183,7 +121,7 @@ describe('quarantine = "capture" in the Terraform module (planned against moto)'
   it('refuses what the construct refuses, naming the variable', () => {
     // Assess
     const [unknown, retainWithoutRetain, retainZero, retainFraction, retainNoGroups, nogroups, hours] = mistakes;
-    const said = (run: Run | undefined) => run?.stderr.replace(/\s+/g, ' ');
+    const said = (run: TerraformRun | undefined) => run?.stderr.replace(/\s+/g, ' ');
     expect(unknown?.code).toBe(1);
     expect(said(unknown)).toContain('quarantine: must be "off", "capture", "retain", got "keep".');
     expect(retainWithoutRetain?.code).toBe(1);
@@ -229,13 +167,13 @@ describe('quarantine = "retain" in the Terraform module (planned against moto)',
       { GroupName: 'web', Owner: 'rt', Replacement: 'unchanged', RetainOnAbandon: true },
     ]);
     const stack = new Stack(new App(), 'rt');
-    new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'retain', retainAtMost: 2, bundleDir: stubBundleDir(work) });
+    new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'retain', retainAtMost: 2, bundleDir: stubBundleDir(tf.work) });
     Template.fromStack(stack).resourcePropertiesCountIs('Custom::AutohealGroupSettings', { Replacement: 'unchanged', RetainOnAbandon: 'true' }, 2);
   });
 
   it('grants the construct\'s CountRetained: the ledger table\'s retain#… items only; capture gets none of it', () => {
     // Prepare
-    const dir = stubBundleDir(work);
+    const dir = stubBundleDir(tf.work);
     const stack = new Stack(new App(), 'rt');
     new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], quarantine: 'retain', retainAtMost: 2, bundleDir: dir });
     const cdk = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy', { Properties: { PolicyName: Match.stringLikeRegexp('^AutoHealEvidenceRole') } })) as Array<{

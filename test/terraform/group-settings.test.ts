@@ -8,11 +8,6 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AutoHeal } from '../../src/cdk/index.js';
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
@@ -23,94 +18,33 @@ import { capturedLogger } from '../helpers/log-lines.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
 import { startPolicyStandIn } from '../group-settings/policy-stand-in.js';
 import { stubBundleDir } from '../helpers/bundles.js';
+import { terraformWorkspace, type Planned, type TerraformRun, type TerraformWorkspace } from '../helpers/terraform.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-let work: string;
+let tf: TerraformWorkspace;
 let moto: MotoFixture;
-let env: Record<string, string>;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-interface Planned {
-  address: string;
-  type: string;
-  values: Record<string, unknown>;
-}
-
-function terraform(cwd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('terraform', args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', (error) => reject(new Error(`cannot run terraform (${error.message}); install Terraform >= 1.9`)));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function ok(cwd: string, args: string[]): Promise<string> {
-  const run = await terraform(cwd, args);
-  if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4_000)}`);
-  return run.stdout;
-}
-
-/** A root calling the module with `hcl`, initialized. */
-async function rootWith(name: string, hcl: string[]): Promise<string> {
-  const dir = join(work, name);
-  mkdirSync(dir);
-  writeFileSync(join(dir, 'main.tf'), `provider "aws" {}\nmodule "m" {\n  source = "../deploy/terraform"\n  ${hcl.join('\n  ')}\n}\n`);
-  await ok(dir, ['init', '-input=false', '-no-color', '-backend=false']);
-  return dir;
-}
 
 let planned: Planned[];
-let mistakes: Run[];
+let mistakes: TerraformRun[];
 let unchanged: Planned[];
 
-const planOf = async (dir: string): Promise<Planned[]> => {
-  await ok(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
-  const plan = JSON.parse(await ok(dir, ['show', '-json', 'plan.bin'])) as { planned_values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
-  return plan.planned_values.root_module.child_modules[0]?.resources ?? [];
-};
-
 beforeAll(async () => {
-  for (const built of ['dist/lambda.zip', 'dist/group-settings.zip', 'dist/alarm-sync.zip']) if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first`);
-  work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-group-settings-'));
-  cpSync(join(root, 'deploy/terraform'), join(work, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
-  mkdirSync(join(work, 'dist'));
-  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip', 'group-settings.zip']) copyFileSync(join(root, 'dist', archive), join(work, 'dist', archive));
-  writeFileSync(join(work, 'terraform.rc'), 'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n');
-  mkdirSync(join(work, 'plugin-cache'));
   moto = await startMoto();
-  env = {
-    PATH: process.env.PATH ?? '',
-    HOME: work,
-    TF_CLI_CONFIG_FILE: join(work, 'terraform.rc'),
-    TF_PLUGIN_CACHE_DIR: join(work, 'plugin-cache'),
-    TF_IN_AUTOMATION: '1',
-    CHECKPOINT_DISABLE: '1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...moto.env,
-  };
-  planned = await planOf(await rootWith('lbt', ['name        = "gs"', 'group_names = ["web", "batch"]', 'replacement = "launch-before-terminate"']));
-  unchanged = await planOf(await rootWith('unchanged', ['name        = "un"', 'group_names = ["web"]']));
+  tf = terraformWorkspace({ prefix: 'autoheal-terraform-group-settings-', archives: ['lambda.zip', 'intake.zip', 'observer.zip', 'evidence.zip', 'alarm-sync.zip', 'group-settings.zip'], env: moto.env });
+  planned = await tf.planOf(await tf.rootWith('lbt', ['name        = "gs"', 'group_names = ["web", "batch"]', 'replacement = "launch-before-terminate"']));
+  unchanged = await tf.planOf(await tf.rootWith('unchanged', ['name        = "un"', 'group_names = ["web"]']));
   mistakes = [];
   for (const [name, hcl] of [
     ['unknown', ['name = "u"', 'group_names = ["web"]', 'replacement = "launch-first"']],
     ['nogroups', ['name = "n"', 'replacement = "launch-before-terminate"']],
   ] as const) {
-    const dir = await rootWith(name, [...hcl]);
-    mistakes.push(await terraform(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false']));
+    const dir = await tf.rootWith(name, [...hcl]);
+    mistakes.push(await tf.run(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false']));
   }
 }, 240_000);
 
 afterAll(async () => {
   await moto?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  tf?.cleanup();
 });
 
 const ofType = (type: string, resources = planned) => resources.filter((r) => r.type === type).map((r) => r.values);
@@ -120,7 +54,7 @@ const statements = (name: string): Statement[] =>
 
 /** The construct with the same props: what the module must match. */
 function construct(): Template {
-  const dir = stubBundleDir(work);
+  const dir = stubBundleDir(tf.work);
   const stack = new Stack(new App(), 'gs');
   new AutoHeal(stack, 'AutoHeal', { groups: ['web', 'batch'], replacement: 'launch-before-terminate', bundleDir: dir });
   return Template.fromStack(stack);
@@ -185,11 +119,11 @@ describe('terraform apply and destroy against moto, the function fed what Terraf
     const client = new AutoScalingClient({ ...moto.clientConfig, endpoint: standIn.url });
     const run = async (event: unknown) => runRequest({ autoScaling: client, logger: capturedLogger().logger }, parseRequest(event));
     try {
-      const dir = await rootWith('apply', ['name        = "gsa"', 'group_names = ["web"]', 'replacement = "launch-before-terminate"']);
+      const dir = await tf.rootWith('apply', ['name        = "gsa"', 'group_names = ["web"]', 'replacement = "launch-before-terminate"']);
 
       // Act: apply; the function then runs the very payload Terraform sent (moto echoed it into the state).
-      await ok(dir, ['apply', '-auto-approve', '-input=false', '-no-color', '-lock=false']);
-      const state = JSON.parse(await ok(dir, ['show', '-json'])) as { values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
+      await tf.ok(dir, ['apply', '-auto-approve', '-input=false', '-no-color', '-lock=false']);
+      const state = JSON.parse(await tf.ok(dir, ['show', '-json'])) as { values: { root_module: { child_modules: Array<{ resources: Planned[] }> } } };
       const invocation = state.values.root_module.child_modules[0]?.resources.find((r) => r.address === 'module.m.aws_lambda_invocation.group_settings["web"]');
       const sent = JSON.parse(invocation?.values.result as string) as Record<string, unknown> & { tf: unknown };
       const created = await run(sent);
@@ -197,7 +131,7 @@ describe('terraform apply and destroy against moto, the function fed what Terraf
       // On destroy the provider invokes it with the stored input and tf.action "delete" (as the alarm sync's).
       const { tf: _tf, ...input } = sent;
       const deleted = await run({ ...input, tf: { action: 'delete', prev_input: input } });
-      await ok(dir, ['destroy', '-auto-approve', '-input=false', '-no-color', '-lock=false']);
+      await tf.ok(dir, ['destroy', '-auto-approve', '-input=false', '-no-color', '-lock=false']);
       const after = await describeAutoScalingGroups(client, { names: ['web'] });
 
       // Assess

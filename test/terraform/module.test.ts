@@ -63,8 +63,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { unzipSync } from 'fflate';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -73,6 +72,7 @@ import { parseAlarmOptions } from '../../src/alarms/options.js';
 import { AutoHeal, type AutoHealProps } from '../../src/cdk/index.js';
 import { intakeHandlerSource } from '../../src/cdk/cleanup-handler.js';
 import { createMotoGroup, startMoto, type MotoFixture } from '../helpers/moto.js';
+import { terraformWorkspace, type Planned, type TerraformRun, type TerraformWorkspace } from '../helpers/terraform.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const group = 'web';
@@ -80,40 +80,14 @@ const tagged = 'tagged-workers';
 /** The example's alarm prefix: named after the module's default `name`, as the construct's after its stack. */
 const prefix = 'autoheal-status-check.autoheal.';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-let work: string;
+let tf: TerraformWorkspace;
 let moto: MotoFixture;
-let tfEnv: Record<string, string>;
 let example: string;
 /** The example's `terraform apply`, started in beforeAll so that the other tests run while SQS attributes propagate. */
 let applied: Promise<string>;
 
-/** Runs terraform in `cwd`; a missing binary rejects with how to get it. */
-function terraform(cwd: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('terraform', args, { cwd, env: tfEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.once('error', (error) => reject(new Error(`cannot run terraform (${error.message}); install Terraform >= 1.9 (it is on the project's machines)`)));
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-async function terraformOk(cwd: string, args: string[]): Promise<string> {
-  const run = await terraform(cwd, args);
-  if (run.code !== 0) throw new Error(`terraform ${args.join(' ')} failed (${run.code}):\n${run.stderr}\n${run.stdout.slice(-4_000)}`);
-  return run.stdout;
-}
-
 /** The error diagnostics of a `terraform plan -json` run, whitespace-normalized. */
-function errorsOf(run: Run): string[] {
+function errorsOf(run: TerraformRun): string[] {
   return run.stdout
     .split('\n')
     .filter((line) => line.startsWith('{'))
@@ -122,21 +96,13 @@ function errorsOf(run: Run): string[] {
     .map((m) => `${m.diagnostic?.summary ?? ''}: ${m.diagnostic?.detail ?? ''}`.replace(/\s+/g, ' ').replace(/ This was checked by the validation rule at .*$/, '').replace(/ declared at \S+:\d+,\d+-\d+/, ''));
 }
 
-/** The repository layout the module expects (deploy/terraform, examples/terraform, dist/lambda.zip, intake.zip, observer.zip and alarm-sync.zip), in `dir`. */
-function layOut(dir: string): void {
-  cpSync(join(root, 'deploy/terraform'), join(dir, 'deploy/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
-  cpSync(join(root, 'examples/terraform'), join(dir, 'examples/terraform'), { recursive: true, filter: (f) => !f.includes('.terraform') });
-  mkdirSync(join(dir, 'dist'));
-  for (const archive of ['lambda.zip', 'intake.zip', 'observer.zip', 'alarm-sync.zip']) copyFileSync(join(root, 'dist', archive), join(dir, 'dist', archive));
-}
-
 /**
  * Runs the Lambda bundle as Lambda does: dist/lambda.mjs alone in a folder of its own, imported
  * by a fresh Node process whose environment is the deployed function's (plus moto's endpoint and
  * test credentials, as Lambda adds the role's); returns what the handler returned.
  */
 async function runBundle(environment: Record<string, string>, event: unknown, bundle: 'lambda.mjs' | 'alarm-sync.mjs' = 'lambda.mjs'): Promise<unknown> {
-  const dir = mkdtempSync(join(work, 'lambda-'));
+  const dir = mkdtempSync(join(tf.work, 'lambda-'));
   copyFileSync(join(root, 'dist', bundle), join(dir, bundle));
   writeFileSync(
     join(dir, 'invoke.mjs'),
@@ -148,7 +114,7 @@ async function runBundle(environment: Record<string, string>, event: unknown, bu
     ].join('\n'),
   );
   const env = { PATH: process.env.PATH ?? '', ...environment, ...moto.env, LOG_LEVEL: 'warn', TEST_EVENT: JSON.stringify(event) };
-  const run = await new Promise<Run>((resolve, reject) => {
+  const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, ['invoke.mjs'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -314,9 +280,9 @@ function sha256Of(file: string): string {
  * every other prop at its default) in a stack named as the module call is (what names its alarms).
  */
 function cdkTemplate(props: Omit<AutoHealProps, 'bundleDir'> = { groups: [group] }, stackName = 'autoheal'): Template {
-  const bundleDir = mkdtempSync(join(work, 'cdk-bundle-'));
+  const bundleDir = mkdtempSync(join(tf.work, 'cdk-bundle-'));
   for (const bundle of ['lambda.mjs', 'observer.mjs', 'alarm-sync.mjs']) writeFileSync(join(bundleDir, bundle), 'export const handler = async () => ({});\n');
-  const app = new App({ outdir: mkdtempSync(join(work, 'cdk-out-')) });
+  const app = new App({ outdir: mkdtempSync(join(tf.work, 'cdk-out-')) });
   const stack = new Stack(app, stackName);
   new AutoHeal(stack, 'AutoHeal', { ...props, bundleDir });
   return Template.fromStack(stack);
@@ -407,12 +373,6 @@ const variants = {
 } satisfies Record<string, { props: Omit<AutoHealProps, 'bundleDir'>; hcl: string }>;
 type Variant = keyof typeof variants;
 
-interface Planned {
-  address: string;
-  type: string;
-  values: Record<string, unknown>;
-}
-
 /**
  * `terraform init` of a root that is only planned. The example's lock file first: without one,
  * terraform (>= 1.4) does not trust the plugin cache and installs the provider into it again, and
@@ -420,12 +380,12 @@ interface Planned {
  */
 async function initPlanRoot(dir: string): Promise<void> {
   copyFileSync(join(example, '.terraform.lock.hcl'), join(dir, '.terraform.lock.hcl'));
-  await terraformOk(dir, ['init', '-input=false', '-no-color', '-backend=false']);
+  await tf.ok(dir, ['init', '-input=false', '-no-color', '-backend=false']);
 }
 
 /** Plans every variant in one root: the resources each module call would create. */
 async function planVariants(): Promise<Record<Variant | 'lookup', Planned[]>> {
-  const dir = join(work, 'variants');
+  const dir = join(tf.work, 'variants');
   mkdirSync(dir);
   // Beside them, observers without probe.vpc_id in two of moto's default subnets: the module reads their VPC.
   const { Subnets } = await new EC2Client(moto.clientConfig).send(new DescribeSubnetsCommand({}));
@@ -440,8 +400,8 @@ async function planVariants(): Promise<Record<Variant | 'lookup', Planned[]>> {
         .join(''),
   );
   await initPlanRoot(dir);
-  await terraformOk(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
-  const plan = JSON.parse(await terraformOk(dir, ['show', '-json', 'plan.bin'])) as {
+  await tf.ok(dir, ['plan', '-input=false', '-no-color', '-lock=false', '-refresh=false', '-out=plan.bin']);
+  const plan = JSON.parse(await tf.ok(dir, ['show', '-json', 'plan.bin'])) as {
     planned_values: { root_module: { child_modules: Array<{ address: string; resources: Planned[] }> } };
   };
   return Object.fromEntries(
@@ -454,9 +414,9 @@ async function planVariants(): Promise<Record<Variant | 'lookup', Planned[]>> {
  * across variables and the archives that were never built (terraform checks those only once
  * every variable is valid on its own).
  */
-async function planMistakes(): Promise<{ variables: Run; cross: Run; typo: Run }> {
-  const variables = join(work, 'bad-variables');
-  const cross = join(work, 'bad-cross');
+async function planMistakes(): Promise<{ variables: TerraformRun; cross: TerraformRun; typo: TerraformRun }> {
+  const variables = join(tf.work, 'bad-variables');
+  const cross = join(tf.work, 'bad-cross');
   const twoSubnets = '[{ subnet_id = "subnet-0a", availability_zone = "us-east-1a" }, { subnet_id = "subnet-0b", availability_zone = "us-east-1b" }]';
   const module = (name: string, body: string[]) => `module "${name}" {\n  source = "../deploy/terraform"\n${body.map((line) => `  ${line}\n`).join('')}}\n`;
   mkdirSync(variables);
@@ -509,56 +469,45 @@ async function planMistakes(): Promise<{ variables: Run; cross: Run; typo: Run }
       module('unbuilt_observer', ['name         = "b"', 'group_names  = ["web"]', 'detection    = ["probe"]', `probe        = { vpc_id = "vpc-1", subnets = ${twoSubnets} }`, 'observer_zip = "/nonexistent/observer.zip"']),
   );
   // The example itself, with names it does not declare in the variable files Terraform loads by itself.
-  const typo = join(work, 'examples/typo');
+  const typo = join(tf.work, 'examples/typo');
   cpSync(join(root, 'examples/terraform'), typo, { recursive: true, filter: (f) => !f.includes('.terraform') });
   writeFileSync(join(typo, 'terraform.tfvars'), 'group_names = ["web"]\ndryrun      = true\n');
   writeFileSync(join(typo, 'ops.auto.tfvars.json'), JSON.stringify({ notification_mail: 'ops@example.com', dry_run: true }));
   const [variablesRun, crossRun, typoRun] = await Promise.all(
     [variables, cross, typo].map(async (dir) => {
       await initPlanRoot(dir);
-      return terraform(dir, ['plan', '-input=false', '-json', '-lock=false', '-refresh=false']);
+      return tf.run(dir, ['plan', '-input=false', '-json', '-lock=false', '-refresh=false']);
     }),
   );
-  return { variables: variablesRun as Run, cross: crossRun as Run, typo: typoRun as Run };
+  return { variables: variablesRun as TerraformRun, cross: crossRun as TerraformRun, typo: typoRun as TerraformRun };
 }
 
 /** Every terraform run that needs no apply, started beside it. */
 let variantsPlanned: Promise<Record<Variant | 'lookup', Planned[]>>;
 /** The moto subnets (two zones) of the planned observers whose VPC the module reads. */
 let lookupSubnets: Array<{ subnetId: string; availabilityZone: string; vpcId: string }>;
-let mistakesPlanned: Promise<{ variables: Run; cross: Run; typo: Run }>;
+let mistakesPlanned: Promise<{ variables: TerraformRun; cross: TerraformRun; typo: TerraformRun }>;
 
 beforeAll(async () => {
-  for (const built of ['dist/lambda.zip', 'dist/intake.zip', 'dist/observer.zip', 'dist/lambda.zip', 'dist/alarm-sync.zip', 'dist/lambda.mjs', 'dist/alarm-sync.mjs']) {
+  for (const built of ['dist/lambda.mjs', 'dist/alarm-sync.mjs']) {
     if (!existsSync(join(root, built))) throw new Error(`${built} not found: run "npm run build" first (npm test does)`);
   }
-  work = mkdtempSync(join(tmpdir(), 'autoheal-terraform-'));
-  layOut(work);
-  example = join(work, 'examples/terraform');
-  // Only the provider mirror on this machine; no registry, no checkpoint call, no ~/.aws.
-  writeFileSync(
-    join(work, 'terraform.rc'),
-    'provider_installation {\n  filesystem_mirror {\n    path    = "/opt/tf-plugins"\n    include = ["registry.terraform.io/hashicorp/aws"]\n  }\n}\n',
-  );
-  mkdirSync(join(work, 'plugin-cache'));
   moto = await startMoto();
   const config = await fetch(`${moto.endpoint}/moto-api/config`, { method: 'POST', body: JSON.stringify({ lambda: { use_docker: false } }) });
   expect(await config.json()).toMatchObject({ lambda: { use_docker: false } });
-  tfEnv = {
-    PATH: process.env.PATH ?? '',
-    HOME: work,
-    TF_CLI_CONFIG_FILE: join(work, 'terraform.rc'),
-    TF_PLUGIN_CACHE_DIR: join(work, 'plugin-cache'),
-    TF_IN_AUTOMATION: '1',
-    CHECKPOINT_DISABLE: '1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ...moto.env,
-  };
+  // The repository layout the module and its example expect: deploy/terraform, examples/terraform and the archives they name.
+  tf = terraformWorkspace({
+    prefix: 'autoheal-terraform-',
+    trees: ['deploy/terraform', 'examples/terraform'],
+    archives: ['lambda.zip', 'intake.zip', 'observer.zip', 'alarm-sync.zip'],
+    env: moto.env,
+  });
+  example = join(tf.work, 'examples/terraform');
   // The first init fills the plugin cache; the other roots' inits only link it.
-  await terraformOk(example, ['init', '-input=false', '-no-color']);
+  await tf.ok(example, ['init', '-input=false', '-no-color']);
   // A name the example declares, in a file Terraform loads by itself: the apply goes on.
   writeFileSync(join(example, 'autoheal.auto.tfvars'), 'dry_run = false\n');
-  applied = terraformOk(example, ['apply', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
+  applied = tf.ok(example, ['apply', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
   variantsPlanned = planVariants();
   mistakesPlanned = planMistakes();
   // Awaited by the tests; a failure is reported there, not as an unhandled rejection here.
@@ -568,15 +517,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.allSettled([applied, variantsPlanned, mistakesPlanned]);
   await moto?.stop();
-  if (work) rmSync(work, { recursive: true, force: true });
+  tf?.cleanup();
 });
 
 describe('terraform validate', () => {
   it('accepts the example and the module it calls, formatted as terraform fmt writes them', async () => {
     // Act: validating the example validates the module as its child (the variants' plan checks it with every option).
     const results = await Promise.all([
-      terraform(example, ['validate', '-no-color']),
-      terraform(root, ['fmt', '-check', '-recursive', '-no-color', 'deploy/terraform', 'examples/terraform']),
+      tf.run(example, ['validate', '-no-color']),
+      tf.run(root, ['fmt', '-check', '-recursive', '-no-color', 'deploy/terraform', 'examples/terraform']),
     ]);
 
     // Assess
@@ -586,7 +535,7 @@ describe('terraform validate', () => {
 
   it('admits hashicorp/aws 5.27 to 6.x and validates with no warning, deprecations included (the mirror here has 5.100.0 only)', async () => {
     // Act
-    const validated = JSON.parse((await terraform(example, ['validate', '-json'])).stdout) as { valid: boolean; warning_count: number; diagnostics: unknown[] };
+    const validated = JSON.parse((await tf.run(example, ['validate', '-json'])).stdout) as { valid: boolean; warning_count: number; diagnostics: unknown[] };
     const lock = readFileSync(join(example, '.terraform.lock.hcl'), 'utf8');
     const sources = ['deploy/terraform/versions.tf', 'examples/terraform/main.tf'].map((f) => readFileSync(join(root, f), 'utf8'));
     const module = readdirSync(join(root, 'deploy/terraform'))
@@ -1174,7 +1123,7 @@ describe('terraform apply of examples/terraform against moto', () => {
     aws = clients();
     cdk = cdkTemplate();
     await applied;
-    outputs = JSON.parse(await terraformOk(example, ['output', '-json'])) as Record<string, { value: string }>;
+    outputs = JSON.parse(await tf.ok(example, ['output', '-json'])) as Record<string, { value: string }>;
     const config = await aws.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: outputs.healer_function_name?.value }));
     environment = config.Environment?.Variables ?? {};
     syncEnvironment = (await aws.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: 'autoheal-alarm-sync' }))).Environment?.Variables ?? {};
@@ -1371,7 +1320,7 @@ describe('terraform apply of examples/terraform against moto', () => {
     const cleanup = await runBundle(syncEnvironment, { ...invocationInput, tf: { action: 'delete', prev_input: invocationInput } }, 'alarm-sync.mjs');
 
     // Act
-    await terraformOk(example, ['destroy', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
+    await tf.ok(example, ['destroy', '-auto-approve', '-input=false', '-no-color', '-var', `group_names=["${group}"]`]);
 
     // Assess
     expect(cleanup).toEqual({ action: 'delete', deletedAlarms: 3 });
