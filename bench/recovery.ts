@@ -1,6 +1,7 @@
 /**
  * Recovery: how long from a failure to "marked Unhealthy" and to "replacement InService", over
- * many drill rounds, as a ratio to the detection floor (probe interval × unhealthy threshold).
+ * many drill rounds, as a ratio to the prober's interval × unhealthy threshold (the reference the
+ * goal is set against; a failure between two probes is confirmed sooner, a probe timeout adds).
  * Goal (issue 5): marked within floor + 100 ms at p95.
  *
  * Configurations, run one after another in this process on the same machine:
@@ -117,7 +118,7 @@ const configs: Array<{ name: string; timeoutMs: number; run: (timeoutMs: number)
 
 console.log(
   `recovery: ${rounds} rounds of freeze per configuration, ${instances} instances; probe every ${intervalMs} ms, ` +
-    `unhealthy after ${unhealthyThreshold} -> detection floor ${floor} ms; goal: marked p95 <= ${floor + 100} ms`,
+    `unhealthy after ${unhealthyThreshold} -> interval x threshold ${floor} ms; goal: marked p95 <= ${floor + 100} ms`,
 );
 const rows: Row[] = [];
 for (const c of configs) {

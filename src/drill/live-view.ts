@@ -195,7 +195,7 @@ export function createDemoView(out: NodeJS.WritableStream, tty: boolean): DemoVi
         x.count === 0 ? 'n/a' : `p50 ${x.p50} ms, p95 ${x.p95} ms`;
       const lines = [
         `summary: ${s.healedRounds}/${result.options.rounds} rounds healed${result.aborted ? ' (interrupted)' : ''}`,
-        `  failure -> marked Unhealthy:       ${f(s.failureToMarked)}  (detection floor ${s.detectionFloorMs} ms = interval x threshold)`,
+        `  failure -> marked Unhealthy:       ${f(s.failureToMarked)}  (the prober's interval x threshold: ${s.detectionFloorMs} ms)`,
         `  failure -> replacement InService:  ${f(s.failureToReplacementInService)}`,
       ];
       if (s.skippedBudgetSpent > 0) lines.push(`  skipped with budgetSpent: ${s.skippedBudgetSpent} signal(s); the group healed in waves`);

@@ -8,7 +8,11 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))] as number;
 }
 
-/** The detection floor of a prober: no failure can be confirmed sooner than `intervalMs × unhealthyThreshold`. */
+/**
+ * The prober's interval × unhealthy threshold: the reference a detection time is read against. Not
+ * a bound either way: a failure between two probes is confirmed from (threshold − 1) intervals on,
+ * and a probe that waits for its timeout (a frozen instance) adds to it.
+ */
 export function detectionFloorMs(intervalMs: number, unhealthyThreshold: number): number {
   return intervalMs * unhealthyThreshold;
 }
