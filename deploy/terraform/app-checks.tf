@@ -198,22 +198,39 @@ resource "aws_lambda_invocation" "app_check_association" {
   depends_on = [aws_iam_role_policy.app_check, aws_iam_role_policy.app_check_association, aws_lambda_function_event_invoke_config.app_check]
 }
 
-# A run whose every read failed throws (src/app-check/handler.ts): two such minutes and
-# aws-app-check votes no more. The construct's AppCheckFailing alarm.
+# aws-app-check gone silent, on the stack-health topic as the construct's Monitoring alarms:
+# a run whose every read failed throws (src/app-check/handler.ts), and a reader not invoked at all
+# leaves no Errors to count, so its Invocations (one a minute) are watched too.
 resource "aws_cloudwatch_metric_alarm" "app_check_failing" {
   count               = local.app_checks_enabled ? 1 : 0
-  alarm_name          = "autoheal-app-check-failing-${var.name}"
-  alarm_description   = "autoheal aws-app-check: every read of the application status check failed for 2 minutes, so it votes no more (see the AppCheck log group)"
+  alarm_name          = "${var.name}-app-check-errors"
+  alarm_description   = "autoheal: every read of an app-check run failed: aws-app-check votes no more until a run reads again. Its log group has the error."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
   dimensions          = { FunctionName = aws_lambda_function.app_check[0].function_name }
   statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 2
+  period              = 300
+  evaluation_periods  = 1
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = [local.topic_arn]
-  ok_actions          = [local.topic_arn]
-  depends_on          = [aws_sns_topic.alerts]
+  alarm_actions       = [local.stack_health_topic_arn]
+  depends_on          = [aws_sns_topic.stack_health]
+}
+
+resource "aws_cloudwatch_metric_alarm" "app_check_silent" {
+  count               = local.app_checks_enabled ? 1 : 0
+  alarm_name          = "${var.name}-app-check-silent"
+  alarm_description   = "autoheal: the app-check reader ran not once in 3 minutes (its schedule, or its permission to be invoked): aws-app-check votes no more."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Invocations"
+  dimensions          = { FunctionName = aws_lambda_function.app_check[0].function_name }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = [local.stack_health_topic_arn]
+  depends_on          = [aws_sns_topic.stack_health]
 }

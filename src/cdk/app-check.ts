@@ -16,8 +16,6 @@
  *   VPC-attached: it calls only AWS APIs.
  */
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -25,7 +23,6 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import type { Construct } from 'constructs';
@@ -52,8 +49,6 @@ export interface AppCheckInput {
   readonly verdictQueue: sqs.IQueue;
   readonly ledgerTable: dynamodb.ITable;
   readonly bundleDir: string;
-  /** The topic the reader's alarm notifies. */
-  readonly alertTopic: sns.ITopic;
 }
 
 export interface AppCheckDetection {
@@ -61,8 +56,6 @@ export interface AppCheckDetection {
   readonly reader: lambda.Function;
   /** The reader's role: one of the verdict channel's senders. */
   readonly role: iam.Role;
-  /** A run whose every read failed: aws-app-check votes no more. */
-  readonly failingAlarm: cloudwatch.Alarm;
 }
 
 export function appCheckDetection(scope: Construct, input: AppCheckInput): AppCheckDetection {
@@ -82,18 +75,8 @@ export function appCheckDetection(scope: Construct, input: AppCheckInput): AppCh
   });
   association(scope, check, input.groupNames);
   const { reader, role } = readerFunction(scope, input, check);
-  const failingAlarm = new cloudwatch.Alarm(scope, 'AppCheckFailing', {
-    alarmName: `autoheal-app-check-failing-${stackName}`,
-    alarmDescription: 'autoheal aws-app-check: every read of the application status check failed for 2 minutes, so it votes no more (see the AppCheck log group)',
-    metric: reader.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
-    threshold: 1,
-    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-    evaluationPeriods: 2,
-    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-  });
-  failingAlarm.addAlarmAction(new actions.SnsAction(input.alertTopic));
-  failingAlarm.addOkAction(new actions.SnsAction(input.alertTopic));
-  return { check, reader, role, failingAlarm };
+  // Its alarms (every read of a run failed; no run at all) are the stack's own: ./monitoring.ts.
+  return { check, reader, role };
 }
 
 /** The check's association with the groups' instances, by their group-name tag. */

@@ -138,7 +138,7 @@ export class AutoHeal extends Construct {
       this.proberPolicy = probe?.proberPolicy;
       this.observers = probe?.observers;
       const appCheck = config.appCheck
-        ? appCheckDetection(this, { target: config.appCheck, groupNames: config.groupNames, verdictQueue: verdicts.queue, ledgerTable: this.ledgerTable, bundleDir: config.bundleDir, alertTopic: this.alertTopic })
+        ? appCheckDetection(this, { target: config.appCheck, groupNames: config.groupNames, verdictQueue: verdicts.queue, ledgerTable: this.ledgerTable, bundleDir: config.bundleDir })
         : undefined;
       this.appCheckReader = appCheck?.reader;
       closeChannel(verdicts, healer, {
@@ -158,6 +158,7 @@ export class AutoHeal extends Construct {
       healer: this.healer,
       intakes,
       ...(this.alarmSync ? { alarmSync: this.alarmSync } : {}),
+      ...(this.appCheckReader ? { appCheckReader: this.appCheckReader } : {}),
       alertTopic: this.alertTopic,
       failureQueue: this.failureQueue,
       ...(this.legacyQueue ? { legacyQueue: this.legacyQueue } : {}),

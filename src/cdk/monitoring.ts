@@ -55,6 +55,8 @@ export interface MonitoringProps {
   readonly intakes?: readonly WatchedIntake[];
   /** The alarm sync function, with detection `alarms`. */
   readonly alarmSync?: lambda.IFunction;
+  /** The reader of AWS's application status check, with detection `app-checks`. */
+  readonly appCheckReader?: lambda.IFunction;
   /** The topic notices go to (the alert topic). */
   readonly alertTopic: sns.ITopic;
   readonly failureQueue: sqs.IQueue;
@@ -80,6 +82,8 @@ export class Monitoring extends Construct {
   /** Per queue the healer takes: its oldest message late, and its dead letters. */
   readonly intakeAlarms: cloudwatch.Alarm[];
   readonly alarmSyncErrorsAlarm?: cloudwatch.Alarm;
+  /** aws-app-check votes no more: every read of a run failed, or no run at all. */
+  readonly appCheckAlarms: cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
   /** The rule that sends heartbeat alarms to the healer, with observers. */
   readonly heartbeatRule?: events.Rule;
@@ -112,6 +116,7 @@ export class Monitoring extends Construct {
     this.failedDecisionsAlarm = alarms.failedDecisions;
     this.intakeAlarms = alarms.intakes;
     if (alarms.alarmSyncErrors) this.alarmSyncErrorsAlarm = alarms.alarmSyncErrors;
+    this.appCheckAlarms = alarms.appCheck;
     // The dashboard: what autoheal decided, how fast, and whether anything waits.
     this.dashboard = dashboard(this, {
       ...props,
@@ -123,6 +128,7 @@ export class Monitoring extends Construct {
         ...(alarms.legacyDeadLetters ? [alarms.legacyDeadLetters] : []),
         ...alarms.intakes,
         ...(alarms.alarmSyncErrors ? [alarms.alarmSyncErrors] : []),
+        ...alarms.appCheck,
       ],
     });
   }
@@ -152,6 +158,7 @@ interface StackAlarms {
   failedDecisions: cloudwatch.Alarm;
   intakes: cloudwatch.Alarm[];
   alarmSyncErrors?: cloudwatch.Alarm;
+  appCheck: cloudwatch.Alarm[];
 }
 
 /** The alarms on the stack's own health, notifying the stack-health topic. */
@@ -211,8 +218,10 @@ function stackAlarms(scope: Construct, props: MonitoringProps & { stackAlarmTopi
         'the alarm sync failed: instances may lack their alarm until a run succeeds. Its log group has the error.',
       )
     : undefined;
+  const appCheck = props.appCheckReader ? appCheckAlarms(scope, props.appCheckReader, notify, fnAlarm) : [];
   return {
     failureQueue,
+    appCheck,
     ...(legacyDeadLetters ? { legacyDeadLetters } : {}),
     healerErrors,
     healerThrottles,
@@ -220,6 +229,33 @@ function stackAlarms(scope: Construct, props: MonitoringProps & { stackAlarmTopi
     intakes,
     ...(alarmSyncErrors ? { alarmSyncErrors } : {}),
   };
+}
+
+/**
+ * aws-app-check gone silent, either way: a run whose every read failed throws (src/app-check/handler.ts),
+ * and a reader that is not invoked at all (a disabled schedule, a deleted permission) leaves no
+ * Errors to count, so its Invocations, one a minute, are watched too: none for 3 minutes raises it.
+ */
+function appCheckAlarms(
+  scope: Construct,
+  reader: lambda.IFunction,
+  notify: actions.SnsAction,
+  fnAlarm: (alarmId: string, metric: cloudwatch.Metric, what: string) => cloudwatch.Alarm,
+): cloudwatch.Alarm[] {
+  const errors = fnAlarm(
+    'AppCheckErrorsAlarm',
+    reader.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+    'every read of an app-check run failed: aws-app-check votes no more until a run reads again. Its log group has the error.',
+  );
+  const silent = reader.metricInvocations({ period: Duration.minutes(1), statistic: 'Sum' }).createAlarm(scope, 'AppCheckSilentAlarm', {
+    alarmDescription: 'autoheal: the app-check reader ran not once in 3 minutes (its schedule, or its permission to be invoked): aws-app-check votes no more.',
+    threshold: 1,
+    evaluationPeriods: 3,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+  });
+  silent.addAlarmAction(notify);
+  return [errors, silent];
 }
 
 /** The oldest message of a queue the healer takes has waited past its lateness, two minutes running. */

@@ -96,17 +96,12 @@ describe('detection alarms,app-checks (no observers)', () => {
     expect(associationPolicy?.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^AutoHealAppStatusCheck/), 'Arn'] });
   });
 
-  it('alarms on the alert topic when every read of the check fails for 2 minutes', () => {
+  it('alarms on the stack-health topic when every read of a run fails, and when the reader does not run at all', () => {
     const { t } = synth('AppChecksAlarm', { groups: ['web'], detection: ['alarms', 'app-checks'] });
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'autoheal-app-check-failing-AppChecksAlarm',
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('AutoHealAppCheckReader') } }],
-      EvaluationPeriods: 2,
-      TreatMissingData: 'notBreaching',
-      AlarmActions: [{ Ref: Match.stringLikeRegexp('AutoHealAlertTopic') }],
-    });
+    const reader = [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('AutoHealAppCheckReader') } }];
+    const stackHealth = [{ Ref: Match.stringLikeRegexp('AutoHealMonitoringStackAlarmTopic') }];
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: reader, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching', AlarmActions: stackHealth });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Invocations', Dimensions: reader, EvaluationPeriods: 3, ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching', AlarmActions: stackHealth });
   });
 
   it('warns that aws-app-check alone never completes a quorum of two', () => {

@@ -99,13 +99,24 @@ describe('detection "app-checks" in the Terraform module (validated and planned 
     expect(healerEnv(withObservers).AUTOHEAL_OBSERVERS).toBe('observer-us-east-1a,observer-us-east-1b,aws-app-check');
   });
 
-  it("alarms as the construct's AppCheckFailing does when every read fails", () => {
-    expect(ofType(alone, 'aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === 'autoheal-app-check-failing-ac')).toMatchObject({
+  it("alarms on the stack-health topic, as the construct does, when every read of a run fails and when the reader does not run", () => {
+    const alarm = (name: string) => ofType(alone, 'aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === name);
+    expect(alarm('ac-app-check-errors')).toMatchObject({
       namespace: 'AWS/Lambda',
       metric_name: 'Errors',
       dimensions: { FunctionName: 'ac-app-check' },
-      evaluation_periods: 2,
+      comparison_operator: 'GreaterThanOrEqualToThreshold',
       treat_missing_data: 'notBreaching',
+      alarm_actions: [expect.stringMatching(/:ac-stack-health$/) as unknown],
+    });
+    expect(alarm('ac-app-check-silent')).toMatchObject({
+      namespace: 'AWS/Lambda',
+      metric_name: 'Invocations',
+      dimensions: { FunctionName: 'ac-app-check' },
+      evaluation_periods: 3,
+      comparison_operator: 'LessThanThreshold',
+      treat_missing_data: 'breaching',
+      alarm_actions: [expect.stringMatching(/:ac-stack-health$/) as unknown],
     });
   });
 
