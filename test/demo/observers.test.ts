@@ -38,7 +38,11 @@ describe('autoheal demo --observers (built CLI, real processes)', () => {
 
   it('observer-partition without the self-check: the cut observer reports, the others outvote it (awaitingQuorum); the timeline says so', async () => {
     // Act
-    const run = await runCli(['demo', '--failure', 'observer-partition', '--partition-ms', '4000', '--no-self-check', ...fast], {
+    // Without the self-check nothing guards against a probe slowed by the machine itself, so this run
+    // probes calmly (3 failures of 200 ms each): two healthy observers timing out on one instance under
+    // a loaded CI would be a real false mark, not the partition under test.
+    const calm = ['--interval-ms', '250', '--probe-timeout-ms', '200', '--unhealthy-threshold', '3', '--shutdown-ms', '100', '--round-timeout-ms', '20000'];
+    const run = await runCli(['demo', '--failure', 'observer-partition', '--partition-ms', '4000', '--no-self-check', ...calm], {
       env: { ...process.env, LOG_LEVEL: 'warn' },
     });
 
