@@ -78,9 +78,10 @@ describe('evidence in a decisions file', () => {
 
 describe('autoheal demo --json: evidence and zones (built CLI, real processes)', () => {
   it('gives, for every healed round, the verdict and the replaced instance\'s last lines; history --file prints them; the zones are balanced and named', async () => {
-    // Act
+    // Act: a 200 ms probe timeout, so a loaded machine's slow 503 is still read as the 503 it is
+    // (at 80 ms a fresh-clone run saw "timeout after 80 ms" as the evidence instead).
     const demo = await runCli(
-      ['demo', '--instances', '3', '--zones', 'a,b,c', '--rounds', '2', '--failure', 'sick', '--interval-ms', '100', '--shutdown-ms', '100', '--round-timeout-ms', '20000', '--json'],
+      ['demo', '--instances', '3', '--zones', 'a,b,c', '--rounds', '2', '--failure', 'sick', '--interval-ms', '250', '--probe-timeout-ms', '200', '--shutdown-ms', '100', '--round-timeout-ms', '20000', '--json'],
       { env: { ...process.env, LOG_LEVEL: 'warn' } },
     );
 
