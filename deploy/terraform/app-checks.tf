@@ -198,26 +198,10 @@ resource "aws_lambda_invocation" "app_check_association" {
   depends_on = [aws_iam_role_policy.app_check, aws_iam_role_policy.app_check_association, aws_lambda_function_event_invoke_config.app_check]
 }
 
-# aws-app-check gone silent, on the stack-health topic as the construct's Monitoring alarms:
-# a run whose every read failed throws (src/app-check/handler.ts), and a reader not invoked at all
-# leaves no Errors to count, so its Invocations (one a minute) are watched too.
-resource "aws_cloudwatch_metric_alarm" "app_check_failing" {
-  count               = local.app_checks_enabled ? 1 : 0
-  alarm_name          = "${var.name}-app-check-errors"
-  alarm_description   = "autoheal: every read of an app-check run failed: aws-app-check votes no more until a run reads again. Its log group has the error."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.app_check[0].function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [local.stack_health_topic_arn]
-  depends_on          = [aws_sns_topic.stack_health]
-}
-
+# aws-app-check gone silent, on the stack-health topic as the construct's Monitoring alarms: a run
+# whose every read failed throws (src/app-check/handler.ts; the stack alarm app_check_errors in
+# monitoring.tf), and a reader not invoked at all leaves no Errors to count, so its Invocations (one a
+# minute) are watched here: none for 3 minutes, missing data breaching.
 resource "aws_cloudwatch_metric_alarm" "app_check_silent" {
   count               = local.app_checks_enabled ? 1 : 0
   alarm_name          = "${var.name}-app-check-silent"

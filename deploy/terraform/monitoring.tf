@@ -130,6 +130,15 @@ locals {
         dimensions  = { FunctionName = "${var.name}-alarm-sync" }
       }
     } : {},
+    local.app_checks_enabled ? {
+      app_check_errors = {
+        description = "autoheal: every read of an app-check run failed: aws-app-check votes no more until a run reads again. Its log group has the error."
+        namespace   = "AWS/Lambda"
+        metric      = "Errors"
+        statistic   = "Sum"
+        dimensions  = { FunctionName = "${var.name}-app-check" }
+      }
+    } : {},
   )
   # One or more in 5 minutes, unless the alarm says otherwise.
   stack_alarms = { for key, spec in local.stack_alarm_specs : key => merge({ period = 300, evaluation_periods = 1, threshold = 1 }, spec) }
@@ -140,6 +149,7 @@ locals {
     local.evidence_enabled ? ["evidence_oldest_message", "evidence_dead_letter"] : [],
     local.verdicts_enabled ? ["verdict_oldest_message", "verdict_dead_letter"] : [],
     local.alarms_enabled ? ["alarm_sync_errors"] : [],
+    local.app_checks_enabled ? ["app_check_errors"] : [],
   )
 }
 
